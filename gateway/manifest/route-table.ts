@@ -1,0 +1,103 @@
+// The one model both runtimes consume: a manifest, parsed and validated once, becomes a
+// deeply frozen RouteTable. The nginx emitter and the Node gateway read only this.
+
+/** A duration or size keeps nginx's spelling (for the emitter) and its value (for the gateway). */
+export interface Duration { readonly text: string; readonly ms: number }
+export interface Size { readonly text: string; readonly bytes: number }
+
+export interface HostPort { readonly host: string; readonly port: number; readonly text: string }
+
+export interface Upstream {
+  readonly name: string;
+  readonly servers: readonly HostPort[];
+  readonly keepalive: number;
+}
+
+export type Target =
+  | { readonly kind: 'legacy'; readonly text: 'legacy' }
+  | { readonly kind: 'function'; readonly name: string; readonly text: string }
+  | { readonly kind: 'async'; readonly name: string; readonly text: string }
+  | { readonly kind: 'upstream'; readonly name: string; readonly text: string };
+
+export type Match =
+  | { readonly kind: 'exact'; readonly path: string }
+  /** `path` as written; a prefix without a trailing slash matches on segment boundaries. */
+  | { readonly kind: 'prefix'; readonly path: string }
+  | { readonly kind: 'regex'; readonly pattern: string };
+
+export type StickyKey =
+  | { readonly kind: 'cookie'; readonly name: string }
+  | { readonly kind: 'header'; readonly name: string }
+  | { readonly kind: 'ip' }
+  | { readonly kind: 'random' };
+
+export interface Canary {
+  /** Share sent to the route's `to`, 0..100 with at most two decimals. */
+  readonly percent: number;
+  readonly sticky: StickyKey;
+  readonly salt: string;
+}
+
+export interface Timeouts { readonly connect: Duration; readonly send: Duration; readonly read: Duration }
+export interface Buffers { readonly size: Size; readonly count: number; readonly each: Size; readonly busy: Size }
+export interface Body { readonly max_size: Size; readonly buffer: Size }
+
+export interface Fallback {
+  readonly to: 'legacy';
+  /** Replay non-idempotent requests (POST, PATCH…) to legacy too; off unless the route opts in. */
+  readonly non_idempotent: boolean;
+}
+
+export interface Route {
+  readonly id: string;
+  /** Position in the manifest; regex routes are tried in this order. */
+  readonly index: number;
+  readonly match: Match;
+  /** Upper-case methods sent to `to`; null means every method. */
+  readonly methods: readonly string[] | null;
+  readonly to: Target;
+  readonly canary: Canary;
+  readonly fallback: Fallback | null;
+  readonly dynamic: boolean;
+  readonly timeouts: Timeouts;
+  readonly buffers: Buffers;
+  readonly body: Body;
+}
+
+export interface Listen { readonly host: string | null; readonly port: number; readonly text: string }
+
+export interface RouteTable {
+  readonly version: 1;
+  /** sha256 of the manifest's bytes. */
+  readonly sha256: string;
+  readonly listen: Listen;
+  readonly server_name: string;
+  readonly debug_headers: boolean;
+  readonly upstreams: ReadonlyMap<string, Upstream>;
+  readonly gateway: { readonly listen: HostPort; readonly admin: HostPort };
+  readonly defaults: { readonly timeouts: Timeouts; readonly buffers: Buffers; readonly body: Body };
+  /** Manifest order. */
+  readonly routes: readonly Route[];
+  /** The synthetic route that serves everything no route claims: id "default", to legacy. */
+  readonly defaultRoute: Route;
+}
+
+export const DEFAULT_ROUTE_ID = 'default';
+
+/** RFC 9110 §9.2.2 idempotent methods: the ones a fallback may replay to legacy. */
+export const IDEMPOTENT_METHODS: readonly string[] = Object.freeze(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    if (value instanceof Map) {
+      for (const v of value.values()) deepFreeze(v);
+      const map = value as unknown as Map<unknown, unknown>;
+      // A frozen Map can still be mutated through set/delete: shut those too.
+      map.set = map.delete = map.clear = () => { throw new TypeError('RouteTable is immutable'); };
+    } else {
+      for (const v of Object.values(value as object)) deepFreeze(v);
+    }
+    Object.freeze(value);
+  }
+  return value;
+}
