@@ -1,0 +1,204 @@
+// Manifest text -> diagnostics and, when there are no errors, the frozen RouteTable.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { formatPath, ManifestInvalidError, type ManifestDiagnostic, type PathSegment } from './errors';
+import { parseManifestYaml } from './parse-yaml';
+import {
+  DEFAULT_ROUTE_ID, deepFreeze,
+  type Body, type Buffers, type Canary, type HostPort, type Listen, type Match, type Route,
+  type RouteTable, type StickyKey, type Target, type Timeouts, type Upstream,
+} from './route-table';
+import { checkSchema } from './schema';
+import {
+  checkAddresses, checkBuffers, checkCanaries, checkIds, checkMatches, checkTargets, checkUnits, type Report,
+} from './semantic-checks';
+import { parseDuration, parseHostPort, parseSize } from './units';
+
+type Obj = Record<string, unknown>;
+
+export const BUILTIN_DEFAULTS = Object.freeze({
+  timeouts: { connect: '5s', send: '60s', read: '60s' },
+  buffers: { size: '128k', count: 4, each: '256k', busy: '256k' },
+  body: { max_size: '50m', buffer: '128k' },
+  keepalive: 64,
+  gateway: { listen: '127.0.0.1:8090', admin: '127.0.0.1:8091' },
+});
+
+export interface CompileResult {
+  table: RouteTable | null;
+  diagnostics: ManifestDiagnostic[];
+}
+
+export function compileManifest(text: string, file = 'routes.yaml'): CompileResult {
+  const parsed = parseManifestYaml(text, file);
+  if (parsed.diagnostics.length) return { table: null, diagnostics: parsed.diagnostics };
+
+  const diagnostics: ManifestDiagnostic[] = [];
+  const report: Report = (code, path, message, severity = 'error') => {
+    diagnostics.push({ code, severity, path: formatPath(path), message, file, ...parsed.locate(path) });
+  };
+  diagnostics.push(...checkSchema(parsed.data, file, parsed.locate));
+  const m = parsed.data;
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return { table: null, diagnostics };
+
+  const manifest = m as Obj;
+  for (const check of [checkAddresses, checkUnits, checkIds, checkMatches, checkTargets, checkCanaries]) check(manifest, report);
+  checkBuffers(manifest, report, (r) => {
+    const b = { ...BUILTIN_DEFAULTS.buffers, ...objAt(manifest, 'defaults', 'buffers'), ...(r ? objAt(r, 'buffers') : {}) };
+    return { size: parseSize(String(b.size)) ?? NaN, count: Number(b.count), each: parseSize(String(b.each)) ?? NaN, busy: parseSize(String(b.busy)) ?? NaN };
+  });
+
+  if (diagnostics.some((d) => d.severity === 'error')) return { table: null, diagnostics: sortDiagnostics(diagnostics) };
+
+  const table = buildRouteTable(manifest, sha256(text));
+  warnUnreachable(table, report);
+  return { table, diagnostics: sortDiagnostics(diagnostics) };
+}
+
+/** Reads and compiles a manifest file; throws ManifestInvalidError carrying every error. */
+export function loadManifest(file: string): { table: RouteTable; diagnostics: ManifestDiagnostic[] } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ManifestInvalidError([{ code: 'STR_FILE', severity: 'error', path: '', file, message: (err as Error).message }]);
+  }
+  const { table, diagnostics } = compileManifest(text, file);
+  if (!table) throw new ManifestInvalidError(diagnostics);
+  return { table, diagnostics };
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function sortDiagnostics(ds: ManifestDiagnostic[]): ManifestDiagnostic[] {
+  return ds.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+}
+
+function objAt(o: Obj, ...keys: string[]): Obj {
+  let cur: unknown = o;
+  for (const k of keys) cur = (cur as Obj | undefined)?.[k];
+  return typeof cur === 'object' && cur !== null ? (cur as Obj) : {};
+}
+
+function hostPort(text: string): HostPort {
+  const hp = parseHostPort(text)!;
+  return { host: hp.host, port: hp.port, text };
+}
+
+function timeouts(t: Obj): Timeouts {
+  const d = (s: unknown) => ({ text: String(s), ms: parseDuration(String(s))! });
+  return { connect: d(t.connect), send: d(t.send), read: d(t.read) };
+}
+function buffers(b: Obj): Buffers {
+  const s = (v: unknown) => ({ text: String(v), bytes: parseSize(String(v))! });
+  return { size: s(b.size), count: Number(b.count), each: s(b.each), busy: s(b.busy) };
+}
+function body(b: Obj): Body {
+  const s = (v: unknown) => ({ text: String(v), bytes: parseSize(String(v))! });
+  return { max_size: s(b.max_size), buffer: s(b.buffer) };
+}
+
+function target(to: string): Target {
+  if (to === 'legacy') return { kind: 'legacy', text: 'legacy' };
+  const [kind, name] = to.split(':') as ['function' | 'async' | 'upstream', string];
+  return { kind, name, text: to };
+}
+
+function match(mt: Obj): Match {
+  if (typeof mt.exact === 'string') return { kind: 'exact', path: mt.exact };
+  if (typeof mt.prefix === 'string') return { kind: 'prefix', path: mt.prefix };
+  return { kind: 'regex', pattern: String(mt.regex) };
+}
+
+function sticky(text: unknown): StickyKey {
+  if (typeof text !== 'string') return { kind: 'random' };
+  if (text === 'ip') return { kind: 'ip' };
+  const [kind, name] = text.split(':') as ['cookie' | 'header', string];
+  return kind === 'cookie' ? { kind, name } : { kind, name: name.toLowerCase() };
+}
+
+function buildRouteTable(m: Obj, digest: string): RouteTable {
+  const defTimeouts = { ...BUILTIN_DEFAULTS.timeouts, ...objAt(m, 'defaults', 'timeouts') };
+  const defBuffers = { ...BUILTIN_DEFAULTS.buffers, ...objAt(m, 'defaults', 'buffers') };
+  const defBody = { ...BUILTIN_DEFAULTS.body, ...objAt(m, 'defaults', 'body') };
+
+  const upstreams = new Map<string, Upstream>();
+  for (const [name, up] of Object.entries(objAt(m, 'upstreams'))) {
+    const u = up as Obj;
+    upstreams.set(name, {
+      name,
+      servers: (u.servers as string[]).map(hostPort),
+      keepalive: typeof u.keepalive === 'number' ? u.keepalive : BUILTIN_DEFAULTS.keepalive,
+    });
+  }
+
+  const listen: Listen = typeof m.listen === 'number'
+    ? { host: null, port: m.listen, text: String(m.listen) }
+    : { ...hostPort(String(m.listen)) };
+
+  const routes: Route[] = ((m.routes as Obj[] | undefined) ?? []).map((r, index) => {
+    const c = r.canary as Obj | undefined;
+    const canary: Canary = {
+      percent: c ? Math.round(Number(c.percent) * 100) / 100 : 100,
+      sticky: sticky(c?.sticky),
+      salt: typeof c?.salt === 'string' ? c.salt : '',
+    };
+    const fb = r.fallback;
+    return {
+      id: String(r.id),
+      index,
+      match: match(r.match as Obj),
+      methods: Array.isArray(r.methods) ? [...(r.methods as string[])] : null,
+      to: target(String(r.to)),
+      canary,
+      fallback: fb === undefined ? null : { to: 'legacy', non_idempotent: typeof fb === 'object' && (fb as Obj).non_idempotent === true },
+      dynamic: r.dynamic === true,
+      timeouts: timeouts({ ...defTimeouts, ...objAt(r, 'timeouts') }),
+      buffers: buffers({ ...defBuffers, ...objAt(r, 'buffers') }),
+      body: body({ ...defBody, ...objAt(r, 'body') }),
+    };
+  });
+
+  const defaults = { timeouts: timeouts(defTimeouts), buffers: buffers(defBuffers), body: body(defBody) };
+  const defaultRoute: Route = {
+    id: DEFAULT_ROUTE_ID, index: -1, match: { kind: 'prefix', path: '/' }, methods: null,
+    to: { kind: 'legacy', text: 'legacy' }, canary: { percent: 100, sticky: { kind: 'random' }, salt: '' },
+    fallback: null, dynamic: false, ...defaults,
+  };
+  const gw = objAt(m, 'gateway');
+
+  return deepFreeze({
+    version: 1,
+    sha256: digest,
+    listen,
+    server_name: typeof m.server_name === 'string' ? m.server_name : '_',
+    debug_headers: m.debug_headers === true,
+    upstreams,
+    gateway: {
+      listen: hostPort(String(gw.listen ?? BUILTIN_DEFAULTS.gateway.listen)),
+      admin: hostPort(String(gw.admin ?? BUILTIN_DEFAULTS.gateway.admin)),
+    },
+    defaults,
+    routes,
+    defaultRoute,
+  } satisfies RouteTable);
+}
+
+/** Sample paths below a prefix; a regex that matches all of them shadows the prefix route. */
+function warnUnreachable(table: RouteTable, report: Report): void {
+  const regexes = table.routes.filter((r) => r.match.kind === 'regex').map((r) => ({ r, re: new RegExp((r.match as { pattern: string }).pattern) }));
+  if (!regexes.length) return;
+  for (const route of table.routes) {
+    if (route.match.kind !== 'prefix') continue;
+    const p = route.match.path;
+    const base = p.endsWith('/') ? p : p + '/';
+    const samples = [base, `${base}x`, `${base}a/b.c`, `${base}Z9~-_`, `${base}0/`];
+    const winner = regexes.find(({ re }) => samples.every((s) => re.test(s)));
+    if (!winner) continue;
+    const where: PathSegment[] = ['routes', route.index, 'match', 'prefix'];
+    const only = p.endsWith('/') ? 'it can never be reached' : `only ${p} itself reaches it`;
+    report('STR_W_UNREACHABLE', where, `paths below ${p} are claimed by routes[${winner.r.index}] (${winner.r.id}): regex routes win over prefix routes, so ${only}`, 'warning');
+  }
+}

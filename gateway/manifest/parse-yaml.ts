@@ -1,0 +1,94 @@
+// YAML text -> plain data, plus a locator that turns a manifest path into a line and column.
+// The `yaml` package keeps source ranges, which is why it is used rather than js-yaml.
+import { Document, LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import type { ManifestDiagnostic, PathSegment } from './errors';
+
+/** Bounds that keep a hostile file from exhausting the process (billion-laughs, giant files). */
+export const YAML_LIMITS = Object.freeze({ maxBytes: 16 * 1024 * 1024, maxAliasCount: 100, maxDepth: 64 });
+
+export type Locator = (path: readonly PathSegment[], at?: 'key' | 'value') => { line?: number; column?: number };
+
+export interface ParsedYaml {
+  data: unknown;
+  locate: Locator;
+  diagnostics: ManifestDiagnostic[];
+}
+
+export function parseManifestYaml(text: string, file: string): ParsedYaml {
+  const none: Locator = () => ({});
+  const fail = (code: 'STR_YAML_SYNTAX' | 'STR_YAML_LIMIT', message: string, line?: number, column?: number): ParsedYaml => ({
+    data: undefined,
+    locate: none,
+    diagnostics: [{ code, severity: 'error', path: '', message, file, line, column }],
+  });
+
+  if (Buffer.byteLength(text) > YAML_LIMITS.maxBytes) {
+    return fail('STR_YAML_LIMIT', `file is larger than ${YAML_LIMITS.maxBytes} bytes`);
+  }
+  const depth = nestingDepth(text);
+  if (depth > YAML_LIMITS.maxDepth) {
+    return fail('STR_YAML_LIMIT', `flow nesting deeper than ${YAML_LIMITS.maxDepth} levels`);
+  }
+
+  const lineCounter = new LineCounter();
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, version: '1.2', schema: 'core' });
+  } catch (err) {
+    return fail('STR_YAML_LIMIT', `the YAML parser gave up: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (doc.errors.length > 0) {
+    return {
+      data: undefined,
+      locate: none,
+      diagnostics: doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { code: 'STR_YAML_SYNTAX' as const, severity: 'error' as const, path: '', message: e.message.split('\n')[0], file, line: pos.line, column: pos.col };
+      }),
+    };
+  }
+
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliasCount });
+  } catch (err) {
+    return fail('STR_YAML_LIMIT', (err as Error).message.split('\n')[0]);
+  }
+
+  const locate: Locator = (path, at = 'value') => {
+    let node: unknown = doc.contents;
+    let found: unknown = node;
+    for (let i = 0; i < path.length; i++) {
+      const seg = path[i];
+      const last = i === path.length - 1;
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === seg);
+        if (!pair) break;
+        found = last && at === 'key' ? pair.key : (pair.value ?? pair.key);
+        node = pair.value;
+      } else if (isSeq(node) && typeof seg === 'number' && node.items[seg] !== undefined) {
+        node = found = node.items[seg];
+      } else {
+        break;
+      }
+    }
+    const range = (found as Node | null)?.range;
+    if (!range) return {};
+    const pos = lineCounter.linePos(range[0]);
+    return { line: pos.line, column: pos.col };
+  };
+
+  return { data, locate, diagnostics: [] };
+}
+
+/** Deepest run of flow brackets: the parser recurses on them, so a bound is checked before parsing. */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--;
+  }
+  return max;
+}

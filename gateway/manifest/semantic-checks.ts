@@ -1,0 +1,173 @@
+// Checks the schema cannot express, one function per concern, each reporting every problem it sees.
+// They run on schema-checked data but stay defensive: a check must never throw on odd input.
+import type { ManifestCode, PathSegment } from './errors';
+import { MAX_DURATION_MS, parseDuration, parseHostPort, parseSize } from './units';
+
+export type Report = (code: ManifestCode, path: PathSegment[], message: string, severity?: 'error' | 'warning') => void;
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const routesOf = (m: Obj): Obj[] => (Array.isArray(m.routes) ? m.routes.filter(isObj) : []);
+const routeIndex = (m: Obj, r: Obj): number => (m.routes as unknown[]).indexOf(r);
+
+export function checkAddresses(m: Obj, report: Report): void {
+  if (typeof m.listen === 'string' && !parseHostPort(m.listen)) {
+    report('STR_BAD_ADDRESS', ['listen'], `${JSON.stringify(m.listen)} is not a port or host:port`);
+  }
+  if (isObj(m.upstreams)) {
+    for (const [name, up] of Object.entries(m.upstreams)) {
+      if (!isObj(up) || !Array.isArray(up.servers)) continue;
+      up.servers.forEach((s, i) => {
+        if (typeof s === 'string' && !parseHostPort(s)) {
+          report('STR_BAD_ADDRESS', ['upstreams', name, 'servers', i], `${JSON.stringify(s)} is not host:port`);
+        }
+      });
+    }
+  }
+  if (isObj(m.gateway)) {
+    for (const key of ['listen', 'admin']) {
+      const v = m.gateway[key];
+      if (typeof v === 'string' && !parseHostPort(v)) report('STR_BAD_ADDRESS', ['gateway', key], `${JSON.stringify(v)} is not host:port`);
+    }
+  }
+}
+
+const SIZE_LIMITS: Record<string, { min: number; max: number }> = {
+  size: { min: 1024, max: 64 * 1024 ** 2 },
+  each: { min: 1024, max: 64 * 1024 ** 2 },
+  busy: { min: 1024, max: 1024 ** 3 },
+  max_size: { min: 0, max: 1024 ** 4 },
+  buffer: { min: 1024, max: 1024 ** 3 },
+};
+
+/** Durations and sizes in every place they can appear: defaults and each route's overrides. */
+export function checkUnits(m: Obj, report: Report): void {
+  const places: { base: PathSegment[]; obj: Obj }[] = [];
+  if (isObj(m.defaults)) places.push({ base: ['defaults'], obj: m.defaults });
+  for (const r of routesOf(m)) places.push({ base: ['routes', routeIndex(m, r)], obj: r });
+  for (const { base, obj } of places) {
+    if (isObj(obj.timeouts)) {
+      for (const [k, v] of Object.entries(obj.timeouts)) {
+        if (typeof v !== 'string') continue;
+        const ms = parseDuration(v);
+        if (ms !== null && (ms === 0 || ms > MAX_DURATION_MS)) {
+          report('STR_BAD_DURATION', [...base, 'timeouts', k], `${JSON.stringify(v)} must be more than 0 and at most 1d`);
+        }
+      }
+    }
+    for (const group of ['buffers', 'body']) {
+      const g = obj[group];
+      if (!isObj(g)) continue;
+      for (const [k, v] of Object.entries(g)) {
+        if (typeof v !== 'string' || !SIZE_LIMITS[k]) continue;
+        const bytes = parseSize(v);
+        const { min, max } = SIZE_LIMITS[k];
+        if (bytes !== null && (bytes < min || bytes > max)) {
+          const zero = k === 'max_size' ? ' (0 means unlimited)' : '';
+          report('STR_BAD_SIZE', [...base, group, k], `${JSON.stringify(v)} must be between ${min} and ${max} bytes${zero}`);
+        }
+      }
+    }
+  }
+}
+
+export function checkIds(m: Obj, report: Report): void {
+  const firstById = new Map<string, number>();
+  for (const r of routesOf(m)) {
+    if (typeof r.id !== 'string') continue;
+    const i = routeIndex(m, r);
+    if (r.id === 'default') report('STR_RESERVED_ID', ['routes', i, 'id'], '"default" is reserved for the traffic no route claims');
+    const first = firstById.get(r.id);
+    if (first !== undefined) report('STR_DUPLICATE_ID', ['routes', i, 'id'], `id ${JSON.stringify(r.id)} is already used by routes[${first}]`);
+    else firstById.set(r.id, i);
+  }
+}
+
+/**
+ * The nginx location(s) a match becomes. A prefix without a trailing slash matches on segment
+ * boundaries, so it is emitted as `= P` plus `P/`; two routes may not claim the same location.
+ */
+export function locationKeys(match: Obj): string[] {
+  if (typeof match.exact === 'string') return [`= ${match.exact}`];
+  if (typeof match.regex === 'string') return [`~ ${match.regex}`];
+  if (typeof match.prefix === 'string') {
+    const p = match.prefix;
+    return p.endsWith('/') ? [`^ ${p}`] : [`= ${p}`, `^ ${p}/`];
+  }
+  return [];
+}
+
+export function checkMatches(m: Obj, report: Report): void {
+  const owner = new Map<string, number>();
+  for (const r of routesOf(m)) {
+    if (!isObj(r.match)) continue;
+    const i = routeIndex(m, r);
+    for (const kind of ['prefix', 'exact'] as const) {
+      const p = r.match[kind];
+      if (typeof p === 'string' && /\/\/|\/\.\.?(\/|$)/.test(p)) {
+        report('STR_BAD_PATH', ['routes', i, 'match', kind], `${JSON.stringify(p)} can never match: requests are matched on the normalised path, without //, /./ or /../`);
+      }
+    }
+    if (typeof r.match.regex === 'string') {
+      try {
+        new RegExp(r.match.regex);
+      } catch (err) {
+        report('STR_BAD_REGEX', ['routes', i, 'match', 'regex'], `${JSON.stringify(r.match.regex)} does not compile: ${(err as Error).message}`);
+        continue;
+      }
+    }
+    for (const key of locationKeys(r.match)) {
+      const first = owner.get(key);
+      const kind = Object.keys(r.match)[0];
+      if (first !== undefined) {
+        report('STR_DUPLICATE_MATCH', ['routes', i, 'match', kind], `claims the same location as routes[${first}] (nginx location ${key.replace(/^\^ /, '')})`);
+        break;
+      }
+      owner.set(key, i);
+    }
+  }
+}
+
+export function checkTargets(m: Obj, report: Report): void {
+  const upstreams = isObj(m.upstreams) ? m.upstreams : {};
+  for (const r of routesOf(m)) {
+    if (typeof r.to !== 'string') continue;
+    const i = routeIndex(m, r);
+    const [kind, name] = r.to.split(':');
+    if ((kind === 'function' || kind === 'async') && !('functions' in upstreams)) {
+      report('STR_UNKNOWN_UPSTREAM', ['routes', i, 'to'], `${JSON.stringify(r.to)} needs upstreams.functions (the function gateway), which is not defined`);
+    }
+    if (kind === 'upstream' && name !== undefined && !(name in upstreams)) {
+      report('STR_UNKNOWN_UPSTREAM', ['routes', i, 'to'], `upstream ${JSON.stringify(name)} is not defined in upstreams`);
+    }
+    if (r.to === 'legacy') {
+      if (r.canary !== undefined) report('STR_W_IGNORED', ['routes', i, 'canary'], 'has no effect: the route already goes to legacy', 'warning');
+      if (r.fallback !== undefined) report('STR_W_IGNORED', ['routes', i, 'fallback'], 'has no effect: the route already goes to legacy', 'warning');
+    }
+  }
+}
+
+export function checkCanaries(m: Obj, report: Report): void {
+  for (const r of routesOf(m)) {
+    if (!isObj(r.canary) || typeof r.canary.percent !== 'number') continue;
+    const p = r.canary.percent;
+    if (Math.abs(p * 100 - Math.round(p * 100)) > 1e-6) {
+      report('STR_BAD_PERCENT', ['routes', routeIndex(m, r), 'canary', 'percent'], `${p} has more than two decimals (nginx split_clients resolution is 0.01%)`);
+    }
+  }
+}
+
+/** nginx refuses buffer settings outside these rules at start-up, so refuse them here first. */
+export function checkBuffers(m: Obj, report: Report, effective: (r: Obj | null) => { size: number; count: number; each: number; busy: number }): void {
+  const check = (base: PathSegment[], r: Obj | null) => {
+    const b = effective(r);
+    if ([b.size, b.count, b.each, b.busy].some((n) => !Number.isFinite(n))) return;
+    if (b.busy < Math.max(b.size, b.each)) {
+      report('STR_BAD_BUFFERS', [...base, 'busy'], `busy (${b.busy} bytes) must be at least the larger of size and each (${Math.max(b.size, b.each)} bytes)`);
+    } else if (b.busy > (b.count - 1) * b.each) {
+      report('STR_BAD_BUFFERS', [...base, 'busy'], `busy (${b.busy} bytes) must not exceed (count - 1) × each (${(b.count - 1) * b.each} bytes)`);
+    }
+  };
+  check(['defaults', 'buffers'], null);
+  for (const r of routesOf(m)) if (isObj(r.buffers)) check(['routes', routeIndex(m, r), 'buffers'], r);
+}

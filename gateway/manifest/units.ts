@@ -1,0 +1,38 @@
+// nginx's duration, size and address syntax, parsed into values the Node gateway can use.
+// The text is kept as written so the emitter writes what the user wrote.
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+export const MAX_DURATION_MS = 86_400_000;
+
+/** nginx time syntax ("5s", "1m30s", "500ms", bare numbers are seconds); null when malformed. */
+export function parseDuration(text: string): number | null {
+  if (!/^([0-9]{1,9}(ms|s|m|h|d)?)+$/.test(text)) return null;
+  let ms = 0;
+  for (const [, n, unit] of text.matchAll(/([0-9]+)(ms|s|m|h|d)?/g)) ms += Number(n) * DURATION_UNITS[unit ?? 's'];
+  return ms;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** nginx size syntax ("512", "128k", "50m", "1g"); null when malformed. */
+export function parseSize(text: string): number | null {
+  const m = /^([0-9]{1,12})([kKmMgG]?)$/.exec(text);
+  return m ? Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()] : null;
+}
+
+export interface ParsedHostPort { host: string; port: number }
+
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const IPV4 = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/;
+const IPV6 = /^[0-9A-Fa-f:.]{2,45}$/;
+
+/** host:port with an IPv4 address, a [bracketed] IPv6 address or a host name; null otherwise. */
+export function parseHostPort(text: string): ParsedHostPort | null {
+  const m = /^(\[([^\]]+)\]|[^:\[\]]+):([0-9]{1,5})$/.exec(text);
+  if (!m) return null;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return null;
+  if (m[2] !== undefined) return IPV6.test(m[2]) && m[2].includes(':') ? { host: m[2], port } : null;
+  const host = m[1];
+  return IPV4.test(host) || (HOSTNAME.test(host) && !/^[0-9.]+$/.test(host)) ? { host, port } : null;
+}
