@@ -1,0 +1,24 @@
+// The shape every `strangler <command>` module exports, and the argument parsing they share.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export interface Command {
+  name: string;
+  /** One line for `strangler --help`. */
+  summary: string;
+  /** Full text for `strangler <command> --help`. */
+  usage: string;
+  run(argv: string[]): Promise<number>;
+}
+
+/** Exit codes shared by every command: 0 ok, 1 the thing checked is wrong/failed, 2 usage. */
+export const EXIT = Object.freeze({ OK: 0, FAIL: 1, USAGE: 2 });
+
+export class UsageError extends Error {}
+
+export function parseCommandArgs(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
