@@ -1,0 +1,252 @@
+// RouteTable -> the http-context directives of the strangler config: upstreams, canary maps,
+// and one server whose locations implement the README's routing semantics.
+//
+// Shape of a route's location (why each part is there):
+// - `set $strangler_route/$strangler_target`: the log line and debug headers say who served it.
+// - methods or a canary split can send a request to legacy instead: `return 597` jumps, through
+//   `error_page 597 = @strangler_legacy_N`, to a named location, because proxy_pass with a URI
+//   part (how function paths are rewritten) is not allowed inside `if`, and the legacy side must
+//   not inherit the function side's proxy_intercept_errors.
+// - fallback: the function's 502/503/504 (or nginx's own on error/timeout) are intercepted and
+//   served by @strangler_fallback_N, which replays idempotent requests to legacy only.
+// Variables and named locations are numbered by route position: ids never reach variable names.
+import { d, entry, literal, type Directive } from './directive';
+import { IDEMPOTENT_METHODS, type Body, type Buffers, type Route, type RouteTable, type StickyKey, type Timeouts } from '../manifest/route-table';
+
+export const UPSTREAM_PREFIX = 'strangler_';
+export const GATEWAY_UPSTREAM = 'strangler_gateway';
+/**
+ * The internal status that jumps to a route's legacy named location. Not 418: with
+ * proxy_intercept_errors on, a function answering the jump status would be sent to legacy too,
+ * and no real upstream answers 597.
+ */
+const TO_LEGACY_STATUS = 597;
+
+export interface EmitOptions {
+  /** Where the access log goes; null: inherit the surrounding config's access_log. */
+  accessLog: string | null;
+}
+
+export function upstreamName(name: string): string {
+  return UPSTREAM_PREFIX + literal(name);
+}
+
+export function emitHttpContext(table: RouteTable, opts: EmitOptions): Directive[] {
+  return [
+    ...emitLogFormat(),
+    // WebSocket upgrades pass through; every other request keeps the upstream connection alive.
+    d('map', ['$http_upgrade', '$strangler_connection'], [entry('default', 'upgrade'), entry('', '')]),
+    ...emitUpstreams(table),
+    ...table.routes.flatMap(emitCanaryMaps),
+    emitServer(table, opts),
+  ];
+}
+
+function emitLogFormat(): Directive[] {
+  const fields = [
+    '"time":"$time_iso8601"', '"route":"$strangler_route"', '"target":"$strangler_target"',
+    '"method":"$request_method"', '"uri":"$request_uri"', '"status":$status', '"bytes":$body_bytes_sent',
+    '"request_time":$request_time', '"upstream_response_time":"$upstream_response_time"',
+    '"upstream_addr":"$upstream_addr"', '"upstream_status":"$upstream_status"', '"remote_addr":"$remote_addr"',
+  ];
+  return [d('log_format', ['strangler_json', 'escape=json', `{${fields.join(',')}}`])];
+}
+
+function emitUpstreams(table: RouteTable): Directive[] {
+  const out: Directive[] = [];
+  for (const up of table.upstreams.values()) {
+    const block = up.servers.map((s) => d('server', [serverAddress(s.host, s.port)]));
+    if (up.keepalive > 0) block.push(d('keepalive', [up.keepalive]), d('keepalive_requests', [10000]), d('keepalive_timeout', ['60s']));
+    out.push(d('upstream', [upstreamName(up.name)], block));
+  }
+  if (table.routes.some((r) => r.dynamic)) {
+    const gw = table.gateway.listen;
+    out.push(d('upstream', [GATEWAY_UPSTREAM], [d('server', [serverAddress(gw.host, gw.port)]), d('keepalive', [64])]));
+  }
+  return out;
+}
+
+function serverAddress(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : literal(host)}:${port}`;
+}
+
+/** The canary's key: nginx variable holding the sticky value, or a per-request random id. */
+function stickyVariable(s: StickyKey): string {
+  switch (s.kind) {
+    case 'cookie': return `\${cookie_${literal(s.name)}}`;
+    case 'header': return `\${http_${literal(s.name).toLowerCase().replace(/-/g, '_')}}`;
+    case 'ip': return '$remote_addr';
+    case 'random': return '$request_id';
+  }
+}
+
+export function hasSplit(route: Route): boolean {
+  return !route.dynamic && route.to.kind !== 'legacy' && route.canary.percent > 0 && route.canary.percent < 100;
+}
+
+/** split_clients refuses 0% parts, so only a real split (0 < percent < 100) gets one. */
+function emitCanaryMaps(route: Route): Directive[] {
+  if (!hasSplit(route)) return [];
+  const n = route.index;
+  const { sticky, salt, percent } = route.canary;
+  const out: Directive[] = [];
+  let key = stickyVariable(sticky);
+  if (sticky.kind === 'cookie' || sticky.kind === 'header') {
+    // A request without the key is bucketed at random, not all into the bucket of "".
+    out.push(d('map', [key, `$strangler_key_${n}`], [entry('', '$request_id'), entry('default', key)]));
+    key = `\${strangler_key_${n}}`;
+  }
+  out.push(d('split_clients', [`${key}${literal(salt)}`, `$strangler_canary_${n}`], [
+    entry(`${formatPercent(percent)}%`, 'to'),
+    entry('*', 'legacy'),
+  ]));
+  return out;
+}
+
+export function formatPercent(p: number): string {
+  return Number.isInteger(p) ? String(p) : p.toFixed(2).replace(/0$/, '');
+}
+
+function emitServer(table: RouteTable, opts: EmitOptions): Directive {
+  const block: Directive[] = [
+    d('listen', [table.listen.host ? serverAddress(table.listen.host, table.listen.port) : table.listen.port]),
+    d('server_name', table.server_name.split(' ').map(literal)),
+  ];
+  if (opts.accessLog) block.push(d('access_log', [opts.accessLog, 'strangler_json']));
+  block.push(
+    d('set', ['$strangler_route', 'default']),
+    d('set', ['$strangler_target', 'legacy']),
+    d('proxy_http_version', ['1.1']),
+    d('proxy_set_header', ['Host', '$host']),
+    d('proxy_set_header', ['Connection', '$strangler_connection']),
+    d('proxy_set_header', ['Upgrade', '$http_upgrade']),
+    d('proxy_set_header', ['X-Real-IP', '$remote_addr']),
+    d('proxy_set_header', ['X-Forwarded-For', '$proxy_add_x_forwarded_for']),
+    d('proxy_set_header', ['X-Forwarded-Proto', '$scheme']),
+    d('proxy_set_header', ['X-Forwarded-Host', '$host']),
+    d('proxy_next_upstream', ['error', 'timeout']),
+    ...tuning(table.defaults, null),
+  );
+  const claimsRoot = table.routes.some((r) => r.match.kind === 'prefix' && r.match.path === '/');
+  if (!claimsRoot) block.push(d('location', ['/'], routeBody(table, table.defaultRoute, 'default')));
+  for (const route of table.routes) block.push(...routeLocations(table, route));
+  for (const route of table.routes) block.push(...routeNamedLocations(table, route));
+  return d('server', [], block);
+}
+
+/** Timeouts, buffers and body limits; with a base, only what differs from it. */
+function tuning(s: { timeouts: Timeouts; buffers: Buffers; body: Body }, base: { timeouts: Timeouts; buffers: Buffers; body: Body } | null): Directive[] {
+  const out: Directive[] = [];
+  const changed = (a: { text: string }, b: { text: string } | undefined) => !b || a.text !== b.text;
+  if (changed(s.timeouts.connect, base?.timeouts.connect)) out.push(d('proxy_connect_timeout', [s.timeouts.connect.text]));
+  if (changed(s.timeouts.send, base?.timeouts.send)) out.push(d('proxy_send_timeout', [s.timeouts.send.text]));
+  if (changed(s.timeouts.read, base?.timeouts.read)) out.push(d('proxy_read_timeout', [s.timeouts.read.text]));
+  if (changed(s.buffers.size, base?.buffers.size)) out.push(d('proxy_buffer_size', [s.buffers.size.text]));
+  if (!base || s.buffers.count !== base.buffers.count || s.buffers.each.text !== base.buffers.each.text) {
+    out.push(d('proxy_buffers', [s.buffers.count, s.buffers.each.text]));
+  }
+  if (changed(s.buffers.busy, base?.buffers.busy)) out.push(d('proxy_busy_buffers_size', [s.buffers.busy.text]));
+  if (changed(s.body.max_size, base?.body.max_size)) out.push(d('client_max_body_size', [s.body.max_size.text]));
+  if (changed(s.body.buffer, base?.body.buffer)) out.push(d('client_body_buffer_size', [s.body.buffer.text]));
+  return out;
+}
+
+/** A segment prefix P becomes `= P` and `P/`; everything else is one location. */
+function routeLocations(table: RouteTable, route: Route): Directive[] {
+  const m = route.match;
+  switch (m.kind) {
+    case 'exact': return [d('location', ['=', m.path], routeBody(table, route, 'exact'))];
+    case 'regex': return [d('location', ['~', m.pattern], routeBody(table, route, 'regex'))];
+    case 'prefix':
+      if (m.path.endsWith('/')) return [d('location', [m.path], routeBody(table, route, 'prefix'))];
+      return [
+        d('location', ['=', m.path], routeBody(table, route, 'exact')),
+        d('location', [m.path + '/'], routeBody(table, route, 'prefix')),
+      ];
+  }
+}
+
+type LocationKind = 'exact' | 'prefix' | 'regex' | 'default';
+
+function debugHeaders(table: RouteTable): Directive[] {
+  if (!table.debug_headers) return [];
+  return [
+    d('add_header', ['X-Strangler-Route', '$strangler_route', 'always']),
+    d('add_header', ['X-Strangler-Target', '$strangler_target', 'always']),
+  ];
+}
+
+function routeBody(table: RouteTable, route: Route, kind: LocationKind): Directive[] {
+  const n = route.index;
+  const overrides = tuning(route, table.defaults);
+  const head = [d('set', ['$strangler_route', literal(route.id)])];
+
+  if (route.dynamic) {
+    // The gateway adds its own debug headers: nginx adds none here.
+    return [...head, d('set', ['$strangler_target', 'gateway']), ...overrides, d('proxy_pass', [`http://${GATEWAY_UPSTREAM}`])];
+  }
+  if (route.to.kind === 'legacy' || route.canary.percent === 0) {
+    return [...head, d('set', ['$strangler_target', 'legacy']), ...overrides, ...debugHeaders(table), d('proxy_pass', [`http://${upstreamName('legacy')}`])];
+  }
+
+  const body: Directive[] = [...head, d('set', ['$strangler_target', literal(route.to.text)]), ...overrides, ...debugHeaders(table)];
+  const toLegacy: Directive[] = [];
+  if (route.methods) toLegacy.push(d('if', ['(', '$request_method', '!~', `^(${route.methods.map(literal).join('|')})$`, ')'], [d('return', [TO_LEGACY_STATUS])]));
+  if (hasSplit(route)) toLegacy.push(d('if', ['(', `$strangler_canary_${n}`, '=', 'legacy', ')'], [d('return', [TO_LEGACY_STATUS])]));
+  if (toLegacy.length) body.push(d('error_page', [TO_LEGACY_STATUS, '=', `@strangler_legacy_${n}`]), ...toLegacy);
+
+  body.push(...proxyToTarget(route, kind === 'default' ? 'prefix' : kind));
+  if (route.fallback) {
+    body.push(
+      d('proxy_intercept_errors', ['on']),
+      d('error_page', [502, 503, '=', `@strangler_fallback_${n}`]),
+      d('error_page', [504, '=', `@strangler_fallback_timeout_${n}`]),
+    );
+  }
+  return body;
+}
+
+/** Named locations live at server level, after the route's own locations. */
+export function routeNamedLocations(table: RouteTable, route: Route): Directive[] {
+  if (route.dynamic || route.to.kind === 'legacy' || route.canary.percent === 0) return [];
+  const n = route.index;
+  const overrides = tuning(route, table.defaults);
+  const legacyBody = (extra: Directive[]) => [
+    d('set', ['$strangler_target', 'legacy']),
+    ...extra,
+    ...overrides,
+    ...debugHeaders(table),
+    d('proxy_pass', [`http://${upstreamName('legacy')}`]),
+  ];
+  const out: Directive[] = [];
+  if (route.methods || hasSplit(route)) out.push(d('location', [`@strangler_legacy_${n}`], legacyBody([])));
+  if (route.fallback) {
+    const refuse = (status: number, error: string): Directive[] => route.fallback!.non_idempotent ? [] : [
+      d('default_type', ['application/json']),
+      d('if', ['(', '$request_method', '!~', `^(${IDEMPOTENT_METHODS.join('|')})$`, ')'], [
+        d('set', ['$strangler_target', literal(route.to.text)]),
+        d('return', [status, JSON.stringify({ error, route: literal(route.id), target: literal(route.to.text) })]),
+      ]),
+    ];
+    out.push(d('location', [`@strangler_fallback_${n}`], legacyBody(refuse(502, 'upstream_failed'))));
+    out.push(d('location', [`@strangler_fallback_timeout_${n}`], legacyBody(refuse(504, 'upstream_timeout'))));
+  }
+  return out;
+}
+
+/**
+ * proxy_pass with a URI part replaces the matched location prefix; in an exact location the whole
+ * path is replaced. Regex locations cannot have a URI part, so the path is rewritten first.
+ */
+function proxyToTarget(route: Route, kind: Exclude<LocationKind, 'default'>): Directive[] {
+  const to = route.to;
+  if (to.kind === 'legacy') return [d('proxy_pass', [`http://${upstreamName('legacy')}`])];
+  if (to.kind === 'upstream') return [d('proxy_pass', [`http://${upstreamName(to.name)}`])];
+  const base = `/${to.kind === 'async' ? 'async-function' : 'function'}/${literal(to.name)}`;
+  const fn = `http://${upstreamName('functions')}`;
+  switch (kind) {
+    case 'exact': return [d('proxy_pass', [fn + base])];
+    case 'prefix': return [d('proxy_pass', [`${fn}${base}/`])];
+    case 'regex': return [d('rewrite', ['^', `${base}$uri`, 'break']), d('proxy_pass', [fn])];
+  }
+}
