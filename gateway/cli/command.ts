@@ -1,6 +1,8 @@
 // The shape every `strangler <command>` module exports, and the argument parsing they share.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
 export interface Command {
   name: string;
   /** One line for `strangler --help`. */
@@ -15,9 +17,9 @@ export const EXIT = Object.freeze({ OK: 0, FAIL: 1, USAGE: 2 });
 
 export class UsageError extends Error {}
 
-export function parseCommandArgs(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
+export function parseCommandArgs<const O extends OptionsConfig>(argv: string[], options: O) {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true } as { args: string[]; options: O; allowPositionals: true; strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

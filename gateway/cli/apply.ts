@@ -1,0 +1,106 @@
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import { renderNginxConfig } from '../nginx/render-config';
+import { findNginx, nginxSignal, nginxTest, type NginxTarget } from '../nginx/nginx-process';
+import { atomicWriteFileSync } from '../util/atomic-write';
+import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
+import { loadManifestOrReport, manifestPath } from './manifest-arg';
+
+export const command: Command = {
+  name: 'apply',
+  summary: 'compile, diff, nginx -t, swap in atomically and reload; roll back on any failure',
+  usage: `Usage: strangler apply [FILE] --conf PATH [--nginx BIN] [--prefix DIR] [--snippet --main-conf FILE] [--dry-run] [--no-reload]
+
+Compiles the manifest (default routes/routes.yaml), prints a unified diff against PATH, proves
+the candidate with \`nginx -t\`, swaps it in atomically (temp file + rename) and reloads nginx.
+If the test or the reload fails, the previous file is put back (and nginx reloaded on it): a
+broken config is never left in place. The previous file is kept as PATH.previous.
+
+Options:
+  --conf PATH        the config file nginx runs (required)
+  --nginx BIN        nginx binary (default: NGINX_BIN, PATH, /usr/sbin/nginx)
+  --prefix DIR       nginx -p prefix (default: the directory of PATH for a full config;
+                     nginx's own default with --snippet)
+  --snippet          PATH is a conf.d snippet; test and reload through --main-conf
+  --main-conf FILE   with --snippet: the main nginx.conf that includes PATH (default /etc/nginx/nginx.conf)
+  --dry-run          print the diff and run nginx -t on the candidate; change nothing
+  --no-reload        swap the file in but do not signal nginx
+
+Exit codes: 0 applied (or nothing to change), 1 refused or rolled back, 2 usage error.`,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, {
+      conf: { type: 'string' },
+      nginx: { type: 'string' },
+      prefix: { type: 'string' },
+      snippet: { type: 'boolean' },
+      'main-conf': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      'no-reload': { type: 'boolean' },
+    });
+    if (!values.conf) throw new UsageError('--conf PATH is required');
+    const file = manifestPath(positionals);
+    if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
+    const bin = findNginx(values.nginx);
+    if (!bin) throw new UsageError('nginx not found: pass --nginx BIN or set NGINX_BIN');
+
+    const table = loadManifestOrReport(file);
+    if (!table) return EXIT.FAIL;
+    const confPath = resolve(values.conf);
+    const snippet = values.snippet === true;
+    const candidate = renderNginxConfig(table, { snippet, manifestName: file });
+    const current = existsSync(confPath) ? readFileSync(confPath, 'utf8') : '';
+
+    if (candidate === current) {
+      process.stdout.write(`${values.conf}: already up to date, nothing to apply\n`);
+      return EXIT.OK;
+    }
+    process.stdout.write(createTwoFilesPatch(values.conf, `${values.conf} (new)`, current, candidate, undefined, undefined, { context: 3 }));
+
+    const prefix = values.prefix ? resolve(values.prefix) : snippet ? null : dirname(confPath);
+    if (prefix && !snippet) mkdirSync(`${prefix}/logs`, { recursive: true });
+    const mainConf = snippet ? resolve(values['main-conf'] ?? '/etc/nginx/nginx.conf') : confPath;
+    const target: NginxTarget = { bin, prefix, conf: mainConf };
+    const previous = `${confPath}.previous`;
+    const hadPrevious = existsSync(confPath);
+
+    // A full config can be tested before it is in place; a snippet only through its main config.
+    const candidatePath = `${confPath}.candidate`;
+    if (!snippet) {
+      atomicWriteFileSync(candidatePath, candidate);
+      const test = await nginxTest({ ...target, conf: candidatePath });
+      unlinkSync(candidatePath);
+      if (!test.ok) return refuse(`nginx -t refused the candidate; ${values.conf} is unchanged:\n${test.output}`);
+    }
+    if (values['dry-run']) {
+      if (snippet) process.stderr.write('--dry-run with --snippet: the candidate cannot be tested without swapping it in; nothing changed\n');
+      else process.stderr.write('dry run: nginx -t ok; nothing changed\n');
+      return EXIT.OK;
+    }
+
+    if (hadPrevious) copyFileSync(confPath, previous);
+    atomicWriteFileSync(confPath, candidate);
+    const rollback = async (why: string) => {
+      if (hadPrevious) renameSync(previous, confPath);
+      else unlinkSync(confPath);
+      if (!values['no-reload']) await nginxSignal(target, 'reload');
+      return refuse(`${why}\nrolled back: ${values.conf} is the previous version again`);
+    };
+
+    if (snippet) {
+      const test = await nginxTest(target);
+      if (!test.ok) return rollback(`nginx -t refused the config with the new snippet:\n${test.output}`);
+    }
+    if (!values['no-reload']) {
+      const reload = await nginxSignal(target, 'reload');
+      if (!reload.ok) return rollback(`nginx -s reload failed (is nginx running with this config?):\n${reload.output}`);
+    }
+    process.stdout.write(`applied ${values.conf}${values['no-reload'] ? ' (not reloaded)' : ' and reloaded nginx'}; previous version in ${previous}\n`);
+    return EXIT.OK;
+  },
+};
+
+function refuse(message: string): number {
+  process.stderr.write(message + '\n');
+  return EXIT.FAIL;
+}
