@@ -1,0 +1,192 @@
+// `strangler validate | compile | apply` as a user runs them: real child processes, real nginx.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { sha256 } from '../gateway/manifest/compile-manifest';
+import { PROJECT_ROOT } from '../gateway/version';
+import { findNginx, requireNginx } from './helpers/nginx';
+import { startStack, type Stack, type StackPorts } from './helpers/stack';
+
+const BIN = join(PROJECT_ROOT, 'bin', 'strangler.js');
+const EXAMPLE = join(PROJECT_ROOT, 'routes', 'routes.yaml');
+
+function strangler(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'strangler-cli-'));
+}
+
+describe('strangler CLI: help and usage', () => {
+  it('lists every command in --help and exits 0', async () => {
+    const r = await strangler(['--help']);
+    assert.equal(r.code, 0);
+    for (const c of ['validate', 'compile', 'apply', 'serve', 'flip', 'canary', 'status']) assert.match(r.stdout, new RegExp(`^  ${c} `, 'm'));
+  });
+  it('prints a command\'s usage for --help', async () => {
+    const r = await strangler(['compile', '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /--snippet/);
+    assert.match(r.stdout, /Exit codes/);
+  });
+  it('exits 2 on an unknown command or option', async () => {
+    assert.equal((await strangler(['frobnicate'])).code, 2);
+    const r = await strangler(['compile', '--frobnicate']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /Usage: strangler compile/);
+  });
+});
+
+describe('strangler validate', () => {
+  it('accepts the example manifest', async () => {
+    const r = await strangler(['validate', EXAMPLE]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /valid/);
+  });
+  it('reports every error with file, line, code and manifest path, and exits 1', async () => {
+    const file = join(tempDir(), 'routes.yaml');
+    writeFileSync(file, [
+      'version: 1',
+      'listen: 8080',
+      'upstreams:',
+      '  legacy: { servers: ["127.0.0.1:8081"] }',
+      'routes:',
+      '  - id: a',
+      '    match: { prefix: "/x;" }',
+      '    to: legacy',
+      '  - id: a',
+      '    match: { exact: /y }',
+      '    to: function:f',
+      '',
+    ].join('\n'));
+    const r = await strangler(['validate', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /routes\.yaml:7:\d+: error STR_BAD_PATH: routes\[0\]\.match\.prefix/);
+    assert.match(r.stderr, /routes\.yaml:9:\d+: error STR_DUPLICATE_ID: routes\[1\]\.id/);
+    assert.match(r.stderr, /routes\.yaml:11:\d+: error STR_UNKNOWN_UPSTREAM: routes\[1\]\.to/);
+    const json = await strangler(['validate', '--json', file]);
+    const parsed = JSON.parse(json.stdout);
+    assert.equal(parsed.valid, false);
+    assert.deepEqual(parsed.diagnostics.map((d: { code: string }) => d.code).sort(), ['STR_BAD_PATH', 'STR_DUPLICATE_ID', 'STR_UNKNOWN_UPSTREAM']);
+  });
+  it('exits 2 for a missing file', async () => {
+    assert.equal((await strangler(['validate', join(tempDir(), 'nope.yaml')])).code, 2);
+  });
+});
+
+describe('strangler compile', () => {
+  it('is deterministic and stamps the manifest sha256 and generator version', async () => {
+    const a = await strangler(['compile', EXAMPLE]);
+    const b = await strangler(['compile', EXAMPLE]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(a.stdout, b.stdout);
+    const version = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version;
+    assert.match(a.stdout.split('\n')[0], new RegExp(`strangler ${version.replace(/\./g, '\\.')} .*sha256 ${sha256(readFileSync(EXAMPLE, 'utf8'))}`));
+  });
+  it('--check exits 1 on a stale file and 0 on a fresh one; -o writes it', async () => {
+    const out = join(tempDir(), 'nginx.conf');
+    assert.equal((await strangler(['compile', EXAMPLE, '--check', out])).code, 1);
+    assert.equal((await strangler(['compile', EXAMPLE, '-o', out])).code, 0);
+    assert.equal((await strangler(['compile', EXAMPLE, '--check', out])).code, 0);
+    writeFileSync(out, readFileSync(out, 'utf8') + '# hand edit\n');
+    assert.equal((await strangler(['compile', EXAMPLE, '--check', out])).code, 1);
+  });
+  it('never HTML-escapes: & in a path reaches nginx.conf as &', async () => {
+    const file = join(tempDir(), 'routes.yaml');
+    writeFileSync(file, 'version: 1\nlisten: 8080\nupstreams:\n  legacy: { servers: ["127.0.0.1:8081"] }\nroutes:\n  - { id: amp, match: { exact: "/a&b" }, to: legacy }\n');
+    const r = await strangler(['compile', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /location = \/a&b \{/);
+    assert.doesNotMatch(r.stdout, /&amp;|&#/);
+  });
+  it('compiles the example (full and --snippet) to configs nginx -t accepts', async function () {
+    requireNginx(this);
+    const full = await strangler(['compile', EXAMPLE, '--test']);
+    assert.equal(full.code, 0, full.stderr);
+    const snippet = await strangler(['compile', EXAMPLE, '--snippet', '--test']);
+    assert.equal(snippet.code, 0, snippet.stderr);
+    assert.doesNotMatch(snippet.stdout, /^events|worker_processes/m);
+  });
+});
+
+describe('strangler apply', function () {
+  let stack: Stack;
+  let dir: string;
+  const manifest = (extra: string) => (p: StackPorts) => `
+version: 1
+listen: "127.0.0.1:${p.nginx}"
+debug_headers: true
+upstreams:
+  legacy: { servers: ["127.0.0.1:${p.legacy}"] }
+  functions: { servers: ["127.0.0.1:${p.functions}"] }
+routes:
+  - { id: track, match: { prefix: /api/v1/track }, to: "function:track-package" }
+${extra}`;
+
+  before(async function () {
+    requireNginx(this);
+    stack = await startStack(manifest(''));
+    dir = tempDir();
+  });
+  after(async () => stack?.stop());
+
+  async function routeOf(path: string): Promise<string | undefined> {
+    const res = await request(`http://127.0.0.1:${stack.ports.nginx}${path}`);
+    await res.body.dump();
+    return res.headers['x-strangler-route'] as string | undefined;
+  }
+
+  it('diffs, tests, swaps in and reloads: the new route serves on the next request', async () => {
+    const file = join(dir, 'routes.yaml');
+    writeFileSync(file, manifest('  - { id: report, match: { prefix: /generate-report }, to: "function:generate-report" }')(stack.ports));
+    assert.equal(await routeOf('/generate-report'), 'default');
+    const r = await strangler(['apply', file, '--conf', stack.nginx!.confPath, '--prefix', stack.nginx!.prefix, '--nginx', findNginx()!]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\+\s+location = \/generate-report \{/m);
+    let route: string | undefined;
+    for (let i = 0; i < 50 && route !== 'report'; i++) {
+      route = await routeOf('/generate-report');
+      if (route !== 'report') await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(route, 'report');
+    assert.equal((await strangler(['apply', file, '--conf', stack.nginx!.confPath, '--prefix', stack.nginx!.prefix])).stdout.includes('already up to date'), true);
+  });
+
+  it('refuses a candidate nginx -t rejects, leaves the file as it was and nginx serving', async () => {
+    const file = join(dir, 'broken.yaml');
+    // Valid to the manifest checks, refused by nginx: the host does not resolve.
+    writeFileSync(file, manifest('  - { id: ext, match: { prefix: /ext }, to: "upstream:ext" }')(stack.ports)
+      .replace('routes:', '  ext: { servers: ["no-such-host.invalid:80"] }\nroutes:'));
+    const before = readFileSync(stack.nginx!.confPath, 'utf8');
+    const r = await strangler(['apply', file, '--conf', stack.nginx!.confPath, '--prefix', stack.nginx!.prefix]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /nginx -t refused/);
+    assert.equal(readFileSync(stack.nginx!.confPath, 'utf8'), before);
+    assert.equal(await routeOf('/api/v1/track/1'), 'track');
+  });
+
+  it('rolls back when the reload fails (nginx not running for that config)', async () => {
+    const prefix = tempDir();
+    mkdirSync(join(prefix, 'logs'));
+    const conf = join(prefix, 'nginx.conf');
+    writeFileSync(conf, '# the previous config\n');
+    const file = join(dir, 'routes.yaml');
+    const r = await strangler(['apply', file, '--conf', conf, '--prefix', prefix]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /rolled back/);
+    assert.equal(readFileSync(conf, 'utf8'), '# the previous config\n');
+  });
+
+  it('needs --conf', async () => {
+    assert.equal((await strangler(['apply', EXAMPLE])).code, 2);
+  });
+});
+
