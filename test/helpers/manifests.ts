@@ -1,0 +1,62 @@
+// Manifests shared by the nginx, gateway and equivalence tests, written for a stack's ports.
+import type { StackPorts } from './stack';
+
+/** Every kind of match, target, method rule, canary, fallback and override the semantics name. */
+export const ROUTING_MANIFEST = (p: StackPorts) => `
+version: 1
+listen: "127.0.0.1:${p.nginx}"
+debug_headers: true
+upstreams:
+  legacy: { servers: ["127.0.0.1:${p.legacy}"], keepalive: 16 }
+  functions: { servers: ["127.0.0.1:${p.functions}"], keepalive: 16 }
+  search: { servers: ["127.0.0.1:${p.search}"] }
+  dead: { servers: ["127.0.0.1:${p.dead}"] }
+gateway: { listen: "127.0.0.1:${p.gateway}", admin: "127.0.0.1:${p.admin}" }
+routes:
+  - id: track
+    match: { prefix: /api/v1/track }
+    methods: [GET, HEAD]
+    to: function:track-package
+    fallback: legacy
+  - id: orders
+    match: { exact: /api/v1/orders }
+    methods: [POST]
+    to: async:order-intake
+  - id: report
+    match: { prefix: /generate-report }
+    to: function:generate-report
+    fallback: legacy
+    timeouts: { read: 1s }
+  - id: images
+    match: { prefix: /images/ }
+    to: function:image-resizer
+    canary: { percent: 30, sticky: "cookie:session_id", salt: "v1" }
+  - id: pdf
+    match: { regex: "^/docs/.+\\\\.pdf$" }
+    to: function:generate-report
+  - id: docs
+    match: { prefix: /docs }
+    to: upstream:search
+  - id: search
+    match: { prefix: /search }
+    to: upstream:search
+  - id: upload
+    match: { prefix: /upload }
+    to: function:track-package
+    body: { max_size: 1k }
+  - id: slow
+    match: { prefix: /slow }
+    to: function:track-package
+    timeouts: { read: 1s }
+  - id: gone
+    match: { prefix: /gone }
+    to: upstream:dead
+    fallback: legacy
+  - id: gone-nofb
+    match: { prefix: /gone-nofb }
+    to: upstream:dead
+  - id: off
+    match: { prefix: /off }
+    to: function:track-package
+    canary: { percent: 0 }
+`;
