@@ -1,0 +1,455 @@
+// The harness every nginx-backed test uses: find the binary, start a throw-away nginx from a
+// config string in its own temp prefix, reload it, stop it, read its error log.
+//
+// Configs run as `nginx -p PREFIX -c PREFIX/nginx.conf` in the foreground (a child of this
+// process), so a crashed test run cannot leave a daemon behind: every instance still running when
+// the process exits is killed, workers included.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+export interface StartNginxOptions {
+  /** Ports to wait for; by default every `listen` found in the config (unix sockets skipped). */
+  ports?: number[];
+  /** How long to wait for the ports to accept connections (default 10 s). */
+  startTimeoutMs?: number;
+  /** Keep the prefix directory after stop() (also: env NGINX_KEEP_PREFIX=1), for post-mortems. */
+  keepPrefix?: boolean;
+  /** Extra files to write into the prefix before `nginx -t`: relative path → content. */
+  files?: Record<string, string | Buffer>;
+}
+
+export interface RunningNginx {
+  /** The temp prefix directory (`-p`); relative paths in the config resolve against it. */
+  readonly prefix: string;
+  readonly confPath: string;
+  /** The master process id. */
+  readonly pid: number;
+  /** Optionally replace the config, check it with `nginx -t`, SIGHUP, and wait for new workers. */
+  reload(newConfText?: string): Promise<void>;
+  /** SIGQUIT (graceful), then SIGKILL master and workers if they outlive the bound. Idempotent. */
+  stop(): Promise<void>;
+  /** logs/error.log under the prefix (if the config logs there) followed by nginx's own stderr. */
+  errorLog(): string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding nginx
+
+const FALLBACK_BIN = '/usr/sbin/nginx';
+let cachedBin: string | null | undefined;
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** env NGINX_BIN, then `nginx` on PATH, then /usr/sbin/nginx (Debian puts it outside a user PATH). */
+export function findNginx(): string | null {
+  if (cachedBin !== undefined) return cachedBin;
+  let found: string | null = null;
+  const fromEnv = process.env.NGINX_BIN;
+  if (fromEnv) {
+    found = isExecutable(fromEnv) ? fromEnv : null;
+  } else {
+    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+      if (dir && isExecutable(join(dir, 'nginx'))) {
+        found = join(dir, 'nginx');
+        break;
+      }
+    }
+    if (!found && isExecutable(FALLBACK_BIN)) found = FALLBACK_BIN;
+  }
+  cachedBin = found;
+  return found;
+}
+
+let skipNoticeShown = false;
+
+/**
+ * Call from a `before` hook (`requireNginx(this)`). Without nginx: a hard failure in CI (a CI run
+ * that silently skipped the parity tests would prove nothing), a loud skip elsewhere.
+ */
+export function requireNginx(ctx: Mocha.Context): string {
+  const bin = findNginx();
+  if (bin) return bin;
+  const why = process.env.NGINX_BIN
+    ? `NGINX_BIN=${process.env.NGINX_BIN} is not an executable file`
+    : 'nginx was not found (set NGINX_BIN, put nginx on PATH, or install it)';
+  if (process.env.CI) {
+    throw new Error(`${why}; CI must run the nginx parity tests`);
+  }
+  if (!skipNoticeShown) {
+    skipNoticeShown = true;
+    process.stderr.write(
+      '\n' + '!'.repeat(78) + '\n' +
+      `!!  SKIPPING nginx-backed tests: ${why}.\n` +
+      '!!  The Node gateway is only proven equivalent to nginx when these run.\n' +
+      '!'.repeat(78) + '\n\n',
+    );
+  }
+  return ctx.skip();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Config helpers
+
+/** Drop `#` comments (outside quotes) so directive sniffing does not see commented-out text. */
+function stripComments(conf: string): string {
+  let out = '';
+  let quote = '';
+  for (let i = 0; i < conf.length; i++) {
+    const c = conf[i];
+    if (quote) {
+      if (c === '\\') { out += c + (conf[i + 1] ?? ''); i++; continue; }
+      if (c === quote) quote = '';
+      out += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      out += c;
+    } else if (c === '#') {
+      while (i < conf.length && conf[i] !== '\n') i++;
+      out += '\n';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+interface ListenAddr { host: string; port: number }
+
+function listenAddresses(conf: string): ListenAddr[] {
+  const out: ListenAddr[] = [];
+  const re = /(?:^|[\s;{}])listen\s+([^\s;]+)/g;
+  for (let m = re.exec(conf); m; m = re.exec(conf)) {
+    const addr = m[1].replace(/^["']|["']$/g, '');
+    if (addr.startsWith('unix:')) continue;
+    let host = '127.0.0.1';
+    let portText = addr;
+    const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(addr);
+    if (v6) {
+      host = v6[1] === '::' ? '::1' : v6[1];
+      portText = v6[2] ?? '80';
+    } else if (addr.includes(':')) {
+      const i = addr.lastIndexOf(':');
+      const h = addr.slice(0, i);
+      portText = addr.slice(i + 1);
+      if (/^\d+\.\d+\.\d+\.\d+$/.test(h) && h !== '0.0.0.0') host = h;
+    } else if (!/^\d+$/.test(addr)) {
+      portText = '80'; // a bare host name listens on port 80
+    }
+    const port = Number(portText);
+    if (Number.isInteger(port) && port > 0 && !out.some((a) => a.port === port && a.host === host)) {
+      out.push({ host, port });
+    }
+  }
+  return out;
+}
+
+/** The `daemon` directive, if the config sets one. */
+function daemonSetting(conf: string): 'on' | 'off' | null {
+  const m = /(?:^|[\s;{}])daemon\s+(on|off)\s*;/.exec(conf);
+  return m ? (m[1] as 'on' | 'off') : null;
+}
+
+export interface NginxTestConfOptions {
+  /** The port the config listens on (127.0.0.1); startNginx waits for it. */
+  port: number;
+  /** http-context text, placed verbatim inside `http { }`. */
+  http?: string;
+  /** Convenience: server-context text, wrapped in `server { listen 127.0.0.1:PORT; ... }`. */
+  server?: string;
+  /** Main-context text (e.g. `load_module`, `env`), placed before `events`. */
+  main?: string;
+  /** error_log level (default `info`, which records why nginx answered 400). */
+  logLevel?: string;
+}
+
+/**
+ * A complete config that needs no root and no system paths: everything (pid, logs, temp files)
+ * lives under the prefix. `daemon off;` is in the text, so startNginx passes no `-g`.
+ */
+export function nginxTestConf(opts: NginxTestConfOptions): string {
+  const server = opts.server !== undefined
+    ? `\n    server {\n        listen 127.0.0.1:${opts.port};\n${indent(opts.server, 8)}\n    }\n`
+    : '';
+  return [
+    `# strangler test config (port ${opts.port})`,
+    'daemon off;',
+    'master_process on;',
+    'worker_processes 1;',
+    'pid logs/nginx.pid;',
+    `error_log logs/error.log ${opts.logLevel ?? 'info'};`,
+    opts.main ?? '',
+    'events {',
+    '    worker_connections 1024;',
+    '}',
+    'http {',
+    '    access_log off;',
+    '    client_body_temp_path tmp/client_body;',
+    '    proxy_temp_path tmp/proxy;',
+    '    fastcgi_temp_path tmp/fastcgi;',
+    '    uwsgi_temp_path tmp/uwsgi;',
+    '    scgi_temp_path tmp/scgi;',
+    indent(opts.http ?? '', 4),
+    server,
+    '}',
+    '',
+  ].join('\n');
+}
+
+function indent(text: string, n: number): string {
+  const pad = ' '.repeat(n);
+  return text.split('\n').map((l) => (l.trim() ? pad + l : l)).join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+const live = new Set<{ master: number; workers: () => number[]; cleanup: () => void }>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // mocha's --exit calls process.exit(): kill what is still running, or it outlives the run.
+  process.on('exit', () => {
+    for (const n of live) {
+      for (const pid of [...n.workers(), n.master]) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      }
+      try { n.cleanup(); } catch { /* best effort */ }
+    }
+  });
+}
+
+/** Children of `ppid`, from /proc (Linux). Empty where /proc is unavailable. */
+function childPids(ppid: number): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (e.charCodeAt(0) < 48 || e.charCodeAt(0) > 57) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
+      // pid (comm) state ppid ...: comm may hold spaces or parens, so parse after the last ')'.
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(rest[1]) === ppid) out.push(Number(e));
+    } catch { /* raced with exit */ }
+  }
+  return out;
+}
+
+function procAvailable(): boolean {
+  return existsSync('/proc/self/stat');
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function canConnect(a: ListenAddr): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: a.host, port: a.port });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => { s.destroy(); resolve(false); });
+  });
+}
+
+function runTest(bin: string, prefix: string, confPath: string): void {
+  const r = spawnSync(bin, ['-t', '-q', '-p', prefix + '/', '-c', confPath], { encoding: 'latin1', timeout: 30_000 });
+  if (r.status !== 0) {
+    // nginx prints the reason on stderr; a build whose default error log is a file logs it there.
+    const why = r.stderr.trim() || readIfExists(join(prefix, 'logs', 'error.log')).slice(-4000);
+    throw new Error(`nginx -t failed (exit ${r.status ?? r.signal}):\n${why}`);
+  }
+}
+
+function readIfExists(path: string): string {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Write `confText` into a fresh temp prefix, `nginx -t` it (rejecting with nginx's stderr), start
+ * it in the foreground and resolve once every listen port accepts connections.
+ */
+export async function startNginx(confText: string, opts: StartNginxOptions = {}): Promise<RunningNginx> {
+  const bin = findNginx();
+  if (!bin) throw new Error('nginx not found: call requireNginx(this) in a before hook');
+  installExitHook();
+
+  const prefix = mkdtempSync(join(tmpdir(), 'strangler-nginx-'));
+  // As root, workers run as `nobody`: they must be able to traverse the prefix.
+  chmodSync(prefix, 0o755);
+  for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d), { recursive: true });
+  for (const [rel, content] of Object.entries(opts.files ?? {})) {
+    const path = join(prefix, rel);
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, content);
+  }
+  const confPath = join(prefix, 'nginx.conf');
+  let conf = confText;
+  writeFileSync(confPath, conf);
+
+  const cleanup = () => {
+    if (!(opts.keepPrefix || process.env.NGINX_KEEP_PREFIX)) rmSync(prefix, { recursive: true, force: true });
+  };
+
+  try {
+    runTest(bin, prefix, confPath);
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+
+  const bare = stripComments(conf);
+  const daemon = daemonSetting(bare);
+  if (daemon === 'on') {
+    cleanup();
+    throw new Error('the config says `daemon on;`: the harness needs nginx in the foreground');
+  }
+  // `-g 'daemon off;'` next to a `daemon` line in the file is a "duplicate directive" error.
+  const args = ['-p', prefix + '/', '-c', confPath, ...(daemon ? [] : ['-g', 'daemon off;'])];
+  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('latin1');
+  child.stderr!.on('data', (d: string) => { stderr += d; });
+  let exited = false;
+  let exitInfo = '';
+  const exitPromise = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = true;
+      exitInfo = signal ? `signal ${signal}` : `code ${code}`;
+      resolve();
+    });
+  });
+  child.once('error', (err) => { stderr += `\nspawn error: ${err.message}`; });
+
+  const master = child.pid ?? -1;
+  let knownWorkers: number[] = [];
+  const liveEntry = { master, workers: () => (procAvailable() ? childPids(master) : knownWorkers), cleanup };
+  live.add(liveEntry);
+
+  const errorLogPath = join(prefix, 'logs', 'error.log');
+  let finalLog: string | null = null;
+  const errorLog = () => {
+    if (finalLog !== null) return finalLog;
+    const file = readIfExists(errorLogPath);
+    return stderr ? `${file}${file && !file.endsWith('\n') ? '\n' : ''}${stderr}` : file;
+  };
+
+  const waitReady = async (text: string) => {
+    const addrs = opts.ports
+      ? opts.ports.map((port) => ({ host: '127.0.0.1', port }))
+      : listenAddresses(stripComments(text));
+    const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
+    for (const a of addrs) {
+      for (;;) {
+        if (exited) throw new Error(`nginx exited during startup (${exitInfo}):\n${errorLog()}`);
+        if (await canConnect(a)) break;
+        if (Date.now() > deadline) throw new Error(`nginx did not accept connections on ${a.host}:${a.port}:\n${errorLog()}`);
+        await sleep(20);
+      }
+    }
+    if (procAvailable()) {
+      // Listening sockets are opened by the master: also wait for a worker to serve them.
+      while (childPids(master).length === 0) {
+        if (exited) throw new Error(`nginx exited during startup (${exitInfo}):\n${errorLog()}`);
+        if (Date.now() > deadline) throw new Error(`nginx started no worker:\n${errorLog()}`);
+        await sleep(10);
+      }
+      knownWorkers = childPids(master);
+    }
+  };
+
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    if (stopped) return stopped;
+    stopped = (async () => {
+      const workers = procAvailable() ? childPids(master) : knownWorkers;
+      if (!exited) {
+        try { process.kill(master, 'SIGQUIT'); } catch { /* gone */ }
+        await Promise.race([exitPromise, sleep(5_000)]);
+      }
+      if (!exited) {
+        try { process.kill(master, 'SIGKILL'); } catch { /* gone */ }
+        await Promise.race([exitPromise, sleep(2_000)]);
+      }
+      // A SIGKILLed master leaves its workers running (they hold the listen socket).
+      for (const pid of workers) {
+        try { process.kill(pid, 0); process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      }
+      live.delete(liveEntry);
+      finalLog = errorLog();
+      cleanup();
+    })();
+    return stopped;
+  };
+
+  try {
+    await waitReady(conf);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  const reload = async (newConfText?: string): Promise<void> => {
+    if (stopped || exited) throw new Error('reload() after nginx stopped');
+    if (newConfText !== undefined) {
+      const d = daemonSetting(stripComments(newConfText));
+      if (d === 'on') throw new Error('the new config says `daemon on;`');
+      if ((d === null) !== (daemon === null)) {
+        // The -g given at start applies to every reload: the file must keep agreeing with it.
+        throw new Error('reload() config must keep the `daemon` directive as the started one had it');
+      }
+      writeFileSync(confPath, newConfText);
+      try {
+        runTest(bin, prefix, confPath);
+      } catch (err) {
+        writeFileSync(confPath, conf); // leave the running config on disk
+        throw err;
+      }
+      conf = newConfText;
+    } else {
+      runTest(bin, prefix, confPath);
+    }
+    const before = procAvailable() ? new Set(childPids(master)) : null;
+    const logBefore = readIfExists(errorLogPath).length;
+    process.kill(master, 'SIGHUP');
+    const deadline = Date.now() + 10_000;
+    if (before) {
+      // Done when a worker exists that was not there before, and the old ones have stopped
+      // accepting (they exit once idle; a test's open keep-alive connection may hold one a while).
+      for (;;) {
+        if (exited) throw new Error(`nginx exited during reload (${exitInfo}):\n${errorLog()}`);
+        const now = childPids(master);
+        if (now.some((p) => !before.has(p))) break;
+        if (Date.now() > deadline) {
+          throw new Error(`no new nginx worker after SIGHUP:\n${readIfExists(errorLogPath).slice(logBefore) || errorLog()}`);
+        }
+        await sleep(10);
+      }
+      const oldDeadline = Date.now() + 2_000;
+      while (Date.now() < oldDeadline && childPids(master).some((p) => before.has(p))) await sleep(10);
+      knownWorkers = childPids(master);
+    } else {
+      await sleep(500);
+    }
+    await waitReady(conf);
+  };
+
+  return { prefix, confPath, pid: master, reload, stop, errorLog };
+}
