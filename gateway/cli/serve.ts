@@ -1,0 +1,114 @@
+// `strangler serve`: run the Node gateway and its admin API until SIGTERM/SIGINT.
+import { ManifestInvalidError } from '../manifest/errors';
+import { TOKEN_ENV } from '../runtime/admin-token';
+import { DEFAULT_GRACE_MS, startGateway, type Address, type GatewayHandle, type ServeLog } from '../runtime/serve-gateway';
+import { StateFileError } from '../runtime/state-store';
+import { EXIT, parseCommandArgs, type Command } from './command';
+import { DEFAULT_MANIFEST, manifestPath, printDiagnostics } from './manifest-arg';
+
+export const command: Command = {
+  name: 'serve',
+  summary: 'run the Node gateway and its admin API (runtime flips, reload on change)',
+  usage: `Usage: strangler serve [FILE] [--listen ADDR] [--admin ADDR] [--state FILE]
+
+Serves the manifest FILE (default ${DEFAULT_MANIFEST}) with the Node gateway: every route goes
+to its \`to\` or to legacy by its effective percent, which \`strangler flip\`, \`strangler canary\`
+or the admin API change at runtime. The manifest is validated first: errors are printed and
+serve exits 1 without listening.
+
+Options:
+  --listen ADDR   traffic listener, host:port or port (default: the manifest's gateway.listen)
+  --admin ADDR    admin API listener (default: gateway.admin, loopback). The API refuses Host
+                  and Origin headers that are not its own address (DNS-rebinding defence).
+  --state FILE    runtime overrides (default: <manifest>.state.json beside the manifest, e.g.
+                  routes/routes.state.json). Written atomically; a corrupt file stops the start.
+
+Admin token: $${TOKEN_ENV} if set, else the 0600 file <manifest>.token beside the
+manifest (created with a random token on first start; its path is printed). Every admin
+endpoint except GET /healthz needs "Authorization: Bearer <token>". Changes are appended to
+<manifest>.audit.jsonl beside the state file.
+
+Reload: on SIGHUP and whenever FILE changes, the manifest is revalidated; a valid one replaces
+the running table atomically (overrides of removed routes are dropped), an invalid one is
+logged with its errors and the previous table keeps serving.
+Shutdown: SIGTERM or SIGINT stops accepting, lets requests in flight finish (up to
+${DEFAULT_GRACE_MS / 1000} s) and exits 0; a second signal exits 1 at once.
+
+Examples:
+  strangler serve
+  strangler serve routes/routes.yaml --listen 0.0.0.0:8090
+  STRANGLER_ADMIN_TOKEN=s3cret strangler serve --admin 127.0.0.1:9091 --state /var/lib/strangler/state.json
+
+Exit codes: 0 stopped by a signal, 1 invalid manifest, unusable state file or listen error, 2 usage error.
+`,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, {
+      listen: { type: 'string' }, admin: { type: 'string' }, state: { type: 'string' },
+    });
+    const v = values as { listen?: string; admin?: string; state?: string };
+    const file = manifestPath(positionals);
+    const stamp = (line: string) => `${new Date().toISOString()} ${line}\n`;
+    const log: ServeLog = { info: (l) => process.stdout.write(stamp(l)), error: (l) => process.stderr.write(stamp(l)) };
+
+    let gw: GatewayHandle;
+    try {
+      gw = await startGateway({ manifestPath: file, listen: v.listen, admin: v.admin, statePath: v.state, log });
+    } catch (err) {
+      if (err instanceof ManifestInvalidError) {
+        printDiagnostics(err.diagnostics);
+        process.stderr.write(`strangler serve: ${file} is invalid, not starting\n`);
+        return EXIT.FAIL;
+      }
+      if (err instanceof StateFileError) {
+        process.stderr.write(`strangler serve: ${err.message}\n`);
+        return EXIT.FAIL;
+      }
+      const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+      if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
+        process.stderr.write(`strangler serve: cannot listen on ${e.address}:${e.port}: ${e.code} (another gateway running? use --listen/--admin)\n`);
+        return EXIT.FAIL;
+      }
+      throw err;
+    }
+
+    const url = (a: Address) => `http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+    const table = gw.table();
+    process.stdout.write([
+      `strangler serve: ${file} (${table.routes.length} routes, sha256 ${table.sha256.slice(0, 12)})`,
+      `  traffic  ${url(gw.listen)}`,
+      `  admin    ${url(gw.admin)}`,
+      `  token    ${gw.tokenPath ? `${gw.tokenPath}${gw.tokenCreated ? ' (created)' : ''}` : `$${TOKEN_ENV}`}`,
+      `  state    ${gw.statePath}`,
+      `  audit    ${gw.auditPath}`,
+      ...table.routes.filter((r) => gw.state.override(r.id)).map((r) => {
+        const o = gw.state.override(r.id)!;
+        return `  override ${r.id}: ${o.percent}% (manifest ${r.canary.percent}%), set ${o.updated_at} by ${o.by}`;
+      }),
+      'ready',
+      '',
+    ].join('\n'));
+
+    return new Promise<number>((resolve) => {
+      const onHup = () => void gw.reload('SIGHUP');
+      let stopping = false;
+      const onStop = (signal: NodeJS.Signals) => {
+        if (stopping) {
+          process.stderr.write(`strangler serve: ${signal} again, exiting without waiting\n`);
+          process.exit(EXIT.FAIL);
+        }
+        stopping = true;
+        log.info(`${signal}: no new connections; waiting up to ${DEFAULT_GRACE_MS / 1000} s for requests in flight`);
+        void gw.close(DEFAULT_GRACE_MS).then(() => {
+          process.off('SIGHUP', onHup);
+          log.info('stopped');
+          // Should some handle outlive close (a stuck upstream socket), do not hang the exit.
+          setTimeout(() => process.exit(EXIT.OK), 2000).unref();
+          resolve(EXIT.OK);
+        });
+      };
+      process.on('SIGHUP', onHup);
+      process.on('SIGTERM', onStop);
+      process.on('SIGINT', onStop);
+    });
+  },
+};

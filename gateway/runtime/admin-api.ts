@@ -1,0 +1,254 @@
+// The admin API: read the routes and their counters, move a route's traffic at runtime.
+// It listens on its own (loopback by default) address, apart from the traffic listener.
+//
+//   GET   /healthz        open (liveness for supervisors)
+//   GET   /routes         token: every route with manifest/effective percent and counters
+//   GET   /routes/:id     token: one route
+//   PATCH /routes/:id     token: {"percent": 0..100} sets an override, {"percent": null} clears it
+//   GET   /metrics        token: Prometheus text (the gateway's registry plus admin metrics)
+//
+// Reads need the token too: routes, upstream names and traffic counters are internals.
+import Ajv from 'ajv';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { DEFAULT_ROUTE_ID, type Route, type RouteTable } from '../manifest/route-table';
+import { hostChecker, originAllowed, type AdminAddress } from './admin-guard';
+import { bearerToken, tokenMatches } from './admin-token';
+import { AuditLog } from './audit-log';
+import type { StateStore } from './state-store';
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+export interface RouteStats { requests: number; errors: number; fallbacks: number }
+
+/** What the admin API needs from the traffic side (gateway-server.ts). */
+export interface AdminGateway {
+  stats(routeId: string): RouteStats;
+  readonly metricsRegistry?: Registry;
+}
+
+export interface AdminApiOptions {
+  /** The current table: reloads swap it, so the API asks every time. */
+  table: () => RouteTable;
+  state: StateStore;
+  gateway: AdminGateway;
+  token: string;
+  auditPath: string;
+  log?: (line: string) => void;
+}
+
+export interface AdminApi {
+  readonly server: Server;
+  listen(host: string, port: number): Promise<AdminAddress>;
+  /** Stops accepting; requests in flight get `graceMs` to finish. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const PATCH_SCHEMA = {
+  type: 'object',
+  required: ['percent'],
+  additionalProperties: false,
+  properties: { percent: { type: ['number', 'null'], minimum: 0, maximum: 100, multipleOf: 0.01 } },
+} as const;
+
+// multipleOfPrecision: 0.29 / 0.01 is 28.999999999999996 in binary floating point.
+const validatePatch = new Ajv({ allErrors: false, strict: true, multipleOfPrecision: 6 }).compile(PATCH_SCHEMA);
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
+    super(message);
+  }
+}
+
+const ZERO_STATS: RouteStats = Object.freeze({ requests: 0, errors: 0, fallbacks: 0 });
+
+export function routeView(route: Route, state: StateStore, gateway: AdminGateway) {
+  let stats: RouteStats;
+  try { stats = gateway.stats(route.id) ?? ZERO_STATS; } catch { stats = ZERO_STATS; }
+  const editable = route.id !== DEFAULT_ROUTE_ID;
+  return {
+    id: route.id,
+    match: route.match,
+    methods: route.methods,
+    to: route.to.text,
+    manifest_percent: route.canary.percent,
+    effective_percent: state.effectivePercent(route),
+    override: (editable && state.override(route.id)) || null,
+    dynamic: route.dynamic,
+    fallback: route.fallback !== null,
+    editable,
+    stats: { requests: stats.requests, errors: stats.errors, fallbacks: stats.fallbacks },
+  };
+}
+
+export function createAdminApi(opts: AdminApiOptions): AdminApi {
+  const { state, gateway } = opts;
+  const audit = new AuditLog(opts.auditPath);
+  const log = opts.log ?? (() => undefined);
+  let hostOk: (host: string | undefined) => boolean = () => false;
+
+  const registry = new Registry();
+  const requestsTotal = new Counter({ name: 'strangler_admin_requests_total', help: 'Admin API requests by method and status', labelNames: ['method', 'code'], registers: [registry] });
+  const changesTotal = new Counter({ name: 'strangler_admin_changes_total', help: 'Runtime percent changes applied through the admin API', labelNames: ['route'], registers: [registry] });
+  new Gauge({
+    name: 'strangler_admin_route_percent', help: 'Share of each route sent to its target (manifest and effective)', labelNames: ['route', 'source'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of opts.table().routes) {
+        this.set({ route: r.id, source: 'manifest' }, r.canary.percent);
+        this.set({ route: r.id, source: 'effective' }, state.effectivePercent(r));
+      }
+    },
+  });
+
+  const findRoute = (id: string): Route => {
+    const table = opts.table();
+    const route = id === DEFAULT_ROUTE_ID ? table.defaultRoute : table.routes.find((r) => r.id === id);
+    if (!route) throw new HttpError(404, `no route ${JSON.stringify(id)} in the manifest; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+    return route;
+  };
+
+  async function patchRoute(req: IncomingMessage, id: string) {
+    const route = findRoute(id);
+    const body = await readJsonBody(req);
+    if (!validatePatch(body)) {
+      const e = validatePatch.errors![0];
+      const where = e.instancePath ? e.instancePath.slice(1) : 'body';
+      const extra = e.keyword === 'additionalProperties' ? ` (${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)})` : '';
+      throw new HttpError(400, `${where} ${e.message}${extra}; expected {"percent": 0..100 with at most two decimals} or {"percent": null} to clear the override`);
+    }
+    if (route.id === DEFAULT_ROUTE_ID) throw new HttpError(409, 'the default route serves unmatched requests from legacy and has no percent to change');
+    const percent = (body as { percent: number | null }).percent;
+    const client = req.socket.remoteAddress ?? 'unknown';
+    let previous;
+    if (percent === null) previous = (await state.clear(route.id)).previous;
+    else previous = (await state.set(route.id, percent, client)).previous;
+    const old = previous ? previous.percent : route.canary.percent;
+    const now = state.effectivePercent(route);
+    changesTotal.inc({ route: route.id });
+    log(`admin: ${client} ${percent === null ? 'cleared the override of' : 'set'} route ${route.id}: ${old}% -> ${now}% to ${route.to.text}`);
+    try {
+      await audit.append({ time: new Date().toISOString(), route: route.id, action: percent === null ? 'clear' : 'set', old, new: now, client });
+    } catch (err) {
+      log(`admin: audit log ${opts.auditPath}: ${(err as Error).message}`);
+      throw new HttpError(500, `the change is in effect but the audit log could not be written: ${(err as Error).message}`);
+    }
+    return { ...routeView(route, state, gateway), previous_percent: old };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!hostOk(req.headers.host)) throw new HttpError(403, 'Host header is not this admin API\'s address (DNS-rebinding protection)');
+    if (!originAllowed(req.headers.origin, hostOk)) throw new HttpError(403, 'cross-origin requests are refused (Origin is not this admin API)');
+
+    const path = (req.url ?? '/').split('?')[0];
+    const method = req.method ?? 'GET';
+    const routeMatch = /^\/routes\/([^/]+)$/.exec(path);
+    const allow = path === '/healthz' || path === '/routes' || path === '/metrics' ? ['GET', 'HEAD'] : routeMatch ? ['GET', 'HEAD', 'PATCH'] : null;
+    if (!allow) throw new HttpError(404, `no such endpoint ${JSON.stringify(path)}; endpoints: GET /healthz, GET /routes, GET|PATCH /routes/:id, GET /metrics`);
+    if (!allow.includes(method)) throw new HttpError(405, `${method} is not allowed on ${path}`, { allow: allow.join(', ') });
+
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    // Nothing below says anything about routes until the token checks out.
+    if (!tokenMatches(opts.token, bearerToken(req.headers.authorization))) {
+      throw new HttpError(401, 'missing or wrong admin token: send Authorization: Bearer <token>', { 'www-authenticate': 'Bearer realm="strangler-admin"' });
+    }
+    if (path === '/metrics') {
+      const parts = [opts.gateway.metricsRegistry ? await opts.gateway.metricsRegistry.metrics() : '', await registry.metrics()];
+      res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
+      return void res.end(parts.filter(Boolean).join('\n'));
+    }
+    if (path === '/routes') {
+      const table = opts.table();
+      return sendJson(res, 200, {
+        manifest_sha256: table.sha256,
+        routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, gateway)),
+      });
+    }
+    let id: string;
+    try { id = decodeURIComponent(routeMatch![1]); } catch { throw new HttpError(404, 'malformed route id'); }
+    if (method === 'PATCH') return sendJson(res, 200, await patchRoute(req, id));
+    return sendJson(res, 200, routeView(findRoute(id), state, gateway));
+  }
+
+  const server = createServer((req, res) => {
+    res.on('finish', () => requestsTotal.inc({ method: req.method ?? '', code: String(res.statusCode) }));
+    handle(req, res).catch((err: unknown) => {
+      const e = err instanceof HttpError ? err : new HttpError(500, (err as Error).message ?? String(err));
+      if (e.status === 500) log(`admin: ${req.method} ${req.url}: ${e.message}`);
+      if (res.headersSent) return void res.destroy();
+      // A refused request may still be sending its body: do not read it, close afterwards.
+      const unread = !req.complete;
+      sendJson(res, e.status, { error: e.message }, { ...e.headers, ...(unread ? { connection: 'close' } : {}) });
+    });
+  });
+  // Admin requests are small: do not let a slow client hold a socket for minutes.
+  server.requestTimeout = 15_000;
+  server.headersTimeout = 10_000;
+
+  return {
+    server,
+    listen(host, port) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const a = server.address() as AddressInfo;
+          const bound = { host, port: a.port };
+          hostOk = hostChecker(bound);
+          resolve(bound);
+        });
+      });
+    },
+    close(graceMs = 5000) {
+      return new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        timer.unref();
+        server.close(() => { clearTimeout(timer); resolve(); });
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body, null, 2) + '\n';
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** Checks length and type before reading, and stops reading at the limit. */
+async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) throw new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`);
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/json' && type !== 'application/merge-patch+json') {
+    throw new HttpError(415, `content type must be application/json, got ${type ? JSON.stringify(type) : 'none'}`, { 'accept-patch': 'application/json, application/merge-patch+json' });
+  }
+  // Events rather than for-await: leaving an async iterator early destroys the socket, and the
+  // client should still get its 413.
+  const text = await new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      req.off('data', onData).off('end', onEnd).pause();
+      reject(new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`));
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks).toString('utf8'));
+    req.on('data', onData).on('end', onEnd).on('error', reject);
+  });
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
+  }
+}

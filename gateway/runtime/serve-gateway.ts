@@ -1,0 +1,194 @@
+// Everything `strangler serve` runs, as one function so the demo can run it in-process:
+// manifest -> state -> token -> traffic listener + admin listener, reload on SIGHUP or on a
+// file change (the old table keeps serving if the new manifest is invalid), graceful close.
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { basename, dirname } from 'node:path';
+import { compileManifest, loadManifest, sha256 } from '../manifest/compile-manifest';
+import { formatDiagnostic, type ManifestDiagnostic } from '../manifest/errors';
+import type { RouteTable } from '../manifest/route-table';
+import { createAdminApi, type AdminGateway } from './admin-api';
+import { besideManifest, loadOrCreateAdminToken } from './admin-token';
+import { StateStore } from './state-store';
+
+export interface ServeLog {
+  info(line: string): void;
+  error(line: string): void;
+}
+
+export interface Address { host: string; port: number }
+
+export interface StartGatewayOptions {
+  manifestPath: string;
+  /** "host:port" or "port"; default the manifest's gateway.listen. Port 0 picks a free port. */
+  listen?: string;
+  /** Same for the admin API; default the manifest's gateway.admin. */
+  admin?: string;
+  /** Default `<manifest-basename>.state.json` beside the manifest. */
+  statePath?: string;
+  /** Reload when the manifest file changes (default true); SIGHUP is the caller's to wire. */
+  watch?: boolean;
+  /** Quiet period after the last file event before reloading (default 200 ms). */
+  debounceMs?: number;
+  env?: NodeJS.ProcessEnv;
+  log?: ServeLog;
+}
+
+export interface ReloadResult {
+  outcome: 'reloaded' | 'unchanged' | 'invalid';
+  diagnostics: readonly ManifestDiagnostic[];
+  /** Overrides dropped because their routes left the manifest. */
+  dropped: readonly string[];
+}
+
+export interface GatewayHandle {
+  readonly listen: Address;
+  readonly admin: Address;
+  readonly statePath: string;
+  readonly auditPath: string;
+  /** null when the token came from STRANGLER_ADMIN_TOKEN. */
+  readonly tokenPath: string | null;
+  readonly tokenCreated: boolean;
+  readonly state: StateStore;
+  table(): RouteTable;
+  reload(reason?: string): Promise<ReloadResult>;
+  /** Stops accepting, lets requests in flight finish within `graceMs` (default 10 s). */
+  close(graceMs?: number): Promise<void>;
+}
+
+// TEMP until gateway-server.ts lands: its described API.
+interface GatewayServerLike extends AdminGateway {
+  server: import('node:http').Server;
+  listen(host: string, port: number): Promise<unknown>;
+  swapTable(t: RouteTable): void;
+  close(graceMs: number): Promise<void>;
+}
+type CreateGatewayServer = (o: { table: RouteTable; state: StateStore; log?: unknown }) => GatewayServerLike;
+
+const SILENT: ServeLog = { info: () => undefined, error: () => undefined };
+export const DEFAULT_GRACE_MS = 10_000;
+
+/** "127.0.0.1:8090", "[::1]:8090", "8090" (host from `fallback`); port 0 allowed. */
+export function parseAddress(text: string, fallback: Address): Address {
+  if (/^[0-9]{1,5}$/.test(text)) return checkPort({ host: fallback.host, port: Number(text) }, text);
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]\s]+)):([0-9]{1,5})$/.exec(text);
+  if (!m) throw new Error(`bad address ${JSON.stringify(text)}: expected host:port, [v6]:port or port`);
+  return checkPort({ host: m[1] ?? m[2], port: Number(m[3]) }, text);
+}
+
+function checkPort(a: Address, text: string): Address {
+  if (a.port > 65535) throw new Error(`bad address ${JSON.stringify(text)}: port out of range`);
+  return a;
+}
+
+export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHandle> {
+  const log = opts.log ?? SILENT;
+  const manifestPath = opts.manifestPath;
+  const loaded = loadManifest(manifestPath); // throws ManifestInvalidError with every diagnostic
+  for (const d of loaded.diagnostics) log.error(formatDiagnostic(d));
+  let table = loaded.table;
+
+  const statePath = opts.statePath ?? besideManifest(manifestPath, 'state.json');
+  const auditPath = `${dirname(statePath)}/${basename(besideManifest(manifestPath, 'audit.jsonl'))}`;
+  const state = StateStore.open(statePath); // throws StateFileError on a corrupt file
+  const dropped = await state.retainOnly(table.routes.map((r) => r.id));
+  if (dropped.length) log.info(`state: dropped overrides of routes no longer in the manifest: ${dropped.join(', ')}`);
+  const token = loadOrCreateAdminToken(manifestPath, opts.env);
+  for (const w of token.warnings) log.error(w);
+
+  const listenAt = opts.listen ? parseAddress(opts.listen, table.gateway.listen) : table.gateway.listen;
+  const adminAt = opts.admin ? parseAddress(opts.admin, table.gateway.admin) : table.gateway.admin;
+
+  const { createGatewayServer } = require('./gateway-server') as { createGatewayServer: CreateGatewayServer };
+  const gw = createGatewayServer({ table, state, log: (line: string) => log.info(line) });
+  const admin = createAdminApi({
+    table: () => table, state, gateway: gw as AdminGateway, token: token.token, auditPath, log: (line) => log.info(line),
+  });
+  let listen: Address;
+  let adminAddr: Address;
+  try {
+    await gw.listen(listenAt.host, listenAt.port);
+    listen = { host: listenAt.host, port: (gw.server.address() as AddressInfo).port };
+    adminAddr = await admin.listen(adminAt.host, adminAt.port);
+  } catch (err) {
+    await Promise.allSettled([gw.close(0), admin.close(0)]);
+    throw err;
+  }
+
+  // Reloads run one at a time; a trigger during a reload queues one more.
+  let reloading: Promise<ReloadResult> = Promise.resolve({ outcome: 'unchanged', diagnostics: [], dropped: [] });
+  const reload = (reason = 'request'): Promise<ReloadResult> => {
+    reloading = reloading.then(() => reloadOnce(reason), () => reloadOnce(reason));
+    return reloading;
+  };
+  async function reloadOnce(reason: string): Promise<ReloadResult> {
+    let text: string;
+    try {
+      text = readFileSync(manifestPath, 'utf8');
+    } catch (err) {
+      const d: ManifestDiagnostic = { code: 'STR_FILE', severity: 'error', path: '', file: manifestPath, message: (err as Error).message };
+      log.error(`reload (${reason}): cannot read the manifest, still serving the previous one (sha256 ${table.sha256.slice(0, 12)})`);
+      log.error(formatDiagnostic(d));
+      return { outcome: 'invalid', diagnostics: [d], dropped: [] };
+    }
+    if (sha256(text) === table.sha256) return { outcome: 'unchanged', diagnostics: [], dropped: [] };
+    const compiled = compileManifest(text, manifestPath);
+    if (!compiled.table) {
+      log.error(`reload (${reason}): ${manifestPath} is invalid, still serving the previous manifest (sha256 ${table.sha256.slice(0, 12)}):`);
+      for (const d of compiled.diagnostics) log.error(formatDiagnostic(d));
+      return { outcome: 'invalid', diagnostics: compiled.diagnostics, dropped: [] };
+    }
+    for (const d of compiled.diagnostics) log.error(formatDiagnostic(d));
+    const next = compiled.table;
+    gw.swapTable(next); // one reference swap: each request sees the old table or the new one
+    const old = table;
+    table = next;
+    const gone = await state.retainOnly(next.routes.map((r) => r.id));
+    log.info(`reload (${reason}): serving ${manifestPath} (sha256 ${next.sha256.slice(0, 12)}), ${next.routes.length} routes` +
+      (gone.length ? `; dropped overrides of removed routes: ${gone.join(', ')}` : ''));
+    if (old.gateway.listen.text !== next.gateway.listen.text || old.gateway.admin.text !== next.gateway.admin.text) {
+      log.error('reload: gateway.listen / gateway.admin changed; listeners keep their addresses until a restart');
+    }
+    return { outcome: 'reloaded', diagnostics: compiled.diagnostics, dropped: gone };
+  }
+
+  // Watch the directory, not the file: editors save by writing a new file and renaming it
+  // over the old one, which a watch on the old inode would miss.
+  let watcher: FSWatcher | null = null;
+  let debounce: NodeJS.Timeout | null = null;
+  if (opts.watch !== false) {
+    const name = basename(manifestPath);
+    try {
+      watcher = watch(dirname(manifestPath), { persistent: false }, (_event, file) => {
+        if (file !== null && file !== name) return;
+        if (debounce) clearTimeout(debounce);
+        debounce = setTimeout(() => { debounce = null; void reload('file changed'); }, opts.debounceMs ?? 200);
+      });
+      watcher.on('error', (err) => log.error(`watching ${manifestPath}: ${err.message}; reload with SIGHUP instead`));
+    } catch (err) {
+      log.error(`cannot watch ${manifestPath}: ${(err as Error).message}; reload with SIGHUP instead`);
+    }
+  }
+
+  let closing: Promise<void> | null = null;
+  return {
+    listen,
+    admin: adminAddr,
+    statePath,
+    auditPath,
+    tokenPath: token.file,
+    tokenCreated: token.created,
+    state,
+    table: () => table,
+    reload,
+    close(graceMs = DEFAULT_GRACE_MS) {
+      closing ??= (async () => {
+        watcher?.close();
+        if (debounce) clearTimeout(debounce);
+        await Promise.all([gw.close(graceMs), admin.close(Math.min(graceMs, 2000))]);
+        await reloading.catch(() => undefined);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,193 @@
+// Runtime overrides of each route's canary percent, persisted so a flip survives a restart.
+// Reads are a Map lookup on the request path; writes are serialised, written atomically
+// (temp file, fsync, rename, fsync dir) and only applied once they are on disk, so a crash
+// at any moment leaves either the old or the new file and never a state nobody acknowledged.
+import { randomBytes } from 'node:crypto';
+import { promises as fsp, readFileSync, readdirSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Route } from '../manifest/route-table';
+
+export interface Override {
+  readonly percent: number;
+  readonly updated_at: string;
+  /** Who made the change: the admin client's address. */
+  readonly by: string;
+}
+
+export interface StateFile {
+  version: 1;
+  routes: Record<string, Override>;
+}
+
+/** The state file exists but cannot be trusted: refuse to start rather than silently reset. */
+export class StateFileError extends Error {
+  readonly code = 'STR_STATE_FILE';
+  constructor(readonly file: string, problem: string) {
+    super(`state file ${file}: ${problem} (fix it, or delete it to fall back to the manifest's percentages)`);
+  }
+}
+
+/** 0..100 with at most two decimals, the same rule as the manifest's canary.percent. */
+export function isValidPercent(p: unknown): p is number {
+  return typeof p === 'number' && Number.isFinite(p) && p >= 0 && p <= 100 && Math.abs(Math.round(p * 100) - p * 100) < 1e-6;
+}
+
+const TEMP_PREFIX = (file: string) => `.${basename(file)}.`;
+
+export class StateStore {
+  private overrides: ReadonlyMap<string, Override>;
+  /** Tail of the write queue: each mutation starts after the previous one settled. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(readonly file: string, initial: Map<string, Override>) {
+    this.overrides = initial;
+  }
+
+  /** Loads `file` (a missing file is an empty state); throws StateFileError when it is unusable. */
+  static open(file: string): StateStore {
+    const store = new StateStore(file, readStateFile(file));
+    removeStaleTemps(file);
+    return store;
+  }
+
+  /** Hot path: the percent of requests sent to the route's `to`. */
+  effectivePercent(route: Route): number {
+    const o = this.overrides.get(route.id);
+    return o === undefined ? route.canary.percent : o.percent;
+  }
+
+  override(routeId: string): Override | undefined {
+    return this.overrides.get(routeId);
+  }
+
+  snapshot(): StateFile {
+    return { version: 1, routes: Object.fromEntries(this.overrides) };
+  }
+
+  /** Persists then applies; resolves once the new state is durable and in effect. */
+  set(routeId: string, percent: number, client: string): Promise<{ previous: Override | undefined; current: Override }> {
+    if (!isValidPercent(percent)) return Promise.reject(new RangeError(`percent must be 0..100 with at most two decimals, got ${percent}`));
+    const current: Override = Object.freeze({ percent: Math.round(percent * 100) / 100, updated_at: new Date().toISOString(), by: client });
+    return this.mutate((next) => {
+      const previous = next.get(routeId);
+      next.set(routeId, current);
+      return { previous, current };
+    });
+  }
+
+  /** Drops the override: the route goes back to the manifest's percent. */
+  clear(routeId: string): Promise<{ previous: Override | undefined }> {
+    return this.mutate((next) => {
+      const previous = next.get(routeId);
+      next.delete(routeId);
+      return { previous };
+    });
+  }
+
+  /** After a manifest reload: forget overrides of routes that no longer exist; resolves to their ids. */
+  retainOnly(ids: Iterable<string>): Promise<string[]> {
+    const keep = new Set(ids);
+    return this.mutate((next) => {
+      const dropped = [...next.keys()].filter((id) => !keep.has(id));
+      for (const id of dropped) next.delete(id);
+      return dropped;
+    });
+  }
+
+  private mutate<T>(change: (next: Map<string, Override>) => T): Promise<T> {
+    const run = async (): Promise<T> => {
+      const next = new Map(this.overrides);
+      const result = change(next);
+      if (!sameOverrides(next, this.overrides)) {
+        await writeAtomically(this.file, JSON.stringify({ version: 1, routes: Object.fromEntries(next) }, null, 2) + '\n');
+        this.overrides = next; // applied only once durable
+      }
+      return result;
+    };
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+}
+
+function sameOverrides(a: ReadonlyMap<string, Override>, b: ReadonlyMap<string, Override>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
+function readStateFile(file: string): Map<string, Override> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw new StateFileError(file, `cannot be read: ${(err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new StateFileError(file, `is not valid JSON: ${(err as Error).message}`);
+  }
+  const d = data as Partial<StateFile> | null;
+  if (typeof d !== 'object' || d === null || Array.isArray(d)) throw new StateFileError(file, 'is not a JSON object');
+  if (d.version !== 1) throw new StateFileError(file, `has version ${JSON.stringify(d.version)}, expected 1`);
+  if (typeof d.routes !== 'object' || d.routes === null || Array.isArray(d.routes)) throw new StateFileError(file, '"routes" must be an object');
+  const out = new Map<string, Override>();
+  for (const [id, o] of Object.entries(d.routes)) {
+    const where = `routes[${JSON.stringify(id)}]`;
+    if (typeof o !== 'object' || o === null) throw new StateFileError(file, `${where} must be an object`);
+    if (!isValidPercent(o.percent)) throw new StateFileError(file, `${where}.percent must be 0..100 with at most two decimals`);
+    if (typeof o.updated_at !== 'string' || Number.isNaN(Date.parse(o.updated_at))) throw new StateFileError(file, `${where}.updated_at must be an ISO time`);
+    if (typeof o.by !== 'string') throw new StateFileError(file, `${where}.by must be a string`);
+    out.set(id, Object.freeze({ percent: o.percent, updated_at: o.updated_at, by: o.by }));
+  }
+  return out;
+}
+
+/** A write killed mid-way leaves its temp file behind; the state file itself is intact. */
+function removeStaleTemps(file: string): void {
+  const prefix = TEMP_PREFIX(file);
+  let names: string[];
+  try { names = readdirSync(dirname(file)); } catch { return; }
+  for (const n of names) {
+    if (n.startsWith(prefix) && n.endsWith('.tmp')) {
+      try { unlinkSync(join(dirname(file), n)); } catch { /* someone else's cleanup won */ }
+    }
+  }
+}
+
+/** Same-directory temp file + rename: POSIX rename replaces atomically, readers see old or new. */
+export async function writeAtomically(file: string, data: string): Promise<void> {
+  const dir = dirname(file);
+  const tmp = join(dir, `${TEMP_PREFIX(file)}${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const fh = await fsp.open(tmp, 'wx', 0o600);
+  try {
+    try {
+      await fh.writeFile(data, 'utf8');
+      await fh.sync(); // the bytes are on disk before the name points at them
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await syncDir(dir); // and the rename itself survives a power cut
+}
+
+async function syncDir(dir: string): Promise<void> {
+  let dh: fsp.FileHandle | undefined;
+  try {
+    dh = await fsp.open(dir, 'r');
+    await dh.sync();
+  } catch (err) {
+    // Some platforms (Windows) cannot open or fsync a directory; the rename is still atomic.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw err;
+  } finally {
+    await dh?.close();
+  }
+}
