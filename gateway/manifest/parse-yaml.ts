@@ -43,7 +43,9 @@ export function parseManifestYaml(text: string, file: string): ParsedYaml {
       locate: none,
       diagnostics: doc.errors.map((e) => {
         const pos = lineCounter.linePos(e.pos[0]);
-        return { code: 'STR_YAML_SYNTAX' as const, severity: 'error' as const, path: '', message: e.message.split('\n')[0], file, line: pos.line, column: pos.col };
+        // The parser records running out of stack (deep block nesting) as an ordinary error.
+        const limit = /call stack/i.test(e.message);
+        return { code: limit ? 'STR_YAML_LIMIT' as const : 'STR_YAML_SYNTAX' as const, severity: 'error' as const, path: '', message: e.message.split('\n')[0], file, line: pos.line, column: pos.col };
       }),
     };
   }
@@ -73,7 +75,8 @@ export function parseManifestYaml(text: string, file: string): ParsedYaml {
       }
     }
     const range = (found as Node | null)?.range;
-    if (!range) return {};
+    // An empty document has no node to point at: its problems are on line 1.
+    if (!range) return doc.contents === null ? { line: 1, column: 1 } : {};
     const pos = lineCounter.linePos(range[0]);
     return { line: pos.line, column: pos.col };
   };

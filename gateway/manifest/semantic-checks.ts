@@ -14,6 +14,12 @@ export function checkAddresses(m: Obj, report: Report): void {
   if (typeof m.listen === 'string' && !parseHostPort(m.listen)) {
     report('STR_BAD_ADDRESS', ['listen'], `${JSON.stringify(m.listen)} is not a port or host:port`);
   }
+  if (typeof m.server_name === 'string') {
+    // nginx refuses a wildcard at the start that is not followed by a dot ("*example.com").
+    for (const name of m.server_name.split(' ')) {
+      if (/^\*[A-Za-z0-9-]/.test(name)) report('STR_BAD_VALUE', ['server_name'], `${JSON.stringify(name)} is not a server name nginx accepts: a leading * must be followed by a dot (*.example.com)`);
+    }
+  }
   if (isObj(m.upstreams)) {
     for (const [name, up] of Object.entries(m.upstreams)) {
       if (!isObj(up) || !Array.isArray(up.servers)) continue;
@@ -50,6 +56,10 @@ export function checkUnits(m: Obj, report: Report): void {
       for (const [k, v] of Object.entries(obj.timeouts)) {
         if (typeof v !== 'string') continue;
         const ms = parseDuration(v);
+        // The schema checks the characters; nginx also wants each unit once, largest first.
+        if (ms === null && /^([0-9]{1,9}(ms|s|m|h|d)?)+$/.test(v)) {
+          report('STR_BAD_DURATION', [...base, 'timeouts', k], `${JSON.stringify(v)} repeats a unit or has them out of order (largest first: 1h30m, 1s500ms)`);
+        }
         if (ms !== null && (ms === 0 || ms > MAX_DURATION_MS)) {
           report('STR_BAD_DURATION', [...base, 'timeouts', k], `${JSON.stringify(v)} must be more than 0 and at most 1d`);
         }
@@ -62,7 +72,10 @@ export function checkUnits(m: Obj, report: Report): void {
         if (typeof v !== 'string' || !SIZE_LIMITS[k]) continue;
         const bytes = parseSize(v);
         const { min, max } = SIZE_LIMITS[k];
-        if (bytes !== null && (bytes < min || bytes > max)) {
+        // Only client_max_body_size is an offset in nginx; the buffer sizes know k and m, not g.
+        if (k !== 'max_size' && /g$/i.test(v)) {
+          report('STR_BAD_SIZE', [...base, group, k], `${JSON.stringify(v)}: nginx accepts only k and m for this size (write ${parseInt(v, 10) * 1024}m)`);
+        } else if (bytes !== null && (bytes < min || bytes > max)) {
           const zero = k === 'max_size' ? ' (0 means unlimited)' : '';
           report('STR_BAD_SIZE', [...base, group, k], `${JSON.stringify(v)} must be between ${min} and ${max} bytes${zero}`);
         }
@@ -97,6 +110,29 @@ export function locationKeys(match: Obj): string[] {
   return [];
 }
 
+/**
+ * Why a regex cannot be used, or null. It must compile in JavaScript (the gateway) and mean the
+ * same to PCRE (nginx): letter escapes only from the shared set, no lookbehind, no `[^]`, and no
+ * named groups, which nginx turns into variables ((?<uri>…) would clash with $uri).
+ */
+export function regexProblem(pattern: string): string | null {
+  try {
+    new RegExp(pattern);
+  } catch (err) {
+    return `does not compile: ${(err as Error).message}`;
+  }
+  for (const [esc] of pattern.matchAll(/\\(x[0-9A-Fa-f]{0,2}|[\s\S])/g)) {
+    if (/^\\[A-Za-z]$/.test(esc) ? !/[dDwWsSbBnrtfv]/.test(esc[1]) : /^\\x/.test(esc) && esc.length !== 4) {
+      return `uses ${esc}, which PCRE (nginx) and JavaScript (the gateway) read differently; shared escapes: \\d \\w \\s \\b (and upper case), \\n \\r \\t \\f \\v, \\xhh`;
+    }
+  }
+  const bare = pattern.replace(/\\[\s\S]/g, '__');
+  if (/\(\?<[=!]/.test(bare)) return 'uses lookbehind, which PCRE (nginx) and JavaScript (the gateway) do not share';
+  if (/\(\?P?</.test(bare)) return 'has a named group: nginx turns names into variables, use (…) instead';
+  if (/\[\^?\]/.test(bare)) return 'has [] or [^], which PCRE (nginx) reads as the start of a class containing ]';
+  return null;
+}
+
 export function checkMatches(m: Obj, report: Report): void {
   const owner = new Map<string, number>();
   for (const r of routesOf(m)) {
@@ -109,10 +145,9 @@ export function checkMatches(m: Obj, report: Report): void {
       }
     }
     if (typeof r.match.regex === 'string') {
-      try {
-        new RegExp(r.match.regex);
-      } catch (err) {
-        report('STR_BAD_REGEX', ['routes', i, 'match', 'regex'], `${JSON.stringify(r.match.regex)} does not compile: ${(err as Error).message}`);
+      const why = regexProblem(r.match.regex);
+      if (why) {
+        report('STR_BAD_REGEX', ['routes', i, 'match', 'regex'], `${JSON.stringify(r.match.regex)} ${why}`);
         continue;
       }
     }
@@ -128,16 +163,24 @@ export function checkMatches(m: Obj, report: Report): void {
   }
 }
 
+/** The nginx config names the Node gateway's upstream strangler_gateway: no manifest upstream may take it. */
+const RESERVED_UPSTREAM = 'gateway';
+
 export function checkTargets(m: Obj, report: Report): void {
   const upstreams = isObj(m.upstreams) ? m.upstreams : {};
+  // Own keys only: `upstream:constructor` must not find Object.prototype.constructor.
+  const has = (name: string) => Object.hasOwn(upstreams, name);
+  if (has(RESERVED_UPSTREAM) && routesOf(m).some((r) => r.dynamic === true)) {
+    report('STR_BAD_NAME', ['upstreams', RESERVED_UPSTREAM], `the upstream name "${RESERVED_UPSTREAM}" is reserved for the Node gateway that dynamic routes are handed to`);
+  }
   for (const r of routesOf(m)) {
     if (typeof r.to !== 'string') continue;
     const i = routeIndex(m, r);
     const [kind, name] = r.to.split(':');
-    if ((kind === 'function' || kind === 'async') && !('functions' in upstreams)) {
+    if ((kind === 'function' || kind === 'async') && !has('functions')) {
       report('STR_UNKNOWN_UPSTREAM', ['routes', i, 'to'], `${JSON.stringify(r.to)} needs upstreams.functions (the function gateway), which is not defined`);
     }
-    if (kind === 'upstream' && name !== undefined && !(name in upstreams)) {
+    if (kind === 'upstream' && name !== undefined && !has(name)) {
       report('STR_UNKNOWN_UPSTREAM', ['routes', i, 'to'], `upstream ${JSON.stringify(name)} is not defined in upstreams`);
     }
     if (r.to === 'legacy') {
@@ -149,7 +192,13 @@ export function checkTargets(m: Obj, report: Report): void {
 
 export function checkCanaries(m: Obj, report: Report): void {
   for (const r of routesOf(m)) {
-    if (!isObj(r.canary) || typeof r.canary.percent !== 'number') continue;
+    if (!isObj(r.canary)) continue;
+    const sticky = r.canary.sticky;
+    // nginx reads a cookie through the variable $cookie_NAME, and variable names stop at "-".
+    if (typeof sticky === 'string' && /^cookie:.*-/.test(sticky)) {
+      report('STR_BAD_STICKY', ['routes', routeIndex(m, r), 'canary', 'sticky'], `${JSON.stringify(sticky)}: nginx cannot read a cookie whose name contains "-" ($cookie_NAME)`);
+    }
+    if (typeof r.canary.percent !== 'number') continue;
     const p = r.canary.percent;
     if (Math.abs(p * 100 - Math.round(p * 100)) > 1e-6) {
       report('STR_BAD_PERCENT', ['routes', routeIndex(m, r), 'canary', 'percent'], `${p} has more than two decimals (nginx split_clients resolution is 0.01%)`);

@@ -1,14 +1,26 @@
 // nginx's duration, size and address syntax, parsed into values the Node gateway can use.
 // The text is kept as written so the emitter writes what the user wrote.
+import { isIPv6 } from 'node:net';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 export const MAX_DURATION_MS = 86_400_000;
 
-/** nginx time syntax ("5s", "1m30s", "500ms", bare numbers are seconds); null when malformed. */
+/**
+ * nginx time syntax ("5s", "1m30s", "500ms", bare numbers are seconds); null when malformed.
+ * Like nginx's ngx_parse_time, units must appear largest first and at most once ("5s5s" and
+ * "500ms1s" are refused); only a trailing bare number may follow a smaller unit.
+ */
 export function parseDuration(text: string): number | null {
   if (!/^([0-9]{1,9}(ms|s|m|h|d)?)+$/.test(text)) return null;
   let ms = 0;
-  for (const [, n, unit] of text.matchAll(/([0-9]+)(ms|s|m|h|d)?/g)) ms += Number(n) * DURATION_UNITS[unit ?? 's'];
+  let last = Infinity;
+  for (const [, n, unit] of text.matchAll(/([0-9]+)(ms|s|m|h|d)?/g)) {
+    if (unit !== undefined) {
+      if (DURATION_UNITS[unit] >= last) return null;
+      last = DURATION_UNITS[unit];
+    }
+    ms += Number(n) * DURATION_UNITS[unit ?? 's'];
+  }
   return ms;
 }
 
@@ -32,7 +44,7 @@ export function parseHostPort(text: string): ParsedHostPort | null {
   if (!m) return null;
   const port = Number(m[3]);
   if (port < 1 || port > 65535) return null;
-  if (m[2] !== undefined) return IPV6.test(m[2]) && m[2].includes(':') ? { host: m[2], port } : null;
+  if (m[2] !== undefined) return IPV6.test(m[2]) && isIPv6(m[2]) ? { host: m[2], port } : null;
   const host = m[1];
   return IPV4.test(host) || (HOSTNAME.test(host) && !/^[0-9.]+$/.test(host)) ? { host, port } : null;
 }
