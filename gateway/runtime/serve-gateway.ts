@@ -7,7 +7,8 @@ import { basename, dirname } from 'node:path';
 import { compileManifest, loadManifest, sha256 } from '../manifest/compile-manifest';
 import { formatDiagnostic, type ManifestDiagnostic } from '../manifest/errors';
 import type { RouteTable } from '../manifest/route-table';
-import { createAdminApi, type AdminGateway } from './admin-api';
+import { createAdminApi } from './admin-api';
+import { createGatewayServer } from './gateway-server';
 import { besideManifest, loadOrCreateAdminToken } from './admin-token';
 import { StateStore } from './state-store';
 
@@ -56,15 +57,6 @@ export interface GatewayHandle {
   close(graceMs?: number): Promise<void>;
 }
 
-// TEMP until gateway-server.ts lands: its described API.
-interface GatewayServerLike extends AdminGateway {
-  server: import('node:http').Server;
-  listen(host: string, port: number): Promise<unknown>;
-  swapTable(t: RouteTable): void;
-  close(graceMs: number): Promise<void>;
-}
-type CreateGatewayServer = (o: { table: RouteTable; state: StateStore; log?: unknown }) => GatewayServerLike;
-
 const SILENT: ServeLog = { info: () => undefined, error: () => undefined };
 export const DEFAULT_GRACE_MS = 10_000;
 
@@ -99,10 +91,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
   const listenAt = opts.listen ? parseAddress(opts.listen, table.gateway.listen) : table.gateway.listen;
   const adminAt = opts.admin ? parseAddress(opts.admin, table.gateway.admin) : table.gateway.admin;
 
-  const { createGatewayServer } = require('./gateway-server') as { createGatewayServer: CreateGatewayServer };
   const gw = createGatewayServer({ table, state, log: (line: string) => log.info(line) });
   const admin = createAdminApi({
-    table: () => table, state, gateway: gw as AdminGateway, token: token.token, auditPath, log: (line) => log.info(line),
+    table: () => table, state, gateway: gw, token: token.token, auditPath, log: (line) => log.info(line),
   });
   let listen: Address;
   let adminAddr: Address;

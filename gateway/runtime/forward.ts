@@ -1,0 +1,127 @@
+// One attempt at forwarding a request to one upstream server with undici's dispatch API: the
+// response streams to the client with backpressure in both directions. An attempt either
+// starts the client's response or fails before anything was sent, so the caller can still
+// fall back to legacy or answer 502/504 itself.
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { FailureKind } from './gateway-metrics';
+import { clientResponseHeaders } from './proxy-headers';
+import type { ServerPool } from './upstream-pools';
+
+export interface UpstreamFailure {
+  readonly kind: Exclude<FailureKind, 'status'>;
+  /** What nginx answers for it: 504 for timeouts, 502 otherwise. */
+  readonly status: 502 | 504;
+  /** Nothing reached the server (refused, connect timeout): nginx tries the next server. */
+  readonly nothingSent: boolean;
+  readonly message: string;
+}
+
+export type AttemptResult =
+  /** The client's response started (it may have been cut later, if the upstream broke off). */
+  | { readonly kind: 'responded'; readonly status: number }
+  /** The upstream answered 502/503/504 and the caller intercepts it; its body was dropped. */
+  | { readonly kind: 'intercepted'; readonly status: 502 | 503 | 504 }
+  | { readonly kind: 'failed'; readonly failure: UpstreamFailure }
+  /** The client went away first. */
+  | { readonly kind: 'client_gone' };
+
+export interface AttemptOptions {
+  readonly server: ServerPool;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: string[];
+  readonly body: Buffer | Readable | null;
+  /** The route's read timeout: to the response headers, and between two reads of the body. */
+  readonly readMs: number;
+  /** Hand 502/503/504 answers back to the caller instead of relaying them (fallback). */
+  readonly intercept: boolean;
+  readonly res: ServerResponse;
+  readonly debug: OutgoingHttpHeaders | null;
+}
+
+export function classifyUpstreamError(err: Error & { code?: string }): UpstreamFailure {
+  const message = err.message;
+  switch (err.code) {
+    case 'UND_ERR_CONNECT_TIMEOUT': return { kind: 'connect_timeout', status: 504, nothingSent: true, message };
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT': return { kind: 'timeout', status: 504, nothingSent: false, message };
+    case 'ECONNREFUSED': case 'ENOTFOUND': case 'EAI_AGAIN': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'EADDRNOTAVAIL':
+      return { kind: 'refused', status: 502, nothingSent: true, message };
+    default: return { kind: 'reset', status: 502, nothingSent: false, message };
+  }
+}
+
+class ClientGone extends Error {
+  constructor() { super('client closed the connection'); }
+}
+
+export function attempt(o: AttemptOptions): Promise<AttemptResult> {
+  return new Promise((resolve) => {
+    const res = o.res;
+    let controller: Dispatcher.DispatchController | null = null;
+    let started = false;
+    let intercepted: 502 | 503 | 504 | 0 = 0;
+    let status = 0;
+    let done = false;
+    const settle = (r: AttemptResult) => {
+      if (done) return;
+      done = true;
+      res.off('close', onClientClose);
+      resolve(r);
+    };
+    const onClientClose = () => {
+      if (!res.writableFinished) controller?.abort(new ClientGone());
+    };
+    res.on('close', onClientClose);
+
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (res.destroyed) c.abort(new ClientGone());
+      },
+      onResponseStart(c, statusCode, headers) {
+        if (o.intercept && (statusCode === 502 || statusCode === 503 || statusCode === 504)) {
+          intercepted = statusCode;
+          return;
+        }
+        started = true;
+        status = statusCode;
+        res.writeHead(statusCode, clientResponseHeaders(headers, o.debug));
+      },
+      onResponseData(c, chunk) {
+        if (intercepted) return;
+        if (!res.write(chunk)) {
+          c.pause();
+          res.once('drain', () => c.resume());
+        }
+      },
+      onResponseEnd() {
+        if (intercepted) return settle({ kind: 'intercepted', status: intercepted });
+        res.end();
+        settle({ kind: 'responded', status });
+      },
+      onResponseError(c, err) {
+        if (err instanceof ClientGone || res.destroyed) return settle({ kind: 'client_gone' });
+        if (started) {
+          // Headers are out: like nginx, all that is left is to cut the connection.
+          res.destroy();
+          return settle({ kind: 'responded', status });
+        }
+        settle({ kind: 'failed', failure: classifyUpstreamError(err) });
+      },
+    };
+
+    o.server.pool.dispatch({
+      path: o.path,
+      method: o.method,
+      headers: o.headers,
+      body: o.body,
+      headersTimeout: o.readMs,
+      bodyTimeout: o.readMs,
+      // keepalive 0: undici sends `Connection: close` and closes after the response.
+      reset: !o.server.keepalive,
+    }, handler);
+  });
+}

@@ -1,0 +1,253 @@
+// The gateway's traffic listener: decide (decide-route.ts), check what nginx checks before
+// proxying (Host, request-line and header sizes, body size), forward (forward.ts), and on a
+// failed function fall back to legacy as the compiled nginx does. WebSocket upgrades are piped.
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { IDEMPOTENT_METHODS, type Route, type RouteTable } from '../manifest/route-table';
+import type { AdminGateway, RouteStats } from './admin-api';
+import { decideRoute, type PercentSource, type RequestFacts } from './decide-route';
+import { attempt, classifyUpstreamError, type AttemptResult, type UpstreamFailure } from './forward';
+import { GatewayMetrics } from './gateway-metrics';
+import { nginxHost, upstreamRequestHeaders } from './proxy-headers';
+import { BodyTooLarge, hasBody, readBody, relayBody } from './request-body';
+import { buildRouteMatcher, type RouteMatcher } from './route-matcher';
+import { UpstreamPools } from './upstream-pools';
+
+export interface GatewayServerOptions {
+  table: RouteTable;
+  state: PercentSource;
+  log?: (line: string) => void;
+}
+
+export interface GatewayServer extends AdminGateway {
+  readonly server: Server;
+  readonly metricsRegistry: GatewayMetrics['registry'];
+  listen(host: string, port: number): Promise<void>;
+  /** Takes effect on the next request; requests in flight finish on the table they started with. */
+  swapTable(table: RouteTable): void;
+  stats(routeId: string): RouteStats;
+  /** Stops accepting; requests in flight get `graceMs`, then every connection is cut. */
+  close(graceMs: number): Promise<void>;
+}
+
+/** nginx's large_client_header_buffers 4 8k: a longer request line is 414, a longer header line 400. */
+const HEADER_BUFFER = 8192;
+const IDEMPOTENT = new Set(IDEMPOTENT_METHODS);
+
+/** The debug headers nginx adds before a location's `set` ran (auto-redirect, 413). */
+const UNROUTED = { route: 'default', target: 'legacy' };
+
+export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
+  let table = opts.table;
+  let matcher: RouteMatcher = buildRouteMatcher(table);
+  const state = opts.state;
+  const log = opts.log ?? (() => undefined);
+  const pools = new UpstreamPools(table);
+  const metrics = new GatewayMetrics();
+  const upgraded = new Set<Socket>();
+
+  const server = createServer({
+    maxHeaderSize: 4 * HEADER_BUFFER,
+    requireHostHeader: true,
+    keepAliveTimeout: 65_000,
+    headersTimeout: 60_000,
+    // Uploads and slow functions may take long: nginx bounds the gaps between reads, not the total.
+    requestTimeout: 0,
+  }, (req, res) => {
+    handle(req, res).catch((err: Error) => {
+      log(`gateway: internal error on ${req.method} ${req.url}: ${err.stack ?? err.message}`);
+      if (!res.headersSent) replyJson(res, 500, { error: 'internal_error' }, null, true);
+      else res.destroy();
+    });
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    upgrade(req, socket, head).catch(() => socket.destroy());
+  });
+
+  const debugHeaders = (route: string, target: string): OutgoingHttpHeaders | null =>
+    table.debug_headers ? { 'x-strangler-route': route, 'x-strangler-target': target } : null;
+
+  /** The checks nginx makes before it looks at locations; a status to refuse with, or 0. */
+  function refusal(req: IncomingMessage): 400 | 414 | 0 {
+    if (req.method!.length + req.url!.length + 11 > HEADER_BUFFER) return 414;
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i].length + raw[i + 1].length + 4 > HEADER_BUFFER) return 400;
+    }
+    return 0;
+  }
+
+  function facts(req: IncomingMessage): RequestFacts {
+    return { method: req.method!, rawTarget: req.url!, cookie: req.headers.cookie, rawHeaders: req.rawHeaders, remoteAddress: req.socket.remoteAddress ?? '' };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const refused = refusal(req);
+    if (refused) return replyJson(res, refused, { error: refused === 414 ? 'uri_too_long' : 'bad_request' }, null, true);
+    const d = decideRoute(matcher, state, facts(req));
+    if (d.kind === 'bad') return replyJson(res, 400, { error: 'bad_request' }, null, true);
+    const host = nginxHost(req.headers.host, d.parsed.host);
+    if (host === null) return replyJson(res, 400, { error: 'bad_request', detail: 'invalid Host header' }, null, true);
+    const route = d.route;
+    const seen = { route: route.id, target: d.kind === 'proxy' ? d.target : 'legacy' };
+    res.once('close', () => metrics.request(seen.route, seen.target, res.statusCode, (performance.now() - started) / 1000));
+
+    const limit = route.body.max_size.bytes;
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (limit > 0 && length > limit) {
+      return replyJson(res, 413, { error: 'body_too_large', route: route.id, limit: route.body.max_size.text }, debugHeaders(UNROUTED.route, UNROUTED.target), true);
+    }
+    if (d.kind === 'redirect') {
+      const port = (req.socket.localPort ?? 80) === 80 ? '' : `:${req.socket.localPort}`;
+      const location = `http://${host ?? localHost(req)}${port}${d.location}`;
+      res.writeHead(301, { location, 'content-type': 'text/html', ...debugHeaders(UNROUTED.route, UNROUTED.target) });
+      res.end(`<html><head><title>301 Moved Permanently</title></head><body>Moved to ${location}</body></html>\n`);
+      return;
+    }
+
+    const fallback = d.side === 'to' ? route.fallback : null;
+    const replayable = fallback !== null && (IDEMPOTENT.has(req.method!) || fallback.non_idempotent);
+    let body: Buffer | Readable | null = null;
+    if (hasBody(req)) {
+      try {
+        body = replayable ? await readBody(req, limit) : relayBody(req, limit);
+      } catch (err) {
+        return bodyFailed(res, err as Error, route);
+      }
+    }
+    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { host: host ?? table.server_name.split(' ')[0], remoteAddress: req.socket.remoteAddress ?? '' });
+
+    const first = await send(d.upstream, route, req.method!, d.path, headers, body, fallback !== null, res, debugHeaders(route.id, d.target));
+    if (first.kind === 'responded' || first.kind === 'client_gone') return;
+    if (body instanceof Readable && body.errored) return bodyFailed(res, body.errored, route);
+
+    const failure = first.kind === 'failed' ? first.failure : null;
+    const timedOut = failure ? failure.status === 504 : first.kind === 'intercepted' && first.status === 504;
+    metrics.upstreamError(route.id, d.target, failure ? failure.kind : 'status');
+    if (fallback === null) {
+      return replyJson(res, failure!.status, failureBody(failure!.status, route, d.target), debugHeaders(route.id, d.target), body instanceof Readable);
+    }
+    if (!replayable) {
+      // nginx's fallback location refuses to replay a non-idempotent request.
+      const status = timedOut ? 504 : 502;
+      return replyJson(res, status, failureBody(status, route, d.target), debugHeaders(route.id, d.target), body instanceof Readable);
+    }
+    metrics.fallback(route.id, failure ? failure.kind : 'status');
+    seen.target = 'legacy';
+    log(`gateway: ${route.id}: ${d.target} failed (${first.kind === 'failed' ? first.failure.message : `answered ${first.status}`}), served by legacy`);
+    const second = await send('legacy', route, req.method!, d.parsed.requestUri, headers, body, false, res, debugHeaders(route.id, 'legacy'));
+    if (second.kind === 'failed') {
+      replyJson(res, second.failure.status, failureBody(second.failure.status, route, 'legacy'), debugHeaders(route.id, 'legacy'), false);
+    }
+  }
+
+  /** Tries the upstream's servers in turn while nothing was sent, as proxy_next_upstream does. */
+  async function send(upstream: string, route: Route, method: string, path: string, headers: string[], body: Buffer | Readable | null,
+    intercept: boolean, res: ServerResponse, debug: OutgoingHttpHeaders | null): Promise<AttemptResult> {
+    const servers = pools.serversFor(upstream, route.timeouts.connect.ms);
+    let result: AttemptResult = { kind: 'failed', failure: { kind: 'refused', status: 502, nothingSent: true, message: `no servers in upstream ${upstream}` } };
+    for (const server of servers) {
+      result = await attempt({ server, method, path, headers, body, readMs: route.timeouts.read.ms, intercept, res, debug });
+      const retry = result.kind === 'failed' && result.failure.nothingSent && !(body instanceof Readable);
+      if (!retry) break;
+    }
+    return result;
+  }
+
+  function bodyFailed(res: ServerResponse, err: Error, route: Route): void {
+    if (res.headersSent || res.destroyed) return void res.destroy();
+    if (err instanceof BodyTooLarge) {
+      return replyJson(res, 413, { error: 'body_too_large', route: route.id, limit: route.body.max_size.text }, debugHeaders(UNROUTED.route, UNROUTED.target), true);
+    }
+    res.destroy(); // the client aborted its own request
+  }
+
+  async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const refuse = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${JSON.stringify({ error: text }).length}\r\n\r\n${JSON.stringify({ error: text })}`);
+    };
+    socket.on('error', () => socket.destroy());
+    const d = decideRoute(matcher, state, facts(req));
+    const host = d.kind === 'bad' ? null : nginxHost(req.headers.host, d.parsed.host);
+    if (d.kind !== 'proxy' || host === null || refusal(req)) return refuse(400, 'bad_request');
+    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { host: host ?? table.server_name.split(' ')[0], remoteAddress: req.socket.remoteAddress ?? '' });
+    // Upgrade requests carry no body: the WebSocket handshake is headers only.
+    const [server] = pools.serversFor(d.upstream, d.route.timeouts.connect.ms);
+    if (!server) return refuse(502, 'upstream_failed');
+    let up: { headers: Record<string, string | string[] | undefined>; socket: Socket };
+    try {
+      up = await server.pool.upgrade({
+        path: d.path, method: req.method!, headers, protocol: String(req.headers.upgrade), headersTimeout: d.route.timeouts.read.ms,
+      } as Parameters<typeof server.pool.upgrade>[0]) as unknown as typeof up;
+    } catch (err) {
+      const f: UpstreamFailure = classifyUpstreamError(err as Error);
+      metrics.upstreamError(d.route.id, d.target, f.kind);
+      metrics.request(d.route.id, d.target, f.status, 0);
+      return refuse(f.status, f.status === 504 ? 'upstream_timeout' : 'upstream_failed');
+    }
+    const lines = ['HTTP/1.1 101 Switching Protocols'];
+    for (const [k, v] of Object.entries(up.headers)) {
+      for (const one of Array.isArray(v) ? v : v === undefined ? [] : [v]) lines.push(`${k}: ${one}`);
+    }
+    const debug = debugHeaders(d.route.id, d.target);
+    if (debug) for (const [k, v] of Object.entries(debug)) lines.push(`${k}: ${v}`);
+    socket.write(lines.join('\r\n') + '\r\n\r\n');
+    metrics.request(d.route.id, d.target, 101, 0);
+    if (head.length) up.socket.write(head);
+    upgraded.add(socket);
+    const cleanup = () => { upgraded.delete(socket); socket.destroy(); up.socket.destroy(); };
+    up.socket.on('error', cleanup).on('close', cleanup);
+    socket.on('close', cleanup);
+    socket.pipe(up.socket);
+    up.socket.pipe(socket);
+  }
+
+  return {
+    server,
+    metricsRegistry: metrics.registry,
+    listen(host: string, port: number) {
+      return new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => { server.off('error', reject); resolve(); });
+      });
+    },
+    swapTable(next: RouteTable) {
+      matcher = buildRouteMatcher(next);
+      pools.use(next);
+      table = next;
+    },
+    stats: (id: string) => metrics.stats(id),
+    async close(graceMs: number) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      for (const s of upgraded) s.destroy();
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); });
+      await Promise.race([closed, grace]);
+      clearTimeout(timer);
+      server.closeAllConnections();
+      await closed;
+      await pools.destroy();
+    },
+  };
+}
+
+function localHost(req: IncomingMessage): string {
+  const a = req.socket.localAddress ?? '127.0.0.1';
+  return a.startsWith('::ffff:') ? a.slice(7) : a.includes(':') ? `[${a}]` : a;
+}
+
+function failureBody(status: number, route: Route, target: string) {
+  return { error: status === 504 ? 'upstream_timeout' : 'upstream_failed', route: route.id, target };
+}
+
+function replyJson(res: ServerResponse, status: number, body: object, extra: OutgoingHttpHeaders | null, close: boolean): void {
+  if (res.headersSent || res.destroyed) return void res.destroy();
+  const text = JSON.stringify(body) + '\n';
+  const headers: OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...extra };
+  if (close) headers.connection = 'close';
+  res.writeHead(status, headers);
+  res.end(text);
+}

@@ -1,0 +1,98 @@
+// The headers the gateway sends upstream and back, as the compiled nginx sends them:
+// `proxy_set_header Host $host`, X-Real-IP, X-Forwarded-For/-Proto/-Host; nginx's own defaults
+// (Keep-Alive, Expect, TE dropped; Content-Length/Transfer-Encoding recomputed); headers with
+// "_" in their name ignored (ignore_invalid_headers on, underscores_in_headers off); plus the
+// hop-by-hop headers of RFC 9110 §7.6.1, including those the Connection header names.
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { remoteAddr } from './decide-route';
+
+/** Request headers never forwarded as received (replaced, recomputed or hop-by-hop). */
+const REQUEST_DROP = new Set([
+  'host', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'expect', 'x-real-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
+]);
+
+/** Response headers nginx does not pass (hop-by-hop, and proxy_hide_header's defaults). */
+const RESPONSE_DROP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'date', 'server', 'x-pad', 'x-accel-expires', 'x-accel-redirect', 'x-accel-limit-rate', 'x-accel-buffering', 'x-accel-charset',
+]);
+
+/**
+ * nginx's $host from the Host header (ngx_http_validate_host): lower-cased, port and a trailing
+ * dot removed. null when nginx answers 400 (empty, "..", "/", NUL or a control character).
+ * An absolute-form request target's host takes precedence over the header.
+ */
+export function nginxHost(header: string | undefined, absoluteHost: string | null): string | null | undefined {
+  const h = absoluteHost ?? header;
+  if (h === undefined) return undefined;
+  let dot = -2;
+  let state = 0; // 0 usual, 1 inside [v6], 2 after the host
+  let hostLen = h.length;
+  for (let i = 0; i < h.length; i++) {
+    const c = h.charCodeAt(i);
+    if (c === 0x2e) {
+      if (dot === i - 1) return null;
+      dot = i;
+    } else if (c === 0x3a) {
+      if (state === 0) { hostLen = i; state = 2; }
+    } else if (c === 0x5b) {
+      if (i === 0) state = 1;
+    } else if (c === 0x5d) {
+      if (state === 1) { hostLen = i + 1; state = 2; }
+    } else if (c === 0x2f || c <= 0x20 || c === 0x7f) {
+      return null;
+    }
+  }
+  if (dot === hostLen - 1) hostLen--;
+  if (hostLen <= 0) return null;
+  return h.slice(0, hostLen).toLowerCase();
+}
+
+/** The Connection header's tokens: more hop-by-hop header names. */
+function connectionTokens(value: string | undefined): Set<string> | null {
+  if (!value) return null;
+  return new Set(value.toLowerCase().split(',').map((t) => t.trim()).filter(Boolean));
+}
+
+export interface ForwardedFor {
+  host: string;
+  remoteAddress: string;
+}
+
+/** Flat [name, value, …] list for undici, in the client's order and spelling. */
+export function upstreamRequestHeaders(rawHeaders: readonly string[], connection: string | undefined, fwd: ForwardedFor): string[] {
+  const extra = connectionTokens(connection);
+  const out: string[] = [];
+  const xff: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    const lower = name.toLowerCase();
+    if (lower === 'x-forwarded-for') { xff.push(rawHeaders[i + 1]); continue; }
+    if (REQUEST_DROP.has(lower) || (extra !== null && extra.has(lower)) || lower.includes('_')) continue;
+    out.push(name, rawHeaders[i + 1]);
+  }
+  const addr = remoteAddr(fwd.remoteAddress);
+  out.push(
+    'host', fwd.host,
+    'x-real-ip', addr,
+    // $proxy_add_x_forwarded_for: the client's X-Forwarded-For, then the client's address.
+    'x-forwarded-for', xff.length ? `${xff.join(', ')}, ${addr}` : addr,
+    'x-forwarded-proto', 'http',
+    'x-forwarded-host', fwd.host,
+  );
+  return out;
+}
+
+/** Upstream response headers as the client gets them, plus the debug headers when enabled. */
+export function clientResponseHeaders(headers: IncomingHttpHeaders, debug: OutgoingHttpHeaders | null): OutgoingHttpHeaders {
+  const extra = connectionTokens(typeof headers.connection === 'string' ? headers.connection : undefined);
+  const out: OutgoingHttpHeaders = {};
+  for (const name of Object.keys(headers)) {
+    if (RESPONSE_DROP.has(name) || (extra !== null && extra.has(name))) continue;
+    const v = headers[name];
+    if (v !== undefined) out[name] = v;
+  }
+  if (debug !== null) Object.assign(out, debug);
+  return out;
+}

@@ -1,0 +1,58 @@
+// The client's request body on its way upstream, with nginx's client_max_body_size (413).
+// It is relayed through a stream of our own rather than handed to undici as is: when an
+// upstream fails, undici destroys the body stream it was given, and destroying the client's
+// request would leave no socket to answer 502 on.
+import type { IncomingMessage } from 'node:http';
+import { Transform, type TransformCallback } from 'node:stream';
+
+export class BodyTooLarge extends Error {
+  readonly code = 'STR_BODY_TOO_LARGE';
+  constructor(readonly limit: number) { super(`request body over ${limit} bytes`); }
+}
+
+/** Whether a body follows the headers: Transfer-Encoding, or a Content-Length above 0. */
+export function hasBody(req: IncomingMessage): boolean {
+  const cl = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
+}
+
+/** Counts bytes as they pass and fails the stream past `limit` (0: unlimited). */
+class LimitedBody extends Transform {
+  private seen = 0;
+  constructor(private readonly limit: number) { super(); }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.limit > 0 && this.seen > this.limit) return cb(new BodyTooLarge(this.limit));
+    cb(null, chunk);
+  }
+}
+
+/** A stream copy of the request body; backpressure reaches the client through the pipe. */
+export function relayBody(req: IncomingMessage, limit: number): Transform {
+  const out = new LimitedBody(limit);
+  req.on('aborted', () => out.destroy(new Error('client aborted the request body')));
+  req.pipe(out);
+  return out;
+}
+
+/** The whole body in memory, for requests a fallback may have to send twice. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let seen = 0;
+    const onData = (c: Buffer) => {
+      seen += c.length;
+      if (limit > 0 && seen > limit) {
+        req.off('data', onData);
+        req.pause();
+        reject(new BodyTooLarge(limit));
+        return;
+      }
+      chunks.push(c);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+    req.once('aborted', () => reject(new Error('client aborted the request body')));
+  });
+}

@@ -1,0 +1,87 @@
+// nginx's location search over the locations the emitter generates for a RouteTable
+// (ngx_http_core_find_location / ngx_http_core_find_static_location), in O(path length):
+//
+// 1. an exact location equal to $uri wins at once;
+// 2. a location named $uri + "/" (an exact or prefix location holding proxy_pass) makes nginx
+//    answer 301 to that name ("auto_redirect"), before regexes are tried;
+// 3. otherwise the longest prefix location is remembered (every emitted prefix location ends in
+//    "/", so the candidates are $uri's prefixes that end in "/": one map lookup each);
+// 4. regex locations are tried in manifest order, the first match wins;
+// 5. otherwise the remembered prefix, which always exists ("/" is the default route's).
+//
+// Paths and patterns are compared as binary strings (one char per byte), as nginx compares bytes.
+import type { Route, RouteTable } from '../manifest/route-table';
+
+/** How a location was matched: it decides which part of $uri proxy_pass replaces. */
+export type LocationKind = 'exact' | 'prefix' | 'regex';
+
+export interface LocationMatch {
+  readonly route: Route;
+  readonly kind: LocationKind;
+  /** The location's name ("/api/v1/track/"); for a regex location, the pattern. */
+  readonly name: string;
+}
+
+export type MatchResult =
+  | { readonly redirect: false; readonly location: LocationMatch }
+  /** nginx's auto_redirect: 301 to `location.name` (plus "?" $args). */
+  | { readonly redirect: true; readonly location: LocationMatch };
+
+export interface RouteMatcher {
+  match(uri: string): MatchResult;
+  readonly routeById: ReadonlyMap<string, Route>;
+}
+
+/** Manifest text becomes the bytes nginx.conf holds: UTF-8, seen one char per byte. */
+export function utf8Binary(text: string): string {
+  return Buffer.from(text, 'utf8').toString('latin1');
+}
+
+export function buildRouteMatcher(table: RouteTable): RouteMatcher {
+  const exact = new Map<string, LocationMatch>();
+  const prefix = new Map<string, LocationMatch>();
+  const regexes: { re: RegExp; location: LocationMatch }[] = [];
+  const add = (map: Map<string, LocationMatch>, route: Route, kind: LocationKind, name: string) => {
+    const key = utf8Binary(name);
+    map.set(key, Object.freeze({ route, kind, name: key }));
+  };
+
+  for (const route of table.routes) {
+    const m = route.match;
+    if (m.kind === 'exact') add(exact, route, 'exact', m.path);
+    else if (m.kind === 'regex') // PCRE without UTF mode matches bytes: so does a pattern made of the same bytes.
+      regexes.push({ re: new RegExp(utf8Binary(m.pattern)), location: Object.freeze({ route, kind: 'regex', name: m.pattern }) });
+    else if (m.path.endsWith('/')) add(prefix, route, 'prefix', m.path);
+    else {
+      add(exact, route, 'exact', m.path);
+      add(prefix, route, 'prefix', m.path + '/');
+    }
+  }
+  if (!prefix.has('/')) add(prefix, table.defaultRoute, 'prefix', '/');
+
+  const routeById = new Map(table.routes.map((r) => [r.id, r] as const));
+  routeById.set(table.defaultRoute.id, table.defaultRoute);
+
+  return {
+    routeById,
+    match(uri: string): MatchResult {
+      const e = exact.get(uri);
+      if (e !== undefined) return { redirect: false, location: e };
+      if (uri.charCodeAt(uri.length - 1) !== 0x2f) {
+        const dir = uri + '/';
+        const r = exact.get(dir) ?? prefix.get(dir);
+        if (r !== undefined) return { redirect: true, location: r };
+      }
+      let longest: LocationMatch | undefined;
+      for (let i = uri.length - 1; i >= 0 && longest === undefined; i = uri.lastIndexOf('/', i - 1)) {
+        if (uri.charCodeAt(i) === 0x2f) longest = prefix.get(i === uri.length - 1 ? uri : uri.slice(0, i + 1));
+        if (i === 0) break;
+      }
+      for (const { re, location } of regexes) {
+        if (re.test(uri)) return { redirect: false, location };
+      }
+      // "/" is always a prefix location and every $uri starts with "/".
+      return { redirect: false, location: longest ?? prefix.get('/')! };
+    },
+  };
+}
