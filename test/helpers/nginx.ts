@@ -5,10 +5,11 @@
 // process), so a crashed test run cannot leave a daemon behind: every instance still running when
 // the process exits is killed, workers included.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { findNginx as findNginxBinary } from '../../gateway/nginx/nginx-process';
+import { join } from 'node:path';
 
 export interface StartNginxOptions {
   /** Ports to wait for; by default every `listen` found in the config (unix sockets skipped). */
@@ -38,36 +39,12 @@ export interface RunningNginx {
 // ---------------------------------------------------------------------------------------------
 // Finding nginx
 
-const FALLBACK_BIN = '/usr/sbin/nginx';
 let cachedBin: string | null | undefined;
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** env NGINX_BIN, then `nginx` on PATH, then /usr/sbin/nginx (Debian puts it outside a user PATH). */
+/** The project's own lookup (NGINX_BIN, PATH, sbin directories), cached for the test run. */
 export function findNginx(): string | null {
-  if (cachedBin !== undefined) return cachedBin;
-  let found: string | null = null;
-  const fromEnv = process.env.NGINX_BIN;
-  if (fromEnv) {
-    found = isExecutable(fromEnv) ? fromEnv : null;
-  } else {
-    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-      if (dir && isExecutable(join(dir, 'nginx'))) {
-        found = join(dir, 'nginx');
-        break;
-      }
-    }
-    if (!found && isExecutable(FALLBACK_BIN)) found = FALLBACK_BIN;
-  }
-  cachedBin = found;
-  return found;
+  if (cachedBin === undefined) cachedBin = findNginxBinary();
+  return cachedBin;
 }
 
 let skipNoticeShown = false;
