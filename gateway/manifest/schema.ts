@@ -88,8 +88,9 @@ function pruneErrors(errors: ErrorObject[]): ErrorObject[] {
     if (e.keyword === 'oneOf' || e.keyword === 'if') continue;
     // A bad upstream name is reported once, by its propertyNames error, not again by the pattern.
     if (e.propertyName !== undefined) continue;
-    // Inside a oneOf, a type mismatch with one branch is noise when another branch's error says more.
-    if (oneOfPaths.has(e.instancePath) && e.keyword === 'type' && errors.some((o) => o !== e && o.instancePath === e.instancePath && o.keyword !== 'type' && o.keyword !== 'oneOf')) continue;
+    // Inside a oneOf, a type mismatch with one branch is noise: another branch's error says more,
+    // or, when every branch failed on type, one error naming the choices is added below.
+    if (oneOfPaths.has(e.instancePath) && e.keyword === 'type') continue;
     const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -99,7 +100,8 @@ function pruneErrors(errors: ErrorObject[]): ErrorObject[] {
   for (const p of oneOfPaths) {
     if (!out.some((e) => e.instancePath === p || e.instancePath.startsWith(p + '/'))) {
       const summary = errors.find((e) => e.keyword === 'oneOf' && e.instancePath === p)!;
-      out.push({ ...summary, keyword: 'type', message: 'has the wrong type' });
+      const types = errors.filter((e) => e.keyword === 'type' && e.instancePath === p).map((e) => (e.params as { type: string }).type);
+      out.push({ ...summary, keyword: 'type', message: types.length ? `must be ${types.join(' or ')}` : 'has the wrong type' });
     }
   }
   return out;

@@ -200,7 +200,8 @@ export function checkCanaries(m: Obj, report: Report): void {
     }
     if (typeof r.canary.percent !== 'number') continue;
     const p = r.canary.percent;
-    if (Math.abs(p * 100 - Math.round(p * 100)) > 1e-6) {
+    // Out of range is the schema's error already.
+    if (p >= 0 && p <= 100 && Math.abs(p * 100 - Math.round(p * 100)) > 1e-6) {
       report('STR_BAD_PERCENT', ['routes', routeIndex(m, r), 'canary', 'percent'], `${p} has more than two decimals (nginx split_clients resolution is 0.01%)`);
     }
   }
