@@ -1,0 +1,159 @@
+// Suite 3, changes under load: runtime canary changes through the gateway's admin API, and
+// nginx reloads by `strangler apply` next to plain `nginx -s reload`, while load runs.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'undici';
+import { PROJECT_ROOT } from '../gateway/version';
+import type { LoadGenerator, LoadResult } from './load';
+import { benchManifest, PATHS } from './manifests';
+import { newPrefix, nginxBin, startNginx } from './nginx';
+import { freePort, sleep } from './proc';
+import type { Settings } from './settings';
+import { ADMIN_TOKEN, gatewayAvailable, generatedConfig, startGatewayProcess } from './stack';
+import { max, median, msSince, percentile } from './stats';
+
+export interface FlipResult {
+  flips: number;
+  /** Admin call sent → first response that follows the new split (ms). */
+  propagationMs: { median: number; p99: number; max: number };
+  /** The admin call's own round trip under load (ms). */
+  adminMs: { median: number; p99: number; max: number };
+  /** Requests sent after the admin call was answered that still followed the old split. */
+  staleAfterAck: number;
+  adminFailures: number;
+  load: LoadResult;
+}
+
+export interface ReloadRun {
+  reloads: number;
+  /** Reloads whose command exited non-zero. */
+  commandFailures: number;
+  commandMs: { median: number; max: number };
+  load: LoadResult;
+}
+
+export interface ChangesResult {
+  flips?: FlipResult;
+  flipsSkipped?: string;
+  apply: ReloadRun;
+  plainReload: ReloadRun;
+}
+
+const summary3 = (xs: number[]) => ({ median: median(xs), p99: percentile(xs, 99), max: max(xs) });
+
+async function targetOf(client: Client): Promise<string> {
+  const r = await client.request({ path: PATHS.flip, method: 'GET' });
+  await r.body.dump();
+  if (r.statusCode !== 200) throw new Error(`flip poll answered ${r.statusCode}`);
+  return String(r.headers['x-strangler-target'] ?? '');
+}
+
+async function runFlips(load: LoadGenerator, upstream: { port: number }, s: Settings, log: (l: string) => void): Promise<FlipResult> {
+  const gw = await startGatewayProcess('gateway-flips', benchManifest({ listen: await freePort(), upstream: upstream.port, debugHeaders: true }));
+  const admin = new Client(`http://127.0.0.1:${gw.admin}`);
+  const poll = new Client(`http://127.0.0.1:${gw.port}`);
+  try {
+    if ((await targetOf(poll)) !== 'legacy') throw new Error('the flip route should start on legacy (percent 0)');
+    const running = load.run({ url: `http://127.0.0.1:${gw.port}${PATHS.flip}`, durationSec: 3600, connections: s.connections });
+    await sleep(1000);
+    const propagation: number[] = [];
+    const adminRtt: number[] = [];
+    let stale = 0;
+    let adminFailures = 0;
+    for (let i = 1; i <= s.flips; i++) {
+      const percent = i % 2 ? 100 : 0;
+      const expected = percent === 100 ? PATHS.flipTarget : 'legacy';
+      const t0 = process.hrtime.bigint();
+      const r = await admin.request({
+        path: `/routes/${PATHS.flipRoute}`, method: 'PATCH',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ percent }),
+      });
+      await r.body.dump();
+      adminRtt.push(msSince(t0));
+      if (r.statusCode !== 200) {
+        adminFailures++;
+        continue;
+      }
+      // Every request from here on was sent after the change was acknowledged.
+      for (;;) {
+        const got = await targetOf(poll);
+        if (got === expected) break;
+        stale++;
+        if (msSince(t0) > 5000) throw new Error(`flip ${i}: still ${got} 5 s after the admin call`);
+      }
+      propagation.push(msSince(t0));
+      await sleep(20);
+    }
+    load.stopRun();
+    const result = await running;
+    log(`changes: ${s.flips} flips: propagation median ${median(propagation).toFixed(2)} ms, max ${max(propagation).toFixed(2)} ms; ${result.failed} failed of ${result.completed}`);
+    return { flips: s.flips, propagationMs: summary3(propagation), adminMs: summary3(adminRtt), staleAfterAck: stale, adminFailures, load: result };
+  } finally {
+    await Promise.all([admin.close(), poll.close()]);
+    await gw.stop();
+  }
+}
+
+function run(cmd: string, args: string[]): Promise<{ ok: boolean; ms: number; output: string }> {
+  const t0 = process.hrtime.bigint();
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: 60_000 }, (err, stdout, stderr) => resolve({ ok: !err, ms: msSince(t0), output: `${stdout}${stderr}` }));
+  });
+}
+
+async function reloadsUnderLoad(
+  load: LoadGenerator, port: number, s: Settings, reloadOnce: (i: number) => Promise<{ ok: boolean; ms: number; output: string }>,
+): Promise<ReloadRun> {
+  const running = load.run({ url: `http://127.0.0.1:${port}${PATHS.get}`, durationSec: 3600, connections: s.connections });
+  await sleep(1000);
+  const times: number[] = [];
+  let failures = 0;
+  for (let i = 1; i <= s.reloads; i++) {
+    const r = await reloadOnce(i);
+    times.push(r.ms);
+    if (!r.ok) {
+      failures++;
+      process.stderr.write(`reload ${i} failed:\n${r.output}\n`);
+    }
+    await sleep(500);
+  }
+  load.stopRun();
+  const result = await running;
+  return { reloads: s.reloads, commandFailures: failures, commandMs: { median: median(times), max: max(times) }, load: result };
+}
+
+async function runReloads(load: LoadGenerator, upstream: { port: number }, s: Settings, log: (l: string) => void) {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'strangler-bench-apply-'));
+  const manifest = join(dir, 'routes.yaml');
+  // Two manifests that differ in one canary percentage: each apply has a real change to make.
+  const variant = (i: number) => benchManifest({ listen: port, upstream: upstream.port }).replace('percent: 10,', `percent: ${i % 2 ? 20 : 10},`);
+  const prefix = newPrefix();
+  const nginx = await startNginx(generatedConfig(variant(0)), port, prefix);
+  try {
+    const confPath = join(prefix, 'nginx.conf');
+    const apply = await reloadsUnderLoad(load, port, s, (i) => {
+      writeFileSync(manifest, variant(i));
+      return run(process.execPath, [join(PROJECT_ROOT, 'bin', 'strangler.js'), 'apply', manifest, '--conf', confPath, '--prefix', prefix]);
+    });
+    log(`changes: ${s.reloads} strangler apply reloads: ${apply.load.failed} failed of ${apply.load.completed}`);
+    const plainReload = await reloadsUnderLoad(load, port, s, () => run(nginxBin(), ['-p', prefix + '/', '-c', confPath, '-s', 'reload']));
+    log(`changes: ${s.reloads} nginx -s reload: ${plainReload.load.failed} failed of ${plainReload.load.completed}`);
+    return { apply, plainReload };
+  } finally {
+    await nginx.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runChanges(load: LoadGenerator, upstream: { port: number; pid: number }, s: Settings, log: (l: string) => void): Promise<ChangesResult> {
+  let flips: FlipResult | undefined;
+  let flipsSkipped: string | undefined;
+  if (gatewayAvailable()) flips = await runFlips(load, upstream, s, log);
+  else flipsSkipped = 'gateway/runtime/gateway-server.ts is not in this build';
+  const { apply, plainReload } = await runReloads(load, upstream, s, log);
+  return { flips, flipsSkipped, apply, plainReload };
+}

@@ -1,0 +1,278 @@
+// Writes BENCHMARKS.md from the results of one run. Every number in that file comes from here.
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../gateway/version';
+import type { ChangesResult, ReloadRun } from './changes';
+import { nginxVersion } from './nginx';
+import { CONFIGS, PAYLOADS, POST_BYTES, type ConfigId, type OverheadResult, type Payload, type Summary } from './overhead';
+import type { ScaleResult } from './scale';
+import type { Settings } from './settings';
+
+export interface MachineFacts {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  kernel: string;
+  node: string;
+  nginx: string;
+  loadAverageAtStart: number[];
+  packages: Record<string, string>;
+}
+
+export interface BenchResults {
+  command: string;
+  machine: MachineFacts;
+  settings: Settings;
+  startedAt: string;
+  durationSec: number;
+  overhead?: OverheadResult;
+  scale?: ScaleResult;
+  changes?: ChangesResult;
+}
+
+function pkgVersion(name: string): string {
+  try {
+    return (require(join(PROJECT_ROOT, 'node_modules', name, 'package.json')) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+export function machineFacts(): MachineFacts {
+  const c = cpus();
+  return {
+    cpu: c[0]?.model.trim() ?? 'unknown',
+    cores: c.length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    kernel: `${process.platform} ${release()}`,
+    node: process.version,
+    nginx: nginxVersion(),
+    loadAverageAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
+    packages: Object.fromEntries(['autocannon', 'undici', 'http-proxy', 'fastify', '@fastify/http-proxy'].map((p) => [p, pkgVersion(p)])),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting
+
+const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
+const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
+const ratio = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '—');
+const mib = (bytes: number) => (Number.isFinite(bytes) ? `${(bytes / 2 ** 20).toFixed(0)} MiB` : '—');
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+const LABEL = Object.fromEntries(CONFIGS.map((c) => [c.id, c.label])) as Record<ConfigId, string>;
+const PAYLOAD_LABEL: Record<Payload, string> = { get: 'small GET', post: `${POST_BYTES / 1024} KiB POST` };
+
+// ---------------------------------------------------------------------------------------------
+// Targets
+
+interface Target { what: string; measured: string; met: boolean | null }
+
+function med(o: OverheadResult | undefined, p: Payload, id: ConfigId): Summary | undefined {
+  return o?.medians[p][id];
+}
+
+function rpsRatio(o: OverheadResult | undefined, a: ConfigId, b: ConfigId, p: Payload): number {
+  const x = med(o, p, a);
+  const y = med(o, p, b);
+  return x && y ? x.rps / y.rps : NaN;
+}
+
+/** A ratio target over both payloads: met only when both are. */
+function ratioTarget(o: OverheadResult | undefined, what: string, a: ConfigId, b: ConfigId, min: number, payloads: Payload[] = PAYLOADS): Target {
+  const rs = payloads.map((p) => rpsRatio(o, a, b, p));
+  if (rs.some((r) => !Number.isFinite(r))) return { what, measured: 'not measured', met: null };
+  return { what, measured: payloads.map((p, i) => `${PAYLOAD_LABEL[p]} ${ratio(rs[i])}`).join(', '), met: rs.every((r) => r >= min) };
+}
+
+function p99Target(o: OverheadResult | undefined): Target {
+  const what = 'gateway p99 no worse than each Node peer';
+  const parts: string[] = [];
+  let met: boolean | null = true;
+  for (const p of PAYLOADS) {
+    const g = med(o, p, 'gateway');
+    for (const peer of ['undici-pool', 'http-proxy', 'fastify-proxy'] as const) {
+      const x = med(o, p, peer);
+      if (!g || !x) return { what, measured: 'not measured', met: null };
+      const ok = g.p99Ms <= x.p99Ms;
+      if (!ok) {
+        met = false;
+        parts.push(`${PAYLOAD_LABEL[p]}: ${ms(g.p99Ms)} ms vs ${peer} ${ms(x.p99Ms)} ms`);
+      }
+    }
+  }
+  return { what, measured: met ? 'no worse in every pairing' : `worse: ${parts.join('; ')}`, met };
+}
+
+function targets(r: BenchResults): Target[] {
+  const o = r.overhead;
+  const out: Target[] = [
+    ratioTarget(o, 'gateway ≥ 0.9× bare undici Pool.stream proxy (req/s)', 'gateway', 'undici-pool', 0.9),
+    ratioTarget(o, 'gateway ≥ 1.5× node-http-proxy (req/s)', 'gateway', 'http-proxy', 1.5),
+    ratioTarget(o, 'gateway ≥ 1.0× @fastify/http-proxy (req/s)', 'gateway', 'fastify-proxy', 1.0),
+    p99Target(o),
+    ratioTarget(o, 'generated nginx ≥ 0.97× hand-written nginx (req/s)', 'nginx-generated', 'nginx-hand', 0.97),
+    ratioTarget(o, 'generated nginx ≥ 1.3× nginx without upstream keepalive (req/s)', 'nginx-generated', 'nginx-no-keepalive', 1.3),
+    ratioTarget(o, '64 KiB POST through generated nginx ≥ 0.9× direct (req/s)', 'nginx-generated', 'direct', 0.9, ['post']),
+  ];
+  const big = r.scale?.compile.find((c) => c.routes === 10_000);
+  out.push(big
+    ? { what: '10,000 routes compile < 1 s (`strangler compile`, process start to exit)', measured: `${int(big.cliMs)} ms (in-process ${int(big.inProcessMs)} ms)`, met: big.cliMs < 1000 }
+    : { what: '10,000 routes compile < 1 s', measured: 'not measured', met: null });
+  const g = r.scale?.gateway ?? [];
+  const small = g.find((x) => x.routes === 10);
+  const large = g.find((x) => x.routes === 10_000);
+  out.push(small && large
+    ? { what: 'gateway with 10,000 routes ≥ 0.9× its 10-route req/s', measured: ratio(large.summary.rps / small.summary.rps), met: large.summary.rps / small.summary.rps >= 0.9 }
+    : { what: 'gateway with 10,000 routes ≥ 0.9× its 10-route req/s', measured: 'not measured', met: null });
+  const f = r.changes?.flips;
+  out.push(f
+    ? { what: `${f.flips} runtime canary changes under load: 0 failed requests`, measured: `${f.load.failed} failed of ${int(f.load.completed)}`, met: f.load.failed === 0 && f.adminFailures === 0 }
+    : { what: 'runtime canary changes under load: 0 failed requests', measured: 'not measured', met: null });
+  out.push(f
+    ? { what: 'canary change propagation < 10 ms (p99 over the changes)', measured: `p99 ${ms(f.propagationMs.p99)} ms (median ${ms(f.propagationMs.median)}, max ${ms(f.propagationMs.max)})`, met: f.propagationMs.p99 < 10 }
+    : { what: 'canary change propagation < 10 ms', measured: 'not measured', met: null });
+  return out;
+}
+
+const verdict = (m: boolean | null) => (m === null ? 'not measured' : m ? '**met**' : '**missed**');
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+
+function overheadSection(o: OverheadResult, s: Settings): string {
+  const out: string[] = ['## 1. Proxy overhead', ''];
+  for (const [id, why] of Object.entries(o.skipped)) out.push(`- ${LABEL[id as ConfigId]}: not run (${why}).`);
+  if (Object.keys(o.skipped).length) out.push('');
+  for (const p of PAYLOADS) {
+    const direct = o.medians[p].direct;
+    out.push(`### ${PAYLOAD_LABEL[p]}`, '');
+    const rows = CONFIGS.filter((c) => o.medians[p][c.id]).map((c) => {
+      const m = o.medians[p][c.id]!;
+      return [c.label, int(m.rps), direct ? ratio(m.rps / direct.rps) : '—', ms(m.p50Ms), ms(m.p99Ms),
+        c.id === 'direct' ? '—' : int(m.cpuUs), int(m.upstreamCpuUs), `${m.failed} / ${int(m.completed)}`];
+    });
+    out.push(table(['configuration', 'req/s', '× direct', 'p50 ms', 'p99 ms', 'proxy CPU µs/req', 'upstream CPU µs/req', 'failed / requests'], rows), '');
+  }
+  const g = PAYLOADS.map((p) => o.medians[p].gateway);
+  if (g.every(Boolean)) {
+    out.push('### The gateway against each peer', '');
+    const rows: string[][] = [];
+    for (const peer of ['undici-pool', 'http-proxy', 'fastify-proxy', 'nginx-generated', 'nginx-hand'] as const) {
+      for (const p of PAYLOADS) {
+        const gw = o.medians[p].gateway!;
+        const x = o.medians[p][peer];
+        if (!x) continue;
+        rows.push([LABEL[peer], PAYLOAD_LABEL[p], ratio(gw.rps / x.rps), `${ms(gw.p99Ms)} vs ${ms(x.p99Ms)}`, ratio(gw.cpuUs / x.cpuUs)]);
+      }
+    }
+    out.push(table(['peer', 'request', 'gateway req/s ÷ peer', 'p99 ms, gateway vs peer', 'gateway CPU/req ÷ peer'], rows), '');
+  }
+  out.push('<details><summary>Every round (req/s)</summary>', '');
+  for (const p of PAYLOADS) {
+    const rows = CONFIGS.filter((c) => o.samples[p][c.id]).map((c) => [c.label, ...o.samples[p][c.id]!.map((x) => int(x.rps))]);
+    out.push(`${PAYLOAD_LABEL[p]}:`, '', table(['configuration', ...Array.from({ length: s.rounds }, (_, i) => `round ${i + 1}`)], rows), '');
+  }
+  out.push('</details>', '');
+  return out.join('\n');
+}
+
+function scaleSection(sc: ScaleResult): string {
+  const out: string[] = ['## 2. Scale with routes', ''];
+  out.push(table(['routes', 'compile, in-process ms', '`strangler compile` ms', '`nginx -t` ms', 'nginx.conf size'],
+    sc.compile.map((c) => [int(c.routes), int(c.inProcessMs), int(c.cliMs), int(c.nginxTestMs), `${(c.confBytes / 1024).toFixed(0)} KiB`])), '');
+  if (sc.gatewaySkipped) out.push(`Gateway with many routes: not run (${sc.gatewaySkipped}).`, '');
+  if (sc.gateway.length) {
+    const base = sc.gateway.find((g) => g.routes === 10);
+    out.push(table(['gateway routes', 'req/s (small GET)', '× 10 routes', 'p50 ms', 'p99 ms', 'CPU µs/req', 'RSS after load', 'start-up ms'],
+      sc.gateway.map((g) => [int(g.routes), int(g.summary.rps), base ? ratio(g.summary.rps / base.summary.rps) : '—',
+        ms(g.summary.p50Ms), ms(g.summary.p99Ms), int(g.summary.cpuUs), mib(g.rssBytes), int(g.startMs)])), '');
+  }
+  return out.join('\n');
+}
+
+function reloadRow(name: string, r: ReloadRun): string[] {
+  return [name, String(r.reloads), String(r.commandFailures), `${int(r.commandMs.median)} / ${int(r.commandMs.max)}`,
+    `${r.load.failed} / ${int(r.load.completed)}`, `${r.load.errors} / ${r.load.timeouts} / ${r.load.non2xx}`];
+}
+
+function changesSection(c: ChangesResult): string {
+  const out: string[] = ['## 3. Changes under load', ''];
+  if (c.flipsSkipped) out.push(`Runtime canary changes: not run (${c.flipsSkipped}).`, '');
+  if (c.flips) {
+    const f = c.flips;
+    out.push(table(['runtime canary changes (admin API)', 'value'], [
+      ['changes (0 → 100 → 0 … percent)', String(f.flips)],
+      ['failed requests / requests during the changes', `${f.load.failed} / ${int(f.load.completed)}`],
+      ['admin calls refused', String(f.adminFailures)],
+      ['propagation ms: median / p99 / max', `${ms(f.propagationMs.median)} / ${ms(f.propagationMs.p99)} / ${ms(f.propagationMs.max)}`],
+      ['admin call round trip ms: median / p99 / max', `${ms(f.adminMs.median)} / ${ms(f.adminMs.p99)} / ${ms(f.adminMs.max)}`],
+      ['requests sent after the admin call was answered that still followed the old split', String(f.staleAfterAck)],
+    ]), '');
+  }
+  out.push(table(['nginx reloads under load', 'reloads', 'commands failed', 'command ms median / max', 'failed / requests', 'errors / timeouts / non-2xx'], [
+    reloadRow('`strangler apply` (compile, diff, `nginx -t`, swap, reload)', c.apply),
+    reloadRow('plain `nginx -s reload`', c.plainReload),
+  ]), '');
+  return out.join('\n');
+}
+
+function method(r: BenchResults): string {
+  const s = r.settings;
+  return [
+    '## How it is measured', '',
+    `- One echo upstream (\`bench/upstream.ts\`, node:http) on loopback answers every request with a small JSON body; ` +
+    'every configuration proxies to it. The load generator (autocannon as a library, `bench/load.ts`), the upstream and ' +
+    'each proxy under test are separate processes, so the CPU a proxy spends per request is read from `/proc/<pid>/stat` ' +
+    '(utime + stime, all of nginx\'s processes summed) before and after each run and divided by the requests completed.',
+    `- Each measurement is ${s.duration} s of load over ${s.connections} keep-alive connections (no pipelining) after ` +
+    `${s.warmup} s of unrecorded warm-up per configuration; the configurations are interleaved over ${s.rounds} rounds ` +
+    '(the order rotates each round) and the median of the rounds is reported. Latencies are per response, in microseconds.',
+    '- nginx runs the config `strangler compile` generates from the bench manifest (`bench/manifests.ts`: ten routes of every ' +
+    'kind, plus generated ones for the scale suite), the same manifest with `keepalive: 0`, and `bench/hand-written-nginx.conf` ' +
+    '(the same routes written by hand). All three keep the skeleton\'s `worker_processes auto` and log every request.',
+    '- The Node peers (`bench/peers/`) proxy every path to the upstream without routing; the gateway and nginx route ' +
+    `\`${'/api/v1/track/42'}\` to \`/function/track-package/42\` (GET) and \`/api/v1/upload/blob\` to \`/function/upload/blob\` (POST).`,
+    '- Canary changes: `PATCH /routes/flip {"percent": 100 | 0}` on the admin API while load runs on the same route; ' +
+    'propagation is the time from sending the admin call to receiving the first response whose `X-Strangler-Target` ' +
+    'follows the new split (it includes the admin round trip and one proxied request under load).',
+    `- Reloads: ${s.reloads} \`strangler apply\` runs (the manifest alternates between two canary percentages, so each has a ` +
+    `change to apply) with ${s.connections} connections of load, then ${s.reloads} plain \`nginx -s reload\`, 0.5 s apart.`,
+    '- The machine is shared: other work may run at the same time, which is why rounds are interleaved and medians reported.',
+    '',
+  ].join('\n');
+}
+
+export function renderReport(r: BenchResults): string {
+  const m = r.machine;
+  const out: string[] = [
+    '# Benchmarks', '',
+    '<!-- Generated by `npm run bench` (bench/run.ts, bench/report.ts). Do not edit: run it again. -->', '',
+    `Run ${r.startedAt} in ${Math.round(r.durationSec)} s with:`, '', '```sh', r.command, '```', '',
+    table(['machine', ''], [
+      ['CPU', `${m.cpu}, ${m.cores} cores`], ['memory', `${m.memoryGiB} GiB`], ['kernel', m.kernel],
+      ['node', m.node], ['nginx', m.nginx], ['load average at start (1/5/15 min)', m.loadAverageAtStart.join(' / ')],
+      ['packages', Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(', ')],
+    ]), '',
+    '## Targets', '',
+    'From the issue; reported, not asserted.', '',
+    table(['target', 'measured', 'result'], targets(r).map((t) => [t.what, t.measured, verdict(t.met)])), '',
+    method(r),
+  ];
+  if (r.overhead) out.push(overheadSection(r.overhead, r.settings));
+  if (r.scale) out.push(scaleSection(r.scale));
+  if (r.changes) out.push(changesSection(r.changes));
+  return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
+}
+
+export function writeReport(r: BenchResults): string {
+  const file = join(PROJECT_ROOT, 'BENCHMARKS.md');
+  writeFileSync(file, renderReport(r));
+  return file;
+}

@@ -1,0 +1,42 @@
+// `npm run bench`: the three suites against an echo upstream on loopback, then BENCHMARKS.md.
+// Settings come from the environment (see settings.ts); the defaults take about 12 minutes.
+import { LoadGenerator } from './load';
+import { machineFacts, writeReport, type BenchResults } from './report';
+import { runChanges } from './changes';
+import { runOverhead } from './overhead';
+import { runScale } from './scale';
+import { nonDefaultEnv, readSettings } from './settings';
+import { startUpstream } from './stack';
+
+async function main(): Promise<void> {
+  const settings = readSettings();
+  const log = (line: string) => process.stderr.write(line + '\n');
+  const started = Date.now();
+  const env = nonDefaultEnv();
+  const results: BenchResults = {
+    command: `${env ? env + ' ' : ''}npm run bench`,
+    machine: machineFacts(),
+    settings,
+    startedAt: new Date(started).toISOString(),
+    durationSec: 0,
+  };
+  const upstream = await startUpstream();
+  const load = LoadGenerator.start();
+  try {
+    const up = { port: upstream.ready.port, pid: upstream.pid };
+    if (settings.suites.includes('overhead')) results.overhead = await runOverhead(load, up, settings, log);
+    if (settings.suites.includes('scale')) results.scale = await runScale(load, up, settings, log);
+    if (settings.suites.includes('changes')) results.changes = await runChanges(load, up, settings, log);
+  } finally {
+    load.close();
+    await upstream.stop();
+  }
+  results.durationSec = (Date.now() - started) / 1000;
+  const file = writeReport(results);
+  log(`bench: done in ${results.durationSec.toFixed(0)} s; results in ${file}`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,44 @@
+// Benchmark knobs, from the environment. The defaults are what `npm run bench` runs.
+export interface Settings {
+  /** Seconds per measurement. */
+  duration: number;
+  /** Interleaved rounds per configuration; medians over rounds are reported. */
+  rounds: number;
+  connections: number;
+  /** Seconds of unrecorded load per configuration before the first round. */
+  warmup: number;
+  /** Runtime canary changes and nginx reloads during load. */
+  flips: number;
+  reloads: number;
+  /** Route counts for the scale suite. */
+  routeCounts: number[];
+  /** Only these suites (overhead, scale, changes); default all. */
+  suites: string[];
+}
+
+function num(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${v}: expected a positive number`);
+  return n;
+}
+
+export function readSettings(): Settings {
+  return {
+    duration: num('BENCH_DURATION', 5),
+    rounds: Math.round(num('BENCH_ROUNDS', 5)),
+    connections: Math.round(num('BENCH_CONNECTIONS', 50)),
+    warmup: num('BENCH_WARMUP', 2),
+    flips: Math.round(num('BENCH_FLIPS', 100)),
+    reloads: Math.round(num('BENCH_RELOADS', 20)),
+    routeCounts: (process.env.BENCH_ROUTE_COUNTS ?? '100,1000,10000').split(',').map(Number),
+    suites: (process.env.BENCH_SUITES ?? 'overhead,scale,changes').split(',').map((s) => s.trim()),
+  };
+}
+
+/** The environment variables that differ from the defaults, for the report's command line. */
+export function nonDefaultEnv(): string {
+  const names = ['BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_WARMUP', 'BENCH_FLIPS', 'BENCH_RELOADS', 'BENCH_ROUTE_COUNTS', 'BENCH_SUITES', 'BENCH_CPU_PROF'];
+  return names.filter((n) => process.env[n]).map((n) => `${n}=${process.env[n]}`).join(' ');
+}

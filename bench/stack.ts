@@ -1,0 +1,85 @@
+// Starting the processes under test: the echo upstream, the peer proxies, the Node gateway and
+// nginx on the generated or the hand-written config. Each is a separate process from the load.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileManifest } from '../gateway/manifest/compile-manifest';
+import { renderNginxConfig } from '../gateway/nginx/render-config';
+import { PROJECT_ROOT } from '../gateway/version';
+import { benchManifest, type BenchManifestOptions } from './manifests';
+import { newPrefix, startNginx, type BenchNginx } from './nginx';
+import { startScript, type Child } from './proc';
+
+export const BENCH_DIST = __dirname;
+export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
+
+/** Something load can be pointed at, with the processes whose CPU it spends. */
+export interface Running {
+  name: string;
+  port: number;
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+export async function startUpstream(): Promise<Child<{ port: number }>> {
+  return startScript(join(BENCH_DIST, 'upstream.js'), []);
+}
+
+export type PeerName = 'undici-pool' | 'http-proxy' | 'fastify-proxy';
+
+export async function startPeer(peer: PeerName, upstreamPort: number): Promise<Running> {
+  const c = await startScript<{ port: number }>(join(BENCH_DIST, 'peers', `${peer}.js`), [String(upstreamPort)]);
+  return { name: peer, port: c.ready.port, pids: () => [c.pid], stop: c.stop };
+}
+
+export function gatewayAvailable(): boolean {
+  return existsSync(join(PROJECT_ROOT, 'dist', 'gateway', 'runtime', 'gateway-server.js'));
+}
+
+export interface RunningGateway extends Running {
+  admin: number;
+  pid: number;
+}
+
+/** The gateway on a manifest text, in its own temp directory (manifest, state, audit log). */
+export async function startGatewayProcess(name: string, manifestText: string): Promise<RunningGateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'strangler-bench-gw-'));
+  const manifestPath = join(dir, 'routes.yaml');
+  writeFileSync(manifestPath, manifestText);
+  const nodeArgs: string[] = [];
+  const profDir = process.env.BENCH_CPU_PROF;
+  if (profDir) {
+    mkdirSync(profDir, { recursive: true });
+    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${name}.cpuprofile`);
+  }
+  const c = await startScript<{ port: number; admin: number }>(
+    join(BENCH_DIST, 'peers', 'gateway.js'), [manifestPath, join(dir, 'state.json'), ADMIN_TOKEN], nodeArgs);
+  return {
+    name, port: c.ready.port, admin: c.ready.admin, pid: c.pid, pids: () => [c.pid],
+    async stop() {
+      await c.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The manifest compiled the way `strangler compile` does it. */
+export function generatedConfig(manifestText: string): string {
+  const { table, diagnostics } = compileManifest(manifestText, 'bench.yaml');
+  if (!table) throw new Error(`bench manifest invalid:\n${diagnostics.map((d) => `${d.code} ${d.path}: ${d.message}`).join('\n')}`);
+  return renderNginxConfig(table, { manifestName: 'bench.yaml' });
+}
+
+export function handWrittenConfig(listen: number, upstream: number): string {
+  return readFileSync(join(PROJECT_ROOT, 'bench', 'hand-written-nginx.conf'), 'utf8')
+    .replaceAll('__LISTEN__', `127.0.0.1:${listen}`)
+    .replaceAll('__UPSTREAM__', `127.0.0.1:${upstream}`);
+}
+
+export function asRunning(name: string, port: number, n: BenchNginx): Running & { nginx: BenchNginx } {
+  return { name, port, pids: n.pids, stop: n.stop, nginx: n };
+}
+
+export async function startGeneratedNginx(name: string, o: BenchManifestOptions, prefix = newPrefix()): Promise<Running & { nginx: BenchNginx }> {
+  return asRunning(name, o.listen, await startNginx(generatedConfig(benchManifest(o)), o.listen, prefix));
+}
