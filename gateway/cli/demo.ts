@@ -95,7 +95,7 @@ async function runDemo(file: string, table: RouteTable, withNginx: boolean): Pro
   const fixtureUrls: string[] = [];
   for (const up of upstreams) {
     for (const [i, server] of up.servers.entries()) {
-      const what = `${describeUpstream(up)} (upstreams.${up.name} in ${file})`;
+      const what = `${describeUpstream(up)}, upstreams.${up.name} in ${file}`;
       try {
         const fx = up.name === 'functions'
           ? await startFunctions({ host: server.host, port: server.port })
@@ -121,7 +121,7 @@ async function runDemo(file: string, table: RouteTable, withNginx: boolean): Pro
     if (err instanceof StateFileError) fail(err.message);
     else if (typeof e.port === 'number') {
       const admin = e.port === table.gateway.admin.port && e.port !== table.gateway.listen.port;
-      const what = admin ? `the gateway's admin API (gateway.admin in ${file})` : `the Node gateway (gateway.listen in ${file})`;
+      const what = admin ? `the gateway's admin API, gateway.admin in ${file}` : `the Node gateway, gateway.listen in ${file}`;
       fail(listenProblem(err, e.address ?? (admin ? table.gateway.admin.host : table.gateway.listen.host), e.port, what));
     } else fail(`the Node gateway did not start: ${(err as Error).message.split('\n')[0]}`);
     await stopAll();
@@ -216,7 +216,9 @@ function acceptsGet(r: Route): boolean {
 
 /** A GET path some route sends to its function every time (percent 100), e.g. /api/v1/track/42. */
 function functionExample(table: RouteTable): { path: string; route: Route } | null {
-  for (const r of table.routes) {
+  // Routes limited to reads first: a GET is what they were moved for.
+  const reads = (r: Route) => r.methods !== null && r.methods.every((m) => m === 'GET' || m === 'HEAD');
+  for (const r of [...table.routes.filter(reads), ...table.routes.filter((r) => !reads(r))]) {
     if (r.to.kind !== 'function' || r.canary.percent !== 100 || !acceptsGet(r)) continue;
     if (r.match.kind === 'exact') return { path: r.match.path, route: r };
     if (r.match.kind === 'prefix') return { path: r.match.path.endsWith('/') ? `${r.match.path}42` : `${r.match.path}/42`, route: r };
@@ -333,7 +335,7 @@ async function startDemoNginx(table: RouteTable, file: string): Promise<DemoNgin
   if (!bin) return 'not installed (install it, e.g. apt-get install nginx, or set NGINX_BIN)';
   const { host, port } = table.listen;
   const busy = await portFree(host, port);
-  if (busy) return `not started: ${listenProblem(busy, host ?? '*', port, `nginx (listen in ${file})`).replace(/; stop whatever.*$/, '')}`;
+  if (busy) return `not started: ${listenProblem(busy, host ?? '*', port, `nginx, listen in ${file}`).replace(/; stop whatever.*$/, '')}`;
 
   const prefix = mkdtempSync(join(tmpdir(), 'strangler-demo-nginx-'));
   chmodSync(prefix, 0o755); // run as root, nginx's workers (nobody) must traverse it

@@ -1,0 +1,227 @@
+// `strangler demo` as a person runs it: a child process on a manifest with free ports, the
+// commands it prints run literally in a shell, then Ctrl-C (SIGINT) and nothing left behind.
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { request } from 'undici';
+import { PROJECT_ROOT } from '../gateway/version';
+import { freePort } from './helpers/net';
+import { requireNginx } from './helpers/nginx';
+
+const BIN = join(PROJECT_ROOT, 'bin', 'strangler.js');
+const READY = 'Ctrl-C stops everything.';
+
+interface Ports { nginx: number; legacy: number; functions: number; gateway: number; admin: number }
+
+/** routes/routes.yaml with every port moved to a free one: the demo prints what the manifest says. */
+async function tempManifest(): Promise<{ file: string; ports: Ports }> {
+  const ports: Ports = { nginx: await freePort(), legacy: await freePort(), functions: await freePort(), gateway: await freePort(), admin: await freePort() };
+  let text = readFileSync(join(PROJECT_ROOT, 'routes', 'routes.yaml'), 'utf8');
+  const swap = (from: string, to: string) => {
+    assert.ok(text.includes(from), `routes/routes.yaml no longer contains ${from}`);
+    text = text.replace(from, to);
+  };
+  swap('listen: 8080', `listen: 127.0.0.1:${ports.nginx}`);
+  swap('"127.0.0.1:8081"', `"127.0.0.1:${ports.legacy}"`);
+  swap('"127.0.0.1:8082"', `"127.0.0.1:${ports.functions}"`);
+  swap('"127.0.0.1:8090"', `"127.0.0.1:${ports.gateway}"`);
+  swap('"127.0.0.1:8091"', `"127.0.0.1:${ports.admin}"`);
+  const dir = mkdtempSync(join(tmpdir(), 'strangler-demo-test-'));
+  const file = join(dir, 'routes.yaml');
+  writeFileSync(file, text);
+  return { file, ports };
+}
+
+interface Demo {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startDemo(args: string[]): Demo {
+  // cwd: the project, as after `npm install` in a fresh clone, so the printed `npx strangler` resolves.
+  const child = spawn(process.execPath, [BIN, 'demo', ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+async function waitFor(demo: Demo, text: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let gone = false;
+  void demo.exited.then(() => { gone = true; });
+  while (!demo.stdout().includes(text)) {
+    if (gone) throw new Error(`the demo exited before printing ${JSON.stringify(text)}:\n${demo.stdout()}\n${demo.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`no ${JSON.stringify(text)} within ${timeoutMs} ms:\n${demo.stdout()}\n${demo.stderr()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The commands under "Try:", exactly as printed (comments included: the shell drops them). */
+function printedCommands(out: string): string[] {
+  const lines = out.split('\n');
+  const start = lines.indexOf('Try:');
+  assert.ok(start >= 0, `no "Try:" in\n${out}`);
+  const cmds: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (!line.startsWith('  ')) break;
+    cmds.push(line.trim());
+  }
+  return cmds;
+}
+
+function shell(line: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('/bin/sh', ['-c', line], { cwd: PROJECT_ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function childPids(ppid: number): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) out.push(Number(e));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+async function servedBy(line: string): Promise<Record<string, unknown>> {
+  const r = await shell(line);
+  assert.equal(r.code, 0, `${line}\n${r.stderr}`);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+async function routePercent(manifest: string, ports: Ports, id: string): Promise<number> {
+  const token = readFileSync(join(dirname(manifest), 'routes.token'), 'utf8').trim();
+  const res = await request(`http://127.0.0.1:${ports.admin}/routes/${id}`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(res.statusCode, 200);
+  return ((await res.body.json()) as { effective_percent: number }).effective_percent;
+}
+
+/** Runs the three printed commands and checks what each one did. */
+async function tryPrintedCommands(out: string, manifest: string, ports: Ports): Promise<void> {
+  const cmds = printedCommands(out);
+  assert.equal(cmds.length, 3, `expected three commands:\n${out}`);
+  assert.match(cmds[0], new RegExp(`^curl -s http://127\\.0\\.0\\.1:${ports.gateway}/`));
+  assert.match(cmds[1], new RegExp(`^curl -s http://127\\.0\\.0\\.1:${ports.gateway}/api/v1/track/42 `));
+  assert.match(cmds[2], /^npx strangler canary images 50 --manifest /);
+
+  const legacy = await servedBy(cmds[0]);
+  assert.equal(legacy.served_by, 'legacy');
+  const fn = await servedBy(cmds[1]);
+  assert.equal(fn.served_by, 'function');
+  assert.equal(fn.function, 'track-package');
+
+  assert.equal(await routePercent(manifest, ports, 'images'), 10);
+  const canary = await shell(cmds[2]);
+  assert.equal(canary.code, 0, canary.stderr);
+  assert.match(canary.stdout, /^images: 10% -> 50% to function:image-resizer/m);
+  assert.equal(await routePercent(manifest, ports, 'images'), 50);
+}
+
+async function stopAndCheck(demo: Demo, ports: Ports): Promise<void> {
+  demo.child.kill('SIGINT');
+  const { code, signal } = await demo.exited;
+  assert.equal(signal, null, demo.stderr());
+  assert.equal(code, 0, demo.stderr());
+  assert.match(demo.stdout(), /^stopped$/m);
+  for (const [what, port] of Object.entries(ports)) assert.ok(await portFree(port), `port ${port} (${what}) still taken after the demo stopped`);
+}
+
+describe('strangler demo', function () {
+  this.timeout(90_000);
+  let demo: Demo | null = null;
+
+  afterEach(async () => {
+    if (demo && demo.child.exitCode === null && demo.child.signalCode === null) {
+      demo.child.kill('SIGKILL');
+      await demo.exited;
+    }
+    demo = null;
+  });
+
+  it('runs legacy, functions, the gateway and nginx; the printed commands work verbatim; SIGINT stops it all', async function () {
+    requireNginx(this);
+    const { file, ports } = await tempManifest();
+    demo = startDemo(['--manifest', file]);
+    await waitFor(demo, READY);
+    const out = demo.stdout();
+    for (const port of Object.values(ports)) assert.match(out, new RegExp(`http://127\\.0\\.0\\.1:${port}\\b`), `port ${port} not printed:\n${out}`);
+
+    const m = /nginx +http:\/\/127\.0\.0\.1:\d+ +\(pid (\d+), config (\S+)\)/.exec(out);
+    assert.ok(m, `nginx did not start:\n${out}\n${demo.stderr()}`);
+    const nginxPid = Number(m[1]);
+    const nginxPrefix = dirname(m[2]);
+    assert.ok(alive(nginxPid));
+    const workers = childPids(nginxPid);
+    assert.ok(workers.length > 0, 'nginx has no workers');
+
+    await tryPrintedCommands(out, file, ports);
+    // nginx serves the same manifest.
+    const viaNginx = await servedBy(`curl -s http://127.0.0.1:${ports.nginx}/api/v1/track/42`);
+    assert.equal(viaNginx.served_by, 'function');
+
+    await stopAndCheck(demo, ports);
+    for (const pid of [nginxPid, ...workers]) assert.ok(!alive(pid), `nginx process ${pid} outlived the demo`);
+    assert.ok(!existsSync(nginxPrefix), `nginx prefix ${nginxPrefix} left behind`);
+  });
+
+  it('runs without nginx with --no-nginx, and stops on SIGINT', async () => {
+    const { file, ports } = await tempManifest();
+    demo = startDemo(['--manifest', file, '--no-nginx']);
+    await waitFor(demo, READY);
+    const out = demo.stdout();
+    assert.match(out, /nginx +not running/);
+    assert.ok(await portFree(ports.nginx), 'something listens on the nginx port with --no-nginx');
+    await tryPrintedCommands(out, file, ports);
+    await stopAndCheck(demo, ports);
+  });
+
+  it('refuses a port already in use with one line naming it, and stops what it had started', async () => {
+    const { file, ports } = await tempManifest();
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(ports.gateway, '127.0.0.1', resolve));
+    try {
+      demo = startDemo(['--manifest', file, '--no-nginx']);
+      const { code } = await demo.exited;
+      assert.equal(code, 1);
+      const lines = demo.stderr().trim().split('\n');
+      assert.equal(lines.length, 1, demo.stderr());
+      assert.match(lines[0], new RegExp(`port ${ports.gateway} is already in use \\(wanted by the Node gateway, gateway\\.listen`));
+      // The fixtures had started before the gateway failed: they are gone again.
+      assert.ok(await portFree(ports.legacy), 'legacy fixture left running');
+      assert.ok(await portFree(ports.functions), 'functions fixture left running');
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+});
