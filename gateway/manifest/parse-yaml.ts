@@ -54,7 +54,15 @@ export function parseManifestYaml(text: string, file: string): ParsedYaml {
   try {
     data = doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliasCount });
   } catch (err) {
-    return fail('STR_YAML_LIMIT', (err as Error).message.split('\n')[0]);
+    const message = (err as Error).message.split('\n')[0];
+    // An alias to an anchor that is not defined (before it) is a mistake in the file, not a limit.
+    const unresolved = /^Unresolved alias.*: (.+)$/.exec(message);
+    if (unresolved) {
+      const at = text.indexOf(`*${unresolved[1]}`);
+      const pos = at >= 0 ? lineCounter.linePos(at) : undefined;
+      return fail('STR_YAML_SYNTAX', message, pos?.line, pos?.col);
+    }
+    return fail('STR_YAML_LIMIT', message);
   }
 
   const locate: Locator = (path, at = 'value') => {
