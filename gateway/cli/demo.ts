@@ -101,7 +101,7 @@ async function runDemo(file: string, table: RouteTable, withNginx: boolean): Pro
           ? await startFunctions({ host: server.host, port: server.port })
           : await startLegacy({ host: server.host, port: server.port, name: up.name === 'legacy' ? (up.servers.length > 1 ? `legacy-${i + 1}` : undefined) : up.name });
         started.push({ what, stop: () => fx.close() });
-        fixtureUrls.push(`  ${label(describeUpstream(up))} ${fx.url}`);
+        fixtureUrls.push(`  ${label(shortName(up))} ${fx.url}`);
       } catch (err) {
         fail(listenProblem(err, server.host, server.port, what));
         await stopAll();
@@ -178,8 +178,11 @@ function describeUpstream(up: Upstream): string {
 }
 
 function label(text: string): string {
-  const short = text.replace(/^the /, '').replace(/ fixture$/, '');
-  return short.padEnd(18);
+  return text.padEnd(18);
+}
+
+function shortName(up: Upstream): string {
+  return up.name === 'legacy' ? 'legacy monolith' : up.name === 'functions' ? 'function gateway' : `upstream ${up.name}`;
 }
 
 /** One line for a failed listen, naming the port and what wanted it. */
@@ -248,7 +251,7 @@ function banner(file: string, table: RouteTable, gw: GatewayHandle, fixtureUrls:
     `strangler demo: ${file} (${table.routes.length} routes, sha256 ${table.sha256.slice(0, 12)})`,
     ...fixtureUrls,
     `  ${label('Node gateway')} ${gatewayUrl}   (admin API ${adminUrl}, token ${gw.tokenPath ?? `$${TOKEN_ENV}`})`,
-    nginx ? `  ${label('nginx')} ${nginx.url}   (pid ${nginx.pid}, config ${nginx.confPath})` : `  ${label('nginx')} not running`,
+    nginx ? `  ${label('nginx')} ${nginx.url}   (pid ${nginx.pid}, compiled from ${file}, in a temp prefix)` : `  ${label('nginx')} not running`,
     '',
     'Try:',
   ];
