@@ -8,7 +8,7 @@ import { IDEMPOTENT_METHODS, type Route, type RouteTable } from '../manifest/rou
 import type { AdminGateway, RouteStats } from './admin-api';
 import { decideRoute, type PercentSource, type RequestFacts } from './decide-route';
 import { attempt, classifyUpstreamError, type AttemptResult, type UpstreamFailure } from './forward';
-import { GatewayMetrics } from './gateway-metrics';
+import { GatewayMetrics, type FailureKind } from './gateway-metrics';
 import { nginxHost, upstreamRequestHeaders } from './proxy-headers';
 import { BodyTooLarge, hasBody, readBody, relayBody } from './request-body';
 import { buildRouteMatcher, type RouteMatcher } from './route-matcher';
@@ -127,19 +127,19 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     const timedOut = failure ? failure.status === 504 : first.kind === 'intercepted' && first.status === 504;
     metrics.upstreamError(route.id, d.target, failure ? failure.kind : 'status');
     if (fallback === null) {
-      return replyJson(res, failure!.status, failureBody(failure!.status, route, d.target), debugHeaders(route.id, d.target), body instanceof Readable);
+      return replyJson(res, failure!.status, failureBody(failure!.status, route, d.target, failure!.kind), debugHeaders(route.id, d.target), body instanceof Readable);
     }
     if (!replayable) {
       // nginx's fallback location refuses to replay a non-idempotent request.
       const status = timedOut ? 504 : 502;
-      return replyJson(res, status, failureBody(status, route, d.target), debugHeaders(route.id, d.target), body instanceof Readable);
+      return replyJson(res, status, failureBody(status, route, d.target, failure ? failure.kind : 'status'), debugHeaders(route.id, d.target), body instanceof Readable);
     }
     metrics.fallback(route.id, failure ? failure.kind : 'status');
     seen.target = 'legacy';
     log(`gateway: ${route.id}: ${d.target} failed (${first.kind === 'failed' ? first.failure.message : `answered ${first.status}`}), served by legacy`);
     const second = await send('legacy', route, req.method!, d.parsed.requestUri, headers, body, false, res, debugHeaders(route.id, 'legacy'));
     if (second.kind === 'failed') {
-      replyJson(res, second.failure.status, failureBody(second.failure.status, route, 'legacy'), debugHeaders(route.id, 'legacy'), false);
+      replyJson(res, second.failure.status, failureBody(second.failure.status, route, 'legacy', second.failure.kind), debugHeaders(route.id, 'legacy'), false);
     }
   }
 
@@ -239,8 +239,9 @@ function localHost(req: IncomingMessage): string {
   return a.startsWith('::ffff:') ? a.slice(7) : a.includes(':') ? `[${a}]` : a;
 }
 
-function failureBody(status: number, route: Route, target: string) {
-  return { error: status === 504 ? 'upstream_timeout' : 'upstream_failed', route: route.id, target };
+/** `failure` says what went wrong: refused, reset, timeout, connect_timeout, or status (a 502/503/504 answer). */
+function failureBody(status: number, route: Route, target: string, failure: FailureKind) {
+  return { error: status === 504 ? 'upstream_timeout' : 'upstream_failed', route: route.id, target, failure };
 }
 
 function replyJson(res: ServerResponse, status: number, body: object, extra: OutgoingHttpHeaders | null, close: boolean): void {
