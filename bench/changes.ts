@@ -16,7 +16,7 @@ import { max, median, msSince, percentile } from './stats';
 
 export interface FlipResult {
   flips: number;
-  /** Admin call sent → first response that follows the new split (ms). */
+  /** Admin call sent → first response that follows the new split, polling from the moment the call is sent (ms). */
   propagationMs: { median: number; p99: number; max: number };
   /** The admin call's own round trip under load (ms). */
   adminMs: { median: number; p99: number; max: number };
@@ -50,6 +50,46 @@ async function targetOf(client: Client): Promise<string> {
   return String(r.headers['x-strangler-target'] ?? '');
 }
 
+interface FlipOnce { adminStatus: number; adminMs: number; propagationMs: number; stale: number }
+
+/**
+ * One change: the admin call and a poller on its own connection start together. Propagation is
+ * the call's start to the first response that follows the new split; the poller goes on until a
+ * request sent after the call was answered has come back, and counts such requests that still
+ * followed the old split.
+ */
+async function flipOnce(admin: Client, poll: Client, percent: number, expected: string): Promise<FlipOnce> {
+  const t0 = process.hrtime.bigint();
+  let ackAt: bigint | null = null;
+  let adminStatus = 0;
+  const call = admin.request({
+    path: `/routes/${PATHS.flipRoute}`, method: 'PATCH',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ percent }),
+  }).then(async (r) => {
+    await r.body.dump();
+    adminStatus = r.statusCode;
+    ackAt = process.hrtime.bigint();
+  });
+  let firstNew = NaN;
+  let stale = 0;
+  for (;;) {
+    const sentAt = process.hrtime.bigint();
+    const got = await targetOf(poll);
+    const afterAck = ackAt !== null && sentAt > ackAt;
+    if (got === expected) {
+      if (Number.isNaN(firstNew)) firstNew = msSince(t0);
+      if (afterAck) break;
+    } else if (afterAck) {
+      stale++;
+    }
+    if (ackAt !== null && adminStatus !== 200) break;
+    if (msSince(t0) > 5000) throw new Error(`canary change to ${percent}%: still not ${expected} 5 s after the admin call`);
+  }
+  await call;
+  return { adminStatus, adminMs: Number(ackAt! - t0) / 1e6, propagationMs: firstNew, stale };
+}
+
 async function runFlips(load: LoadGenerator, upstream: { port: number }, s: Settings, log: (l: string) => void): Promise<FlipResult> {
   const gw = await startGatewayProcess('gateway-flips', benchManifest({ listen: await freePort(), upstream: upstream.port, debugHeaders: true }));
   const admin = new Client(`http://127.0.0.1:${gw.admin}`);
@@ -64,27 +104,11 @@ async function runFlips(load: LoadGenerator, upstream: { port: number }, s: Sett
     let adminFailures = 0;
     for (let i = 1; i <= s.flips; i++) {
       const percent = i % 2 ? 100 : 0;
-      const expected = percent === 100 ? PATHS.flipTarget : 'legacy';
-      const t0 = process.hrtime.bigint();
-      const r = await admin.request({
-        path: `/routes/${PATHS.flipRoute}`, method: 'PATCH',
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ percent }),
-      });
-      await r.body.dump();
-      adminRtt.push(msSince(t0));
-      if (r.statusCode !== 200) {
-        adminFailures++;
-        continue;
-      }
-      // Every request from here on was sent after the change was acknowledged.
-      for (;;) {
-        const got = await targetOf(poll);
-        if (got === expected) break;
-        stale++;
-        if (msSince(t0) > 5000) throw new Error(`flip ${i}: still ${got} 5 s after the admin call`);
-      }
-      propagation.push(msSince(t0));
+      const f = await flipOnce(admin, poll, percent, percent === 100 ? PATHS.flipTarget : 'legacy');
+      if (f.adminStatus !== 200) adminFailures++;
+      else propagation.push(f.propagationMs);
+      adminRtt.push(f.adminMs);
+      stale += f.stale;
       await sleep(20);
     }
     load.stopRun();

@@ -88,7 +88,11 @@ function rpsRatio(o: OverheadResult | undefined, a: ConfigId, b: ConfigId, p: Pa
 function ratioTarget(o: OverheadResult | undefined, what: string, a: ConfigId, b: ConfigId, min: number, payloads: Payload[] = PAYLOADS): Target {
   const rs = payloads.map((p) => rpsRatio(o, a, b, p));
   if (rs.some((r) => !Number.isFinite(r))) return { what, measured: 'not measured', met: null };
-  return { what, measured: payloads.map((p, i) => `${PAYLOAD_LABEL[p]} ${ratio(rs[i])}`).join(', '), met: rs.every((r) => r >= min) };
+  const cpu = (p: Payload) => {
+    const c = med(o, p, a)!.cpuUs / med(o, p, b)!.cpuUs;
+    return Number.isFinite(c) ? ` (CPU/req ${ratio(c)})` : '';
+  };
+  return { what, measured: payloads.map((p, i) => `${PAYLOAD_LABEL[p]} ${ratio(rs[i])}${cpu(p)}`).join(', '), met: rs.every((r) => r >= min) };
 }
 
 function p99Target(o: OverheadResult | undefined): Target {
@@ -213,7 +217,7 @@ function changesSection(c: ChangesResult): string {
       ['admin calls refused', String(f.adminFailures)],
       ['propagation ms: median / p99 / max', `${ms(f.propagationMs.median)} / ${ms(f.propagationMs.p99)} / ${ms(f.propagationMs.max)}`],
       ['admin call round trip ms: median / p99 / max', `${ms(f.adminMs.median)} / ${ms(f.adminMs.p99)} / ${ms(f.adminMs.max)}`],
-      ['requests sent after the admin call was answered that still followed the old split', String(f.staleAfterAck)],
+      ['stale: requests sent after the admin call was answered that followed the old split', String(f.staleAfterAck)],
     ]), '');
   }
   out.push(table(['nginx reloads under load', 'reloads', 'commands failed', 'command ms median / max', 'failed / requests', 'errors / timeouts / non-2xx'], [
@@ -239,9 +243,11 @@ function method(r: BenchResults): string {
     '(the same routes written by hand). All three keep the skeleton\'s `worker_processes auto` and log every request.',
     '- The Node peers (`bench/peers/`) proxy every path to the upstream without routing; the gateway and nginx route ' +
     `\`${'/api/v1/track/42'}\` to \`/function/track-package/42\` (GET) and \`/api/v1/upload/blob\` to \`/function/upload/blob\` (POST).`,
-    '- Canary changes: `PATCH /routes/flip {"percent": 100 | 0}` on the admin API while load runs on the same route; ' +
-    'propagation is the time from sending the admin call to receiving the first response whose `X-Strangler-Target` ' +
-    'follows the new split (it includes the admin round trip and one proxied request under load).',
+    `- Canary changes: ${s.flips} × \`PATCH /routes/flip {"percent": 100 | 0}\` on the admin API while load runs on the ` +
+    'same route (through the gateway with `debug_headers: true`). A poller on its own keep-alive connection starts with each ' +
+    'call; propagation is the time from sending the call to receiving the first response whose `X-Strangler-Target` ' +
+    'follows the new split (so it includes one proxied request under load). The poller goes on until a request sent after ' +
+    'the call was answered comes back; any such request that still followed the old split is counted as stale.',
     `- Reloads: ${s.reloads} \`strangler apply\` runs (the manifest alternates between two canary percentages, so each has a ` +
     `change to apply) with ${s.connections} connections of load, then ${s.reloads} plain \`nginx -s reload\`, 0.5 s apart.`,
     '- The machine is shared: other work may run at the same time, which is why rounds are interleaved and medians reported.',
@@ -261,7 +267,8 @@ export function renderReport(r: BenchResults): string {
       ['packages', Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(', ')],
     ]), '',
     '## Targets', '',
-    'From the issue; reported, not asserted.', '',
+    'From the issue; reported, not asserted. Ratios are of median req/s; the CPU each proxy spent per request, in ' +
+    'parentheses, is the steadier figure on a machine shared with other work.', '',
     table(['target', 'measured', 'result'], targets(r).map((t) => [t.what, t.measured, verdict(t.met)])), '',
     method(r),
   ];

@@ -1,5 +1,5 @@
 // `npm run bench`: the three suites against an echo upstream on loopback, then BENCHMARKS.md.
-// Settings come from the environment (see settings.ts); the defaults take about 12 minutes.
+// Settings come from the environment (see settings.ts); the defaults take about 10 minutes.
 import { LoadGenerator } from './load';
 import { machineFacts, writeReport, type BenchResults } from './report';
 import { runChanges } from './changes';

@@ -26,8 +26,8 @@ function num(name: string, dflt: number): number {
 
 export function readSettings(): Settings {
   return {
-    duration: num('BENCH_DURATION', 5),
-    rounds: Math.round(num('BENCH_ROUNDS', 5)),
+    duration: num('BENCH_DURATION', 3),
+    rounds: Math.round(num('BENCH_ROUNDS', 7)),
     connections: Math.round(num('BENCH_CONNECTIONS', 50)),
     warmup: num('BENCH_WARMUP', 2),
     flips: Math.round(num('BENCH_FLIPS', 100)),
