@@ -53,7 +53,7 @@ export function nginxCheck(confText: string): NginxCheck {
   const prefix = mkdtempSync(join(tmpdir(), 'strangler-check-'));
   try {
     chmodSync(prefix, 0o755);
-    mkdirSync(join(prefix, 'logs'));
+    for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d));
     const conf = join(prefix, 'nginx.conf');
     writeFileSync(conf, confText);
     const r = spawnSync(bin, ['-t', '-q', '-p', prefix + '/', '-c', conf], { encoding: 'latin1', timeout: 30_000 });
