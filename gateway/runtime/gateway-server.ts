@@ -33,6 +33,12 @@ export interface GatewayServer extends AdminGateway {
 
 /** nginx's large_client_header_buffers 4 8k: a longer request line is 414, a longer header line 400. */
 const HEADER_BUFFER = 8192;
+/** client_header_buffer_size 1k: the head is read here first, and moves to the 8k buffers when full. */
+const SMALL_HEADER_BUFFER = 1024;
+/** Headers nginx 1.22 refuses to see twice (ngx_http_process_unique_header_line, Host). */
+const UNIQUE_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'authorization', 'expect', 'content-range',
+  'if-modified-since', 'if-unmodified-since', 'if-match', 'if-none-match', 'if-range']);
+const REFUSED: Record<number, string> = { 400: 'bad_request', 405: 'method_not_allowed', 414: 'uri_too_long', 501: 'not_implemented', 505: 'http_version_not_supported' };
 const IDEMPOTENT = new Set(IDEMPOTENT_METHODS);
 
 /** The debug headers nginx adds before a location's `set` ran (auto-redirect, 413). */
@@ -61,6 +67,11 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
       else res.destroy();
     });
   });
+  // nginx refuses CONNECT with 400; without a listener Node would drop the connection unanswered.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: 24\r\n\r\n{"error":"bad_request"}\n');
+  });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     upgrade(req, socket, head).catch(() => socket.destroy());
   });
@@ -69,12 +80,34 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     table.debug_headers ? { 'x-strangler-route': route, 'x-strangler-target': target } : null;
 
   /** The checks nginx makes before it looks at locations; a status to refuse with, or 0. */
-  function refusal(req: IncomingMessage): 400 | 414 | 0 {
-    if (req.method!.length + req.url!.length + 11 > HEADER_BUFFER) return 414;
+  function refusal(req: IncomingMessage): 400 | 405 | 414 | 501 | 505 | 0 {
+    const line = req.method!.length + req.url!.length + 11;
+    if (line > HEADER_BUFFER) return 414;
+    if (req.httpVersionMajor !== 1) return 505; // Node parses "HTTP/2.0" request lines; nginx does not
     const raw = req.rawHeaders;
+    const seen = new Set<string>();
+    // The head must fit nginx's buffers: 1k first, then at most 4 × 8k, a line never split.
+    let used = line;
+    let large = line > SMALL_HEADER_BUFFER ? 1 : 0;
     for (let i = 0; i < raw.length; i += 2) {
-      if (raw[i].length + raw[i + 1].length + 4 > HEADER_BUFFER) return 400;
+      const len = raw[i].length + raw[i + 1].length + 4;
+      if (len > HEADER_BUFFER) return 400;
+      if (large === 0 && used + len <= SMALL_HEADER_BUFFER) used += len;
+      else if (large > 0 && used + len <= HEADER_BUFFER) used += len;
+      else if (++large > 4) return 400;
+      else used = len;
+      const name = raw[i].toLowerCase();
+      if (UNIQUE_HEADERS.has(name)) {
+        if (seen.has(name)) return 400; // "client sent duplicate header line"
+        seen.add(name);
+      }
     }
+    const te = req.headers['transfer-encoding'];
+    if (te !== undefined) {
+      if (req.httpVersionMinor === 0) return 400;
+      if (te.trim().toLowerCase() !== 'chunked') return 501;
+    }
+    if (req.method === 'TRACE') return 405;
     return 0;
   }
 
@@ -85,7 +118,7 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const refused = refusal(req);
-    if (refused) return replyJson(res, refused, { error: refused === 414 ? 'uri_too_long' : 'bad_request' }, null, true);
+    if (refused) return replyJson(res, refused, { error: REFUSED[refused] }, null, true);
     const d = decideRoute(matcher, state, facts(req));
     if (d.kind === 'bad') return replyJson(res, 400, { error: 'bad_request' }, null, true);
     const host = nginxHost(req.headers.host, d.parsed.host);
@@ -222,11 +255,15 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     async close(graceMs: number) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // A keep-alive connection whose request was in flight turns idle when it ends: close it
+      // then, or it would hold the shutdown until the end of the grace period.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       for (const s of upgraded) s.destroy();
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); });
       await Promise.race([closed, grace]);
       clearTimeout(timer);
+      clearInterval(sweep);
       server.closeAllConnections();
       await closed;
       await pools.destroy();
