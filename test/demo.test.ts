@@ -2,7 +2,7 @@
 // commands it prints run literally in a shell, then Ctrl-C (SIGINT) and nothing left behind.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,6 +15,8 @@ const BIN = join(PROJECT_ROOT, 'bin', 'strangler.js');
 const READY = 'Ctrl-C stops everything.';
 
 interface Ports { nginx: number; legacy: number; functions: number; gateway: number; admin: number }
+
+const tempDirs: string[] = [];
 
 /** routes/routes.yaml with every port moved to a free one: the demo prints what the manifest says. */
 async function tempManifest(): Promise<{ file: string; ports: Ports }> {
@@ -30,6 +32,7 @@ async function tempManifest(): Promise<{ file: string; ports: Ports }> {
   swap('"127.0.0.1:8090"', `"127.0.0.1:${ports.gateway}"`);
   swap('"127.0.0.1:8091"', `"127.0.0.1:${ports.admin}"`);
   const dir = mkdtempSync(join(tmpdir(), 'strangler-demo-test-'));
+  tempDirs.push(dir);
   const file = join(dir, 'routes.yaml');
   writeFileSync(file, text);
   return { file, ports };
@@ -161,10 +164,19 @@ describe('strangler demo', function () {
   this.timeout(90_000);
   let demo: Demo | null = null;
 
+  after(() => {
+    for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
   afterEach(async () => {
+    // After a failed test: stop the demo the way a user would, so it takes nginx down with it
+    // (a SIGKILLed demo cannot); SIGKILL only if that does not work.
     if (demo && demo.child.exitCode === null && demo.child.signalCode === null) {
-      demo.child.kill('SIGKILL');
-      await demo.exited;
+      const d = demo;
+      d.child.kill('SIGTERM');
+      const timer = setTimeout(() => d.child.kill('SIGKILL'), 15_000);
+      await d.exited;
+      clearTimeout(timer);
     }
     demo = null;
   });

@@ -88,7 +88,11 @@ async function runDemo(file: string, table: RouteTable, withNginx: boolean): Pro
     }
   };
   const workDir = mkdtempSync(join(tmpdir(), 'strangler-demo-'));
-  started.push({ what: 'the temp directory', stop: async () => rmSync(workDir, { recursive: true, force: true }) });
+  const removeWorkDir = () => rmSync(workDir, { recursive: true, force: true });
+  process.on('exit', removeWorkDir); // also when the demo dies of an error
+  started.push({ what: 'the temp directory', stop: async () => { removeWorkDir(); process.off('exit', removeWorkDir); } });
+  // A closed stdout (piped into `head`) must not kill the demo before it has cleaned up.
+  process.stdout.on('error', () => undefined);
 
   // 1. The upstreams: legacy first, then the function gateway, then any other named upstream.
   const upstreams = [...table.upstreams.values()].sort((a, b) => rank(a) - rank(b));
