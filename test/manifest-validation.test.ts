@@ -210,6 +210,14 @@ describe('manifest validation', () => {
       }
     });
 
+    it('takes unquoted YAML numbers as nginx does: seconds and bytes', () => {
+      const table = accepted(withRoutes(route('timeouts: { read: 90 }, body: { max_size: 0, buffer: 16384 }')));
+      assert.deepEqual(table.routes[0].timeouts.read, { text: '90', ms: 90_000 });
+      assert.deepEqual(table.routes[0].body.max_size, { text: '0', bytes: 0 });
+      assert.deepEqual(table.routes[0].body.buffer, { text: '16384', bytes: 16384 });
+      assert.equal(only(withRoutes(route('timeouts: { read: 0 }'))), 'STR_BAD_DURATION routes[0].timeouts.read @7');
+    });
+
     it('refuses malformed, zero, over-a-day and out-of-order durations', () => {
       for (const bad of ['5 s', '5sec', '1.5s', '-5s', '5S', '1y', '', '0s', '0', '2d', '86401s', '25h', '5s5s', '500ms1s', '30s1m', '1h2d']) {
         assert.equal(only(withRoutes(route(`timeouts: { read: "${bad}" }`))), 'STR_BAD_DURATION routes[0].timeouts.read @7', bad);

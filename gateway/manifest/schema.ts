@@ -10,7 +10,7 @@ import type { Locator } from './parse-yaml';
 export const SCHEMA_PATH = join(PROJECT_ROOT, 'routes', 'routes.schema.json');
 export const MANIFEST_SCHEMA = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8'));
 
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
 // `x-error` names the catalogue code for a failed pattern or format on that node.
 ajv.addKeyword({ keyword: 'x-error', schemaType: 'string' });
 const validateSchema = ajv.compile(MANIFEST_SCHEMA);

@@ -53,7 +53,8 @@ export function checkUnits(m: Obj, report: Report): void {
   for (const r of routesOf(m)) places.push({ base: ['routes', routeIndex(m, r)], obj: r });
   for (const { base, obj } of places) {
     if (isObj(obj.timeouts)) {
-      for (const [k, v] of Object.entries(obj.timeouts)) {
+      for (const [k, raw] of Object.entries(obj.timeouts)) {
+        const v = typeof raw === 'number' ? String(raw) : raw;
         if (typeof v !== 'string') continue;
         const ms = parseDuration(v);
         // The schema checks the characters; nginx also wants each unit once, largest first.
@@ -68,7 +69,8 @@ export function checkUnits(m: Obj, report: Report): void {
     for (const group of ['buffers', 'body']) {
       const g = obj[group];
       if (!isObj(g)) continue;
-      for (const [k, v] of Object.entries(g)) {
+      for (const [k, raw] of Object.entries(g)) {
+        const v = typeof raw === 'number' ? String(raw) : raw;
         if (typeof v !== 'string' || !SIZE_LIMITS[k]) continue;
         const bytes = parseSize(v);
         const { min, max } = SIZE_LIMITS[k];

@@ -75,8 +75,9 @@ function stickyVariable(s: StickyKey): string {
   switch (s.kind) {
     case 'cookie': return `\${cookie_${literal(s.name)}}`;
     case 'header': return `\${http_${literal(s.name).toLowerCase().replace(/-/g, '_')}}`;
-    case 'ip': return '$remote_addr';
-    case 'random': return '$request_id';
+    // Braced: a salt that starts with a letter must not extend the variable's name.
+    case 'ip': return '${remote_addr}';
+    case 'random': return '${request_id}';
   }
 }
 

@@ -132,8 +132,9 @@ const explicit: BadManifest[] = [
   { name: 'type: keepalive as a float', mutate: set('upstreams.legacy.keepalive', 1.5), path: 'upstreams.legacy.keepalive', code: 'STR_TYPE' },
   { name: 'type: gateway as a string', mutate: set('gateway', '127.0.0.1:8090'), path: 'gateway', code: 'STR_TYPE' },
   { name: 'type: timeouts as a string', mutate: set('defaults.timeouts', '5s'), path: 'defaults.timeouts', code: 'STR_TYPE' },
-  { name: 'type: a timeout as a number', mutate: set('defaults.timeouts.read', 60), path: 'defaults.timeouts.read', code: 'STR_TYPE' },
-  { name: 'type: a size as a number', mutate: set('defaults.body.max_size', 1024), path: 'defaults.body.max_size', code: 'STR_TYPE' },
+  // A whole number is valid (seconds, bytes, as nginx reads it); a fraction is not.
+  { name: 'type: a timeout as a fraction', mutate: set('defaults.timeouts.read', 1.5), path: 'defaults.timeouts.read', code: 'STR_TYPE' },
+  { name: 'type: a size as a fraction', mutate: set('defaults.body.max_size', 10.5), path: 'defaults.body.max_size', code: 'STR_TYPE' },
   { name: 'type: buffer count as a string', mutate: set('defaults.buffers.count', '4'), path: 'defaults.buffers.count', code: 'STR_TYPE' },
   { name: 'type: routes as a map', mutate: set('routes', { track: {} }), path: 'routes', code: 'STR_TYPE' },
   { name: 'type: a route as a string', mutate: (m) => { m.routes[0] = 'track'; }, path: 'routes[0]', code: 'STR_TYPE' },
