@@ -1,13 +1,13 @@
 // The gateway's traffic listener: decide (decide-route.ts), check what nginx checks before
 // proxying (Host, request-line and header sizes, body size), forward (forward.ts), and on a
 // failed function fall back to legacy as the compiled nginx does. WebSocket upgrades are piped.
-import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { IDEMPOTENT_METHODS, type Route, type RouteTable } from '../manifest/route-table';
 import type { AdminGateway, RouteStats } from './admin-api';
 import { decideRoute, type PercentSource, type RequestFacts } from './decide-route';
-import { attempt, classifyUpstreamError, type AttemptResult, type UpstreamFailure } from './forward';
+import { attempt, upgradeAttempt, type AttemptResult, type UpstreamFailure } from './forward';
 import { GatewayMetrics, type FailureKind } from './gateway-metrics';
 import { nginxHost, upstreamRequestHeaders } from './proxy-headers';
 import { BodyTooLarge, hasBody, readBody, relayBody } from './request-body';
@@ -33,8 +33,11 @@ export interface GatewayServer extends AdminGateway {
 
 /** nginx's large_client_header_buffers 4 8k: a longer request line is 414, a longer header line 400. */
 const HEADER_BUFFER = 8192;
+const LARGE_HEADER_BUFFERS = 4;
 /** client_header_buffer_size 1k: the head is read here first, and moves to the 8k buffers when full. */
 const SMALL_HEADER_BUFFER = 1024;
+/** nginx 1.22 answers 400 past 1,000 header lines (measured); Node keeps only about that many. */
+const MAX_HEADERS = 1000;
 /** Headers nginx 1.22 refuses to see twice (ngx_http_process_unique_header_line, Host). */
 const UNIQUE_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'authorization', 'expect', 'content-range',
   'if-modified-since', 'if-unmodified-since', 'if-match', 'if-none-match', 'if-range']);
@@ -79,6 +82,9 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
   const debugHeaders = (route: string, target: string): OutgoingHttpHeaders | null =>
     table.debug_headers ? { 'x-strangler-route': route, 'x-strangler-target': target } : null;
 
+  /** nginx answers these from the location's config before its `set`s ran; a dynamic route's location has no add_header. */
+  const unroutedDebugHeaders = (route: Route): OutgoingHttpHeaders | null => route.dynamic ? null : debugHeaders(UNROUTED.route, UNROUTED.target);
+
   /** The checks nginx makes before it looks at locations; a status to refuse with, or 0. */
   function refusal(req: IncomingMessage): 400 | 405 | 414 | 501 | 505 | 0 {
     const line = req.method!.length + req.url!.length + 11;
@@ -86,6 +92,8 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     if (req.httpVersionMajor !== 1) return 505; // Node parses "HTTP/2.0" request lines; nginx does not
     const raw = req.rawHeaders;
     const seen = new Set<string>();
+    // nginx refuses more than about 1,000 header lines; Node would silently keep only the first ~1,000.
+    if (raw.length > 2 * MAX_HEADERS) return 400;
     // The head must fit nginx's buffers: 1k first, then at most 4 × 8k, a line never split.
     let used = line;
     let large = line > SMALL_HEADER_BUFFER ? 1 : 0;
@@ -94,7 +102,7 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
       if (len > HEADER_BUFFER) return 400;
       if (large === 0 && used + len <= SMALL_HEADER_BUFFER) used += len;
       else if (large > 0 && used + len <= HEADER_BUFFER) used += len;
-      else if (++large > 4) return 400;
+      else if (++large > LARGE_HEADER_BUFFERS) return 400;
       else used = len;
       const name = raw[i].toLowerCase();
       if (UNIQUE_HEADERS.has(name)) {
@@ -130,12 +138,12 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     const limit = route.body.max_size.bytes;
     const length = Number(req.headers['content-length'] ?? 0);
     if (limit > 0 && length > limit) {
-      return replyJson(res, 413, { error: 'body_too_large', route: route.id, limit: route.body.max_size.text }, debugHeaders(UNROUTED.route, UNROUTED.target), true);
+      return replyJson(res, 413, { error: 'body_too_large', route: route.id, limit: route.body.max_size.text }, unroutedDebugHeaders(route), true);
     }
     if (d.kind === 'redirect') {
       const port = (req.socket.localPort ?? 80) === 80 ? '' : `:${req.socket.localPort}`;
       const location = `http://${host ?? localHost(req)}${port}${d.location}`;
-      res.writeHead(301, { location, 'content-type': 'text/html', ...debugHeaders(UNROUTED.route, UNROUTED.target) });
+      res.writeHead(301, { location, 'content-type': 'text/html', ...unroutedDebugHeaders(route) });
       res.end(`<html><head><title>301 Moved Permanently</title></head><body>Moved to ${location}</body></html>\n`);
       return;
     }
@@ -192,33 +200,35 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
   function bodyFailed(res: ServerResponse, err: Error, route: Route): void {
     if (res.headersSent || res.destroyed) return void res.destroy();
     if (err instanceof BodyTooLarge) {
-      return replyJson(res, 413, { error: 'body_too_large', route: route.id, limit: route.body.max_size.text }, debugHeaders(UNROUTED.route, UNROUTED.target), true);
+      return replyJson(res, 413, { error: 'body_too_large', route: route.id, limit: route.body.max_size.text }, unroutedDebugHeaders(route), true);
     }
     res.destroy(); // the client aborted its own request
   }
 
   async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    const refuse = (status: number, text: string) => {
-      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${JSON.stringify({ error: text }).length}\r\n\r\n${JSON.stringify({ error: text })}`);
+    const refuse = (status: number, body: object, debug: OutgoingHttpHeaders | null = null) => {
+      const text = JSON.stringify(body) + '\n';
+      const extra = debug ? Object.entries(debug).map(([k, v]) => `${k}: ${String(v)}\r\n`).join('') : '';
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(text)}\r\n${extra}\r\n${text}`);
     };
     socket.on('error', () => socket.destroy());
     const d = decideRoute(matcher, state, facts(req));
     const host = d.kind === 'bad' ? null : nginxHost(req.headers.host, d.parsed.host);
-    if (d.kind !== 'proxy' || host === null || refusal(req)) return refuse(400, 'bad_request');
+    if (d.kind !== 'proxy' || host === null || refusal(req)) return refuse(400, { error: 'bad_request' });
     const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { host: host ?? table.server_name.split(' ')[0], remoteAddress: req.socket.remoteAddress ?? '' });
     // Upgrade requests carry no body: the WebSocket handshake is headers only.
     const [server] = pools.serversFor(d.upstream, d.route.timeouts.connect.ms);
-    if (!server) return refuse(502, 'upstream_failed');
-    let up: { headers: Record<string, string | string[] | undefined>; socket: Socket };
-    try {
-      up = await server.pool.upgrade({
-        path: d.path, method: req.method!, headers, protocol: String(req.headers.upgrade), headersTimeout: d.route.timeouts.read.ms,
-      } as Parameters<typeof server.pool.upgrade>[0]) as unknown as typeof up;
-    } catch (err) {
-      const f: UpstreamFailure = classifyUpstreamError(err as Error);
+    if (!server) return refuse(502, failureBody(502, d.route, d.target, 'refused'), debugHeaders(d.route.id, d.target));
+    const up = await upgradeAttempt({
+      server, path: d.path, method: req.method!, headers, protocol: String(req.headers.upgrade), readMs: d.route.timeouts.read.ms,
+      client: socket, debug: debugHeaders(d.route.id, d.target),
+    });
+    if (up.kind === 'responded') return void metrics.request(d.route.id, d.target, up.status, 0);
+    if (up.kind === 'failed') {
+      const f: UpstreamFailure = up.failure;
       metrics.upstreamError(d.route.id, d.target, f.kind);
       metrics.request(d.route.id, d.target, f.status, 0);
-      return refuse(f.status, f.status === 504 ? 'upstream_timeout' : 'upstream_failed');
+      return refuse(f.status, failureBody(f.status, d.route, d.target, f.kind), debugHeaders(d.route.id, d.target));
     }
     const lines = ['HTTP/1.1 101 Switching Protocols'];
     for (const [k, v] of Object.entries(up.headers)) {
