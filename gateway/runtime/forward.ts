@@ -2,7 +2,8 @@
 // response streams to the client with backpressure in both directions. An attempt either
 // starts the client's response or fails before anything was sent, so the caller can still
 // fall back to legacy or answer 502/504 itself.
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { FailureKind } from './gateway-metrics';
@@ -122,6 +123,97 @@ export function attempt(o: AttemptOptions): Promise<AttemptResult> {
       bodyTimeout: o.readMs,
       // keepalive 0: undici sends `Connection: close` and closes after the response.
       reset: !o.server.keepalive,
+    }, handler);
+  });
+}
+
+export type UpgradeResult =
+  /** 101: the two sockets are the caller's to pipe together. */
+  | { readonly kind: 'upgraded'; readonly headers: IncomingHttpHeaders; readonly socket: Socket }
+  /** The upstream answered without switching (a 403, or a server ignoring Upgrade): relayed, as nginx does. */
+  | { readonly kind: 'responded'; readonly status: number }
+  | { readonly kind: 'failed'; readonly failure: UpstreamFailure };
+
+export interface UpgradeOptions {
+  readonly server: ServerPool;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: string[];
+  readonly protocol: string;
+  readonly readMs: number;
+  /** The client's socket (from the server's 'upgrade' event). */
+  readonly client: Socket;
+  readonly debug: OutgoingHttpHeaders | null;
+}
+
+/**
+ * An upgrade request upstream. undici's upgrade() turns any answer but 101 into an error, which
+ * would make a refused WebSocket (403) a 502; dispatching with `upgrade` keeps both outcomes.
+ * A non-101 answer is relayed to the client socket, delimited by closing the connection.
+ */
+export function upgradeAttempt(o: UpgradeOptions): Promise<UpgradeResult> {
+  return new Promise((resolve) => {
+    const client = o.client;
+    let controller: Dispatcher.DispatchController | null = null;
+    let status = 0;
+    let done = false;
+    const settle = (r: UpgradeResult) => {
+      if (done) return;
+      done = true;
+      client.off('close', onClientClose);
+      resolve(r);
+    };
+    const onClientClose = () => controller?.abort(new ClientGone());
+    client.on('close', onClientClose);
+
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (client.destroyed) c.abort(new ClientGone());
+      },
+      onRequestUpgrade(_c, _statusCode, headers, socket) {
+        settle({ kind: 'upgraded', headers, socket: socket as Socket });
+      },
+      onResponseStart(_c, statusCode, headers, statusMessage) {
+        status = statusCode;
+        const out = clientResponseHeaders(headers, o.debug);
+        out.connection = 'close';
+        const lines = [`HTTP/1.1 ${statusCode} ${statusMessage || STATUS_CODES[statusCode] || ''}`.trimEnd()];
+        for (const [k, v] of Object.entries(out)) {
+          for (const one of Array.isArray(v) ? v : v === undefined ? [] : [v]) lines.push(`${k}: ${one}`);
+        }
+        client.write(lines.join('\r\n') + '\r\n\r\n');
+      },
+      onResponseData(c, chunk) {
+        if (!client.write(chunk)) {
+          c.pause();
+          client.once('drain', () => c.resume());
+        }
+      },
+      onResponseEnd() {
+        client.end();
+        settle({ kind: 'responded', status });
+      },
+      onResponseError(_c, err) {
+        if (err instanceof ClientGone || client.destroyed) {
+          client.destroy();
+          return settle({ kind: 'responded', status: status || 499 });
+        }
+        if (status) {
+          client.destroy(); // the head is out: all that is left is to cut the connection
+          return settle({ kind: 'responded', status });
+        }
+        settle({ kind: 'failed', failure: classifyUpstreamError(err) });
+      },
+    };
+
+    o.server.pool.dispatch({
+      path: o.path,
+      method: o.method,
+      headers: o.headers,
+      upgrade: o.protocol,
+      headersTimeout: o.readMs,
+      bodyTimeout: o.readMs,
     }, handler);
   });
 }
