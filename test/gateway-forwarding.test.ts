@@ -4,7 +4,7 @@
 // failures answered with a short JSON 502/504 naming the route and the failure, never a hang.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import WebSocket from 'ws';
@@ -273,6 +273,58 @@ describe('gateway forwarding (strangler serve as a child process)', function () 
     assert.equal(messages[1].binary, true);
     assert.ok(messages[1].data.equals(bin));
     await new Promise<void>((resolve) => { if (ws.readyState === WebSocket.CLOSED) resolve(); else ws.once('close', () => resolve()); });
+  });
+
+  describe('WebSocket upgrades the upstream does not accept', () => {
+    const WS_HEADERS = { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' };
+
+    /** Sends an upgrade request and reads the answer: head and a Content-Length body, or up to the close. */
+    function upgradeAnswer(target: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+      return new Promise((resolve, reject) => {
+        const socket = connect(gw.trafficPort, '127.0.0.1');
+        let buf = Buffer.alloc(0);
+        const timer = setTimeout(() => { socket.destroy(); reject(new Error(`no answer to the upgrade of ${target}`)); }, 15_000);
+        const finish = () => {
+          const end = buf.indexOf('\r\n\r\n');
+          if (end < 0) return false;
+          const [statusLine, ...lines] = buf.subarray(0, end).toString('latin1').split('\r\n');
+          const h: Record<string, string> = {};
+          for (const l of lines) h[l.slice(0, l.indexOf(':')).toLowerCase()] = l.slice(l.indexOf(':') + 1).trim();
+          const body = buf.subarray(end + 4);
+          if (h['content-length'] !== undefined && body.length < Number(h['content-length'])) return false;
+          clearTimeout(timer);
+          socket.destroy();
+          resolve({ status: Number(statusLine.split(' ')[1]), headers: h, body: body.toString() });
+          return true;
+        };
+        socket.on('data', (c) => { buf = Buffer.concat([buf, c]); finish(); });
+        socket.on('close', () => { if (!finish()) { clearTimeout(timer); reject(new Error(`connection closed without an answer: ${buf.toString('latin1')}`)); } });
+        socket.on('error', () => undefined);
+        socket.write(`GET ${target} HTTP/1.1\r\nhost: localhost\r\n${Object.entries({ ...WS_HEADERS, ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+      });
+    }
+
+    it('an upstream refusing the upgrade (403) is relayed as is, like nginx, not turned into a 502', async () => {
+      const res = await upgradeAnswer('/ws?fixture_fault=status=403');
+      assert.equal(res.status, 403);
+      assert.equal(res.headers['x-served-by'], 'legacy');
+      assert.equal(JSON.parse(res.body).served_by, 'legacy');
+    });
+
+    it('an upstream that ignores Upgrade answers normally, relayed', async () => {
+      const res = await upgradeAnswer('/not-a-socket');
+      assert.equal(res.status, 200);
+      assert.equal(JSON.parse(res.body).path, '/not-a-socket');
+    });
+
+    it('refused and timed-out upgrades: 502/504 JSON naming the route and the failure', async () => {
+      const refused = await upgradeAnswer('/gone/ws');
+      assert.equal(refused.status, 502);
+      assert.equal(assertShortJsonError(502, refused.body, { error: 'upstream_failed', route: 'gone' }).failure, 'refused');
+      const timedOut = await upgradeAnswer('/slow/ws', { 'x-fixture-fault': 'hang' });
+      assert.equal(timedOut.status, 504);
+      assert.equal(assertShortJsonError(504, timedOut.body, { error: 'upstream_timeout', route: 'slow' }).failure, 'timeout');
+    });
   });
 
   describe('upstream failures', () => {
