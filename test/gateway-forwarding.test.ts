@@ -254,6 +254,61 @@ describe('gateway forwarding (strangler serve as a child process)', function () 
       console.log(`      download ${BIG / MiB} MiB: gateway peak RSS ${(before / MiB).toFixed(1)} -> ${(after.hwm / MiB).toFixed(1)} MiB (growth ${(growth / MiB).toFixed(1)} MiB), RSS now ${(after.rss / MiB).toFixed(1)} MiB`);
       assert.ok(after.hwm - baseline < RSS_BOUND, `peak RSS grew ${((after.hwm - baseline) / MiB).toFixed(1)} MiB over the baseline`);
     });
+
+    it('a client that stops reading a download holds the upstream back: peak RSS growth stays bounded', async () => {
+      const before = memoryOf(gw.pid).hwm;
+      const socket = connect(gw.trafficPort, '127.0.0.1');
+      let got = 0;
+      let peakDuringPause = before;
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.once('data', (first) => {
+          got += first.length;
+          socket.pause(); // stop reading: the kernel buffers fill, then the gateway must stop the upstream
+          let polls = 0;
+          const poll = setInterval(() => {
+            peakDuringPause = Math.max(peakDuringPause, memoryOf(gw.pid).hwm);
+            if (++polls < 30) return;
+            clearInterval(poll);
+            socket.on('data', (c: Buffer) => { got += c.length; });
+            socket.once('end', () => resolve());
+            socket.resume();
+          }, 50);
+        });
+        socket.write(`GET /download/paused?fixture_fault=big=${BIG / MiB}m HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n`);
+      });
+      socket.destroy();
+      assert.ok(got > BIG, `the whole body arrived after the pause (${got} bytes with the head)`);
+      const growth = memoryOf(gw.pid).hwm - before;
+      console.log(`      paused reader: gateway peak RSS growth ${(growth / MiB).toFixed(1)} MiB (${((peakDuringPause - before) / MiB).toFixed(1)} MiB during the pause)`);
+      assert.ok(growth < RSS_BOUND, `peak RSS grew ${(growth / MiB).toFixed(1)} MiB while the client did not read`);
+    });
+
+    it('a client that aborts an upload or a download midway: the gateway carries on', async () => {
+      await new Promise<void>((resolve, reject) => {
+        const up = connect(gw.trafficPort, '127.0.0.1');
+        up.on('error', () => undefined);
+        up.write(`PUT /upload/aborted HTTP/1.1\r\nhost: localhost\r\ncontent-length: ${64 * MiB}\r\n\r\n`);
+        up.write(Buffer.alloc(4 * MiB, 7), (err) => { if (err) return reject(err); up.destroy(); resolve(); });
+      });
+      const down = await request(`${base}/download/aborted?fixture_fault=big=${BIG / MiB}m`);
+      let got = 0;
+      for await (const chunk of down.body as AsyncIterable<Buffer>) {
+        got += chunk.length;
+        if (got > 8 * MiB) break; // leaving the loop destroys the body: the client goes away
+      }
+      const res = await request(`${base}/health`);
+      assert.equal(res.statusCode, 200);
+      await res.body.dump();
+      assert.doesNotMatch(gw.stdout() + gw.stderr(), /internal error/);
+    });
+  });
+
+  it('an upstream that breaks off mid-body: the client connection is cut, its body short of Content-Length', async () => {
+    const res = await rawRequest(gw.trafficPort, '/cut', { headers: { 'x-fixture-fault': 'big=1m,reset-mid' }, timeoutMs: 15_000 });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-length'], String(MiB));
+    assert.ok(res.body.length < MiB, `${res.body.length} bytes of ${MiB}`);
   });
 
   it('passes WebSocket upgrades through: text and binary echo from legacy /ws', async () => {
