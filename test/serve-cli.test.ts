@@ -210,6 +210,22 @@ describe('strangler serve (child process) and flip/canary/status', function () {
       assert.equal((await get('/off/4')).servedBy, 'function');
       assert.equal(gw.child.exitCode, null, 'still running');
     });
+
+    it('a reload keeps the overrides of routes still in the manifest and drops the others', async () => {
+      assert.equal((await runCli(['canary', 'hup', '40', ...adminArgs], NO_ENV_TOKEN)).status, 0);
+      assert.equal((await runCli(['canary', 'images', '55', ...adminArgs], NO_ENV_TOKEN)).status, 0);
+      const mark = gw.mark();
+      writeFileSync(manifest, stack.manifestText); // the original: no route hup, off back at 0%
+      await gw.waitForOutput(/reload \(file changed\): serving .*, 12 routes; dropped overrides of removed routes: hup/, 10_000, mark);
+      const state = JSON.parse(readFileSync(join(dirname(manifest), 'routes.state.json'), 'utf8'));
+      assert.deepEqual(Object.keys(state.routes), ['images']);
+      assert.equal(state.routes.images.percent, 55);
+      assert.equal((await get('/hup/3')).route, 'default');
+      assert.equal((await get('/off/5')).servedBy, 'legacy');
+      const s = await runCli(['status', '--json', ...adminArgs], NO_ENV_TOKEN);
+      assert.equal(JSON.parse(s.stdout).routes.find((r: { id: string }) => r.id === 'images').effective_percent, 55);
+      assert.equal((await runCli(['canary', 'images', 'manifest', ...adminArgs], NO_ENV_TOKEN)).status, 0);
+    });
   });
 
   describe('SIGTERM', () => {
