@@ -3,7 +3,7 @@
 // acknowledged changes must follow the last one, and the very next request after each
 // acknowledgement already follows it: no restart, no dropped request, no stale decision.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
 import { ROUTING_MANIFEST } from './helpers/manifests';
@@ -115,5 +115,45 @@ describe('flipping a route under load', function () {
     assert.equal(gw.state.override('track')?.percent, 100, 'the last flip (to 100%) is the state');
     const audit = readFileSync(gw.auditPath, 'utf8').trim().split('\n');
     assert.equal(audit.length, FLIPS, 'one audit line per flip');
+  });
+
+  it('manifest reloads under the same load: zero failures, each reload effective from the next request', async () => {
+    const RELOADS = 20;
+    let running = true;
+    const failures: string[] = [];
+    let requests = 0;
+    const loop = async (k: number) => {
+      for (let i = 0; running; i++) {
+        try {
+          const res = await traffic.request({ path: i % 2 ? `/off/${k}.${i}` : `/api/v1/track/${k}.${i}`, method: 'GET' });
+          const text = await res.body.text();
+          requests++;
+          if (res.statusCode !== 200) failures.push(`status ${res.statusCode}: ${text.slice(0, 200)}`);
+        } catch (err) {
+          failures.push(`error ${(err as Error).message}`);
+        }
+      }
+    };
+    const loops = Array.from({ length: LOOPS }, (_, k) => loop(k));
+    const wrong: string[] = [];
+    try {
+      for (let i = 0; i < RELOADS; i++) {
+        const percent = i % 2 === 0 ? 100 : 0;
+        writeFileSync(stack.manifestPath, stack.manifestText.replace('canary: { percent: 0 }', `canary: { percent: ${percent} }`));
+        const r = await gw.reload('test');
+        assert.equal(r.outcome, 'reloaded');
+        const res = await traffic.request({ path: '/off/next', method: 'GET' });
+        const body = await res.body.json() as { served_by: string };
+        if (body.served_by !== (percent === 100 ? 'function' : 'legacy')) wrong.push(`reload ${i} (${percent}%): ${body.served_by}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    } finally {
+      running = false;
+      await Promise.all(loops);
+    }
+    console.log(`      ${RELOADS} reloads, ${requests} requests, ${failures.length} failed`);
+    assert.deepEqual(failures, []);
+    assert.deepEqual(wrong, []);
+    assert.ok(requests >= 2 * RELOADS, `the loops ran alongside the reloads: ${requests}`);
   });
 });
