@@ -166,6 +166,33 @@ describe('strangler serve (child process) and flip/canary/status', function () {
       assert.match(down.stderr, /the gateway is not running: nothing answers on http:\/\/127\.0\.0\.1:\d+/);
     });
 
+    it('without --admin the CLI finds the gateway at the manifest\'s gateway.admin', async () => {
+      const other = await startServeChild([manifest, '--state', join(dirname(manifest), 'second.state.json')], NO_ENV_TOKEN);
+      try {
+        assert.equal(other.adminPort, stack.ports.admin);
+        assert.equal(other.trafficPort, stack.ports.gateway);
+        assert.equal(other.tokenLine, join(dirname(manifest), 'routes.token'), 'the existing token file, not created again');
+        const r = await runCli(['canary', 'images', '5', '--manifest', manifest], NO_ENV_TOKEN);
+        assert.equal(r.status, 0, r.stderr);
+        const s = await runCli(['status', '--json', '--manifest', manifest], NO_ENV_TOKEN);
+        assert.equal(JSON.parse(s.stdout).routes.find((x: { id: string }) => x.id === 'images').effective_percent, 5);
+      } finally {
+        other.child.kill('SIGTERM');
+        assert.equal(await other.exited, 0);
+      }
+    });
+
+    it('a port in use or no token file: exit 1 saying so', async () => {
+      const busy = await runCli(['serve', manifest, '--listen', `127.0.0.1:${gw.trafficPort}`, '--admin', '127.0.0.1:0'], NO_ENV_TOKEN);
+      assert.equal(busy.status, 1);
+      assert.match(busy.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${gw.trafficPort}: EADDRINUSE`));
+      const dir = mkdtempSync(join(tmpdir(), 'strangler-cli-notoken-'));
+      writeFileSync(join(dir, 'routes.yaml'), stack.manifestText);
+      const none = await runCli(['status', '--manifest', join(dir, 'routes.yaml'), '--admin', `127.0.0.1:${gw.adminPort}`], NO_ENV_TOKEN);
+      assert.equal(none.status, 1);
+      assert.match(none.stderr, /no admin token: set STRANGLER_ADMIN_TOKEN, or start the gateway/);
+    });
+
     it('the audit log holds the CLI\'s changes', () => {
       const lines = readFileSync(join(dirname(manifest), 'routes.audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       assert.ok(lines.some((l) => l.route === 'track' && l.old === 100 && l.new === 0 && l.client === '127.0.0.1'));
