@@ -7,7 +7,9 @@ import type { ChangesResult, ReloadRun } from './changes';
 import { nginxVersion } from './nginx';
 import { CONFIGS, PAYLOADS, POST_BYTES, type ConfigId, type OverheadResult, type Payload, type Summary } from './overhead';
 import type { ScaleResult } from './scale';
+import type { Sample } from './measure';
 import type { Settings } from './settings';
+import { median } from './stats';
 
 export interface MachineFacts {
   cpu: string;
@@ -78,10 +80,19 @@ function med(o: OverheadResult | undefined, p: Payload, id: ConfigId): Summary |
   return o?.medians[p][id];
 }
 
+/** Median over rounds of a/b, each round's pair measured seconds apart: drift on a shared machine cancels. */
+export function pairedRatio(as: Sample[] | undefined, bs: Sample[] | undefined, field: 'rps' | 'cpuUs'): number {
+  if (!as || !bs) return NaN;
+  const n = Math.min(as.length, bs.length);
+  return median(Array.from({ length: n }, (_, i) => as[i][field] / bs[i][field]));
+}
+
 function rpsRatio(o: OverheadResult | undefined, a: ConfigId, b: ConfigId, p: Payload): number {
-  const x = med(o, p, a);
-  const y = med(o, p, b);
-  return x && y ? x.rps / y.rps : NaN;
+  return pairedRatio(o?.samples[p][a], o?.samples[p][b], 'rps');
+}
+
+function cpuRatio(o: OverheadResult | undefined, a: ConfigId, b: ConfigId, p: Payload): number {
+  return pairedRatio(o?.samples[p][a], o?.samples[p][b], 'cpuUs');
 }
 
 /** A ratio target over both payloads: met only when both are. */
@@ -89,7 +100,7 @@ function ratioTarget(o: OverheadResult | undefined, what: string, a: ConfigId, b
   const rs = payloads.map((p) => rpsRatio(o, a, b, p));
   if (rs.some((r) => !Number.isFinite(r))) return { what, measured: 'not measured', met: null };
   const cpu = (p: Payload) => {
-    const c = med(o, p, a)!.cpuUs / med(o, p, b)!.cpuUs;
+    const c = cpuRatio(o, a, b, p);
     return Number.isFinite(c) ? ` (CPU/req ${ratio(c)})` : '';
   };
   return { what, measured: payloads.map((p, i) => `${PAYLOAD_LABEL[p]} ${ratio(rs[i])}${cpu(p)}`).join(', '), met: rs.every((r) => r >= min) };
@@ -133,7 +144,10 @@ function targets(r: BenchResults): Target[] {
   const small = g.find((x) => x.routes === 10);
   const large = g.find((x) => x.routes === 10_000);
   out.push(small && large
-    ? { what: 'gateway with 10,000 routes ≥ 0.9× its 10-route req/s', measured: ratio(large.summary.rps / small.summary.rps), met: large.summary.rps / small.summary.rps >= 0.9 }
+    ? (() => {
+      const x = pairedRatio(large.samples, small.samples, 'rps');
+      return { what: 'gateway with 10,000 routes ≥ 0.9× its 10-route req/s', measured: `${ratio(x)} (CPU/req ${ratio(pairedRatio(large.samples, small.samples, 'cpuUs'))})`, met: x >= 0.9 };
+    })()
     : { what: 'gateway with 10,000 routes ≥ 0.9× its 10-route req/s', measured: 'not measured', met: null });
   const f = r.changes?.flips;
   out.push(f
@@ -159,7 +173,7 @@ function overheadSection(o: OverheadResult, s: Settings): string {
     out.push(`### ${PAYLOAD_LABEL[p]}`, '');
     const rows = CONFIGS.filter((c) => o.medians[p][c.id]).map((c) => {
       const m = o.medians[p][c.id]!;
-      return [c.label, int(m.rps), direct ? ratio(m.rps / direct.rps) : '—', ms(m.p50Ms), ms(m.p99Ms),
+      return [c.label, int(m.rps), direct ? ratio(rpsRatio(o, c.id, 'direct', p)) : '—', ms(m.p50Ms), ms(m.p99Ms),
         c.id === 'direct' ? '—' : int(m.cpuUs), int(m.upstreamCpuUs), `${m.failed} / ${int(m.completed)}`];
     });
     out.push(table(['configuration', 'req/s', '× direct', 'p50 ms', 'p99 ms', 'proxy CPU µs/req', 'upstream CPU µs/req', 'failed / requests'], rows), '');
@@ -173,7 +187,7 @@ function overheadSection(o: OverheadResult, s: Settings): string {
         const gw = o.medians[p].gateway!;
         const x = o.medians[p][peer];
         if (!x) continue;
-        rows.push([LABEL[peer], PAYLOAD_LABEL[p], ratio(gw.rps / x.rps), `${ms(gw.p99Ms)} vs ${ms(x.p99Ms)}`, ratio(gw.cpuUs / x.cpuUs)]);
+        rows.push([LABEL[peer], PAYLOAD_LABEL[p], ratio(rpsRatio(o, 'gateway', peer, p)), `${ms(gw.p99Ms)} vs ${ms(x.p99Ms)}`, ratio(cpuRatio(o, 'gateway', peer, p))]);
       }
     }
     out.push(table(['peer', 'request', 'gateway req/s ÷ peer', 'p99 ms, gateway vs peer', 'gateway CPU/req ÷ peer'], rows), '');
@@ -195,7 +209,7 @@ function scaleSection(sc: ScaleResult): string {
   if (sc.gateway.length) {
     const base = sc.gateway.find((g) => g.routes === 10);
     out.push(table(['gateway routes', 'req/s (small GET)', '× 10 routes', 'p50 ms', 'p99 ms', 'CPU µs/req', 'RSS after load', 'start-up ms'],
-      sc.gateway.map((g) => [int(g.routes), int(g.summary.rps), base ? ratio(g.summary.rps / base.summary.rps) : '—',
+      sc.gateway.map((g) => [int(g.routes), int(g.summary.rps), base ? ratio(pairedRatio(g.samples, base.samples, 'rps')) : '—',
         ms(g.summary.p50Ms), ms(g.summary.p99Ms), int(g.summary.cpuUs), mib(g.rssBytes), int(g.startMs)])), '');
   }
   return out.join('\n');
@@ -237,7 +251,8 @@ function method(r: BenchResults): string {
     '(utime + stime, all of nginx\'s processes summed) before and after each run and divided by the requests completed.',
     `- Each measurement is ${s.duration} s of load over ${s.connections} keep-alive connections (no pipelining) after ` +
     `${s.warmup} s of unrecorded warm-up per configuration; the configurations are interleaved over ${s.rounds} rounds ` +
-    '(the order rotates each round) and the median of the rounds is reported. Latencies are per response, in microseconds.',
+    '(the order rotates each round) and the median of the rounds is reported; a ratio between two configurations is the ' +
+    'median of their per-round ratios. Latencies are taken per response with microsecond resolution.',
     '- nginx runs the config `strangler compile` generates from the bench manifest (`bench/manifests.ts`: ten routes of every ' +
     'kind, plus generated ones for the scale suite), the same manifest with `keepalive: 0`, and `bench/hand-written-nginx.conf` ' +
     '(the same routes written by hand). All three keep the skeleton\'s `worker_processes auto` and log every request.',
@@ -267,8 +282,9 @@ export function renderReport(r: BenchResults): string {
       ['packages', Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(', ')],
     ]), '',
     '## Targets', '',
-    'From the issue; reported, not asserted. Ratios are of median req/s; the CPU each proxy spent per request, in ' +
-    'parentheses, is the steadier figure on a machine shared with other work.', '',
+    'From the issue; reported, not asserted. A ratio is the median over rounds of the two configurations\' ratio within ' +
+    'the round (measured seconds apart, so drift of a shared machine cancels); the ratio of the CPU each proxy spent per ' +
+    'request, in parentheses, is the steadier figure when other work competes for the cores.', '',
     table(['target', 'measured', 'result'], targets(r).map((t) => [t.what, t.measured, verdict(t.met)])), '',
     method(r),
   ];

@@ -1,5 +1,7 @@
 // `npm run bench`: the three suites against an echo upstream on loopback, then BENCHMARKS.md.
 // Settings come from the environment (see settings.ts); the defaults take about 10 minutes.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { LoadGenerator } from './load';
 import { machineFacts, writeReport, type BenchResults } from './report';
 import { runChanges } from './changes';
@@ -8,7 +10,16 @@ import { runScale } from './scale';
 import { nonDefaultEnv, readSettings } from './settings';
 import { startUpstream } from './stack';
 
+/** The raw results of the last run, beside the compiled bench (build output, not tracked). */
+const RESULTS_JSON = join(__dirname, 'last-results.json');
+
 async function main(): Promise<void> {
+  if (process.argv[2] === '--report-only') {
+    // Re-render BENCHMARKS.md from the last run's raw results (after a change to report.ts).
+    const file = writeReport(JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) as BenchResults);
+    process.stderr.write(`bench: ${file} rewritten from ${RESULTS_JSON}\n`);
+    return;
+  }
   const settings = readSettings();
   const log = (line: string) => process.stderr.write(line + '\n');
   const started = Date.now();
@@ -32,6 +43,7 @@ async function main(): Promise<void> {
     await upstream.stop();
   }
   results.durationSec = (Date.now() - started) / 1000;
+  writeFileSync(RESULTS_JSON, JSON.stringify(results));
   const file = writeReport(results);
   log(`bench: done in ${results.durationSec.toFixed(0)} s; results in ${file}`);
 }
