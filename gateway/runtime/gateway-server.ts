@@ -10,7 +10,7 @@ import { decideRoute, type PercentSource, type RequestFacts } from './decide-rou
 import { attempt, upgradeAttempt, type AttemptResult, type UpstreamFailure } from './forward';
 import { GatewayMetrics, type FailureKind } from './gateway-metrics';
 import { nginxHost, upstreamRequestHeaders } from './proxy-headers';
-import { BodyTooLarge, hasBody, readBody, relayBody } from './request-body';
+import { BodyTooLarge, discardRest, hasBody, readBody, relayBody } from './request-body';
 import { buildRouteMatcher, type RouteMatcher } from './route-matcher';
 import { UpstreamPools } from './upstream-pools';
 
@@ -167,13 +167,15 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     const failure = first.kind === 'failed' ? first.failure : null;
     const timedOut = failure ? failure.status === 504 : first.kind === 'intercepted' && first.status === 504;
     metrics.upstreamError(route.id, d.target, failure ? failure.kind : 'status');
+    // Still receiving a streamed body: keep reading it so the answer is not lost to a reset.
+    if (body instanceof Readable) discardRest(req);
     if (fallback === null) {
-      return replyJson(res, failure!.status, failureBody(failure!.status, route, d.target, failure!.kind), debugHeaders(route.id, d.target), body instanceof Readable);
+      return replyJson(res, failure!.status, failureBody(failure!.status, route, d.target, failure!.kind), debugHeaders(route.id, d.target), false);
     }
     if (!replayable) {
       // nginx's fallback location refuses to replay a non-idempotent request.
       const status = timedOut ? 504 : 502;
-      return replyJson(res, status, failureBody(status, route, d.target, failure ? failure.kind : 'status'), debugHeaders(route.id, d.target), body instanceof Readable);
+      return replyJson(res, status, failureBody(status, route, d.target, failure ? failure.kind : 'status'), debugHeaders(route.id, d.target), false);
     }
     metrics.fallback(route.id, failure ? failure.kind : 'status');
     seen.target = 'legacy';

@@ -56,3 +56,23 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.once('aborted', () => reject(new Error('client aborted the request body')));
   });
 }
+
+/** nginx's lingering_time: how long the rest of an unwanted body is read before the connection is cut. */
+export const LINGER_MS = 30_000;
+
+/**
+ * The gateway answered before the client finished sending (the upstream failed mid-upload).
+ * Closing with the rest unread makes the kernel reset the connection, and a reset can destroy
+ * the answer before the client reads it; so, as nginx's lingering close does, read and discard
+ * the rest, and cut the connection only if it has not ended within `maxMs`.
+ */
+export function discardRest(req: IncomingMessage, maxMs = LINGER_MS): void {
+  if (req.complete) return;
+  req.unpipe();
+  req.resume();
+  const timer = setTimeout(() => req.socket.destroy(), maxMs);
+  timer.unref();
+  const done = () => clearTimeout(timer);
+  req.once('end', done);
+  req.once('close', done);
+}
