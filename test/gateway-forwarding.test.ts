@@ -411,14 +411,17 @@ describe('gateway forwarding (strangler serve as a child process)', function () 
     });
 
     it('a streamed upload to a refused upstream gets its 502 and the connection ends', async () => {
-      // The gateway answers before it read the body; undici reads that answer even though the
-      // rest of its upload is refused (a raw socket would see EPIPE on its next write).
-      for (const size of [64 * 1024, 8 * MiB]) {
+      // The gateway answers before it has read the body, then reads and discards the rest (as
+      // nginx's lingering close does): closing with the body unread would reset the connection,
+      // and the reset could destroy the 502 before the client read it (EPIPE/ECONNRESET instead).
+      for (const size of [64 * 1024, 8 * MiB, 8 * MiB, 8 * MiB, 8 * MiB, 32 * MiB]) {
         const res = await request(`${base}/gone/upload`, { method: 'POST', body: Buffer.alloc(size, 1), headers: { 'content-type': 'application/octet-stream' }, headersTimeout: 15_000, bodyTimeout: 15_000 });
         assert.equal(res.statusCode, 502);
-        assert.equal(res.headers.connection, 'close', 'the unread body makes the connection unusable: it is closed');
         assertShortJsonError(502, await res.body.text(), { error: 'upstream_failed', route: 'gone' });
       }
+      const after = await request(`${base}/health`);
+      assert.equal(after.statusCode, 200);
+      await after.body.dump();
     });
 
     it('a response stalled after its headers is cut after the read timeout, not left hanging', async () => {
