@@ -43,6 +43,8 @@ const UNIQUE_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', '
   'if-modified-since', 'if-unmodified-since', 'if-match', 'if-none-match', 'if-range']);
 const REFUSED: Record<number, string> = { 400: 'bad_request', 405: 'method_not_allowed', 414: 'uri_too_long', 501: 'not_implemented', 505: 'http_version_not_supported' };
 const IDEMPOTENT = new Set(IDEMPOTENT_METHODS);
+/** Largest body kept for a fallback replay; larger or chunked bodies stream and are not replayed. */
+export const REPLAY_BUFFER_LIMIT = 16 * 1024 * 1024;
 
 /** The debug headers nginx adds before a location's `set` ran (auto-redirect, 413). */
 const UNROUTED = { route: 'default', target: 'legacy' };
@@ -149,7 +151,9 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     }
 
     const fallback = d.side === 'to' ? route.fallback : null;
-    const replayable = fallback !== null && (IDEMPOTENT.has(req.method!) || fallback.non_idempotent);
+    // A body the fallback may send twice is held in memory, so only a known, bounded one.
+    const bufferable = req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length'] ?? 0) <= REPLAY_BUFFER_LIMIT;
+    const replayable = fallback !== null && (IDEMPOTENT.has(req.method!) || fallback.non_idempotent) && bufferable;
     let body: Buffer | Readable | null = null;
     if (hasBody(req)) {
       try {
@@ -173,7 +177,8 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
       return replyJson(res, failure!.status, failureBody(failure!.status, route, d.target, failure!.kind), debugHeaders(route.id, d.target), false);
     }
     if (!replayable) {
-      // nginx's fallback location refuses to replay a non-idempotent request.
+      // nginx's fallback location refuses to replay a non-idempotent request; the gateway also
+      // cannot replay a body it streamed.
       const status = timedOut ? 504 : 502;
       return replyJson(res, status, failureBody(status, route, d.target, failure ? failure.kind : 'status'), debugHeaders(route.id, d.target), false);
     }
