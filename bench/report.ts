@@ -61,8 +61,8 @@ export function machineFacts(): MachineFacts {
 const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
 const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
 const ratio = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '—');
-/** Targets judge the exact ratio: three decimals, so a miss never prints as the threshold. */
-const ratio3 = (x: number) => (Number.isFinite(x) ? `${x.toFixed(3)}×` : '—');
+/** Targets judge the exact ratio: three decimals, truncated, so a miss never prints as the threshold. */
+const ratio3 = (x: number) => (Number.isFinite(x) ? `${(Math.floor(x * 1000) / 1000).toFixed(3)}×` : '—');
 const mib = (bytes: number) => (Number.isFinite(bytes) ? `${(bytes / 2 ** 20).toFixed(0)} MiB` : '—');
 
 function table(head: string[], rows: (string | number)[][]): string {
