@@ -8,7 +8,13 @@ type Obj = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const routesOf = (m: Obj): Obj[] => (Array.isArray(m.routes) ? m.routes.filter(isObj) : []);
-const routeIndex = (m: Obj, r: Obj): number => (m.routes as unknown[]).indexOf(r);
+// Positions are looked up once per manifest: indexOf per route would be quadratic at 10,000 routes.
+const routeIndexes = new WeakMap<Obj, Map<unknown, number>>();
+const routeIndex = (m: Obj, r: Obj): number => {
+  let idx = routeIndexes.get(m);
+  if (idx === undefined) routeIndexes.set(m, idx = new Map((m.routes as unknown[]).map((x, i) => [x, i] as const)));
+  return idx.get(r) ?? -1;
+};
 
 export function checkAddresses(m: Obj, report: Report): void {
   if (typeof m.listen === 'string' && !parseHostPort(m.listen)) {

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { IDEMPOTENT_METHODS, type Route, type RouteTable } from '../manifest/route-table';
 import type { AdminGateway, RouteStats } from './admin-api';
-import { decideRoute, type PercentSource, type RequestFacts } from './decide-route';
+import { decideRoute, type Decision, type PercentSource, type RequestFacts } from './decide-route';
 import { attempt, upgradeAttempt, type AttemptResult, type UpstreamFailure } from './forward';
 import { GatewayMetrics, type FailureKind } from './gateway-metrics';
 import { nginxHost, upstreamRequestHeaders } from './proxy-headers';
@@ -135,7 +135,17 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     if (host === null) return replyJson(res, 400, { error: 'bad_request', detail: 'invalid Host header' }, null, true);
     const route = d.route;
     const seen = { route: route.id, target: d.kind === 'proxy' ? d.target : 'legacy' };
-    res.once('close', () => metrics.request(seen.route, seen.target, res.statusCode, (performance.now() - started) / 1000));
+    try {
+      await serveDecision(req, res, d, host, seen);
+    } finally {
+      // 499, as nginx logs it: the client went away before an answer started.
+      metrics.request(seen.route, seen.target, res.headersSent ? res.statusCode : 499, (performance.now() - started) / 1000);
+    }
+  }
+
+  async function serveDecision(req: IncomingMessage, res: ServerResponse, d: Exclude<Decision, { kind: 'bad' }>, host: string | undefined,
+    seen: { route: string; target: string }): Promise<void> {
+    const route = d.route;
 
     const limit = route.body.max_size.bytes;
     const length = Number(req.headers['content-length'] ?? 0);
@@ -156,8 +166,11 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     const replayable = fallback !== null && (IDEMPOTENT.has(req.method!) || fallback.non_idempotent) && bufferable;
     let body: Buffer | Readable | null = null;
     if (hasBody(req)) {
+      // Like nginx's client_body_buffer_size: a small body of known length is read into memory
+      // and sent in one write; a larger one streams.
+      const small = req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length']) <= route.body.buffer.bytes;
       try {
-        body = replayable ? await readBody(req, limit) : relayBody(req, limit);
+        body = replayable || small ? await readBody(req, limit) : relayBody(req, limit);
       } catch (err) {
         return bodyFailed(res, err as Error, route);
       }

@@ -4,8 +4,13 @@ import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } fro
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
+/** Temp files of `file` start with this (and end in .tmp): what a killed writer can leave behind. */
+export function atomicTempPrefix(file: string): string {
+  return `.${basename(file)}.`;
+}
+
 export function atomicWriteFileSync(file: string, data: string | Buffer, mode = 0o644): void {
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(dirname(file), `${atomicTempPrefix(file)}${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'w', mode);
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
