@@ -1,9 +1,10 @@
 // Child processes for the benchmark: start a script, wait for the JSON line it prints when ready,
 // and read a process's CPU time and memory from /proc (Linux).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+export { childPids } from '../gateway/nginx/nginx-process';
+export { freePort } from '../test/helpers/net';
 
 export interface Child<T> {
   proc: ChildProcess;
@@ -68,31 +69,6 @@ export function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
-/** Direct children of `ppid` (nginx workers of a master). */
-export function childPids(ppid: number): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(rest[1]) === ppid) out.push(Number(e));
-    } catch { /* raced with exit */ }
-  }
-  return out;
-}
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** A loopback port that was free a moment ago (for configs that need a fixed port: nginx). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createNetServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}

@@ -2,13 +2,13 @@
 // on the manifest's upstream ports, the Node gateway in-process, and nginx on the compiled
 // manifest when it is installed. Every port it prints comes from the manifest.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Route, RouteTable, Upstream } from '../manifest/route-table';
 import { renderNginxConfig } from '../nginx/render-config';
-import { findNginx } from '../nginx/nginx-process';
+import { childPids, findNginx } from '../nginx/nginx-process';
 import { TOKEN_ENV } from '../runtime/admin-token';
 import { startGateway, type GatewayHandle, type ServeLog } from '../runtime/serve-gateway';
 import { StateFileError } from '../runtime/state-store';
@@ -293,25 +293,6 @@ interface DemoNginx {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Children of `ppid` from /proc (Linux); empty elsewhere. */
-function childPids(ppid: number): number[] {
-  const out: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    if (!/^[0-9]+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(rest[1]) === ppid) out.push(Number(e));
-    } catch { /* raced with its exit */ }
-  }
-  return out;
-}
 
 function portFree(host: string | null, port: number): Promise<NodeJS.ErrnoException | null> {
   return new Promise((resolve) => {

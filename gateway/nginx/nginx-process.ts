@@ -1,6 +1,6 @@
 // Running the nginx binary: find it, test a config, signal the master. Used by `apply`, the demo and tests.
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** NGINX_BIN, then PATH, then the sbin directories distributions install into. */
@@ -45,4 +45,25 @@ export function nginxTest(t: NginxTarget): Promise<NginxResult> {
 
 export function nginxSignal(t: NginxTarget, signal: 'reload' | 'quit' | 'stop' | 'reopen'): Promise<NginxResult> {
   return run(t, ['-s', signal]);
+}
+
+/** Direct children of `ppid` (an nginx master's workers), from /proc; empty where there is no /proc. */
+export function childPids(ppid: number): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!/^[0-9]+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
+      // pid (comm) state ppid ...: comm may hold spaces or parens, so parse after the last ')'.
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(rest[1]) === ppid) out.push(Number(e));
+    } catch { /* raced with exit */ }
+  }
+  return out;
 }

@@ -5,10 +5,10 @@
 // process), so a crashed test run cannot leave a daemon behind: every instance still running when
 // the process exits is killed, workers included.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { findNginx as findNginxBinary } from '../../gateway/nginx/nginx-process';
+import { childPids, findNginx as findNginxBinary } from '../../gateway/nginx/nginx-process';
 import { join } from 'node:path';
 
 export interface StartNginxOptions {
@@ -207,26 +207,6 @@ function installExitHook(): void {
   });
 }
 
-/** Children of `ppid`, from /proc (Linux). Empty where /proc is unavailable. */
-function childPids(ppid: number): number[] {
-  const out: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    if (e.charCodeAt(0) < 48 || e.charCodeAt(0) > 57) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
-      // pid (comm) state ppid ...: comm may hold spaces or parens, so parse after the last ')'.
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(rest[1]) === ppid) out.push(Number(e));
-    } catch { /* raced with exit */ }
-  }
-  return out;
-}
 
 function procAvailable(): boolean {
   return existsSync('/proc/self/stat');
