@@ -21,7 +21,12 @@ export function atomicWriteFileSync(file: string, data: string | Buffer, mode = 
     throw err;
   }
   closeSync(fd);
-  renameSync(tmp, file);
+  try {
+    renameSync(tmp, file);
+  } catch (err) {
+    try { unlinkSync(tmp); } catch { /* already gone */ }
+    throw err;
+  }
   fsyncDir(dirname(file));
 }
 
