@@ -1,22 +1,48 @@
-// Traffic metrics: Prometheus series (prom-client) for /metrics, and plain per-route counters
-// for the admin API's route views. Label children are cached: a request costs a few map
-// lookups and increments, not a label resolution each.
-import { Counter, Histogram, Registry } from 'prom-client';
+// Traffic metrics: Prometheus series for /metrics, and per-route counters for the admin API.
+// The per-request series (requests by status class, the latency histogram) are plain counters
+// in arrays, turned into prom-client's metric format only when /metrics is scraped: a
+// prom-client label child hashes its labels on every call, which cost more than the rest of
+// the gateway's routing work together. The rare series (fallbacks, upstream errors) use
+// prom-client as is.
+import { Counter, Registry, type Metric } from 'prom-client';
 import type { RouteStats } from './admin-api';
 
 export type FailureKind = 'refused' | 'reset' | 'timeout' | 'connect_timeout' | 'status';
 
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** Status classes 1xx..5xx at 1..5; anything else at 0 ("other"). */
+const CLASS_NAMES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
+/** One (route, target) pair's requests by status class and latency histogram. */
+interface Series {
+  readonly route: string;
+  readonly target: string;
+  readonly byClass: Float64Array;
+  /** Non-cumulative counts per bucket; the last slot is +Inf. */
+  readonly buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+
+interface RouteEntry {
+  readonly stats: { requests: number; errors: number; fallbacks: number };
+  readonly targets: Map<string, Series>;
+}
+
+type MetricValue = { value: number; labels: Record<string, string | number>; metricName?: string };
+
+/** A metric prom-client's registry can print: name, help, type and get() in its format. */
+function scrapedMetric(name: string, help: string, type: 'counter' | 'histogram', values: () => MetricValue[]): Metric {
+  return {
+    name, help, type, aggregator: 'sum',
+    get: async () => ({ name, help, type, aggregator: 'sum', values: values() }),
+    reset: () => undefined,
+  } as unknown as Metric;
+}
+
 export class GatewayMetrics {
   readonly registry = new Registry();
-  private readonly requests = new Counter({
-    name: 'strangler_requests_total', help: 'Requests answered, by route, target and status class',
-    labelNames: ['route', 'target', 'status_class'] as const, registers: [this.registry],
-  });
-  private readonly duration = new Histogram({
-    name: 'strangler_request_duration_seconds', help: 'Time from request to the end of the response, by route and target',
-    labelNames: ['route', 'target'] as const, registers: [this.registry],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-  });
+  private readonly routes = new Map<string, RouteEntry>();
   private readonly fallbacks = new Counter({
     name: 'strangler_fallbacks_total', help: 'Requests served by legacy after the route target failed',
     labelNames: ['route', 'reason'] as const, registers: [this.registry],
@@ -25,33 +51,57 @@ export class GatewayMetrics {
     name: 'strangler_upstream_errors_total', help: 'Upstream failures: refused, reset, timeout, or a 502/503/504 answer',
     labelNames: ['route', 'target', 'kind'] as const, registers: [this.registry],
   });
-  private readonly children = new Map<string, { inc(): void } | { observe(v: number): void }>();
-  private readonly perRoute = new Map<string, { requests: number; errors: number; fallbacks: number }>();
 
-  private routeStats(route: string) {
-    let s = this.perRoute.get(route);
-    if (s === undefined) this.perRoute.set(route, s = { requests: 0, errors: 0, fallbacks: 0 });
-    return s;
+  constructor() {
+    this.registry.registerMetric(scrapedMetric('strangler_requests_total', 'Requests answered, by route, target and status class', 'counter',
+      () => this.series().flatMap((s) => CLASS_NAMES.flatMap((cls, i) =>
+        s.byClass[i] > 0 ? [{ value: s.byClass[i], labels: { route: s.route, target: s.target, status_class: cls } }] : []))));
+    const h = 'strangler_request_duration_seconds';
+    this.registry.registerMetric(scrapedMetric(h, 'Time from request to the end of the response, by route and target', 'histogram',
+      () => this.series().flatMap((s) => {
+        const out: MetricValue[] = [];
+        let cumulative = 0;
+        BUCKETS.forEach((le, i) => {
+          cumulative += s.buckets[i];
+          out.push({ metricName: `${h}_bucket`, value: cumulative, labels: { le, route: s.route, target: s.target } });
+        });
+        out.push({ metricName: `${h}_bucket`, value: s.count, labels: { le: '+Inf', route: s.route, target: s.target } });
+        out.push({ metricName: `${h}_sum`, value: s.sum, labels: { route: s.route, target: s.target } });
+        out.push({ metricName: `${h}_count`, value: s.count, labels: { route: s.route, target: s.target } });
+        return out;
+      })));
+  }
+
+  private series(): Series[] {
+    return [...this.routes.values()].flatMap((r) => [...r.targets.values()]);
+  }
+
+  private route(route: string): RouteEntry {
+    let r = this.routes.get(route);
+    if (r === undefined) this.routes.set(route, r = { stats: { requests: 0, errors: 0, fallbacks: 0 }, targets: new Map() });
+    return r;
   }
 
   request(route: string, target: string, status: number, seconds: number): void {
-    const cls = status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
-    const ck = `r\0${route}\0${target}\0${cls}`;
-    let c = this.children.get(ck) as { inc(): void } | undefined;
-    if (c === undefined) this.children.set(ck, c = this.requests.labels(route, target, cls));
-    c.inc();
-    const hk = `d\0${route}\0${target}`;
-    let h = this.children.get(hk) as { observe(v: number): void } | undefined;
-    if (h === undefined) this.children.set(hk, h = this.duration.labels(route, target));
-    h.observe(seconds);
-    const s = this.routeStats(route);
-    s.requests++;
-    if (status >= 500) s.errors++;
+    const r = this.route(route);
+    let s = r.targets.get(target);
+    if (s === undefined) {
+      r.targets.set(target, s = { route, target, byClass: new Float64Array(CLASS_NAMES.length), buckets: new Float64Array(BUCKETS.length + 1), sum: 0, count: 0 });
+    }
+    const cls = status >= 100 && status < 600 ? (status / 100) | 0 : 0;
+    s.byClass[cls]++;
+    let b = 0;
+    while (b < BUCKETS.length && seconds > BUCKETS[b]) b++;
+    s.buckets[b]++;
+    s.sum += seconds;
+    s.count++;
+    r.stats.requests++;
+    if (status >= 500) r.stats.errors++;
   }
 
   fallback(route: string, reason: FailureKind): void {
     this.fallbacks.labels(route, reason).inc();
-    this.routeStats(route).fallbacks++;
+    this.route(route).stats.fallbacks++;
   }
 
   upstreamError(route: string, target: string, kind: FailureKind): void {
@@ -59,7 +109,7 @@ export class GatewayMetrics {
   }
 
   stats(route: string): RouteStats {
-    const s = this.perRoute.get(route);
-    return s === undefined ? { requests: 0, errors: 0, fallbacks: 0 } : { ...s };
+    const r = this.routes.get(route);
+    return r === undefined ? { requests: 0, errors: 0, fallbacks: 0 } : { ...r.stats };
   }
 }
