@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { FailureKind } from './gateway-metrics';
-import { clientResponseHeaders } from './proxy-headers';
+import { clientResponseHeaders, rawResponseHead } from './proxy-headers';
 import type { ServerPool } from './upstream-pools';
 
 export interface UpstreamFailure {
@@ -54,6 +54,14 @@ export function classifyUpstreamError(err: Error & { code?: string }): UpstreamF
   }
 }
 
+/** Writes a chunk of the upstream's answer to the client; pauses the upstream while the client is behind. */
+function relay(c: Dispatcher.DispatchController, dest: { write(chunk: Buffer): boolean; once(event: 'drain', fn: () => void): unknown }, chunk: Buffer): void {
+  if (!dest.write(chunk)) {
+    c.pause();
+    dest.once('drain', () => c.resume());
+  }
+}
+
 class ClientGone extends Error {
   constructor() { super('client closed the connection'); }
 }
@@ -62,7 +70,6 @@ export function attempt(o: AttemptOptions): Promise<AttemptResult> {
   return new Promise((resolve) => {
     const res = o.res;
     let controller: Dispatcher.DispatchController | null = null;
-    let started = false;
     let intercepted: 502 | 503 | 504 | 0 = 0;
     let status = 0;
     let done = false;
@@ -87,16 +94,11 @@ export function attempt(o: AttemptOptions): Promise<AttemptResult> {
           intercepted = statusCode;
           return;
         }
-        started = true;
         status = statusCode;
         res.writeHead(statusCode, clientResponseHeaders(headers, o.debug));
       },
       onResponseData(c, chunk) {
-        if (intercepted) return;
-        if (!res.write(chunk)) {
-          c.pause();
-          res.once('drain', () => c.resume());
-        }
+        if (!intercepted) relay(c, res, chunk);
       },
       onResponseEnd() {
         if (intercepted) return settle({ kind: 'intercepted', status: intercepted });
@@ -105,7 +107,7 @@ export function attempt(o: AttemptOptions): Promise<AttemptResult> {
       },
       onResponseError(c, err) {
         if (err instanceof ClientGone || res.destroyed) return settle({ kind: 'client_gone' });
-        if (started) {
+        if (status) {
           // Headers are out: like nginx, all that is left is to cut the connection.
           res.destroy();
           return settle({ kind: 'responded', status });
@@ -178,17 +180,10 @@ export function upgradeAttempt(o: UpgradeOptions): Promise<UpgradeResult> {
         status = statusCode;
         const out = clientResponseHeaders(headers, o.debug);
         out.connection = 'close';
-        const lines = [`HTTP/1.1 ${statusCode} ${statusMessage || STATUS_CODES[statusCode] || ''}`.trimEnd()];
-        for (const [k, v] of Object.entries(out)) {
-          for (const one of Array.isArray(v) ? v : v === undefined ? [] : [v]) lines.push(`${k}: ${one}`);
-        }
-        client.write(lines.join('\r\n') + '\r\n\r\n');
+        client.write(rawResponseHead(statusCode, statusMessage || STATUS_CODES[statusCode] || '', out));
       },
       onResponseData(c, chunk) {
-        if (!client.write(chunk)) {
-          c.pause();
-          client.once('drain', () => c.resume());
-        }
+        relay(c, client, chunk);
       },
       onResponseEnd() {
         client.end();

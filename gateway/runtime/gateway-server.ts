@@ -9,10 +9,11 @@ import type { AdminGateway, RouteStats } from './admin-api';
 import { decideRoute, type Decision, type PercentSource, type RequestFacts } from './decide-route';
 import { attempt, upgradeAttempt, type AttemptResult, type UpstreamFailure } from './forward';
 import { GatewayMetrics, type FailureKind } from './gateway-metrics';
-import { nginxHost, upstreamRequestHeaders } from './proxy-headers';
-import { BodyTooLarge, discardRest, hasBody, readBody, relayBody } from './request-body';
+import { nginxHost, rawResponseHead, upstreamRequestHeaders } from './proxy-headers';
+import { BodyTooLarge, bodyLength, discardRest, readBody, relayBody } from './request-body';
 import { buildRouteMatcher, type RouteMatcher } from './route-matcher';
 import { UpstreamPools } from './upstream-pools';
+import { closeGracefully, listen } from '../util/http-server';
 
 export interface GatewayServerOptions {
   table: RouteTable;
@@ -75,7 +76,7 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
   // nginx refuses CONNECT with 400; without a listener Node would drop the connection unanswered.
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {
     socket.on('error', () => socket.destroy());
-    socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: 24\r\n\r\n{"error":"bad_request"}\n');
+    endSocketJson(socket, 400, { error: 'bad_request' }, null);
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     upgrade(req, socket, head).catch(() => socket.destroy());
@@ -121,6 +122,16 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     return 0;
   }
 
+  /** The request headers proxy_set_header sends; without a Host, nginx's $host is the server_name. */
+  function forwardHeaders(req: IncomingMessage, host: string | undefined): string[] {
+    return upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { host: host ?? table.server_name.split(' ')[0], remoteAddress: req.socket.remoteAddress ?? '' });
+  }
+
+  /** nginx's 413: from the location's config, before the route's `set`s ran. */
+  function tooLarge(res: ServerResponse, route: Route): void {
+    replyJson(res, 413, { error: 'body_too_large', route: route.id, limit: route.body.max_size.text }, unroutedDebugHeaders(route), true);
+  }
+
   function facts(req: IncomingMessage): RequestFacts {
     return { method: req.method!, rawTarget: req.url!, cookie: req.headers.cookie, rawHeaders: req.rawHeaders, remoteAddress: req.socket.remoteAddress ?? '' };
   }
@@ -148,10 +159,8 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     const route = d.route;
 
     const limit = route.body.max_size.bytes;
-    const length = Number(req.headers['content-length'] ?? 0);
-    if (limit > 0 && length > limit) {
-      return replyJson(res, 413, { error: 'body_too_large', route: route.id, limit: route.body.max_size.text }, unroutedDebugHeaders(route), true);
-    }
+    const length = bodyLength(req); // null: chunked
+    if (limit > 0 && length !== null && length > limit) return tooLarge(res, route);
     if (d.kind === 'redirect') {
       const port = (req.socket.localPort ?? 80) === 80 ? '' : `:${req.socket.localPort}`;
       const location = `http://${host ?? localHost(req)}${port}${d.location}`;
@@ -162,40 +171,36 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
 
     const fallback = d.side === 'to' ? route.fallback : null;
     // A body the fallback may send twice is held in memory, so only a known, bounded one.
-    const bufferable = req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length'] ?? 0) <= REPLAY_BUFFER_LIMIT;
-    const replayable = fallback !== null && (IDEMPOTENT.has(req.method!) || fallback.non_idempotent) && bufferable;
+    const replayable = fallback !== null && (IDEMPOTENT.has(req.method!) || fallback.non_idempotent) && length !== null && length <= REPLAY_BUFFER_LIMIT;
     let body: Buffer | Readable | null = null;
-    if (hasBody(req)) {
+    if (length !== 0) {
       // Like nginx's client_body_buffer_size: a small body of known length is read into memory
       // and sent in one write; a larger one streams.
-      const small = req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length']) <= route.body.buffer.bytes;
+      const small = length !== null && length <= route.body.buffer.bytes;
       try {
         body = replayable || small ? await readBody(req, limit) : relayBody(req, limit);
       } catch (err) {
         return bodyFailed(res, err as Error, route);
       }
     }
-    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { host: host ?? table.server_name.split(' ')[0], remoteAddress: req.socket.remoteAddress ?? '' });
+    const headers = forwardHeaders(req, host);
 
     const first = await send(d.upstream, route, req.method!, d.path, headers, body, fallback !== null, res, debugHeaders(route.id, d.target));
     if (first.kind === 'responded' || first.kind === 'client_gone') return;
     if (body instanceof Readable && body.errored) return bodyFailed(res, body.errored, route);
 
-    const failure = first.kind === 'failed' ? first.failure : null;
-    const timedOut = failure ? failure.status === 504 : first.kind === 'intercepted' && first.status === 504;
-    metrics.upstreamError(route.id, d.target, failure ? failure.kind : 'status');
+    // A failure, or a 502/503/504 answer intercepted for the fallback (504 stays a timeout).
+    const status = first.kind === 'failed' ? first.failure.status : first.status === 504 ? 504 : 502;
+    const kind: FailureKind = first.kind === 'failed' ? first.failure.kind : 'status';
+    metrics.upstreamError(route.id, d.target, kind);
     // Still receiving a streamed body: keep reading it so the answer is not lost to a reset.
     if (body instanceof Readable) discardRest(req);
-    if (fallback === null) {
-      return replyJson(res, failure!.status, failureBody(failure!.status, route, d.target, failure!.kind), debugHeaders(route.id, d.target), false);
-    }
     if (!replayable) {
-      // nginx's fallback location refuses to replay a non-idempotent request; the gateway also
-      // cannot replay a body it streamed.
-      const status = timedOut ? 504 : 502;
-      return replyJson(res, status, failureBody(status, route, d.target, failure ? failure.kind : 'status'), debugHeaders(route.id, d.target), false);
+      // No fallback; or nginx's fallback location refuses to replay a non-idempotent request;
+      // or the body was streamed and is gone.
+      return replyJson(res, status, failureBody(status, route, d.target, kind), debugHeaders(route.id, d.target), false);
     }
-    metrics.fallback(route.id, failure ? failure.kind : 'status');
+    metrics.fallback(route.id, kind);
     seen.target = 'legacy';
     log(`gateway: ${route.id}: ${d.target} failed (${first.kind === 'failed' ? first.failure.message : `answered ${first.status}`}), served by legacy`);
     const second = await send('legacy', route, req.method!, d.parsed.requestUri, headers, body, false, res, debugHeaders(route.id, 'legacy'));
@@ -219,23 +224,17 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
 
   function bodyFailed(res: ServerResponse, err: Error, route: Route): void {
     if (res.headersSent || res.destroyed) return void res.destroy();
-    if (err instanceof BodyTooLarge) {
-      return replyJson(res, 413, { error: 'body_too_large', route: route.id, limit: route.body.max_size.text }, unroutedDebugHeaders(route), true);
-    }
+    if (err instanceof BodyTooLarge) return tooLarge(res, route);
     res.destroy(); // the client aborted its own request
   }
 
   async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    const refuse = (status: number, body: object, debug: OutgoingHttpHeaders | null = null) => {
-      const text = JSON.stringify(body) + '\n';
-      const extra = debug ? Object.entries(debug).map(([k, v]) => `${k}: ${String(v)}\r\n`).join('') : '';
-      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(text)}\r\n${extra}\r\n${text}`);
-    };
+    const refuse = (status: number, body: object, debug: OutgoingHttpHeaders | null = null) => endSocketJson(socket, status, body, debug);
     socket.on('error', () => socket.destroy());
     const d = decideRoute(matcher, state, facts(req));
     const host = d.kind === 'bad' ? null : nginxHost(req.headers.host, d.parsed.host);
     if (d.kind !== 'proxy' || host === null || refusal(req)) return refuse(400, { error: 'bad_request' });
-    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { host: host ?? table.server_name.split(' ')[0], remoteAddress: req.socket.remoteAddress ?? '' });
+    const headers = forwardHeaders(req, host);
     // Upgrade requests carry no body: the WebSocket handshake is headers only.
     const [server] = pools.serversFor(d.upstream, d.route.timeouts.connect.ms);
     if (!server) return refuse(502, failureBody(502, d.route, d.target, 'refused'), debugHeaders(d.route.id, d.target));
@@ -250,13 +249,7 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
       metrics.request(d.route.id, d.target, f.status, 0);
       return refuse(f.status, failureBody(f.status, d.route, d.target, f.kind), debugHeaders(d.route.id, d.target));
     }
-    const lines = ['HTTP/1.1 101 Switching Protocols'];
-    for (const [k, v] of Object.entries(up.headers)) {
-      for (const one of Array.isArray(v) ? v : v === undefined ? [] : [v]) lines.push(`${k}: ${one}`);
-    }
-    const debug = debugHeaders(d.route.id, d.target);
-    if (debug) for (const [k, v] of Object.entries(debug)) lines.push(`${k}: ${v}`);
-    socket.write(lines.join('\r\n') + '\r\n\r\n');
+    socket.write(rawResponseHead(101, 'Switching Protocols', { ...up.headers, ...debugHeaders(d.route.id, d.target) }));
     metrics.request(d.route.id, d.target, 101, 0);
     if (head.length) up.socket.write(head);
     upgraded.add(socket);
@@ -270,11 +263,8 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
   return {
     server,
     metricsRegistry: metrics.registry,
-    listen(host: string, port: number) {
-      return new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => { server.off('error', reject); resolve(); });
-      });
+    async listen(host: string, port: number) {
+      await listen(server, host, port);
     },
     swapTable(next: RouteTable) {
       matcher = buildRouteMatcher(next);
@@ -283,19 +273,8 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     },
     stats: (id: string) => metrics.stats(id),
     async close(graceMs: number) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      // A keep-alive connection whose request was in flight turns idle when it ends: close it
-      // then, or it would hold the shutdown until the end of the grace period.
-      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       for (const s of upgraded) s.destroy();
-      let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); });
-      await Promise.race([closed, grace]);
-      clearTimeout(timer);
-      clearInterval(sweep);
-      server.closeAllConnections();
-      await closed;
+      await closeGracefully(server, graceMs);
       await pools.destroy();
     },
   };
@@ -309,6 +288,14 @@ function localHost(req: IncomingMessage): string {
 /** `failure` says what went wrong: refused, reset, timeout, connect_timeout, or status (a 502/503/504 answer). */
 function failureBody(status: number, route: Route, target: string, failure: FailureKind) {
   return { error: status === 504 ? 'upstream_timeout' : 'upstream_failed', route: route.id, target, failure };
+}
+
+/** A JSON answer written straight to a socket Node's HTTP server handed over (CONNECT, upgrades). */
+function endSocketJson(socket: Socket, status: number, body: object, debug: OutgoingHttpHeaders | null): void {
+  const text = JSON.stringify(body) + '\n';
+  socket.end(rawResponseHead(status, STATUS_CODES[status] ?? '', {
+    'content-type': 'application/json', connection: 'close', 'content-length': Buffer.byteLength(text), ...debug,
+  }) + text);
 }
 
 function replyJson(res: ServerResponse, status: number, body: object, extra: OutgoingHttpHeaders | null, close: boolean): void {

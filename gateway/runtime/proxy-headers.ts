@@ -96,3 +96,12 @@ export function clientResponseHeaders(headers: IncomingHttpHeaders, debug: Outgo
   if (debug !== null) Object.assign(out, debug);
   return out;
 }
+
+/** A response head for a raw socket (upgrades, CONNECT): status line, headers, blank line. */
+export function rawResponseHead(status: number, reason: string, headers: OutgoingHttpHeaders | IncomingHttpHeaders): string {
+  const lines = [`HTTP/1.1 ${status} ${reason}`.trimEnd()];
+  for (const [k, v] of Object.entries(headers)) {
+    for (const one of Array.isArray(v) ? v : v === undefined ? [] : [v]) lines.push(`${k}: ${one}`);
+  }
+  return lines.join('\r\n') + '\r\n\r\n';
+}

@@ -10,10 +10,10 @@ export class BodyTooLarge extends Error {
   constructor(readonly limit: number) { super(`request body over ${limit} bytes`); }
 }
 
-/** Whether a body follows the headers: Transfer-Encoding, or a Content-Length above 0. */
-export function hasBody(req: IncomingMessage): boolean {
-  const cl = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
+/** The body's length from Content-Length (0 without one); null when Transfer-Encoding makes it unknown. */
+export function bodyLength(req: IncomingMessage): number | null {
+  if (req.headers['transfer-encoding'] !== undefined) return null;
+  return Number(req.headers['content-length'] ?? 0);
 }
 
 /** Counts bytes as they pass and fails the stream past `limit` (0: unlimited). */
@@ -35,7 +35,7 @@ export function relayBody(req: IncomingMessage, limit: number): Transform {
   return out;
 }
 
-/** The whole body in memory, for requests a fallback may have to send twice. */
+/** The whole body in memory, stopping at `limit` (0: unlimited): small bodies, and those a fallback may send twice. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

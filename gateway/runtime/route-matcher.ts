@@ -72,10 +72,10 @@ export function buildRouteMatcher(table: RouteTable): RouteMatcher {
         const r = exact.get(dir) ?? prefix.get(dir);
         if (r !== undefined) return { redirect: true, location: r };
       }
+      // Longest first: each "/" of the path ends a candidate prefix location name.
       let longest: LocationMatch | undefined;
-      for (let i = uri.length - 1; i >= 0 && longest === undefined; i = uri.lastIndexOf('/', i - 1)) {
-        if (uri.charCodeAt(i) === 0x2f) longest = prefix.get(i === uri.length - 1 ? uri : uri.slice(0, i + 1));
-        if (i === 0) break;
+      for (let i = uri.lastIndexOf('/'); i >= 0 && longest === undefined; i = i > 0 ? uri.lastIndexOf('/', i - 1) : -1) {
+        longest = prefix.get(i === uri.length - 1 ? uri : uri.slice(0, i + 1));
       }
       for (const { re, location } of regexes) {
         if (re.test(uri)) return { redirect: false, location };
