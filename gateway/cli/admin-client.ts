@@ -5,7 +5,7 @@ import { request } from 'node:http';
 import { loadManifest } from '../manifest/compile-manifest';
 import { ManifestInvalidError, formatDiagnostic } from '../manifest/errors';
 import { readAdminToken, tokenPathFor, TOKEN_ENV, type AdminToken } from '../runtime/admin-token';
-import { parseAddress, type Address } from '../runtime/serve-gateway';
+import { localUrl, parseAddress, type Address } from '../util/address';
 import { DEFAULT_MANIFEST } from './manifest-arg';
 
 export const CLIENT_OPTIONS = {
@@ -51,9 +51,7 @@ export function resolveAdmin(values: { manifest?: string; admin?: string }, env:
   if (!token) {
     throw new Error(`no admin token: set ${TOKEN_ENV}, or start the gateway (strangler serve ${manifestPath}), which writes ${tokenPathFor(manifestPath)}`);
   }
-  // A gateway bound to every interface is reachable on loopback.
-  const host = addr.host === '0.0.0.0' ? '127.0.0.1' : addr.host === '::' ? '::1' : addr.host;
-  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`, manifestPath, token };
+  return { url: localUrl(addr.host, addr.port), manifestPath, token };
 }
 
 export async function adminRequest(target: AdminTarget, method: string, path: string, body?: unknown): Promise<AdminResponse> {

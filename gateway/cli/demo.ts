@@ -16,6 +16,8 @@ import { startFunctions } from '../../monolith-fixture/functions';
 import { startLegacy } from '../../monolith-fixture/legacy';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
 import { DEFAULT_MANIFEST, loadManifestOrReport } from './manifest-arg';
+import { localUrl, reachableHost } from '../util/address';
+import { untilStopped } from './until-stopped';
 
 /** Requests in flight get this long to finish when the demo stops. */
 const DEMO_GRACE_MS = 3000;
@@ -146,28 +148,15 @@ async function runDemo(file: string, table: RouteTable, withNginx: boolean): Pro
 
   say(banner(file, table, gw, fixtureUrls, nginx));
 
-  return new Promise<number>((done) => {
-    let stopping = false;
-    const onHup = () => void gw.reload('SIGHUP');
-    const onStop = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        fail(`${signal} again, exiting without waiting`);
-        nginx?.kill();
-        process.exit(EXIT.FAIL);
-      }
-      stopping = true;
+  return untilStopped({
+    name: 'strangler demo',
+    onHup: () => void gw.reload('SIGHUP'),
+    async stop(signal) {
       say(`${signal}: stopping everything the demo started`);
-      void stopAll().then(() => {
-        process.off('SIGHUP', onHup);
-        say('stopped');
-        // Should some handle outlive close (a stuck upstream socket), do not hang the exit.
-        setTimeout(() => process.exit(EXIT.OK), 2000).unref();
-        done(EXIT.OK);
-      });
-    };
-    process.on('SIGHUP', onHup);
-    process.on('SIGINT', onStop);
-    process.on('SIGTERM', onStop);
+      await stopAll();
+      say('stopped');
+    },
+    force: () => nginx?.kill(),
   });
 }
 
@@ -207,11 +196,6 @@ export function listenProblem(err: unknown, host: string, port: number, what: st
 // ---------------------------------------------------------------------------------------------
 // What the demo prints
 
-function urlOf(host: string | null, port: number): string {
-  const h = host === null || host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  return `http://${h.includes(':') ? `[${h}]` : h}:${port}`;
-}
-
 /** Quotes a word for sh only when it needs it. */
 function sh(word: string): string {
   return /^[A-Za-z0-9_\/.:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
@@ -248,8 +232,8 @@ function matchText(r: Route): string {
 }
 
 function banner(file: string, table: RouteTable, gw: GatewayHandle, fixtureUrls: string[], nginx: DemoNginx | null): string {
-  const gatewayUrl = urlOf(gw.listen.host, gw.listen.port);
-  const adminUrl = urlOf(gw.admin.host, gw.admin.port);
+  const gatewayUrl = localUrl(gw.listen.host, gw.listen.port);
+  const adminUrl = localUrl(gw.admin.host, gw.admin.port);
   const lines = [
     '',
     `strangler demo: ${file} (${table.routes.length} routes, sha256 ${table.sha256.slice(0, 12)})`,
@@ -371,7 +355,7 @@ async function startDemoNginx(table: RouteTable, file: string): Promise<DemoNgin
     return stopping;
   };
 
-  const probeHost = host === null || host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  const probeHost = reachableHost(host);
   const deadline = Date.now() + NGINX_START_TIMEOUT_MS;
   const procAvailable = existsSync('/proc/self/stat');
   for (;;) {
@@ -390,7 +374,7 @@ async function startDemoNginx(table: RouteTable, file: string): Promise<DemoNgin
     }
     await sleep(25);
   }
-  return { pid: master, url: urlOf(host, port), confPath, stop, kill };
+  return { pid: master, url: localUrl(host, port), confPath, stop, kill };
 }
 
 function readIfExists(path: string): string {

@@ -1,10 +1,12 @@
 // `strangler serve`: run the Node gateway and its admin API until SIGTERM/SIGINT.
 import { ManifestInvalidError } from '../manifest/errors';
 import { TOKEN_ENV } from '../runtime/admin-token';
-import { DEFAULT_GRACE_MS, startGateway, type Address, type GatewayHandle, type ServeLog } from '../runtime/serve-gateway';
+import { DEFAULT_GRACE_MS, startGateway, type GatewayHandle, type ServeLog } from '../runtime/serve-gateway';
+import { localUrl } from '../util/address';
 import { StateFileError } from '../runtime/state-store';
 import { EXIT, parseCommandArgs, type Command } from './command';
 import { DEFAULT_MANIFEST, manifestPath, printDiagnostics } from './manifest-arg';
+import { untilStopped } from './until-stopped';
 
 export const command: Command = {
   name: 'serve',
@@ -71,12 +73,11 @@ Exit codes: 0 stopped by a signal, 1 invalid manifest, unusable state file or li
       throw err;
     }
 
-    const url = (a: Address) => `http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
     const table = gw.table();
     process.stdout.write([
       `strangler serve: ${file} (${table.routes.length} routes, sha256 ${table.sha256.slice(0, 12)})`,
-      `  traffic  ${url(gw.listen)}`,
-      `  admin    ${url(gw.admin)}`,
+      `  traffic  ${localUrl(gw.listen.host, gw.listen.port)}`,
+      `  admin    ${localUrl(gw.admin.host, gw.admin.port)}`,
       `  token    ${gw.tokenPath ? `${gw.tokenPath}${gw.tokenCreated ? ' (created)' : ''}` : `$${TOKEN_ENV}`}`,
       `  state    ${gw.statePath}`,
       `  audit    ${gw.auditPath}`,
@@ -88,27 +89,14 @@ Exit codes: 0 stopped by a signal, 1 invalid manifest, unusable state file or li
       '',
     ].join('\n'));
 
-    return new Promise<number>((resolve) => {
-      const onHup = () => void gw.reload('SIGHUP');
-      let stopping = false;
-      const onStop = (signal: NodeJS.Signals) => {
-        if (stopping) {
-          process.stderr.write(`strangler serve: ${signal} again, exiting without waiting\n`);
-          process.exit(EXIT.FAIL);
-        }
-        stopping = true;
+    return untilStopped({
+      name: 'strangler serve',
+      onHup: () => void gw.reload('SIGHUP'),
+      async stop(signal) {
         log.info(`${signal}: no new connections; waiting up to ${DEFAULT_GRACE_MS / 1000} s for requests in flight`);
-        void gw.close(DEFAULT_GRACE_MS).then(() => {
-          process.off('SIGHUP', onHup);
-          log.info('stopped');
-          // Should some handle outlive close (a stuck upstream socket), do not hang the exit.
-          setTimeout(() => process.exit(EXIT.OK), 2000).unref();
-          resolve(EXIT.OK);
-        });
-      };
-      process.on('SIGHUP', onHup);
-      process.on('SIGTERM', onStop);
-      process.on('SIGINT', onStop);
+        await gw.close(DEFAULT_GRACE_MS);
+        log.info('stopped');
+      },
     });
   },
 };

@@ -6,7 +6,7 @@ import { parseManifestYaml } from './parse-yaml';
 import {
   DEFAULT_ROUTE_ID, deepFreeze,
   type Body, type Buffers, type Canary, type HostPort, type Listen, type Match, type Route,
-  type RouteTable, type StickyKey, type Target, type Timeouts, type Upstream,
+  type RouteTable, type Size, type StickyKey, type Target, type Timeouts, type Upstream,
 } from './route-table';
 import { checkSchema } from './schema';
 import {
@@ -91,13 +91,12 @@ function timeouts(t: Obj): Timeouts {
   const d = (s: unknown) => ({ text: String(s), ms: parseDuration(String(s))! });
   return { connect: d(t.connect), send: d(t.send), read: d(t.read) };
 }
+const size = (v: unknown): Size => ({ text: String(v), bytes: parseSize(String(v))! });
 function buffers(b: Obj): Buffers {
-  const s = (v: unknown) => ({ text: String(v), bytes: parseSize(String(v))! });
-  return { size: s(b.size), count: Number(b.count), each: s(b.each), busy: s(b.busy) };
+  return { size: size(b.size), count: Number(b.count), each: size(b.each), busy: size(b.busy) };
 }
 function body(b: Obj): Body {
-  const s = (v: unknown) => ({ text: String(v), bytes: parseSize(String(v))! });
-  return { max_size: s(b.max_size), buffer: s(b.buffer) };
+  return { max_size: size(b.max_size), buffer: size(b.buffer) };
 }
 
 function target(to: string): Target {

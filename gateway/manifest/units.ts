@@ -38,12 +38,15 @@ const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A
 const IPV4 = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/;
 const IPV6 = /^[0-9A-Fa-f:.]{2,45}$/;
 
-/** host:port with an IPv4 address, a [bracketed] IPv6 address or a host name; null otherwise. */
-export function parseHostPort(text: string): ParsedHostPort | null {
+/**
+ * host:port with an IPv4 address, a [bracketed] IPv6 address or a host name; null otherwise.
+ * `minPort` 0 admits port 0 (a listener that lets the kernel choose, for --listen).
+ */
+export function parseHostPort(text: string, minPort = 1): ParsedHostPort | null {
   const m = /^(\[([^\]]+)\]|[^:\[\]]+):([0-9]{1,5})$/.exec(text);
   if (!m) return null;
   const port = Number(m[3]);
-  if (port < 1 || port > 65535) return null;
+  if (port < minPort || port > 65535) return null;
   if (m[2] !== undefined) return IPV6.test(m[2]) && isIPv6(m[2]) ? { host: m[2], port } : null;
   const host = m[1];
   return IPV4.test(host) || (HOSTNAME.test(host) && !/^[0-9.]+$/.test(host)) ? { host, port } : null;

@@ -10,13 +10,14 @@
 // Reads need the token too: routes, upstream names and traffic counters are internals.
 import Ajv from 'ajv';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { DEFAULT_ROUTE_ID, type Route, type RouteTable } from '../manifest/route-table';
 import { hostChecker, originAllowed, type AdminAddress } from './admin-guard';
 import { bearerToken, tokenMatches } from './admin-token';
 import { AuditLog } from './audit-log';
+import { BodyTooLarge, readBody } from './request-body';
 import type { StateStore } from './state-store';
+import { closeGracefully, listen } from '../util/http-server';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -188,27 +189,12 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
 
   return {
     server,
-    listen(host, port) {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const a = server.address() as AddressInfo;
-          const bound = { host, port: a.port };
-          hostOk = hostChecker(bound);
-          resolve(bound);
-        });
-      });
+    async listen(host, port) {
+      const bound = { host, port: (await listen(server, host, port)).port };
+      hostOk = hostChecker(bound);
+      return bound;
     },
-    close(graceMs = 5000) {
-      return new Promise<void>((resolve) => {
-        if (!server.listening) return resolve();
-        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-        timer.unref();
-        server.close(() => { clearTimeout(timer); resolve(); });
-        server.closeIdleConnections();
-      });
-    },
+    close: (graceMs = 5000) => closeGracefully(server, graceMs),
   };
 }
 
@@ -232,20 +218,12 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   if (type !== 'application/json' && type !== 'application/merge-patch+json') {
     throw new HttpError(415, `content type must be application/json, got ${type ? JSON.stringify(type) : 'none'}`, { 'accept-patch': 'application/json, application/merge-patch+json' });
   }
-  // Events rather than for-await: leaving an async iterator early destroys the socket, and the
-  // client should still get its 413.
-  const text = await new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
-      req.off('data', onData).off('end', onEnd).pause();
-      reject(new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`));
-    };
-    const onEnd = () => resolve(Buffer.concat(chunks).toString('utf8'));
-    req.on('data', onData).on('end', onEnd).on('error', reject);
-  });
+  let text: string;
+  try {
+    text = (await readBody(req, MAX_BODY_BYTES)).toString('utf8');
+  } catch (err) {
+    throw err instanceof BodyTooLarge ? new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`) : err;
+  }
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -11,13 +11,15 @@ import { createAdminApi } from './admin-api';
 import { createGatewayServer } from './gateway-server';
 import { besideManifest, loadOrCreateAdminToken } from './admin-token';
 import { StateStore } from './state-store';
+import { parseAddress, type Address } from '../util/address';
+
+export type { Address };
 
 export interface ServeLog {
   info(line: string): void;
   error(line: string): void;
 }
 
-export interface Address { host: string; port: number }
 
 export interface StartGatewayOptions {
   manifestPath: string;
@@ -59,19 +61,6 @@ export interface GatewayHandle {
 
 const SILENT: ServeLog = { info: () => undefined, error: () => undefined };
 export const DEFAULT_GRACE_MS = 10_000;
-
-/** "127.0.0.1:8090", "[::1]:8090", "8090" (host from `fallback`); port 0 allowed. */
-export function parseAddress(text: string, fallback: Address): Address {
-  if (/^[0-9]{1,5}$/.test(text)) return checkPort({ host: fallback.host, port: Number(text) }, text);
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]\s]+)):([0-9]{1,5})$/.exec(text);
-  if (!m) throw new Error(`bad address ${JSON.stringify(text)}: expected host:port, [v6]:port or port`);
-  return checkPort({ host: m[1] ?? m[2], port: Number(m[3]) }, text);
-}
-
-function checkPort(a: Address, text: string): Address {
-  if (a.port > 65535) throw new Error(`bad address ${JSON.stringify(text)}: port out of range`);
-  return a;
-}
 
 export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHandle> {
   const log = opts.log ?? SILENT;
