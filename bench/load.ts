@@ -1,8 +1,9 @@
-// The load generator: autocannon as a library, in its own process (forked once and reused), so
-// its CPU never counts against the proxy under test. Latencies are recorded per response with
-// microsecond resolution (autocannon's own histogram keeps whole milliseconds).
-import { fork, type ChildProcess } from 'node:child_process';
-import autocannon from 'autocannon';
+// The load generator the suites drive: wrk where it is installed (a C program that spends a
+// fraction of autocannon's CPU per request, which matters when the load, the proxy and the
+// upstream share two cores), autocannon otherwise. BENCH_LOAD=wrk|autocannon chooses.
+import { execFileSync } from 'node:child_process';
+import { AutocannonLoad } from './load-autocannon';
+import { WrkLoad } from './load-wrk';
 
 export interface LoadSpec {
   url: string;
@@ -10,13 +11,14 @@ export interface LoadSpec {
   /** A request body of this many bytes (application/octet-stream). */
   bodyBytes?: number;
   headers?: Record<string, string>;
+  /** Whole seconds; a run can be ended earlier with stopRun(). */
   durationSec: number;
   connections: number;
 }
 
 export interface LoadResult {
   completed: number;
-  /** Connection errors, timeouts and non-2xx answers. */
+  /** Connection errors, timeouts and non-2xx answers (wrk: answers ≥ 400). */
   failed: number;
   errors: number;
   timeouts: number;
@@ -28,104 +30,32 @@ export interface LoadResult {
   p99Ms: number;
 }
 
-type Msg = { kind: 'run'; spec: LoadSpec } | { kind: 'stop' };
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-function runAutocannon(spec: LoadSpec, onInstance: (stop: () => void) => void): Promise<LoadResult> {
-  let lat = new Float64Array(1 << 16);
-  let n = 0;
-  const started = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
-    const instance = autocannon({
-      url: spec.url,
-      method: spec.method ?? 'GET',
-      connections: spec.connections,
-      pipelining: 1,
-      duration: spec.durationSec,
-      timeout: 10,
-      headers: { ...(spec.bodyBytes ? { 'content-type': 'application/octet-stream' } : {}), ...spec.headers },
-      ...(spec.bodyBytes ? { body: Buffer.alloc(spec.bodyBytes, 0x61) } : {}),
-    }, (err, result) => {
-      if (err) return reject(err);
-      const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const sorted = lat.subarray(0, n).sort();
-      const statusCodes: Record<string, number> = {};
-      for (const [code, s] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = (s as { count: number }).count;
-      resolve({
-        completed: n,
-        failed: result.errors + result.timeouts + result.non2xx,
-        errors: result.errors,
-        timeouts: result.timeouts,
-        non2xx: result.non2xx,
-        statusCodes,
-        elapsedMs,
-        rps: n / (elapsedMs / 1000),
-        p50Ms: percentile(sorted, 50),
-        p99Ms: percentile(sorted, 99),
-      });
-    });
-    instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
-      if (n === lat.length) {
-        const bigger = new Float64Array(lat.length * 2);
-        bigger.set(lat);
-        lat = bigger;
-      }
-      lat[n++] = ms;
-    });
-    onInstance(() => instance.stop());
-  });
-}
-
-/** The parent side: one forked load process, one run at a time. */
-export class LoadGenerator {
-  private constructor(private readonly child: ChildProcess) {}
-
-  static start(): LoadGenerator {
-    return new LoadGenerator(fork(__filename, ['--child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  run(spec: LoadSpec): Promise<LoadResult> {
-    return new Promise((resolve, reject) => {
-      const onExit = () => reject(new Error('the load generator exited'));
-      this.child.once('exit', onExit);
-      this.child.once('message', (m: { ok: boolean; result?: LoadResult; error?: string }) => {
-        this.child.off('exit', onExit);
-        if (m.ok) resolve(m.result!);
-        else reject(new Error(`load generator: ${m.error}`));
-      });
-      this.child.send({ kind: 'run', spec } satisfies Msg);
-    });
-  }
-
+export interface LoadGenerator {
+  /** What the report names: `wrk 4.1.0` or `autocannon`. */
+  readonly name: string;
+  run(spec: LoadSpec): Promise<LoadResult>;
   /** Ends the current run early (its result still arrives through run()). */
-  stopRun(): void {
-    this.child.send({ kind: 'stop' } satisfies Msg);
-  }
+  stopRun(): void;
+  close(): void;
+}
 
-  close(): void {
-    this.child.kill('SIGTERM');
+function wrkVersion(): string | null {
+  try {
+    // wrk prints its version and usage and exits 1 on -v.
+    return execFileSync('wrk', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const out = String((err as { stdout?: string }).stdout ?? '');
+    const m = /^wrk (\S+)/m.exec(out);
+    return m ? m[1] : null;
   }
 }
 
-if (require.main === module && process.argv.includes('--child')) {
-  let stopCurrent: (() => void) | null = null;
-  process.on('message', (m: Msg) => {
-    if (m.kind === 'stop') {
-      stopCurrent?.();
-      return;
-    }
-    runAutocannon(m.spec, (stop) => { stopCurrent = stop; })
-      .then((result) => process.send!({ ok: true, result }))
-      .catch((err: Error) => process.send!({ ok: false, error: err.message }))
-      .finally(() => { stopCurrent = null; });
-  });
-  process.on('disconnect', () => process.exit(0));
+export function startLoadGenerator(choice = process.env.BENCH_LOAD ?? ''): LoadGenerator {
+  if (choice !== '' && choice !== 'wrk' && choice !== 'autocannon') throw new Error(`BENCH_LOAD=${choice}: expected wrk or autocannon`);
+  if (choice !== 'autocannon') {
+    const version = wrkVersion();
+    if (version) return new WrkLoad(`wrk ${version}`);
+    if (choice === 'wrk') throw new Error('BENCH_LOAD=wrk but wrk is not installed (apt-get install wrk)');
+  }
+  return AutocannonLoad.start();
 }

@@ -1,5 +1,7 @@
 // Suite 1, proxy overhead: every configuration in front of the same echo upstream, a small GET
 // and a 64 KiB POST, interleaved over rounds (the order rotates each round), medians reported.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { LoadGenerator } from './load';
 import { PATHS } from './manifests';
 import { measure, type Sample } from './measure';
@@ -10,7 +12,7 @@ import {
   asRunning, gatewayAvailable, handWrittenConfig, startGatewayProcess, startGeneratedNginx, startPeer, type Running,
 } from './stack';
 import { benchManifest } from './manifests';
-import { startNginx } from './nginx';
+import { startNginx, type BenchNginx } from './nginx';
 
 export const POST_BYTES = 64 * 1024;
 export type Payload = 'get' | 'post';
@@ -28,13 +30,27 @@ export const CONFIGS = [
 ] as const;
 export type ConfigId = (typeof CONFIGS)[number]['id'];
 
-export interface Summary { rps: number; p50Ms: number; p99Ms: number; cpuUs: number; upstreamCpuUs: number; failed: number; completed: number }
+export interface Summary {
+  rps: number; p50Ms: number; p99Ms: number; cpuUs: number; cpuUserUs: number; cpuSysUs: number; upstreamCpuUs: number;
+  machineCpuUs: number; machineBusy: number; failed: number; completed: number;
+}
 
 export interface OverheadResult {
   /** Configurations that could not run, with the reason. */
   skipped: Partial<Record<ConfigId, string>>;
   samples: Record<Payload, Partial<Record<ConfigId, Sample[]>>>;
   medians: Record<Payload, Partial<Record<ConfigId, Summary>>>;
+  /** nginx's "a client request body is buffered to a temporary file" warnings, per nginx configuration. */
+  bodyTempFiles?: Partial<Record<ConfigId, number>>;
+}
+
+/** Counts the warnings nginx logs (error_log … warn) each time a request body spills to a temp file. */
+function bodyTempFileWarnings(prefix: string): number {
+  try {
+    return readFileSync(join(prefix, 'logs', 'error.log'), 'utf8').split('buffered to a temporary file').length - 1;
+  } catch {
+    return NaN;
+  }
 }
 
 export function summarize(samples: Sample[]): Summary {
@@ -43,7 +59,11 @@ export function summarize(samples: Sample[]): Summary {
     p50Ms: median(samples.map((s) => s.p50Ms)),
     p99Ms: median(samples.map((s) => s.p99Ms)),
     cpuUs: median(samples.map((s) => s.cpuUs)),
+    cpuUserUs: median(samples.map((s) => s.cpuUserUs)),
+    cpuSysUs: median(samples.map((s) => s.cpuSysUs)),
     upstreamCpuUs: median(samples.map((s) => s.upstreamCpuUs)),
+    machineCpuUs: median(samples.map((s) => s.machineCpuUs)),
+    machineBusy: median(samples.map((s) => s.machineBusy)),
     failed: samples.reduce((a, s) => a + s.failed, 0),
     completed: samples.reduce((a, s) => a + s.completed, 0),
   };
@@ -103,7 +123,11 @@ export async function runOverhead(load: LoadGenerator, upstream: { port: number;
     for (const payload of PAYLOADS) {
       for (const id of ids) medians[payload][id] = summarize(samples[payload][id]!);
     }
-    return { skipped, samples, medians };
+    const bodyTempFiles: OverheadResult['bodyTempFiles'] = {};
+    for (const [id, r] of running) {
+      if (r && 'nginx' in r) bodyTempFiles[id] = bodyTempFileWarnings((r as { nginx: BenchNginx }).nginx.prefix);
+    }
+    return { skipped, samples, medians, bodyTempFiles };
   } finally {
     await Promise.all([...running.values()].map((r) => r?.stop()));
   }

@@ -43,23 +43,44 @@ export function startScript<T>(script: string, args: string[], nodeArgs: string[
   });
 }
 
-/** utime + stime of one process, in microseconds. */
-export function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After the comm field: state=0 … utime=11 stime=12 (fields 14 and 15 of stat(5)).
-  return ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS;
-}
+export interface CpuTimes { user: number; sys: number }
 
 const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
 
+/** utime and stime of one process, in microseconds. */
+export function cpuTimes(pid: number): CpuTimes {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the comm field: state=0 … utime=11 stime=12 (fields 14 and 15 of stat(5)).
+  return { user: (Number(f[11]) * 1e6) / CLOCK_TICKS, sys: (Number(f[12]) * 1e6) / CLOCK_TICKS };
+}
+
 /** Sum over several processes; a process that exited in between counts 0. */
-export function cpuMicrosOf(pids: number[]): number {
-  let sum = 0;
+export function cpuTimesOf(pids: number[]): CpuTimes {
+  const sum = { user: 0, sys: 0 };
   for (const pid of pids) {
-    try { sum += cpuMicros(pid); } catch { /* gone */ }
+    try {
+      const t = cpuTimes(pid);
+      sum.user += t.user;
+      sum.sys += t.sys;
+    } catch { /* gone */ }
   }
   return sum;
+}
+
+export function cpuMicrosOf(pids: number[]): number {
+  const t = cpuTimesOf(pids);
+  return t.user + t.sys;
+}
+
+/** The whole machine's CPU time from /proc/stat, in microseconds summed over all cores: busy and all. */
+export function machineCpu(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0];
+  // cpu  user nice system idle iowait irq softirq steal …
+  const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idle = f[3] + f[4];
+  return { busy: ((total - idle) * 1e6) / CLOCK_TICKS, total: (total * 1e6) / CLOCK_TICKS };
 }
 
 /** Resident set size in bytes. */

@@ -2,7 +2,7 @@
 // Settings come from the environment (see settings.ts); the defaults take about 10 minutes.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LoadGenerator } from './load';
+import { startLoadGenerator } from './load';
 import { machineFacts, writeReport, type BenchResults } from './report';
 import { runChanges } from './changes';
 import { runOverhead } from './overhead';
@@ -23,16 +23,16 @@ async function main(): Promise<void> {
   const settings = readSettings();
   const log = (line: string) => process.stderr.write(line + '\n');
   const started = Date.now();
+  const load = startLoadGenerator();
   const env = nonDefaultEnv();
   const results: BenchResults = {
     command: `${env ? env + ' ' : ''}npm run bench`,
-    machine: machineFacts(),
+    machine: machineFacts(load.name),
     settings,
     startedAt: new Date(started).toISOString(),
     durationSec: 0,
   };
   const upstream = await startUpstream();
-  const load = LoadGenerator.start();
   try {
     const up = { port: upstream.ready.port, pid: upstream.pid };
     if (settings.suites.includes('overhead')) results.overhead = await runOverhead(load, up, settings, log);

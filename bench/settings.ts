@@ -28,7 +28,7 @@ export function readSettings(): Settings {
   return {
     duration: num('BENCH_DURATION', 3),
     rounds: Math.round(num('BENCH_ROUNDS', 7)),
-    connections: Math.round(num('BENCH_CONNECTIONS', 50)),
+    connections: Math.round(num('BENCH_CONNECTIONS', 32)),
     warmup: num('BENCH_WARMUP', 2),
     flips: Math.round(num('BENCH_FLIPS', 100)),
     reloads: Math.round(num('BENCH_RELOADS', 20)),
@@ -39,6 +39,6 @@ export function readSettings(): Settings {
 
 /** The environment variables that differ from the defaults, for the report's command line. */
 export function nonDefaultEnv(): string {
-  const names = ['BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_WARMUP', 'BENCH_FLIPS', 'BENCH_RELOADS', 'BENCH_ROUTE_COUNTS', 'BENCH_SUITES', 'BENCH_CPU_PROF'];
+  const names = ['BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_WARMUP', 'BENCH_FLIPS', 'BENCH_RELOADS', 'BENCH_ROUTE_COUNTS', 'BENCH_SUITES', 'BENCH_CPU_PROF', 'BENCH_LOAD'];
   return names.filter((n) => process.env[n]).map((n) => `${n}=${process.env[n]}`).join(' ');
 }
