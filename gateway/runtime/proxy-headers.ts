@@ -52,7 +52,10 @@ export function nginxHost(header: string | undefined, absoluteHost: string | nul
 /** The Connection header's tokens: more hop-by-hop header names. */
 function connectionTokens(value: string | undefined): Set<string> | null {
   if (!value) return null;
-  return new Set(value.toLowerCase().split(',').map((t) => t.trim()).filter(Boolean));
+  const v = value.toLowerCase();
+  // What nearly every client and upstream sends: names nothing beyond the dropped hop-by-hop set.
+  if (v === 'keep-alive' || v === 'close') return null;
+  return new Set(v.split(',').map((t) => t.trim()).filter(Boolean));
 }
 
 export interface ForwardedFor {
