@@ -2,7 +2,9 @@
 // known body up to REPLAY_BUFFER_LIMIT is held and replayed; a larger or chunked one streams to
 // the function and, when that fails, gets 502 rather than a replay without its body.
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { REPLAY_BUFFER_LIMIT } from '../gateway/runtime/gateway-server';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
@@ -33,6 +35,50 @@ describe('gateway: fallback replay of request bodies', function () {
     assert.equal(echo.method, 'PUT');
     assert.equal(echo.body_bytes, body.length);
     assert.equal(res.headers['x-strangler-target'], 'legacy');
+  });
+
+  it('replays a body that arrived in several chunks, after the function read it and answered 503, to legacy intact', async () => {
+    // Held as its chunks, not joined: the same list is written to the function, then to legacy.
+    const chunks = [0, 1, 2, 3, 4].map((i) => randomBytes(20_000 + i));
+    const total = chunks.reduce((n, c) => n + c.length, 0);
+    const sha256 = createHash('sha256').update(Buffer.concat(chunks)).digest('hex');
+    async function* slowly() {
+      for (const c of chunks) {
+        yield c;
+        await sleep(10); // separate writes, so the gateway reads separate chunks
+      }
+    }
+    stack.functions.setFaults('status=503', 'generate-report');
+    try {
+      const invoked = stack.functions.invocations['generate-report'] ?? 0;
+      const res = await request(url('/generate-report/x'), { method: 'PUT', body: Readable.from(slowly()), headers: { 'content-length': String(total) } });
+      const echo = await res.body.json() as { served_by: string; body_bytes: number; body_sha256: string };
+      assert.equal(res.statusCode, 200);
+      assert.equal(echo.served_by, 'legacy');
+      assert.equal(echo.body_bytes, total);
+      assert.equal(echo.body_sha256, sha256);
+      assert.equal(stack.functions.invocations['generate-report'], invoked + 1, 'the function saw the first copy');
+    } finally {
+      stack.functions.setFaults('', 'generate-report');
+    }
+  });
+
+  it('sends a body that arrived in several chunks to the function intact', async () => {
+    const chunks = [0, 1, 2].map((i) => randomBytes(30_000 + i));
+    const total = chunks.reduce((n, c) => n + c.length, 0);
+    async function* slowly() {
+      for (const c of chunks) {
+        yield c;
+        await sleep(10);
+      }
+    }
+    const res = await request(url('/generate-report/y'), { method: 'POST', body: Readable.from(slowly()), headers: { 'content-length': String(total) } });
+    const echo = await res.body.json() as { served_by: string; body_bytes: number; body_sha256: string; headers: Record<string, string> };
+    assert.equal(res.statusCode, 200);
+    assert.equal(echo.served_by, 'function');
+    assert.equal(echo.body_bytes, total);
+    assert.equal(echo.body_sha256, createHash('sha256').update(Buffer.concat(chunks)).digest('hex'));
+    assert.equal(echo.headers['content-length'], String(total), 'a held body keeps its length, not chunked');
   });
 
   it('answers 502 to a PUT too large to hold, and never replays it without its body', async () => {
