@@ -1,5 +1,5 @@
 // Writes BENCHMARKS.md from the results of one run. Every number in that file comes from here.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../gateway/version';
@@ -313,6 +313,15 @@ function method(r: BenchResults): string {
   ].join('\n');
 }
 
+/** The hand-written findings of profiling, kept beside the code that measures. */
+function whatWasTried(): string {
+  try {
+    return readFileSync(join(PROJECT_ROOT, 'bench', 'what-was-tried.md'), 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 export function renderReport(r: BenchResults): string {
   const m = r.machine;
   const out: string[] = [
@@ -335,6 +344,7 @@ export function renderReport(r: BenchResults): string {
   if (r.overhead) out.push(overheadSection(r.overhead, r.settings));
   if (r.scale) out.push(scaleSection(r.scale));
   if (r.changes) out.push(changesSection(r.changes));
+  out.push(whatWasTried());
   return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
 }
 
