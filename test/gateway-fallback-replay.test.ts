@@ -38,7 +38,7 @@ describe('gateway: fallback replay of request bodies', function () {
   });
 
   it('replays a body that arrived in several chunks, after the function read it and answered 503, to legacy intact', async () => {
-    // Held as its chunks, not joined: the same list is written to the function, then to legacy.
+    // Held in memory, so the same body can be written to the function, then to legacy.
     const chunks = [0, 1, 2, 3, 4].map((i) => randomBytes(20_000 + i));
     const total = chunks.reduce((n, c) => n + c.length, 0);
     const sha256 = createHash('sha256').update(Buffer.concat(chunks)).digest('hex');

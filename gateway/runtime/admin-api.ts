@@ -220,8 +220,7 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   }
   let text: string;
   try {
-    const body = await readBody(req, MAX_BODY_BYTES);
-    text = (Array.isArray(body) ? Buffer.concat(body) : body).toString('utf8');
+    text = (await readBody(req, MAX_BODY_BYTES)).toString('utf8');
   } catch (err) {
     throw err instanceof BodyTooLarge ? new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`) : err;
   }

@@ -28,15 +28,12 @@ export type AttemptResult =
   /** The client went away first. */
   | { readonly kind: 'client_gone' };
 
-export type RequestBody = Buffer | readonly Buffer[] | Readable | null;
-
 export interface AttemptOptions {
   readonly server: ServerPool;
   readonly method: string;
   readonly path: string;
   readonly headers: string[];
-  /** A body read into memory (one Buffer, or its chunks), streamed, or none. */
-  readonly body: RequestBody;
+  readonly body: Buffer | Readable | null;
   /** The route's read timeout: to the response headers, and between two reads of the body. */
   readonly readMs: number;
   /** Hand 502/503/504 answers back to the caller instead of relaying them (fallback). */
@@ -123,8 +120,7 @@ export function attempt(o: AttemptOptions): Promise<AttemptResult> {
       path: o.path,
       method: o.method,
       headers: o.headers,
-      // undici's docs list Iterable bodies for dispatch (written chunk by chunk); its types do not.
-      body: o.body as Dispatcher.DispatchOptions['body'],
+      body: o.body,
       headersTimeout: o.readMs,
       bodyTimeout: o.readMs,
       // keepalive 0: undici sends `Connection: close` and closes after the response.

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { IDEMPOTENT_METHODS, type Route, type RouteTable } from '../manifest/route-table';
 import type { AdminGateway, RouteStats } from './admin-api';
 import { decideRoute, type Decision, type PercentSource, type RequestFacts } from './decide-route';
-import { attempt, upgradeAttempt, type AttemptResult, type RequestBody, type UpstreamFailure } from './forward';
+import { attempt, upgradeAttempt, type AttemptResult, type UpstreamFailure } from './forward';
 import { GatewayMetrics, type FailureKind } from './gateway-metrics';
 import { nginxHost, rawResponseHead, upstreamRequestHeaders } from './proxy-headers';
 import { BodyTooLarge, bodyLength, discardRest, readBody, relayBody } from './request-body';
@@ -172,10 +172,10 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     const fallback = d.side === 'to' ? route.fallback : null;
     // A body the fallback may send twice is held in memory, so only a known, bounded one.
     const replayable = fallback !== null && (IDEMPOTENT.has(req.method!) || fallback.non_idempotent) && length !== null && length <= REPLAY_BUFFER_LIMIT;
-    let body: RequestBody = null;
+    let body: Buffer | Readable | null = null;
     if (length !== 0) {
       // Like nginx's client_body_buffer_size: a small body of known length is read into memory
-      // before the upstream sees the request; a larger one streams.
+      // and sent in one write; a larger one streams.
       const small = length !== null && length <= route.body.buffer.bytes;
       try {
         body = replayable || small ? await readBody(req, limit) : relayBody(req, limit);
@@ -210,7 +210,7 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
   }
 
   /** Tries the upstream's servers in turn while nothing was sent, as proxy_next_upstream does. */
-  async function send(upstream: string, route: Route, method: string, path: string, headers: string[], body: RequestBody,
+  async function send(upstream: string, route: Route, method: string, path: string, headers: string[], body: Buffer | Readable | null,
     intercept: boolean, res: ServerResponse, debug: OutgoingHttpHeaders | null): Promise<AttemptResult> {
     const servers = pools.serversFor(upstream, route.timeouts.connect.ms);
     let result: AttemptResult = { kind: 'failed', failure: { kind: 'refused', status: 502, nothingSent: true, message: `no servers in upstream ${upstream}` } };

@@ -35,13 +35,8 @@ export function relayBody(req: IncomingMessage, limit: number): Transform {
   return out;
 }
 
-/**
- * The whole body in memory, stopping at `limit` (0: unlimited): small bodies, and those a fallback
- * may send twice. A Buffer when it arrived in one chunk, else the chunks as they came: undici
- * writes a list of chunks as they are, and joining them would copy every body once more (a 64 KiB
- * body arrives in two chunks; the copies kept the garbage collector busy).
- */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | Buffer[]> {
+/** The whole body in memory, stopping at `limit` (0: unlimited): small bodies, and those a fallback may send twice. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let seen = 0;
@@ -56,7 +51,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
       chunks.push(c);
     };
     req.on('data', onData);
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : chunks));
+    // Most small bodies arrive in one chunk: hand that on rather than copy it.
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
     req.once('error', reject);
     req.once('aborted', () => reject(new Error('client aborted the request body')));
   });
