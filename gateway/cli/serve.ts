@@ -1,4 +1,5 @@
 // `strangler serve`: run the Node gateway and its admin API until SIGTERM/SIGINT.
+import { availableParallelism } from 'node:os';
 import { ManifestInvalidError } from '../manifest/errors';
 import { TOKEN_ENV } from '../runtime/admin-token';
 import { DEFAULT_GRACE_MS, startGateway, type GatewayHandle, type ServeLog } from '../runtime/serve-gateway';
@@ -11,7 +12,7 @@ import { untilStopped } from './until-stopped';
 export const command: Command = {
   name: 'serve',
   summary: 'run the Node gateway and its admin API (runtime flips, reload on change)',
-  usage: `Usage: strangler serve [FILE] [--listen ADDR] [--admin ADDR] [--state FILE]
+  usage: `Usage: strangler serve [FILE] [--listen ADDR] [--admin ADDR] [--state FILE] [--workers N]
 
 Serves the manifest FILE (default ${DEFAULT_MANIFEST}) with the Node gateway: every route goes
 to its \`to\` or to legacy by its effective percent, which \`strangler flip\`, \`strangler canary\`
@@ -24,6 +25,10 @@ Options:
                   and Origin headers that are not its own address (DNS-rebinding defence).
   --state FILE    runtime overrides (default: <manifest>.state.json beside the manifest, e.g.
                   routes/routes.state.json). Written atomically; a corrupt file stops the start.
+  --workers N     serve traffic from N worker processes sharing the port (node:cluster), or
+                  "auto" for one per core. This process keeps the admin API, the state and the
+                  reloads; an admin change or a reload is answered once every worker serves it,
+                  and a worker that dies is replaced. Default: traffic served in this process.
 
 Admin token: $${TOKEN_ENV} if set, else the 0600 file <manifest>.token beside the
 manifest (created with a random token on first start; its path is printed). Every admin
@@ -39,22 +44,28 @@ ${DEFAULT_GRACE_MS / 1000} s) and exits 0; a second signal exits 1 at once.
 Examples:
   strangler serve
   strangler serve routes/routes.yaml --listen 0.0.0.0:8090
+  strangler serve --workers auto
   STRANGLER_ADMIN_TOKEN=s3cret strangler serve --admin 127.0.0.1:9091 --state /var/lib/strangler/state.json
 
 Exit codes: 0 stopped by a signal, 1 invalid manifest, unusable state file or listen error, 2 usage error.
 `,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
-      listen: { type: 'string' }, admin: { type: 'string' }, state: { type: 'string' },
+      listen: { type: 'string' }, admin: { type: 'string' }, state: { type: 'string' }, workers: { type: 'string' },
     });
-    const v = values as { listen?: string; admin?: string; state?: string };
+    const v = values as { listen?: string; admin?: string; state?: string; workers?: string };
+    const workers = parseWorkers(v.workers);
+    if (workers instanceof Error) {
+      process.stderr.write(`strangler serve: ${workers.message}\n`);
+      return EXIT.USAGE;
+    }
     const file = manifestPath(positionals);
     const stamp = (line: string) => `${new Date().toISOString()} ${line}\n`;
     const log: ServeLog = { info: (l) => process.stdout.write(stamp(l)), error: (l) => process.stderr.write(stamp(l)) };
 
     let gw: GatewayHandle;
     try {
-      gw = await startGateway({ manifestPath: file, listen: v.listen, admin: v.admin, statePath: v.state, log });
+      gw = await startGateway({ manifestPath: file, listen: v.listen, admin: v.admin, statePath: v.state, workers, log });
     } catch (err) {
       if (err instanceof ManifestInvalidError) {
         printDiagnostics(err.diagnostics);
@@ -77,6 +88,7 @@ Exit codes: 0 stopped by a signal, 1 invalid manifest, unusable state file or li
     process.stdout.write([
       `strangler serve: ${file} (${table.routes.length} routes, sha256 ${table.sha256.slice(0, 12)})`,
       `  traffic  ${localUrl(gw.listen.host, gw.listen.port)}`,
+      ...(workers ? [`  workers  ${workers}, pids ${gw.trafficPids().join(', ')}`] : []),
       `  admin    ${localUrl(gw.admin.host, gw.admin.port)}`,
       `  token    ${gw.tokenPath ? `${gw.tokenPath}${gw.tokenCreated ? ' (created)' : ''}` : `$${TOKEN_ENV}`}`,
       `  state    ${gw.statePath}`,
@@ -100,3 +112,13 @@ Exit codes: 0 stopped by a signal, 1 invalid manifest, unusable state file or li
     });
   },
 };
+
+/** --workers: a whole number from 1 to 256, or "auto" (one per core); absent: 0, in-process. */
+export function parseWorkers(value: string | undefined): number | Error {
+  if (value === undefined) return 0;
+  if (value === 'auto') return availableParallelism();
+  if (!/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 256) {
+    return new Error(`--workers ${JSON.stringify(value)}: expected a whole number from 1 to 256, or "auto"`);
+  }
+  return Number(value);
+}

@@ -56,7 +56,7 @@ export function compileManifest(text: string, file = 'routes.yaml'): CompileResu
 }
 
 /** Reads and compiles a manifest file; throws ManifestInvalidError carrying every error. */
-export function loadManifest(file: string): { table: RouteTable; diagnostics: ManifestDiagnostic[] } {
+export function loadManifest(file: string): { table: RouteTable; diagnostics: ManifestDiagnostic[]; text: string } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -65,7 +65,7 @@ export function loadManifest(file: string): { table: RouteTable; diagnostics: Ma
   }
   const { table, diagnostics } = compileManifest(text, file);
   if (!table) throw new ManifestInvalidError(diagnostics);
-  return { table, diagnostics };
+  return { table, diagnostics, text };
 }
 
 export function sha256(text: string): string {

@@ -23,10 +23,12 @@ export const MAX_BODY_BYTES = 16 * 1024;
 
 export interface RouteStats { requests: number; errors: number; fallbacks: number }
 
-/** What the admin API needs from the traffic side (gateway-server.ts). */
+/** What the admin API needs from the traffic side: one server (gateway-server.ts) or a group of workers (worker-group.ts). */
 export interface AdminGateway {
-  stats(routeId: string): RouteStats;
-  readonly metricsRegistry?: Registry;
+  /** Requests, errors and fallbacks by route id, summed over every worker. */
+  routeStats(): Promise<ReadonlyMap<string, RouteStats>>;
+  /** The traffic side's Prometheus text. */
+  metricsText(): Promise<string>;
 }
 
 export interface AdminApiOptions {
@@ -64,9 +66,8 @@ class HttpError extends Error {
 
 const ZERO_STATS: RouteStats = Object.freeze({ requests: 0, errors: 0, fallbacks: 0 });
 
-export function routeView(route: Route, state: StateStore, gateway: AdminGateway) {
-  let stats: RouteStats;
-  try { stats = gateway.stats(route.id) ?? ZERO_STATS; } catch { stats = ZERO_STATS; }
+export function routeView(route: Route, state: StateStore, allStats: ReadonlyMap<string, RouteStats>) {
+  const stats = allStats.get(route.id) ?? ZERO_STATS;
   const editable = route.id !== DEFAULT_ROUTE_ID;
   return {
     id: route.id,
@@ -135,7 +136,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       log(`admin: audit log ${opts.auditPath}: ${(err as Error).message}`);
       throw new HttpError(500, `the change is in effect but the audit log could not be written: ${(err as Error).message}`);
     }
-    return { ...routeView(route, state, gateway), previous_percent: old };
+    return { ...routeView(route, state, await gateway.routeStats()), previous_percent: old };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -155,21 +156,23 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       throw new HttpError(401, 'missing or wrong admin token: send Authorization: Bearer <token>', { 'www-authenticate': 'Bearer realm="strangler-admin"' });
     }
     if (path === '/metrics') {
-      const parts = [opts.gateway.metricsRegistry ? await opts.gateway.metricsRegistry.metrics() : '', await registry.metrics()];
+      const parts = [await gateway.metricsText(), await registry.metrics()];
       res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
       return void res.end(parts.filter(Boolean).join('\n'));
     }
     if (path === '/routes') {
       const table = opts.table();
+      const stats = await gateway.routeStats();
       return sendJson(res, 200, {
         manifest_sha256: table.sha256,
-        routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, gateway)),
+        routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, stats)),
       });
     }
     let id: string;
     try { id = decodeURIComponent(routeMatch![1]); } catch { throw new HttpError(404, 'malformed route id'); }
     if (method === 'PATCH') return sendJson(res, 200, await patchRoute(req, id));
-    return sendJson(res, 200, routeView(findRoute(id), state, gateway));
+    const route = findRoute(id);
+    return sendJson(res, 200, routeView(route, state, await gateway.routeStats()));
   }
 
   const server = createServer((req, res) => {

@@ -108,8 +108,7 @@ export class GatewayMetrics {
     this.upstreamErrors.labels(route, target, kind).inc();
   }
 
-  stats(route: string): RouteStats {
-    const r = this.routes.get(route);
-    return r === undefined ? { requests: 0, errors: 0, fallbacks: 0 } : { ...r.stats };
+  allStats(): Map<string, RouteStats> {
+    return new Map([...this.routes].map(([id, r]) => [id, { ...r.stats }]));
   }
 }

@@ -27,7 +27,8 @@ export interface GatewayServer extends AdminGateway {
   listen(host: string, port: number): Promise<void>;
   /** Takes effect on the next request; requests in flight finish on the table they started with. */
   swapTable(table: RouteTable): void;
-  stats(routeId: string): RouteStats;
+  /** Requests, errors and fallbacks by route id, now. */
+  statsNow(): Map<string, RouteStats>;
   /** Stops accepting; requests in flight get `graceMs`, then every connection is cut. */
   close(graceMs: number): Promise<void>;
 }
@@ -271,7 +272,9 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
       pools.use(next);
       table = next;
     },
-    stats: (id: string) => metrics.stats(id),
+    statsNow: () => metrics.allStats(),
+    routeStats: async () => metrics.allStats(),
+    metricsText: () => metrics.registry.metrics(),
     async close(graceMs: number) {
       for (const s of upgraded) s.destroy();
       await closeGracefully(server, graceMs);

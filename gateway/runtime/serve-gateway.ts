@@ -1,14 +1,17 @@
 // Everything `strangler serve` runs, as one function so the demo can run it in-process:
 // manifest -> state -> token -> traffic listener + admin listener, reload on SIGHUP or on a
 // file change (the old table keeps serving if the new manifest is invalid), graceful close.
+// The traffic side is one server in this process, or with `workers` a group of cluster workers
+// sharing the port (worker-group.ts); everything else stays here.
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname } from 'node:path';
 import { compileManifest, loadManifest, sha256 } from '../manifest/compile-manifest';
 import { formatDiagnostic, type ManifestDiagnostic } from '../manifest/errors';
 import type { RouteTable } from '../manifest/route-table';
-import { createAdminApi } from './admin-api';
+import { createAdminApi, type AdminGateway } from './admin-api';
 import { createGatewayServer } from './gateway-server';
+import { createWorkerGroup } from './worker-group';
 import { besideManifest, loadOrCreateAdminToken } from './admin-token';
 import { StateStore } from './state-store';
 import { parseAddress, type Address } from '../util/address';
@@ -33,6 +36,8 @@ export interface StartGatewayOptions {
   watch?: boolean;
   /** Quiet period after the last file event before reloading (default 200 ms). */
   debounceMs?: number;
+  /** Serve traffic from this many cluster workers instead of this process (default 0: in-process). */
+  workers?: number;
   env?: NodeJS.ProcessEnv;
   log?: ServeLog;
 }
@@ -53,6 +58,8 @@ export interface GatewayHandle {
   readonly tokenPath: string | null;
   readonly tokenCreated: boolean;
   readonly state: StateStore;
+  /** The processes serving traffic: this one, or the workers. */
+  trafficPids(): number[];
   table(): RouteTable;
   reload(reason?: string): Promise<ReloadResult>;
   /** Stops accepting, lets requests in flight finish within `graceMs` (default 10 s). */
@@ -61,6 +68,45 @@ export interface GatewayHandle {
 
 const SILENT: ServeLog = { info: () => undefined, error: () => undefined };
 export const DEFAULT_GRACE_MS = 10_000;
+
+/** The listener side startGateway drives: one in-process server or a group of workers. */
+interface TrafficSide extends AdminGateway {
+  /** Resolves to the bound port. */
+  listen(host: string, port: number): Promise<number>;
+  /** A validated manifest: resolves once new requests are routed by it. */
+  swapTable(table: RouteTable, text: string): Promise<void>;
+  pids(): number[];
+  close(graceMs: number): Promise<void>;
+}
+
+function inProcessTraffic(table: RouteTable, state: StateStore, log: ServeLog): TrafficSide {
+  const gw = createGatewayServer({ table, state, log: (line: string) => log.info(line) });
+  return {
+    async listen(host, port) {
+      await gw.listen(host, port);
+      return (gw.server.address() as AddressInfo).port;
+    },
+    async swapTable(next) { gw.swapTable(next); }, // one reference swap: each request sees the old table or the new one
+    pids: () => [process.pid],
+    routeStats: () => gw.routeStats(),
+    metricsText: () => gw.metricsText(),
+    close: (graceMs) => gw.close(graceMs),
+  };
+}
+
+function workerTraffic(workers: number, manifestPath: string, text: string, state: StateStore, log: ServeLog): TrafficSide {
+  const group = createWorkerGroup({ workers, manifestPath, manifestText: text, state: () => state.snapshot(), log });
+  // A change is acknowledged once every worker serves it.
+  state.onApplied((s) => group.applyState(s));
+  return {
+    listen: (host, port) => group.listen(host, port),
+    swapTable: (_next, nextText) => group.swapManifest(nextText),
+    pids: () => group.pids(),
+    routeStats: () => group.routeStats(),
+    metricsText: () => group.metricsText(),
+    close: (graceMs) => group.close(graceMs),
+  };
+}
 
 export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHandle> {
   const log = opts.log ?? SILENT;
@@ -80,15 +126,14 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
   const listenAt = opts.listen ? parseAddress(opts.listen, table.gateway.listen) : table.gateway.listen;
   const adminAt = opts.admin ? parseAddress(opts.admin, table.gateway.admin) : table.gateway.admin;
 
-  const gw = createGatewayServer({ table, state, log: (line: string) => log.info(line) });
+  const gw = opts.workers ? workerTraffic(opts.workers, manifestPath, loaded.text, state, log) : inProcessTraffic(table, state, log);
   const admin = createAdminApi({
     table: () => table, state, gateway: gw, token: token.token, auditPath, log: (line) => log.info(line),
   });
   let listen: Address;
   let adminAddr: Address;
   try {
-    await gw.listen(listenAt.host, listenAt.port);
-    listen = { host: listenAt.host, port: (gw.server.address() as AddressInfo).port };
+    listen = { host: listenAt.host, port: await gw.listen(listenAt.host, listenAt.port) };
     adminAddr = await admin.listen(adminAt.host, adminAt.port);
   } catch (err) {
     await Promise.allSettled([gw.close(0), admin.close(0)]);
@@ -120,7 +165,11 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     }
     for (const d of compiled.diagnostics) log.error(formatDiagnostic(d));
     const next = compiled.table;
-    gw.swapTable(next); // one reference swap: each request sees the old table or the new one
+    try {
+      await gw.swapTable(next, text);
+    } catch (err) {
+      log.error(`reload (${reason}): a worker did not take the new manifest: ${(err as Error).message}`);
+    }
     const old = table;
     table = next;
     const gone = await state.retainOnly(next.routes.map((r) => r.id));
@@ -159,6 +208,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     tokenPath: token.file,
     tokenCreated: token.created,
     state,
+    trafficPids: () => gw.pids(),
     table: () => table,
     reload,
     close(graceMs = DEFAULT_GRACE_MS) {

@@ -37,6 +37,8 @@ export class StateStore {
   private overrides: ReadonlyMap<string, Override>;
   /** Tail of the write queue: each mutation starts after the previous one settled. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Told of each change once it is durable, before the change resolves (workers of a cluster). */
+  private applied: ((state: StateFile) => Promise<void>) | null = null;
 
   private constructor(readonly file: string, initial: Map<string, Override>) {
     this.overrides = initial;
@@ -57,6 +59,14 @@ export class StateStore {
 
   override(routeId: string): Override | undefined {
     return this.overrides.get(routeId);
+  }
+
+  /**
+   * Runs `fn` after every change is durable and applied here, and resolves the change only when
+   * `fn` has: a change is acknowledged once every copy of the state serves it.
+   */
+  onApplied(fn: (state: StateFile) => Promise<void>): void {
+    this.applied = fn;
   }
 
   snapshot(): StateFile {
@@ -102,6 +112,7 @@ export class StateStore {
         // instead of eight turns queued behind proxy traffic before the change takes effect.
         atomicWriteFileSync(this.file, JSON.stringify({ version: 1, routes: Object.fromEntries(next) }, null, 2) + '\n', 0o600);
         this.overrides = next; // applied only once durable
+        if (this.applied) await this.applied(this.snapshot());
       }
       return result;
     };

@@ -1,0 +1,90 @@
+// One worker of `strangler serve --workers N` (node:cluster): the traffic listener only, on the
+// port the workers share. The primary owns the manifest, the state file, the admin API and the
+// reloads; a worker applies what the primary sends and acknowledges it, so the primary can answer
+// an admin call once every worker serves the change.
+import type { AddressInfo } from 'node:net';
+import { compileManifest } from '../manifest/compile-manifest';
+import type { Route, RouteTable } from '../manifest/route-table';
+import type { PercentSource } from './decide-route';
+import { createGatewayServer, type GatewayServer } from './gateway-server';
+import type { StateFile } from './state-store';
+import type { FromWorker, ToWorker } from './worker-messages';
+
+const send = (m: FromWorker) => process.send?.(m);
+
+/**
+ * Tests only: a worker slow to apply a change, which makes a primary that answered before every
+ * acknowledgement (rather than after) serve stale state, instead of rarely losing the race.
+ */
+const APPLY_DELAY_MS = Number(process.env.STRANGLER_TEST_WORKER_APPLY_DELAY_MS ?? 0);
+
+/** The primary's overrides, read the way StateStore reads its own. */
+class OverridesCopy implements PercentSource {
+  constructor(public state: StateFile) {}
+  effectivePercent(route: Route): number {
+    const o = this.state.routes[route.id];
+    return o === undefined ? route.canary.percent : o.percent;
+  }
+}
+
+function compileOrThrow(text: string, file: string): RouteTable {
+  const { table, diagnostics } = compileManifest(text, file);
+  // The primary validated this text before sending it; a failure here is a bug, not bad input.
+  if (!table) throw new Error(`worker: the manifest the primary sent does not compile: ${diagnostics[0]?.message}`);
+  return table;
+}
+
+function runWorker(): void {
+  let gw: GatewayServer | null = null;
+  let overrides: OverridesCopy | null = null;
+  let manifestPath = '';
+
+  process.on('message', (m: ToWorker) => {
+    switch (m.t) {
+      case 'start': {
+        manifestPath = m.manifestPath;
+        overrides = new OverridesCopy(m.state);
+        const server = createGatewayServer({
+          table: compileOrThrow(m.manifestText, manifestPath), state: overrides,
+          log: (line) => send({ t: 'log', line: `worker ${process.pid}: ${line}` }),
+        });
+        gw = server;
+        server.listen(m.host, m.port).then(
+          () => send({ t: 'listening', port: (server.server.address() as AddressInfo).port }),
+          (err: NodeJS.ErrnoException) => send({ t: 'failed', message: err.message, code: err.code }),
+        );
+        return;
+      }
+      case 'table':
+        try {
+          gw!.swapTable(compileOrThrow(m.manifestText, manifestPath));
+          send({ t: 'ack', seq: m.seq });
+        } catch (err) {
+          send({ t: 'ack', seq: m.seq, error: (err as Error).message });
+        }
+        return;
+      case 'state': {
+        const apply = () => {
+          overrides!.state = m.state;
+          send({ t: 'ack', seq: m.seq });
+        };
+        if (APPLY_DELAY_MS > 0) setTimeout(apply, APPLY_DELAY_MS);
+        else apply();
+        return;
+      }
+      case 'stats':
+        void gw!.metricsRegistry.getMetricsAsJSON().then((metrics) =>
+          send({ t: 'stats', seq: m.seq, stats: [...gw!.statsNow()], metrics }));
+        return;
+      case 'close':
+        void (gw ? gw.close(m.graceMs) : Promise.resolve()).finally(() => process.exit(0));
+        return;
+    }
+  });
+  // Ctrl-C and SIGTERM reach the whole process group: the primary decides when workers stop.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
+  // Without a primary there is nobody to take orders from.
+  process.on('disconnect', () => process.exit(0));
+}
+
+if (require.main === module) runWorker();

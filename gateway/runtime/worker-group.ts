@@ -1,0 +1,170 @@
+// The traffic side of `strangler serve --workers N`: N cluster workers (gateway-worker.ts) share
+// the traffic port, each running the same gateway server. A manifest reload or a runtime change
+// is sent to every worker and counts as done when each has acknowledged it, so "effective on the
+// next request" holds whichever worker the next request reaches. A worker that dies is replaced
+// and starts from the current manifest and state.
+import cluster, { type Worker } from 'node:cluster';
+import { join } from 'node:path';
+import { AggregatorRegistry } from 'prom-client';
+import type { RouteStats } from './admin-api';
+import type { StateFile } from './state-store';
+import type { FromWorker, ToWorker } from './worker-messages';
+
+export interface WorkerGroupOptions {
+  workers: number;
+  manifestPath: string;
+  manifestText: string;
+  state: () => StateFile;
+  log: { info(line: string): void; error(line: string): void };
+  /** How long a worker may take to acknowledge a change (default 5 s). */
+  ackTimeoutMs?: number;
+}
+
+export interface WorkerGroup {
+  /** Starts the workers; resolves to the port they share. */
+  listen(host: string, port: number): Promise<number>;
+  /** A validated manifest text: resolves once every worker serves it. */
+  swapManifest(text: string): Promise<void>;
+  /** Resolves once every worker serves this state. */
+  applyState(state: StateFile): Promise<void>;
+  routeStats(): Promise<ReadonlyMap<string, RouteStats>>;
+  metricsText(): Promise<string>;
+  pids(): number[];
+  close(graceMs: number): Promise<void>;
+}
+
+interface Pending { resolve(m: FromWorker): void; reject(err: Error): void; timer: NodeJS.Timeout }
+
+/** A worker that dies sooner than this after starting is restarted after a pause, not at once. */
+const CRASH_LOOP_MS = 1000;
+
+export function createWorkerGroup(o: WorkerGroupOptions): WorkerGroup {
+  const ackTimeoutMs = o.ackTimeoutMs ?? 5000;
+  let manifestText = o.manifestText;
+  let at: { host: string; port: number } | null = null;
+  let closing = false;
+  let seq = 0;
+  /**
+   * Workers from the moment they were sent the manifest, and what each still owes an answer for.
+   * A worker still starting gets every change too: IPC keeps the order, so it applies them after
+   * its start and before it could serve a request on stale state.
+   */
+  const members = new Map<Worker, Map<number, Pending>>();
+
+  cluster.setupPrimary({ exec: join(__dirname, 'gateway-worker.js'), args: [] });
+
+  function start(replacing?: number): Promise<number> {
+    const worker = cluster.fork();
+    const startedAt = Date.now();
+    return new Promise((resolve, reject) => {
+      let listening = false;
+      worker.on('message', (m: FromWorker) => {
+        switch (m.t) {
+          case 'listening':
+            listening = true;
+            if (replacing !== undefined) o.log.info(`worker ${worker.process.pid} serving, in place of ${replacing}`);
+            return resolve(m.port);
+          case 'failed':
+            worker.kill();
+            return reject(Object.assign(new Error(m.message), { code: m.code, address: at?.host, port: at?.port }));
+          case 'log':
+            return o.log.info(m.line);
+          default: {
+            const pending = members.get(worker)?.get(m.seq);
+            if (!pending) return;
+            members.get(worker)!.delete(m.seq);
+            clearTimeout(pending.timer);
+            pending.resolve(m);
+          }
+        }
+      });
+      worker.once('online', () => {
+        worker.send({ t: 'start', manifestPath: o.manifestPath, manifestText, state: o.state(), host: at!.host, port: at!.port } satisfies ToWorker);
+        members.set(worker, new Map());
+      });
+      worker.once('exit', (code, signal) => {
+        // Whatever it still owed is moot: its replacement starts from the current manifest and state.
+        for (const p of members.get(worker)?.values() ?? []) {
+          clearTimeout(p.timer);
+          p.resolve({ t: 'ack', seq: -1 });
+        }
+        members.delete(worker);
+        if (!listening) return reject(new Error(`worker ${worker.process.pid} exited before listening (${signal ?? code})`));
+        if (closing) return;
+        o.log.error(`worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another`);
+        const pause = Date.now() - startedAt < CRASH_LOOP_MS ? CRASH_LOOP_MS : 0;
+        setTimeout(() => {
+          if (!closing) start(worker.process.pid).catch((err: Error) => o.log.error(`a replacement worker did not start: ${err.message}`));
+        }, pause).unref();
+      });
+    });
+  }
+
+  function ask(worker: Worker, m: ToWorker & { seq: number }): Promise<FromWorker> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        members.get(worker)?.delete(m.seq);
+        reject(new Error(`worker ${worker.process.pid} did not answer within ${ackTimeoutMs} ms`));
+      }, ackTimeoutMs);
+      members.get(worker)!.set(m.seq, { resolve, reject, timer });
+      try {
+        worker.send(m);
+      } catch { /* it is exiting: its 'exit' settles this */ }
+    });
+  }
+
+  /** Sends one message to every worker (starting ones too) and waits for all their answers. */
+  function everyWorker(m: (seq: number) => ToWorker & { seq: number }): Promise<FromWorker[]> {
+    const message = m(++seq);
+    return Promise.all([...members.keys()].map((w) => ask(w, message)));
+  }
+
+  async function acknowledged(m: (seq: number) => ToWorker & { seq: number }): Promise<void> {
+    const errors = (await everyWorker(m)).flatMap((a) => (a.t === 'ack' && a.error ? [a.error] : []));
+    if (errors.length) throw new Error(errors[0]);
+  }
+
+  async function stats(): Promise<Extract<FromWorker, { t: 'stats' }>[]> {
+    return (await everyWorker((s) => ({ t: 'stats', seq: s }))).filter((a): a is Extract<FromWorker, { t: 'stats' }> => a.t === 'stats');
+  }
+
+  return {
+    async listen(host, port) {
+      at = { host, port };
+      const ports = await Promise.all(Array.from({ length: o.workers }, () => start()));
+      return ports[0];
+    },
+    async swapManifest(text) {
+      manifestText = text;
+      await acknowledged((s) => ({ t: 'table', seq: s, manifestText: text }));
+    },
+    async applyState(state) {
+      await acknowledged((s) => ({ t: 'state', seq: s, state }));
+    },
+    async routeStats() {
+      const sum = new Map<string, RouteStats>();
+      for (const answer of await stats()) {
+        for (const [id, s] of answer.stats) {
+          const t = sum.get(id) ?? { requests: 0, errors: 0, fallbacks: 0 };
+          sum.set(id, { requests: t.requests + s.requests, errors: t.errors + s.errors, fallbacks: t.fallbacks + s.fallbacks });
+        }
+      }
+      return sum;
+    },
+    async metricsText() {
+      const answers = await stats();
+      return AggregatorRegistry.aggregate(answers.map((a) => a.metrics)).metrics();
+    },
+    pids: () => [...members.keys()].map((w) => w.process.pid!),
+    async close(graceMs) {
+      closing = true;
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+      await Promise.all(workers.map((w) => new Promise<void>((resolve) => {
+        if (w.isDead()) return resolve();
+        const kill = setTimeout(() => w.process.kill('SIGKILL'), graceMs + 2000);
+        w.once('exit', () => { clearTimeout(kill); resolve(); });
+        w.send({ t: 'close', graceMs } satisfies ToWorker);
+      })));
+    },
+  };
+}

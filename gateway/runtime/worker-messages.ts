@@ -1,0 +1,21 @@
+// What the primary of `strangler serve --workers N` and its workers say to each other over the
+// cluster's IPC channel. Workers get the manifest text and compile it themselves (compiling is
+// deterministic, so every worker holds the same frozen table as the primary), and the runtime
+// overrides as the state file holds them.
+import type { StateFile } from './state-store';
+import type { RouteStats } from './admin-api';
+
+export type ToWorker =
+  | { readonly t: 'start'; readonly manifestPath: string; readonly manifestText: string; readonly state: StateFile; readonly host: string; readonly port: number }
+  | { readonly t: 'table'; readonly seq: number; readonly manifestText: string }
+  | { readonly t: 'state'; readonly seq: number; readonly state: StateFile }
+  | { readonly t: 'stats'; readonly seq: number }
+  | { readonly t: 'close'; readonly graceMs: number };
+
+export type FromWorker =
+  | { readonly t: 'listening'; readonly port: number }
+  | { readonly t: 'failed'; readonly message: string; readonly code?: string }
+  | { readonly t: 'ack'; readonly seq: number; readonly error?: string }
+  /** Per-route stats, and the worker's metrics as prom-client's JSON (summed by AggregatorRegistry). */
+  | { readonly t: 'stats'; readonly seq: number; readonly stats: [string, RouteStats][]; readonly metrics: unknown[] }
+  | { readonly t: 'log'; readonly line: string };
