@@ -24,6 +24,7 @@ export const CONFIGS = [
   { id: 'nginx-generated', label: 'nginx, `strangler compile` config' },
   { id: 'nginx-no-keepalive', label: 'nginx, generated, no upstream keepalive' },
   { id: 'gateway', label: 'strangler Node gateway' },
+  { id: 'gateway-workers', label: 'strangler Node gateway, `--workers 2`' },
   { id: 'undici-pool', label: 'bare undici Pool.stream proxy' },
   { id: 'http-proxy', label: 'node-http-proxy' },
   { id: 'fastify-proxy', label: '@fastify/http-proxy' },
@@ -80,6 +81,7 @@ export async function runOverhead(load: LoadGenerator, upstream: { port: number;
     running.set('nginx-no-keepalive', await startGeneratedNginx('nginx-no-keepalive', { listen: await freePort(), upstream: upstream.port, keepalive: 0 }));
     if (gatewayAvailable()) {
       running.set('gateway', await startGatewayProcess('gateway', benchManifest({ listen: await freePort(), upstream: upstream.port })));
+      running.set('gateway-workers', await startGatewayProcess('gateway-workers', benchManifest({ listen: await freePort(), upstream: upstream.port }), 2));
     } else {
       skipped.gateway = 'gateway/runtime/gateway-server.ts is not in this build';
     }
@@ -88,7 +90,7 @@ export async function runOverhead(load: LoadGenerator, upstream: { port: number;
     const ids = CONFIGS.map((c) => c.id).filter((id) => running.has(id));
     const spec = (id: ConfigId, payload: Payload, durationSec: number) => {
       const t = running.get(id) ?? null;
-      const routed = id.startsWith('nginx') || id === 'gateway';
+      const routed = id.startsWith('nginx') || id.startsWith('gateway');
       const path = payload === 'get' ? (routed ? PATHS.get : PATHS.directGet) : (routed ? PATHS.post : PATHS.directPost);
       return {
         url: `http://127.0.0.1:${t ? t.port : upstream.port}${path}`,

@@ -224,6 +224,15 @@ function overheadSection(o: OverheadResult, s: Settings): string {
     }
     out.push(table(['peer', 'request', 'gateway req/s ÷ peer', 'p99 ms, gateway vs peer', 'gateway CPU/req ÷ peer'], rows), '');
   }
+  if (PAYLOADS.every((p) => o.medians[p]['gateway-workers'] && o.medians[p].gateway)) {
+    out.push('### `--workers 2` against one process', '',
+      'Two cluster workers share the traffic port; the primary keeps the admin API. Here both workers share the machine\'s ' +
+      'cores with the load generator and the upstream, so there is little spare CPU for the second one; on a machine with ' +
+      'idle cores the ratio would be higher. CPU per request counts the primary and both workers.', '',
+      table(['request', 'req/s ÷ one process', 'p99 ms, workers vs one process', 'CPU/req ÷ one process'], PAYLOADS.map((p) => [
+        PAYLOAD_LABEL[p], ratio(rpsRatio(o, 'gateway-workers', 'gateway', p)),
+        `${ms(o.medians[p]['gateway-workers']!.p99Ms)} vs ${ms(o.medians[p].gateway!.p99Ms)}`, ratio(cpuRatio(o, 'gateway-workers', 'gateway', p))])), '');
+  }
   out.push('<details><summary>Every round (req/s)</summary>', '');
   for (const p of PAYLOADS) {
     const rows = CONFIGS.filter((c) => o.samples[p][c.id]).map((c) => [c.label, ...o.samples[p][c.id]!.map((x) => int(x.rps))]);

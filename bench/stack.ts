@@ -8,7 +8,7 @@ import { renderNginxConfig } from '../gateway/nginx/render-config';
 import { PROJECT_ROOT } from '../gateway/version';
 import { benchManifest, type BenchManifestOptions } from './manifests';
 import { newPrefix, startNginx, type BenchNginx } from './nginx';
-import { startScript, type Child } from './proc';
+import { childPids, startScript, type Child } from './proc';
 
 export const BENCH_DIST = __dirname;
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
@@ -41,8 +41,8 @@ export interface RunningGateway extends Running {
   pid: number;
 }
 
-/** The gateway on a manifest text, in its own temp directory (manifest, state, audit log). */
-export async function startGatewayProcess(name: string, manifestText: string): Promise<RunningGateway> {
+/** The gateway on a manifest text, in its own temp directory (manifest, state, audit log); `workers` as `serve --workers`. */
+export async function startGatewayProcess(name: string, manifestText: string, workers = 0): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'strangler-bench-gw-'));
   const manifestPath = join(dir, 'routes.yaml');
   writeFileSync(manifestPath, manifestText);
@@ -53,9 +53,9 @@ export async function startGatewayProcess(name: string, manifestText: string): P
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${name}.cpuprofile`);
   }
   const c = await startScript<{ port: number; admin: number }>(
-    join(BENCH_DIST, 'peers', 'gateway.js'), [manifestPath, join(dir, 'state.json'), ADMIN_TOKEN], nodeArgs);
+    join(BENCH_DIST, 'peers', 'gateway.js'), [manifestPath, join(dir, 'state.json'), ADMIN_TOKEN, String(workers)], nodeArgs);
   return {
-    name, port: c.ready.port, admin: c.ready.admin, pid: c.pid, pids: () => [c.pid],
+    name, port: c.ready.port, admin: c.ready.admin, pid: c.pid, pids: () => [c.pid, ...childPids(c.pid)],
     async stop() {
       await c.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -1,12 +1,12 @@
 // The Node gateway under test, started the way `strangler serve` starts it.
-// argv: manifest path, state path, admin token. Prints {"port":N,"admin":M} when listening.
+// argv: manifest path, state path, admin token[, workers]. Prints {"port":N,"admin":M} when listening.
 import { startGateway } from '../../gateway/runtime/serve-gateway';
 
 async function main(): Promise<void> {
-  const [manifestPath, statePath, token] = process.argv.slice(2);
+  const [manifestPath, statePath, token, workers] = process.argv.slice(2);
   const gw = await startGateway({
     manifestPath, statePath, listen: '127.0.0.1:0', admin: '127.0.0.1:0',
-    env: { STRANGLER_ADMIN_TOKEN: token }, watch: false,
+    env: { STRANGLER_ADMIN_TOKEN: token }, watch: false, workers: Number(workers ?? 0),
   });
   process.stdout.write(JSON.stringify({ port: gw.listen.port, admin: gw.admin.port }) + '\n');
   // A clean exit lets --cpu-prof write its profile.
