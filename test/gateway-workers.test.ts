@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, request } from 'undici';
 import { ROUTING_MANIFEST } from './helpers/manifests';
-import { startServeChild, type ServeChild } from './helpers/serve-child';
+import { runCli, startServeChild, type ServeChild } from './helpers/serve-child';
 import { startStack, type Stack } from './helpers/stack';
 
 const TOKEN = 'workers-test-token-0123456789';
@@ -63,6 +63,15 @@ describe('strangler serve --workers 2', function () {
     await gw?.kill();
     await stack?.stop();
   });
+
+  for (const bad of ['0', '-1', '2.5', 'many', '257']) {
+    it(`refuses --workers ${bad}: usage error, exit 2, nothing started`, async () => {
+      const r = await runCli(['serve', stack.manifestPath, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', `--workers=${bad}`], { STRANGLER_ADMIN_TOKEN: TOKEN });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /--workers .*expected a whole number from 1 to 256, or "auto"/);
+      assert.doesNotMatch(r.stdout, /ready/);
+    });
+  }
 
   it('serves from two worker processes sharing one port', async () => {
     const pids = workerPids(gw);
