@@ -317,6 +317,8 @@ function method(r: BenchResults): string {
     'the call was answered comes back; any such request that still followed the old split is counted as stale.',
     `- Reloads: ${s.reloads} \`strangler apply\` runs (the manifest alternates between two canary percentages, so each has a ` +
     `change to apply) with ${s.connections} connections of load, then ${s.reloads} plain \`nginx -s reload\`, 0.5 s apart.`,
+    '- Every Node proxy, the gateway and the peers alike, runs with `--no-memory-reducer`, the flag the gateway ships with ' +
+    '(`gateway/runtime/node-flags.ts`; see "What was tried").',
     '- The machine is shared: other work may run at the same time, which is why rounds are interleaved and medians reported.',
     '',
   ].join('\n');

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileManifest } from '../gateway/manifest/compile-manifest';
 import { renderNginxConfig } from '../gateway/nginx/render-config';
+import { TRAFFIC_NODE_FLAGS } from '../gateway/runtime/node-flags';
 import { PROJECT_ROOT } from '../gateway/version';
 import { benchManifest, type BenchManifestOptions } from './manifests';
 import { newPrefix, startNginx, type BenchNginx } from './nginx';
@@ -27,8 +28,11 @@ export async function startUpstream(): Promise<Child<{ port: number }>> {
 
 export type PeerName = 'undici-pool' | 'http-proxy' | 'fastify-proxy';
 
+/** Every Node proxy runs with the flags the gateway ships with (Dockerfile, npm start, --workers), peers too. */
+const PROXY_NODE_ARGS = [...TRAFFIC_NODE_FLAGS];
+
 export async function startPeer(peer: PeerName, upstreamPort: number): Promise<Running> {
-  const c = await startScript<{ port: number }>(join(BENCH_DIST, 'peers', `${peer}.js`), [String(upstreamPort)]);
+  const c = await startScript<{ port: number }>(join(BENCH_DIST, 'peers', `${peer}.js`), [String(upstreamPort)], PROXY_NODE_ARGS);
   return { name: peer, port: c.ready.port, pids: () => [c.pid], stop: c.stop };
 }
 
@@ -46,7 +50,7 @@ export async function startGatewayProcess(name: string, manifestText: string, wo
   const dir = mkdtempSync(join(tmpdir(), 'strangler-bench-gw-'));
   const manifestPath = join(dir, 'routes.yaml');
   writeFileSync(manifestPath, manifestText);
-  const nodeArgs: string[] = [];
+  const nodeArgs: string[] = [...PROXY_NODE_ARGS];
   const profDir = process.env.BENCH_CPU_PROF;
   if (profDir) {
     mkdirSync(profDir, { recursive: true });

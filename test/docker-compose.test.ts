@@ -14,6 +14,7 @@ import { loadManifest } from '../gateway/manifest/compile-manifest';
 import type { RouteTable } from '../gateway/manifest/route-table';
 import { PROJECT_ROOT } from '../gateway/version';
 import { freePort } from './helpers/net';
+import { TRAFFIC_NODE_FLAGS } from '../gateway/runtime/node-flags';
 
 const COMPOSE_FILE = join(PROJECT_ROOT, 'docker-compose.yml');
 const MANIFEST = 'deploy/routes.compose.yaml';
@@ -132,7 +133,8 @@ describe('docker-compose.yml', () => {
     const svc = compose.services.gateway;
     const cmd = svc.command!;
     const { listen, admin } = table.gateway;
-    assert.deepEqual(cmd.slice(0, 4), ['node', 'bin/strangler.js', 'serve', MANIFEST]);
+    // The gateway runs with the flags its traffic processes need (gateway/runtime/node-flags.ts).
+    assert.deepEqual(cmd.slice(0, 4 + TRAFFIC_NODE_FLAGS.length), ['node', ...TRAFFIC_NODE_FLAGS, 'bin/strangler.js', 'serve', MANIFEST]);
     assert.equal(listen.host, 'gateway', 'nginx reaches dynamic routes through gateway.listen: the service name');
     assert.equal(flag(cmd, '--listen'), `0.0.0.0:${listen.port}`);
     assert.equal(admin.host, 'gateway');
@@ -195,7 +197,7 @@ describe('Dockerfile', () => {
     assert.match(text, /^RUN npm run build$/m);
     assert.match(text, /^USER node$/m);
     const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(text)![1]) as string[];
-    assert.deepEqual(cmd.slice(0, 4), ['node', 'bin/strangler.js', 'serve', 'routes/routes.yaml']);
+    assert.deepEqual(cmd.slice(0, 4 + TRAFFIC_NODE_FLAGS.length), ['node', ...TRAFFIC_NODE_FLAGS, 'bin/strangler.js', 'serve', 'routes/routes.yaml']);
     // The files the image needs at run time are in the build context.
     const ignored = readFileSync(join(PROJECT_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     for (const needed of ['bin', 'gateway', 'monolith-fixture', 'nginx-templates', 'routes', 'deploy', 'package.json', 'package-lock.json', 'tsconfig.json']) {

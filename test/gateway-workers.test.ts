@@ -76,7 +76,11 @@ describe('strangler serve --workers 2', function () {
   it('serves from two worker processes sharing one port', async () => {
     const pids = workerPids(gw);
     assert.equal(new Set(pids).size, 2);
-    for (const pid of pids) assert.ok(alive(pid) && pid !== gw.pid, `worker ${pid} runs beside the primary ${gw.pid}`);
+    for (const pid of pids) {
+      assert.ok(alive(pid) && pid !== gw.pid, `worker ${pid} runs beside the primary ${gw.pid}`);
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      assert.ok(argv.includes('--no-memory-reducer'), `worker ${pid} runs with the traffic flags: ${argv.join(' ')}`);
+    }
     const before = pids.map(cpuTicks);
     for (let i = 0; i < 300; i++) assert.equal((await freshRequest(gw.trafficPort, '/api/v1/track/1')).status, 200);
     const spent = pids.map((pid, i) => cpuTicks(pid) - before[i]);

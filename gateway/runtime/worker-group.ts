@@ -7,6 +7,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { join } from 'node:path';
 import { AggregatorRegistry } from 'prom-client';
 import type { RouteStats } from './admin-api';
+import { withTrafficFlags } from './node-flags';
 import type { StateFile } from './state-store';
 import type { FromWorker, ToWorker } from './worker-messages';
 
@@ -51,7 +52,7 @@ export function createWorkerGroup(o: WorkerGroupOptions): WorkerGroup {
    */
   const members = new Map<Worker, Map<number, Pending>>();
 
-  cluster.setupPrimary({ exec: join(__dirname, 'gateway-worker.js'), args: [] });
+  cluster.setupPrimary({ exec: join(__dirname, 'gateway-worker.js'), args: [], execArgv: withTrafficFlags(process.execArgv) });
 
   function start(replacing?: number): Promise<number> {
     const worker = cluster.fork();
