@@ -15,7 +15,7 @@ export interface Child<T> {
 }
 
 /** Runs `node script args…`; the script prints one JSON line when it is listening. */
-export function startScript<T>(script: string, args: string[], nodeArgs: string[] = []): Promise<Child<T>> {
+export function startScript<T>(script: string, args: string[], nodeArgs: readonly string[] = []): Promise<Child<T>> {
   const proc = spawn(process.execPath, [...nodeArgs, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {

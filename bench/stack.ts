@@ -28,11 +28,9 @@ export async function startUpstream(): Promise<Child<{ port: number }>> {
 
 export type PeerName = 'undici-pool' | 'http-proxy' | 'fastify-proxy';
 
-/** Every Node proxy runs with the flags the gateway ships with (Dockerfile, npm start, --workers), peers too. */
-const PROXY_NODE_ARGS = [...TRAFFIC_NODE_FLAGS];
-
+// Every Node proxy runs with the flags the gateway ships with (Dockerfile, npm start, --workers), peers too.
 export async function startPeer(peer: PeerName, upstreamPort: number): Promise<Running> {
-  const c = await startScript<{ port: number }>(join(BENCH_DIST, 'peers', `${peer}.js`), [String(upstreamPort)], PROXY_NODE_ARGS);
+  const c = await startScript<{ port: number }>(join(BENCH_DIST, 'peers', `${peer}.js`), [String(upstreamPort)], TRAFFIC_NODE_FLAGS);
   return { name: peer, port: c.ready.port, pids: () => [c.pid], stop: c.stop };
 }
 
@@ -50,7 +48,7 @@ export async function startGatewayProcess(name: string, manifestText: string, wo
   const dir = mkdtempSync(join(tmpdir(), 'strangler-bench-gw-'));
   const manifestPath = join(dir, 'routes.yaml');
   writeFileSync(manifestPath, manifestText);
-  const nodeArgs: string[] = [...PROXY_NODE_ARGS];
+  const nodeArgs: string[] = [...TRAFFIC_NODE_FLAGS];
   const profDir = process.env.BENCH_CPU_PROF;
   if (profDir) {
     mkdirSync(profDir, { recursive: true });

@@ -6,6 +6,8 @@ import { EventEmitter } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { echo, jsonReply, mergeFaults, NO_FAULTS, parseFaults, readBody, requestFaultSpec, sendReply, sleep, textReply, type BodyInfo, type Faults } from './faults.js';
+import { localUrl } from '../gateway/util/address.js';
+import { listen } from '../gateway/util/http-server.js';
 
 export interface FunctionSpec { name: string; image?: string; faults?: string }
 
@@ -199,15 +201,11 @@ export async function startFunctions(opts: FunctionsOptions = {}): Promise<Funct
   });
 
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
-  });
-  const port = (server.address() as { port: number }).port;
+  const { port } = await listen(server, host, opts.port ?? 0);
 
   return {
     port,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: localUrl(host, port),
     get requests() { return requests; },
     invocations,
     completions,

@@ -7,6 +7,8 @@ import type { Duplex } from 'node:stream';
 import { parseArgs, promisify } from 'node:util';
 import { WebSocketServer } from 'ws';
 import { echo, jsonReply, parseFaults, readBody, requestFaultSpec, sendReply, sleep, textReply, type BodyInfo, type Faults, type Reply } from './faults.js';
+import { localUrl } from '../gateway/util/address.js';
+import { listen } from '../gateway/util/http-server.js';
 
 export interface LegacyOptions { port?: number; host?: string; faults?: string; name?: string }
 export interface LegacyFixture { port: number; url: string; close(): Promise<void>; readonly requests: number }
@@ -61,10 +63,6 @@ async function route(req: IncomingMessage, body: BodyInfo, instance: string | un
   return jsonReply(200, base); // the monolith serves whatever nobody else claims
 }
 
-function hostForUrl(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
-
 export async function startLegacy(opts: LegacyOptions = {}): Promise<LegacyFixture> {
   const startFaults = parseFaults(opts.faults); // throws early on a bad spec
   const closing = new AbortController();
@@ -112,15 +110,11 @@ export async function startLegacy(opts: LegacyOptions = {}): Promise<LegacyFixtu
   });
 
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
-  });
-  const port = (server.address() as { port: number }).port;
+  const { port } = await listen(server, host, opts.port ?? 0);
 
   return {
     port,
-    url: `http://${hostForUrl(host)}:${port}`,
+    url: localUrl(host, port),
     get requests() { return requests; },
     async close() {
       closing.abort();

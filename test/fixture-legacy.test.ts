@@ -3,34 +3,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { Agent, request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import WebSocket from 'ws';
 import { startLegacy, type LegacyFixture } from '../monolith-fixture/legacy.js';
 import { freePort } from './helpers/net.js';
-
-interface RawResponse { status: number; headers: IncomingHttpHeaders; body: Buffer }
-type RawError = Error & { code?: string; phase?: 'headers' | 'body'; status?: number };
-
-/** node:http with the path sent byte for byte; errors say whether headers had arrived. */
-function raw(base: string, path: string, o: { method?: string; headers?: OutgoingHttpHeaders; body?: Buffer; timeoutMs?: number; agent?: Agent } = {}): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(base);
-    let status: number | undefined;
-    const req = request({ host: u.hostname, port: u.port, path, method: o.method ?? 'GET', headers: o.headers, agent: o.agent ?? false }, (res) => {
-      status = res.statusCode;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', (err: RawError) => reject(Object.assign(err, { phase: 'body', status })));
-    });
-    req.on('error', (err: RawError) => reject(Object.assign(err, { phase: status === undefined ? 'headers' : 'body', status })));
-    if (o.timeoutMs) req.setTimeout(o.timeoutMs, () => req.destroy(Object.assign(new Error('client timeout'), { code: 'CLIENT_TIMEOUT' })));
-    req.end(o.body);
-  });
-}
+import { raw, type RawError, type RawResponse } from './helpers/node-request.js';
 
 const json = (r: RawResponse) => JSON.parse(r.body.toString('utf8'));
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');

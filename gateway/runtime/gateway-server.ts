@@ -5,7 +5,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type OutgoingHttpHead
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { IDEMPOTENT_METHODS, type Route, type RouteTable } from '../manifest/route-table';
-import type { AdminGateway, RouteStats } from './admin-api';
+import type { AdminGateway } from './admin-api';
 import { decideRoute, type Decision, type PercentSource, type RequestFacts } from './decide-route';
 import { attempt, upgradeAttempt, type AttemptResult, type UpstreamFailure } from './forward';
 import { GatewayMetrics, type FailureKind } from './gateway-metrics';
@@ -27,8 +27,6 @@ export interface GatewayServer extends AdminGateway {
   listen(host: string, port: number): Promise<void>;
   /** Takes effect on the next request; requests in flight finish on the table they started with. */
   swapTable(table: RouteTable): void;
-  /** Requests, errors and fallbacks by route id, now. */
-  statsNow(): Map<string, RouteStats>;
   /** Stops accepting; requests in flight get `graceMs`, then every connection is cut. */
   close(graceMs: number): Promise<void>;
 }
@@ -272,7 +270,6 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
       pools.use(next);
       table = next;
     },
-    statsNow: () => metrics.allStats(),
     routeStats: async () => metrics.allStats(),
     metricsText: () => metrics.registry.metrics(),
     async close(graceMs: number) {

@@ -73,8 +73,8 @@ function runWorker(): void {
         return;
       }
       case 'stats':
-        void gw!.metricsRegistry.getMetricsAsJSON().then((metrics) =>
-          send({ t: 'stats', seq: m.seq, stats: [...gw!.statsNow()], metrics }));
+        void Promise.all([gw!.routeStats(), gw!.metricsRegistry.getMetricsAsJSON()]).then(([stats, metrics]) =>
+          send({ t: 'stats', seq: m.seq, stats: [...stats], metrics }));
         return;
       case 'close':
         void (gw ? gw.close(m.graceMs) : Promise.resolve()).finally(() => process.exit(0));

@@ -98,14 +98,7 @@ function workerTraffic(workers: number, manifestPath: string, text: string, stat
   const group = createWorkerGroup({ workers, manifestPath, manifestText: text, state: () => state.snapshot(), log });
   // A change is acknowledged once every worker serves it.
   state.onApplied((s) => group.applyState(s));
-  return {
-    listen: (host, port) => group.listen(host, port),
-    swapTable: (_next, nextText) => group.swapManifest(nextText),
-    pids: () => group.pids(),
-    routeStats: () => group.routeStats(),
-    metricsText: () => group.metricsText(),
-    close: (graceMs) => group.close(graceMs),
-  };
+  return group;
 }
 
 export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHandle> {

@@ -6,6 +6,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { join } from 'node:path';
 import { AggregatorRegistry } from 'prom-client';
+import type { RouteTable } from '../manifest/route-table';
 import type { RouteStats } from './admin-api';
 import { withTrafficFlags } from './node-flags';
 import type { StateFile } from './state-store';
@@ -24,8 +25,8 @@ export interface WorkerGroupOptions {
 export interface WorkerGroup {
   /** Starts the workers; resolves to the port they share. */
   listen(host: string, port: number): Promise<number>;
-  /** A validated manifest text: resolves once every worker serves it. */
-  swapManifest(text: string): Promise<void>;
+  /** A validated manifest (its text is what workers compile): resolves once every worker serves it. */
+  swapTable(table: RouteTable, text: string): Promise<void>;
   /** Resolves once every worker serves this state. */
   applyState(state: StateFile): Promise<void>;
   routeStats(): Promise<ReadonlyMap<string, RouteStats>>;
@@ -135,7 +136,7 @@ export function createWorkerGroup(o: WorkerGroupOptions): WorkerGroup {
       const ports = await Promise.all(Array.from({ length: o.workers }, () => start()));
       return ports[0];
     },
-    async swapManifest(text) {
+    async swapTable(_table, text) {
       manifestText = text;
       await acknowledged((s) => ({ t: 'table', seq: s, manifestText: text }));
     },

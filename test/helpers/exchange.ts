@@ -2,6 +2,7 @@
 // (optionally dribbled), and whatever comes back is read as far as it goes: a complete answer, a
 // truncated one (the status and what arrived of the body), no answer (0) or none in time (-1).
 import { connect, type Socket } from 'node:net';
+import { parseResponseHead } from './raw-http';
 
 export interface ExchangeRequest {
   readonly raw: Buffer;
@@ -26,14 +27,7 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 function parseResponse(raw: Buffer): Exchange | null {
   const headEnd = raw.indexOf('\r\n\r\n');
   if (headEnd < 0) return null;
-  const [statusLine, ...lines] = raw.subarray(0, headEnd).toString('latin1').split('\r\n');
-  const headers: Record<string, string> = {};
-  for (const line of lines) {
-    const i = line.indexOf(':');
-    const name = line.slice(0, i).trim().toLowerCase();
-    headers[name] = headers[name] !== undefined ? `${headers[name]}, ${line.slice(i + 1).trim()}` : line.slice(i + 1).trim();
-  }
-  const status = Number(statusLine.split(' ')[1]);
+  const { status, headers } = parseResponseHead(raw.subarray(0, headEnd));
   const rest = raw.subarray(headEnd + 4);
   if (status === 100) {
     const next = parseResponse(rest);

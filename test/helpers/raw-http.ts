@@ -19,6 +19,18 @@ export interface RawRequestOptions {
   timeoutMs?: number;
 }
 
+/** A response head (without its blank line): the status, and the headers lower-cased, repeats joined with ", ". */
+export function parseResponseHead(head: Buffer): { status: number; headers: Record<string, string> } {
+  const [statusLine, ...lines] = head.toString('latin1').split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const i = line.indexOf(':');
+    const name = line.slice(0, i).trim().toLowerCase();
+    headers[name] = headers[name] !== undefined ? `${headers[name]}, ${line.slice(i + 1).trim()}` : line.slice(i + 1).trim();
+  }
+  return { status: Number(statusLine.split(' ')[1]), headers };
+}
+
 export function rawRequest(port: number, target: string, opts: RawRequestOptions = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
@@ -34,16 +46,10 @@ export function rawRequest(port: number, target: string, opts: RawRequestOptions
       const raw = Buffer.concat(chunks);
       const headEnd = raw.indexOf('\r\n\r\n');
       if (headEnd < 0) return reject(new Error(`incomplete response to ${target}: ${JSON.stringify(raw.toString('latin1'))}`));
-      const [statusLine, ...lines] = raw.subarray(0, headEnd).toString('latin1').split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of lines) {
-        const i = line.indexOf(':');
-        const name = line.slice(0, i).trim().toLowerCase();
-        headers[name] = headers[name] !== undefined ? `${headers[name]}, ${line.slice(i + 1).trim()}` : line.slice(i + 1).trim();
-      }
+      const { status, headers } = parseResponseHead(raw.subarray(0, headEnd));
       let body: Buffer = raw.subarray(headEnd + 4);
       if (/chunked/i.test(headers['transfer-encoding'] ?? '')) body = dechunk(body);
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, body, raw });
+      resolve({ status, headers, body, raw });
     });
     if (opts.rawRequest !== undefined) {
       socket.end(opts.rawRequest);
