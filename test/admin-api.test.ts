@@ -55,7 +55,7 @@ describe('admin API', function () {
 
     it('keeps the token file across restarts and prefers STRANGLER_ADMIN_TOKEN when set', async () => {
       const statePath = join(dirname(stack.manifestPath), 'other.state.json');
-      const again = await startGateway({ manifestPath: stack.manifestPath, watch: false, listen: '127.0.0.1:0', admin: '127.0.0.1:0', statePath, env: {} });
+      const again = await startGateway({ manifestPath: stack.manifestPath, watch: false, listen: '127.0.0.1:0', admin: '127.0.0.1:0', state: statePath, env: {} });
       try {
         assert.equal(again.tokenCreated, false);
         assert.equal(again.tokenPath, gw.tokenPath);
@@ -63,7 +63,7 @@ describe('admin API', function () {
       } finally {
         await again.close(1000);
       }
-      const fromEnv = await startGateway({ manifestPath: stack.manifestPath, watch: false, listen: '127.0.0.1:0', admin: '127.0.0.1:0', statePath, env: { STRANGLER_ADMIN_TOKEN: 'env-token' } });
+      const fromEnv = await startGateway({ manifestPath: stack.manifestPath, watch: false, listen: '127.0.0.1:0', admin: '127.0.0.1:0', state: statePath, env: { STRANGLER_ADMIN_TOKEN: 'env-token' } });
       try {
         assert.equal(fromEnv.tokenPath, null);
         const a = supertest(`http://127.0.0.1:${fromEnv.admin.port}`);
@@ -78,7 +78,7 @@ describe('admin API', function () {
   describe('reads', () => {
     it('GET /healthz needs no token', async () => {
       const res = await api.get('/healthz').expect(200).expect('content-type', /application\/json/);
-      assert.deepEqual(res.body, { status: 'ok' });
+      assert.deepEqual(res.body, { status: 'ok', state: { store: 'file', available: true, state_version: 0, stale_seconds: 0 } });
     });
 
     it('GET /routes lists every route and default with manifest and effective percent', async () => {
@@ -126,7 +126,7 @@ describe('admin API', function () {
     const statePath = () => gw.statePath;
 
     it('without the right token: 401 and nothing changes (effective percent, state file, audit log, traffic)', async () => {
-      const before = { state: read(statePath()), audit: read(gw.auditPath) };
+      const before = { state: read(statePath()), audit: read(gw.auditLocation) };
       for (const header of [undefined, 'Bearer wrong', `bearer${token}`]) {
         const req = api.patch('/routes/off').send({ percent: 100 });
         if (header) req.set('authorization', header);
@@ -135,12 +135,12 @@ describe('admin API', function () {
       }
       assert.equal(gw.state.override('off'), undefined);
       assert.equal(read(statePath()), before.state);
-      assert.equal(read(gw.auditPath), before.audit);
+      assert.equal(read(gw.auditLocation), before.audit);
       assert.equal(await servedBy('/off/1'), 'legacy', 'the 0% route still goes to legacy');
     });
 
     it('bad input: 400 with a JSON error saying what is wrong, and nothing changes', async () => {
-      const before = { state: read(statePath()), audit: read(gw.auditPath) };
+      const before = { state: read(statePath()), audit: read(gw.auditLocation) };
       const cases: Array<[string, RegExp]> = [
         ['{"percent": 101}', /percent must be <= 100/],
         ['{"percent": -1}', /percent must be >= 0/],
@@ -166,7 +166,7 @@ describe('admin API', function () {
       assert.match(tooBig.body.error, /larger than/);
       assert.equal(gw.state.effectivePercent(stack.table.routes.find((r) => r.id === 'images')!), 30);
       assert.equal(read(statePath()), before.state);
-      assert.equal(read(gw.auditPath), before.audit);
+      assert.equal(read(gw.auditLocation), before.audit);
     });
 
     it('unknown route: 404 naming the routes; the default route: 409', async () => {
@@ -189,7 +189,7 @@ describe('admin API', function () {
       assert.equal(state.version, 1);
       assert.equal(state.routes.off.percent, 100);
       assert.equal(statSync(statePath()).mode & 0o777, 0o600);
-      const lines = readFileSync(gw.auditPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const lines = readFileSync(gw.auditLocation, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       const last = lines[lines.length - 1];
       assert.deepEqual({ ...last, time: undefined }, { time: undefined, route: 'off', action: 'set', old: 0, new: 100, client: '127.0.0.1' });
       assert.ok(Math.abs(Date.parse(last.time) - Date.now()) < 60_000, `audit time ${last.time}`);
@@ -197,16 +197,16 @@ describe('admin API', function () {
     });
 
     it('concurrent PATCHes are applied one at a time: the audit log chains old → new and ends at the state', async () => {
-      const before = readFileSync(gw.auditPath, 'utf8').trim().split('\n').length;
+      const before = readFileSync(gw.auditLocation, 'utf8').trim().split('\n').length;
       const percents = Array.from({ length: 20 }, (_, i) => 50 + i);
       await Promise.all(percents.map((percent) => api.patch('/routes/search').set(auth()).send({ percent }).expect(200)));
-      const lines = readFileSync(gw.auditPath, 'utf8').trim().split('\n').slice(before).map((l) => JSON.parse(l));
+      const lines = readFileSync(gw.auditLocation, 'utf8').trim().split('\n').slice(before).map((l) => JSON.parse(l));
       assert.equal(lines.length, 20);
       assert.equal(lines[0].old, 100);
       for (let i = 1; i < lines.length; i++) assert.equal(lines[i].old, lines[i - 1].new, `audit line ${i}: ${JSON.stringify(lines[i])}`);
       assert.deepEqual(lines.map((l) => l.new).sort(), [...percents].sort());
       assert.equal(JSON.parse(readFileSync(statePath(), 'utf8')).routes.search.percent, lines[lines.length - 1].new);
-      assert.equal(statSync(gw.auditPath).mode & 0o777, 0o600, 'the audit log is private too');
+      assert.equal(statSync(gw.auditLocation).mode & 0o777, 0o600, 'the audit log is private too');
       await api.patch('/routes/search').set(auth()).send({ percent: null }).expect(200);
     });
 
@@ -222,7 +222,7 @@ describe('admin API', function () {
       assert.equal(res.body.effective_percent, 30);
       assert.equal(res.body.previous_percent, 12.25);
       assert.equal(JSON.parse(readFileSync(statePath(), 'utf8')).routes.images, undefined);
-      const lines = readFileSync(gw.auditPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const lines = readFileSync(gw.auditLocation, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       const last = lines[lines.length - 1];
       assert.deepEqual([last.route, last.action, last.old, last.new], ['images', 'clear', 12.25, 30]);
       // Clearing again is harmless.

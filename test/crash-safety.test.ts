@@ -96,10 +96,11 @@ routes:
       child = null;
       await patching;
       // Whatever moment the kill hit, the file is whole and valid.
-      let text = '{"version":1,"routes":{}}'; // no PATCH ever reached the disk: no file yet
+      let text = '{"format":2,"version":0,"routes":{}}'; // no PATCH ever reached the disk: no file yet
       try { text = readFileSync(stateFile, 'utf8'); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
-      const data = JSON.parse(text) as { version: number; routes: Record<string, { percent: number }> };
-      assert.equal(data.version, 1);
+      const data = JSON.parse(text) as { format: number; version: number; routes: Record<string, { percent: number }> };
+      assert.equal(data.format, 2);
+      assert.ok(Number.isSafeInteger(data.version) && data.version >= 0, `a change counter, got ${data.version}`);
       const inFile = data.routes.track?.percent ?? 10;
       assert.ok(inFile === acknowledged || inFile === inFlightAtKill, `round ${round}: file holds ${inFile}%, acknowledged ${acknowledged}%`);
     }

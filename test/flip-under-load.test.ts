@@ -113,7 +113,7 @@ describe('flipping a route under load', function () {
     assert.ok(checked >= FLIPS, `enough requests ran inside stable phases: ${checked}`);
 
     assert.equal(gw.state.override('track')?.percent, 100, 'the last flip (to 100%) is the state');
-    const audit = readFileSync(gw.auditPath, 'utf8').trim().split('\n');
+    const audit = readFileSync(gw.auditLocation, 'utf8').trim().split('\n');
     assert.equal(audit.length, FLIPS, 'one audit line per flip');
   });
 

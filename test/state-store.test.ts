@@ -1,4 +1,4 @@
-// StateStore: overrides persist atomically, reload, refuse a corrupt file, and survive kill -9.
+// FileStateStore: overrides persist atomically, reload, refuse a corrupt file, and survive kill -9.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileManifest } from '../gateway/manifest/compile-manifest';
 import type { Route } from '../gateway/manifest/route-table';
-import { isValidPercent, StateFileError, StateStore } from '../gateway/runtime/state-store';
+import { FileStateStore, isValidPercent, StateFileError } from '../gateway/runtime/state-store';
+
+const set = (s: FileStateStore, id: string, percent: number, by: string) => s.apply(new Map([[id, percent]]), by);
+const clear = (s: FileStateStore, id: string) => s.apply(new Map([[id, null]]), 'x');
 
 const { table } = compileManifest(`
 version: 1
@@ -20,7 +23,7 @@ routes:
 `, 'routes.yaml');
 const [routeA, routeB] = table!.routes as Route[];
 
-describe('StateStore', () => {
+describe('FileStateStore', () => {
   let dir: string;
   let file: string;
   beforeEach(() => {
@@ -30,21 +33,24 @@ describe('StateStore', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('starts empty without a file and falls back to the manifest percent', () => {
-    const s = StateStore.open(file);
+    const s = FileStateStore.open(file);
     assert.equal(s.effectivePercent(routeA), 100);
     assert.equal(s.effectivePercent(routeB), 10);
     assert.deepEqual(readdirSync(dir), [], 'opening must not create files');
   });
 
-  it('set() persists the documented format before it resolves, and applies it', async () => {
-    const s = StateStore.open(file);
-    const pending = s.set('b', 55.5, '127.0.0.1');
+  it('apply() persists the documented format before it resolves, and applies it as version 1', async () => {
+    const s = FileStateStore.open(file);
+    assert.equal(s.snapshot().version, 0, 'never changed');
+    const pending = set(s, 'b', 55.5, '127.0.0.1');
     assert.equal(s.effectivePercent(routeB), 10, 'not applied before it is on disk');
-    const { previous, current } = await pending;
-    assert.equal(previous, undefined);
-    assert.equal(current.percent, 55.5);
+    const { previous, version } = await pending;
+    assert.equal(previous.get('b'), undefined);
+    assert.equal(version, 1);
+    assert.equal(s.override('b')!.percent, 55.5);
     assert.equal(s.effectivePercent(routeB), 55.5);
     const data = JSON.parse(readFileSync(file, 'utf8'));
+    assert.equal(data.format, 2);
     assert.equal(data.version, 1);
     assert.deepEqual(Object.keys(data.routes), ['b']);
     assert.equal(data.routes.b.percent, 55.5);
@@ -54,49 +60,57 @@ describe('StateStore', () => {
   });
 
   it('a new store loads what an earlier one wrote', async () => {
-    const s = StateStore.open(file);
-    await s.set('a', 0, 'x');
-    await s.set('b', 100, 'y');
-    const t = StateStore.open(file);
+    const s = FileStateStore.open(file);
+    await set(s, 'a', 0, 'x');
+    await set(s, 'b', 100, 'y');
+    const t = FileStateStore.open(file);
     assert.equal(t.effectivePercent(routeA), 0);
     assert.equal(t.effectivePercent(routeB), 100);
     assert.equal(t.override('b')!.by, 'y');
   });
 
   it('clear() goes back to the manifest, persistently', async () => {
-    const s = StateStore.open(file);
-    await s.set('b', 42, 'x');
-    const { previous } = await s.clear('b');
-    assert.equal(previous!.percent, 42);
+    const s = FileStateStore.open(file);
+    await set(s, 'b', 42, 'x');
+    const { previous, version } = await clear(s, 'b');
+    assert.equal(previous.get('b')!.percent, 42);
+    assert.equal(version, 2);
     assert.equal(s.effectivePercent(routeB), 10);
     assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).routes, {});
-    assert.equal(StateStore.open(file).effectivePercent(routeB), 10);
+    assert.equal(FileStateStore.open(file).effectivePercent(routeB), 10);
   });
 
-  it('retainOnly() drops overrides of routes that left the manifest and keeps the rest', async () => {
-    const s = StateStore.open(file);
-    await s.set('a', 1, 'x');
-    await s.set('b', 2, 'x');
-    await s.set('gone', 3, 'x');
-    assert.deepEqual(await s.retainOnly(['a', 'b', 'new']), ['gone']);
+  it('apply() takes a batch as one version; a batch that changes nothing makes no version', async () => {
+    const s = FileStateStore.open(file);
+    await set(s, 'gone', 3, 'x');
+    const r = await s.apply(new Map<string, number | null>([['a', 1], ['b', 2], ['gone', null]]), 'y');
+    assert.equal(r.version, 2);
+    assert.equal(r.previous.get('gone')!.percent, 3);
     assert.deepEqual(Object.keys(JSON.parse(readFileSync(file, 'utf8')).routes).sort(), ['a', 'b']);
-    assert.equal(s.effectivePercent(routeA), 1);
-    assert.deepEqual(await s.retainOnly(['a', 'b']), []);
+    assert.equal((await clear(s, 'gone')).version, 2, 'clearing what is not set is no change');
+    assert.equal(FileStateStore.open(file).snapshot().version, 2);
+  });
+
+  it('reads a format-1 file (no counter) as version 1', () => {
+    writeFileSync(file, '{"version":1,"routes":{"a":{"percent":7,"updated_at":"2024-01-01T00:00:00Z","by":"x"}}}');
+    const s = FileStateStore.open(file);
+    assert.equal(s.snapshot().version, 1);
+    assert.equal(s.effectivePercent(routeA), 7);
   });
 
   it('serialises concurrent writes: the file ends with the last call, every call resolves in order', async () => {
-    const s = StateStore.open(file);
+    const s = FileStateStore.open(file);
     const order: number[] = [];
-    await Promise.all(Array.from({ length: 30 }, (_, i) => s.set('a', i, 'x').then(() => order.push(i))));
+    await Promise.all(Array.from({ length: 30 }, (_, i) => set(s, 'a', i, 'x').then(() => order.push(i))));
     assert.deepEqual(order, Array.from({ length: 30 }, (_, i) => i));
     assert.equal(JSON.parse(readFileSync(file, 'utf8')).routes.a.percent, 29);
     assert.equal(s.effectivePercent(routeA), 29);
   });
 
   it('rejects percents outside 0..100 or with more than two decimals, changing nothing', async () => {
-    const s = StateStore.open(file);
+    const s = FileStateStore.open(file);
     for (const bad of [-1, 100.01, 1.234, NaN, Infinity]) {
-      await assert.rejects(s.set('a', bad, 'x'), RangeError);
+      await assert.rejects(set(s, 'a', bad, 'x'), RangeError);
     }
     assert.equal(s.effectivePercent(routeA), 100);
     assert.deepEqual(readdirSync(dir), []);
@@ -104,8 +118,8 @@ describe('StateStore', () => {
   });
 
   it('a failed write rejects and leaves the state and the old file as they were', async () => {
-    const s = StateStore.open(file);
-    await s.set('a', 5, 'x');
+    const s = FileStateStore.open(file);
+    await set(s, 'a', 5, 'x');
     const before = readFileSync(file, 'utf8');
     // A read-only directory stops the write, except for root, who writes anywhere: a write
     // that ends in renaming over a directory fails for everyone.
@@ -118,7 +132,7 @@ describe('StateStore', () => {
       chmodSync(dir, 0o500);
     }
     try {
-      await assert.rejects(s.set('a', 6, 'x'));
+      await assert.rejects(set(s, 'a', 6, 'x'));
     } finally {
       if (asRoot) {
         assert.equal(readFileSync(join(file, 'keep'), 'utf8'), before);
@@ -131,21 +145,22 @@ describe('StateStore', () => {
     assert.equal(s.effectivePercent(routeA), 5);
     assert.equal(readFileSync(file, 'utf8'), before);
     assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.tmp')), [], 'no temp file left behind');
-    await s.set('a', 7, 'x'); // the queue keeps working after a failure
+    await set(s, 'a', 7, 'x'); // the queue keeps working after a failure
     assert.equal(s.effectivePercent(routeA), 7);
   });
 
   for (const [name, text, pattern] of [
     ['garbage', '{"version":1,"routes":{', /not valid JSON/],
     ['an empty file', '', /not valid JSON/],
-    ['another version', '{"version":2,"routes":{}}', /version 2, expected 1/],
+    ['another format', '{"format":3,"version":2,"routes":{}}', /format 3, expected 2/],
+    ['a bad counter', '{"format":2,"version":-1,"routes":{}}', /change counter/],
     ['a bad percent', '{"version":1,"routes":{"a":{"percent":101,"updated_at":"2024-01-01T00:00:00Z","by":"x"}}}', /routes\["a"\]\.percent/],
     ['a missing field', '{"version":1,"routes":{"a":{"percent":1,"by":"x"}}}', /updated_at/],
     ['an array', '[]', /not a JSON object/],
   ] as const) {
     it(`refuses to start from ${name}, naming the file, and never overwrites it`, () => {
       writeFileSync(file, text);
-      assert.throws(() => StateStore.open(file), (err: unknown) => {
+      assert.throws(() => FileStateStore.open(file), (err: unknown) => {
         assert.ok(err instanceof StateFileError);
         assert.match(err.message, pattern);
         assert.ok(err.message.includes(file));
@@ -158,7 +173,7 @@ describe('StateStore', () => {
   it('removes temp files a killed writer left behind, and only those', () => {
     writeFileSync(join(dir, '.routes.state.json.123.abcd.tmp'), '{"half');
     writeFileSync(join(dir, 'other.tmp'), 'x');
-    StateStore.open(file);
+    FileStateStore.open(file);
     assert.deepEqual(readdirSync(dir).sort(), ['other.tmp']);
   });
 

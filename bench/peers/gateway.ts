@@ -3,9 +3,9 @@
 import { startGateway } from '../../gateway/runtime/serve-gateway';
 
 async function main(): Promise<void> {
-  const [manifestPath, statePath, token, workers] = process.argv.slice(2);
+  const [manifestPath, state, token, workers] = process.argv.slice(2);
   const gw = await startGateway({
-    manifestPath, statePath, listen: '127.0.0.1:0', admin: '127.0.0.1:0',
+    manifestPath, state, listen: '127.0.0.1:0', admin: '127.0.0.1:0',
     env: { STRANGLER_ADMIN_TOKEN: token }, watch: false, workers: Number(workers ?? 0),
   });
   process.stdout.write(JSON.stringify({ port: gw.listen.port, admin: gw.admin.port }) + '\n');

@@ -121,7 +121,7 @@ async function runDemo(file: string, table: RouteTable, withNginx: boolean): Pro
   const log: ServeLog = { info: (l) => say(`gateway: ${l}`), error: (l) => process.stderr.write(`gateway: ${l}\n`) };
   let gw: GatewayHandle;
   try {
-    gw = await startGateway({ manifestPath: file, statePath: join(workDir, 'routes.state.json'), log });
+    gw = await startGateway({ manifestPath: file, state: join(workDir, 'routes.state.json'), log });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
     if (err instanceof StateFileError) fail(err.message);

@@ -5,6 +5,7 @@ import { TOKEN_ENV } from '../runtime/admin-token';
 import { DEFAULT_GRACE_MS, startGateway, type GatewayHandle, type ServeLog } from '../runtime/serve-gateway';
 import { localUrl } from '../util/address';
 import { StateFileError } from '../runtime/state-store';
+import { StateTargetError } from '../runtime/state-target';
 import { EXIT, parseCommandArgs, type Command } from './command';
 import { DEFAULT_MANIFEST, manifestPath, printDiagnostics } from './manifest-arg';
 import { untilStopped } from './until-stopped';
@@ -12,7 +13,7 @@ import { untilStopped } from './until-stopped';
 export const command: Command = {
   name: 'serve',
   summary: 'run the Node gateway and its admin API (runtime flips, reload on change)',
-  usage: `Usage: strangler serve [FILE] [--listen ADDR] [--admin ADDR] [--state FILE] [--workers N]
+  usage: `Usage: strangler serve [FILE] [--listen ADDR] [--admin ADDR] [--state FILE|URL] [--state-snapshot FILE] [--workers N]
 
 Serves the manifest FILE (default ${DEFAULT_MANIFEST}) with the Node gateway: every route goes
 to its \`to\` or to legacy by its effective percent, which \`strangler flip\`, \`strangler canary\`
@@ -25,6 +26,14 @@ Options:
                   and Origin headers that are not its own address (DNS-rebinding defence).
   --state FILE    runtime overrides (default: <manifest>.state.json beside the manifest, e.g.
                   routes/routes.state.json). Written atomically; a corrupt file stops the start.
+  --state URL     redis://[user:pass@]HOST:PORT[/DB] or rediss://…: one state shared by every
+                  gateway instance on that Redis (also: env STRANGLER_REDIS_URL, or the
+                  manifest's gateway.state). Credentials missing from the URL are read from
+                  REDIS_USERNAME / REDIS_PASSWORD. Redis down: the last state keeps serving,
+                  changes answer 503 state_unavailable until it is back.
+  --state-snapshot FILE
+                  with Redis: the local copy of the last state, to start from while Redis is
+                  down (default: the state file beside the manifest)
   --workers N     serve traffic from N worker processes sharing the port (node:cluster), or
                   "auto" for one per core. This process keeps the admin API, the state and the
                   reloads; an admin change or a reload is answered once every worker serves it,
@@ -33,7 +42,7 @@ Options:
 Admin token: $${TOKEN_ENV} if set, else the 0600 file <manifest>.token beside the
 manifest (created with a random token on first start; its path is printed). Every admin
 endpoint except GET /healthz needs "Authorization: Bearer <token>". Changes are appended to
-<manifest>.audit.jsonl beside the state file.
+<manifest>.audit.jsonl beside the state file (with Redis: the stream strangler:audit).
 
 Reload: on SIGHUP and whenever FILE changes, the manifest is revalidated; a valid one replaces
 the running table atomically (overrides of removed routes are dropped), an invalid one is
@@ -51,9 +60,9 @@ Exit codes: 0 stopped by a signal, 1 invalid manifest, unusable state file or li
 `,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
-      listen: { type: 'string' }, admin: { type: 'string' }, state: { type: 'string' }, workers: { type: 'string' },
+      listen: { type: 'string' }, admin: { type: 'string' }, state: { type: 'string' }, 'state-snapshot': { type: 'string' }, workers: { type: 'string' },
     });
-    const v = values as { listen?: string; admin?: string; state?: string; workers?: string };
+    const v = values as { listen?: string; admin?: string; state?: string; 'state-snapshot'?: string; workers?: string };
     const workers = parseWorkers(v.workers);
     if (workers instanceof Error) {
       process.stderr.write(`strangler serve: ${workers.message}\n`);
@@ -65,14 +74,14 @@ Exit codes: 0 stopped by a signal, 1 invalid manifest, unusable state file or li
 
     let gw: GatewayHandle;
     try {
-      gw = await startGateway({ manifestPath: file, listen: v.listen, admin: v.admin, statePath: v.state, workers, log });
+      gw = await startGateway({ manifestPath: file, listen: v.listen, admin: v.admin, state: v.state, stateSnapshot: v['state-snapshot'], workers, log });
     } catch (err) {
       if (err instanceof ManifestInvalidError) {
         printDiagnostics(err.diagnostics);
         process.stderr.write(`strangler serve: ${file} is invalid, not starting\n`);
         return EXIT.FAIL;
       }
-      if (err instanceof StateFileError) {
+      if (err instanceof StateFileError || err instanceof StateTargetError) {
         process.stderr.write(`strangler serve: ${err.message}\n`);
         return EXIT.FAIL;
       }
@@ -91,8 +100,8 @@ Exit codes: 0 stopped by a signal, 1 invalid manifest, unusable state file or li
       ...(workers ? [`  workers  ${workers}, pids ${gw.trafficPids().join(', ')}`] : []),
       `  admin    ${localUrl(gw.admin.host, gw.admin.port)}`,
       `  token    ${gw.tokenPath ? `${gw.tokenPath}${gw.tokenCreated ? ' (created)' : ''}` : `$${TOKEN_ENV}`}`,
-      `  state    ${gw.statePath}`,
-      `  audit    ${gw.auditPath}`,
+      `  state    ${gw.stateLocation}${gw.stateLocation !== gw.statePath ? ` (snapshot ${gw.statePath}), version ${gw.state.snapshot().version}` : ''}`,
+      `  audit    ${gw.auditLocation}`,
       ...table.routes.filter((r) => gw.state.override(r.id)).map((r) => {
         const o = gw.state.override(r.id)!;
         return `  override ${r.id}: ${o.percent}% (manifest ${r.canary.percent}%), set ${o.updated_at} by ${o.by}`;

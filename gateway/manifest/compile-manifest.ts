@@ -10,9 +10,10 @@ import {
 } from './route-table';
 import { checkSchema } from './schema';
 import {
-  checkAddresses, checkBuffers, checkCanaries, checkIds, checkMatches, checkTargets, checkUnits, type Report,
+  checkAddresses, checkBuffers, checkStateTarget, checkTrustedProxies, checkCanaries, checkIds, checkMatches, checkTargets, checkUnits, type Report,
 } from './semantic-checks';
 import { parseDuration, parseHostPort, parseSize } from './units';
+import { LOOPBACK_CIDRS, parseCidr, type Cidr } from './cidr';
 
 type Obj = Record<string, unknown>;
 
@@ -42,7 +43,7 @@ export function compileManifest(text: string, file = 'routes.yaml'): CompileResu
   if (typeof m !== 'object' || m === null || Array.isArray(m)) return { table: null, diagnostics };
 
   const manifest = m as Obj;
-  for (const check of [checkAddresses, checkUnits, checkIds, checkMatches, checkTargets, checkCanaries]) check(manifest, report);
+  for (const check of [checkAddresses, checkUnits, checkIds, checkMatches, checkTargets, checkCanaries, checkTrustedProxies, checkStateTarget]) check(manifest, report);
   checkBuffers(manifest, report, (r) => {
     const b = { ...BUILTIN_DEFAULTS.buffers, ...objAt(manifest, 'defaults', 'buffers'), ...(r ? objAt(r, 'buffers') : {}) };
     return { size: parseSize(String(b.size)) ?? NaN, count: Number(b.count), each: parseSize(String(b.each)) ?? NaN, busy: parseSize(String(b.busy)) ?? NaN };
@@ -178,6 +179,9 @@ function buildRouteTable(m: Obj, digest: string): RouteTable {
     gateway: {
       listen: hostPort(String(gw.listen ?? BUILTIN_DEFAULTS.gateway.listen)),
       admin: hostPort(String(gw.admin ?? BUILTIN_DEFAULTS.gateway.admin)),
+      state: typeof gw.state === 'string' ? gw.state : null,
+      trusted_proxies: ((gw.trusted_proxies as string[] | undefined) ?? LOOPBACK_CIDRS).map((t) => parseCidr(t) as Cidr),
+      servers: ((gw.servers as string[] | undefined) ?? [String(gw.listen ?? BUILTIN_DEFAULTS.gateway.listen)]).map(hostPort),
     },
     defaults,
     routes,

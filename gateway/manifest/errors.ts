@@ -25,6 +25,8 @@ export const MANIFEST_CODES = {
   STR_BAD_SIZE: 'a size not in nginx syntax (512, 128k, 50m, 1g), or out of range',
   STR_BAD_BUFFERS: 'buffer sizes that nginx would refuse (proxy_busy_buffers_size rules)',
   STR_BAD_ADDRESS: 'an address that is not host:port (or a port, for listen)',
+  STR_BAD_CIDR: 'a trusted_proxies entry that is not an IPv4/IPv6 address or CIDR block',
+  STR_BAD_STATE: 'gateway.state is not a redis:// or rediss:// URL or a file path, or holds a password',
   STR_UNSAFE_STRING: 'a string with characters that could break out of an nginx directive',
   STR_W_UNREACHABLE: 'warning: a route that can never be reached',
   STR_W_IGNORED: 'warning: a setting that has no effect on this route',

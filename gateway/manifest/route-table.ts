@@ -1,6 +1,8 @@
 // The one model both runtimes consume: a manifest, parsed and validated once, becomes a
 // deeply frozen RouteTable. The nginx emitter and the Node gateway read only this.
 
+import type { Cidr } from './cidr';
+
 /** A duration or size keeps nginx's spelling (for the emitter) and its value (for the gateway). */
 export interface Duration { readonly text: string; readonly ms: number }
 export interface Size { readonly text: string; readonly bytes: number }
@@ -74,12 +76,23 @@ export interface RouteTable {
   readonly server_name: string;
   readonly debug_headers: boolean;
   readonly upstreams: ReadonlyMap<string, Upstream>;
-  readonly gateway: { readonly listen: HostPort; readonly admin: HostPort };
+  readonly gateway: GatewaySettings;
   readonly defaults: { readonly timeouts: Timeouts; readonly buffers: Buffers; readonly body: Body };
   /** Manifest order. */
   readonly routes: readonly Route[];
   /** The synthetic route that serves everything no route claims: id "default", to legacy. */
   readonly defaultRoute: Route;
+}
+
+export interface GatewaySettings {
+  readonly listen: HostPort;
+  readonly admin: HostPort;
+  /** gateway.state as written (a redis:// URL or a file path); null: the file beside the manifest. */
+  readonly state: string | null;
+  /** Peers whose forwarding headers the gateway believes; default loopback. */
+  readonly trusted_proxies: readonly Cidr[];
+  /** The instances nginx balances dynamic routes over; default [listen]. */
+  readonly servers: readonly HostPort[];
 }
 
 export const DEFAULT_ROUTE_ID = 'default';

@@ -1,6 +1,8 @@
 // Checks the schema cannot express, one function per concern, each reporting every problem it sees.
 // They run on schema-checked data but stay defensive: a check must never throw on odd input.
 import type { ManifestCode, PathSegment } from './errors';
+import { describeRedisUrl, isRedisUrl } from '../util/redis-url';
+import { parseCidr } from './cidr';
 import { MAX_DURATION_MS, parseDuration, parseHostPort, parseSize } from './units';
 
 export type Report = (code: ManifestCode, path: PathSegment[], message: string, severity?: 'error' | 'warning') => void;
@@ -41,6 +43,39 @@ export function checkAddresses(m: Obj, report: Report): void {
       const v = m.gateway[key];
       if (typeof v === 'string' && !parseHostPort(v)) report('STR_BAD_ADDRESS', ['gateway', key], `${JSON.stringify(v)} is not host:port`);
     }
+    const servers = m.gateway.servers;
+    if (Array.isArray(servers)) {
+      servers.forEach((s, i) => {
+        if (typeof s === 'string' && !parseHostPort(s)) report('STR_BAD_ADDRESS', ['gateway', 'servers', i], `${JSON.stringify(s)} is not host:port`);
+      });
+    }
+  }
+}
+
+/** gateway.trusted_proxies: addresses or CIDR blocks, parsed by the one CIDR module. */
+export function checkTrustedProxies(m: Obj, report: Report): void {
+  const list = isObj(m.gateway) ? m.gateway.trusted_proxies : undefined;
+  if (!Array.isArray(list)) return;
+  list.forEach((t, i) => {
+    if (typeof t !== 'string') return;
+    const c = parseCidr(t);
+    if (typeof c === 'string') report('STR_BAD_CIDR', ['gateway', 'trusted_proxies', i], c);
+  });
+}
+
+/** gateway.state: a Redis URL without a password (that belongs in REDIS_PASSWORD), or a file path. */
+export function checkStateTarget(m: Obj, report: Report): void {
+  const v = isObj(m.gateway) ? m.gateway.state : undefined;
+  if (typeof v !== 'string') return;
+  const where = ['gateway', 'state'];
+  if (isRedisUrl(v)) {
+    let u: URL | null = null;
+    try { u = new URL(v); } catch { /* reported below */ }
+    if (!u || !u.hostname) return report('STR_BAD_STATE', where, `${JSON.stringify(describeRedisUrl(v))} is not redis://[user@]HOST:PORT[/DB]`);
+    if (u.password) return report('STR_BAD_STATE', where, 'holds a password; the manifest is not a secret: set REDIS_PASSWORD (or STRANGLER_REDIS_URL) in the environment instead');
+    if (!/^\/?(\d{1,2})?$/.test(u.pathname) || u.search || u.hash) return report('STR_BAD_STATE', where, `${JSON.stringify(v)}: after HOST:PORT only /DB (a database number) may follow`);
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) {
+    report('STR_BAD_STATE', where, `${JSON.stringify(v)}: unknown scheme; expected redis://, rediss:// or a file path`);
   }
 }
 

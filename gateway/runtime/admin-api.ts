@@ -1,8 +1,9 @@
 // The admin API: read the routes and their counters, move a route's traffic at runtime.
 // It listens on its own (loopback by default) address, apart from the traffic listener.
 //
-//   GET   /healthz        open (liveness for supervisors)
+//   GET   /healthz        open (liveness for supervisors; says whether the state store is reachable)
 //   GET   /routes         token: every route with manifest/effective percent and counters
+//   GET   /instances      token: every gateway instance sharing the state (one, for a file store)
 //   GET   /routes/:id     token: one route
 //   PATCH /routes/:id     token: {"percent": 0..100} sets an override, {"percent": null} clears it
 //   GET   /metrics        token: Prometheus text (the gateway's registry plus admin metrics)
@@ -14,9 +15,9 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { DEFAULT_ROUTE_ID, type Route, type RouteTable } from '../manifest/route-table';
 import { hostChecker, originAllowed, type AdminAddress } from './admin-guard';
 import { bearerToken, tokenMatches } from './admin-token';
-import { AuditLog } from './audit-log';
+import type { AuditSink } from './audit-log';
 import { BodyTooLarge, readBody } from './request-body';
-import type { StateStore } from './state-store';
+import { StateUnavailableError, type RuntimeState } from './runtime-state';
 import { closeGracefully, listen } from '../util/http-server';
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -34,10 +35,14 @@ export interface AdminGateway {
 export interface AdminApiOptions {
   /** The current table: reloads swap it, so the API asks every time. */
   table: () => RouteTable;
-  state: StateStore;
+  state: RuntimeState;
   gateway: AdminGateway;
   token: string;
-  auditPath: string;
+  audit: AuditSink;
+  /** Where the audit goes, for error messages. */
+  auditName: string;
+  /** Every instance sharing the state, for GET /instances. */
+  instances: () => Promise<readonly InstanceView[]>;
   log?: (line: string) => void;
 }
 
@@ -58,15 +63,25 @@ const PATCH_SCHEMA = {
 // multipleOfPrecision: 0.29 / 0.01 is 28.999999999999996 in binary floating point.
 const validatePatch = new Ajv({ allErrors: false, strict: true, multipleOfPrecision: 6 }).compile(PATCH_SCHEMA);
 
+/** One gateway instance as GET /instances shows it. */
+export interface InstanceView {
+  id: string;
+  admin: string;
+  listen: string;
+  version: number;
+  available: boolean;
+  last_seen: string;
+}
+
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
+  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}, readonly code?: string) {
     super(message);
   }
 }
 
 const ZERO_STATS: RouteStats = Object.freeze({ requests: 0, errors: 0, fallbacks: 0 });
 
-export function routeView(route: Route, state: StateStore, allStats: ReadonlyMap<string, RouteStats>) {
+export function routeView(route: Route, state: RuntimeState, allStats: ReadonlyMap<string, RouteStats>) {
   const stats = allStats.get(route.id) ?? ZERO_STATS;
   const editable = route.id !== DEFAULT_ROUTE_ID;
   return {
@@ -81,12 +96,13 @@ export function routeView(route: Route, state: StateStore, allStats: ReadonlyMap
     fallback: route.fallback !== null,
     editable,
     stats: { requests: stats.requests, errors: stats.errors, fallbacks: stats.fallbacks },
+    state_version: state.snapshot().version,
   };
 }
 
 export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const { state, gateway } = opts;
-  const audit = new AuditLog(opts.auditPath);
+  const audit = opts.audit;
   const log = opts.log ?? (() => undefined);
   let hostOk: (host: string | undefined) => boolean = () => false;
 
@@ -102,6 +118,19 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
         this.set({ route: r.id, source: 'effective' }, state.effectivePercent(r));
       }
     },
+  });
+
+  new Gauge({
+    name: 'strangler_state_available', help: 'Whether the state store (file or Redis) takes changes: 1 yes, 0 no (serving the last state)', registers: [registry],
+    collect() { this.set(state.health().available ? 1 : 0); },
+  });
+  new Gauge({
+    name: 'strangler_state_version', help: 'Version (change counter) of the runtime state this instance serves', registers: [registry],
+    collect() { this.set(state.health().version); },
+  });
+  new Gauge({
+    name: 'strangler_state_stale_seconds', help: 'Seconds since this instance last confirmed its state against the store (0 while in sync)', registers: [registry],
+    collect() { this.set(state.health().stale_seconds); },
   });
 
   const findRoute = (id: string): Route => {
@@ -124,8 +153,12 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     const percent = (body as { percent: number | null }).percent;
     const client = req.socket.remoteAddress ?? 'unknown';
     let previous;
-    if (percent === null) previous = (await state.clear(route.id)).previous;
-    else previous = (await state.set(route.id, percent, client)).previous;
+    try {
+      previous = (await state.apply(new Map([[route.id, percent]]), client)).previous.get(route.id);
+    } catch (err) {
+      if (err instanceof StateUnavailableError) throw new HttpError(503, err.message, { 'retry-after': '1' }, err.code);
+      throw err;
+    }
     const old = previous ? previous.percent : route.canary.percent;
     const now = state.effectivePercent(route);
     changesTotal.inc({ route: route.id });
@@ -133,7 +166,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     try {
       await audit.append({ time: new Date().toISOString(), route: route.id, action: percent === null ? 'clear' : 'set', old, new: now, client });
     } catch (err) {
-      log(`admin: audit log ${opts.auditPath}: ${(err as Error).message}`);
+      log(`admin: audit log ${opts.auditName}: ${(err as Error).message}`);
       throw new HttpError(500, `the change is in effect but the audit log could not be written: ${(err as Error).message}`);
     }
     return { ...routeView(route, state, await gateway.routeStats()), previous_percent: old };
@@ -146,11 +179,19 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     const path = (req.url ?? '/').split('?')[0];
     const method = req.method ?? 'GET';
     const routeMatch = /^\/routes\/([^/]+)$/.exec(path);
-    const allow = path === '/healthz' || path === '/routes' || path === '/metrics' ? ['GET', 'HEAD'] : routeMatch ? ['GET', 'HEAD', 'PATCH'] : null;
-    if (!allow) throw new HttpError(404, `no such endpoint ${JSON.stringify(path)}; endpoints: GET /healthz, GET /routes, GET|PATCH /routes/:id, GET /metrics`);
+    const allow = path === '/healthz' || path === '/routes' || path === '/metrics' || path === '/instances' ? ['GET', 'HEAD'] : routeMatch ? ['GET', 'HEAD', 'PATCH'] : null;
+    if (!allow) throw new HttpError(404, `no such endpoint ${JSON.stringify(path)}; endpoints: GET /healthz, GET /routes, GET|PATCH /routes/:id, GET /instances, GET /metrics`);
     if (!allow.includes(method)) throw new HttpError(405, `${method} is not allowed on ${path}`, { allow: allow.join(', ') });
 
-    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    // Still 200 while the store is unreachable: the instance serves its last state (fail-static);
+    // the body says so for monitoring, and supervisors do not restart a working gateway.
+    if (path === '/healthz') {
+      const h = state.health();
+      return sendJson(res, 200, {
+        status: h.available ? 'ok' : 'degraded',
+        state: { store: h.store, available: h.available, state_version: h.version, stale_seconds: h.stale_seconds },
+      });
+    }
     // Nothing below says anything about routes until the token checks out.
     if (!tokenMatches(opts.token, bearerToken(req.headers.authorization))) {
       throw new HttpError(401, 'missing or wrong admin token: send Authorization: Bearer <token>', { 'www-authenticate': 'Bearer realm="strangler-admin"' });
@@ -160,11 +201,22 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
       return void res.end(parts.filter(Boolean).join('\n'));
     }
+    if (path === '/instances') {
+      let instances: readonly InstanceView[];
+      try {
+        instances = await opts.instances();
+      } catch (err) {
+        if (err instanceof StateUnavailableError) throw new HttpError(503, err.message, { 'retry-after': '1' }, err.code);
+        throw err;
+      }
+      return sendJson(res, 200, { state_version: state.snapshot().version, store: state.health().store, instances });
+    }
     if (path === '/routes') {
       const table = opts.table();
       const stats = await gateway.routeStats();
       return sendJson(res, 200, {
         manifest_sha256: table.sha256,
+        state_version: state.snapshot().version,
         routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, stats)),
       });
     }
@@ -183,7 +235,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       if (res.headersSent) return void res.destroy();
       // A refused request may still be sending its body: do not read it, close afterwards.
       const unread = !req.complete;
-      sendJson(res, e.status, { error: e.message }, { ...e.headers, ...(unread ? { connection: 'close' } : {}) });
+      sendJson(res, e.status, e.code ? { error: e.code, message: e.message } : { error: e.message }, { ...e.headers, ...(unread ? { connection: 'close' } : {}) });
     });
   });
   // Admin requests are small: do not let a slow client hold a socket for minutes.

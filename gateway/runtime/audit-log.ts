@@ -13,7 +13,12 @@ export interface AuditEntry {
   client: string;
 }
 
-export class AuditLog {
+/** Where audit entries go: this file, or the Redis stream (redis-state-store.ts). */
+export interface AuditSink {
+  append(entry: AuditEntry): Promise<void>;
+}
+
+export class AuditLog implements AuditSink {
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(readonly file: string) {}

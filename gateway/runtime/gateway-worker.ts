@@ -7,7 +7,7 @@ import { compileManifest } from '../manifest/compile-manifest';
 import type { Route, RouteTable } from '../manifest/route-table';
 import type { PercentSource } from './decide-route';
 import { createGatewayServer, type GatewayServer } from './gateway-server';
-import type { StateFile } from './state-store';
+import type { StateSnapshot } from './runtime-state';
 import type { FromWorker, ToWorker } from './worker-messages';
 
 const send = (m: FromWorker) => process.send?.(m);
@@ -20,7 +20,7 @@ const APPLY_DELAY_MS = Number(process.env.STRANGLER_TEST_WORKER_APPLY_DELAY_MS ?
 
 /** The primary's overrides, read the way StateStore reads its own. */
 class OverridesCopy implements PercentSource {
-  constructor(public state: StateFile) {}
+  constructor(public state: StateSnapshot) {}
   effectivePercent(route: Route): number {
     const o = this.state.routes[route.id];
     return o === undefined ? route.canary.percent : o.percent;

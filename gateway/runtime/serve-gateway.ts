@@ -13,7 +13,13 @@ import { createAdminApi, type AdminGateway } from './admin-api';
 import { createGatewayServer } from './gateway-server';
 import { createWorkerGroup } from './worker-group';
 import { besideManifest, loadOrCreateAdminToken } from './admin-token';
-import { StateStore } from './state-store';
+import type { AuditSink } from './audit-log';
+import { AuditLog } from './audit-log';
+import type { InstanceView } from './admin-api';
+import { RedisStateStore, KEYS as REDIS_KEYS } from './redis-state-store';
+import type { RuntimeState } from './runtime-state';
+import { FileStateStore } from './state-store';
+import { describeRedisUrl, resolveStateTarget } from './state-target';
 import { parseAddress, type Address } from '../util/address';
 
 export type { Address };
@@ -30,8 +36,16 @@ export interface StartGatewayOptions {
   listen?: string;
   /** Same for the admin API; default the manifest's gateway.admin. */
   admin?: string;
-  /** Default `<manifest-basename>.state.json` beside the manifest. */
-  statePath?: string;
+  /**
+   * Where the runtime state lives (`--state`): a file path, or redis://… / rediss://… shared by
+   * every instance. Default: env STRANGLER_REDIS_URL, else the manifest's gateway.state, else
+   * `<manifest-basename>.state.json` beside the manifest.
+   */
+  state?: string;
+  /** With Redis: the local snapshot this instance boots from when Redis is down (default the state file beside the manifest). */
+  stateSnapshot?: string;
+  /** With Redis: reconcile and heartbeat interval (default 1000 ms). */
+  reconcileMs?: number;
   /** Reload when the manifest file changes (default true); SIGHUP is the caller's to wire. */
   watch?: boolean;
   /** Quiet period after the last file event before reloading (default 200 ms). */
@@ -52,12 +66,16 @@ export interface ReloadResult {
 export interface GatewayHandle {
   readonly listen: Address;
   readonly admin: Address;
+  /** The state file, or with Redis the local snapshot. */
   readonly statePath: string;
-  readonly auditPath: string;
+  /** Where the state lives, for people: the file, or the Redis URL without password. */
+  readonly stateLocation: string;
+  /** The audit log file, or the Redis stream. */
+  readonly auditLocation: string;
   /** null when the token came from STRANGLER_ADMIN_TOKEN. */
   readonly tokenPath: string | null;
   readonly tokenCreated: boolean;
-  readonly state: StateStore;
+  readonly state: RuntimeState;
   /** The processes serving traffic: this one, or the workers. */
   trafficPids(): number[];
   table(): RouteTable;
@@ -79,7 +97,7 @@ interface TrafficSide extends AdminGateway {
   close(graceMs: number): Promise<void>;
 }
 
-function inProcessTraffic(table: RouteTable, state: StateStore, log: ServeLog): TrafficSide {
+function inProcessTraffic(table: RouteTable, state: RuntimeState, log: ServeLog): TrafficSide {
   const gw = createGatewayServer({ table, state, log: (line: string) => log.info(line) });
   return {
     async listen(host, port) {
@@ -94,7 +112,7 @@ function inProcessTraffic(table: RouteTable, state: StateStore, log: ServeLog): 
   };
 }
 
-function workerTraffic(workers: number, manifestPath: string, text: string, state: StateStore, log: ServeLog): TrafficSide {
+function workerTraffic(workers: number, manifestPath: string, text: string, state: RuntimeState, log: ServeLog): TrafficSide {
   const group = createWorkerGroup({ workers, manifestPath, manifestText: text, state: () => state.snapshot(), log });
   // A change is acknowledged once every worker serves it.
   state.onApplied((s) => group.applyState(s));
@@ -108,10 +126,27 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
   for (const d of loaded.diagnostics) log.error(formatDiagnostic(d));
   let table = loaded.table;
 
-  const statePath = opts.statePath ?? besideManifest(manifestPath, 'state.json');
-  const auditPath = `${dirname(statePath)}/${basename(besideManifest(manifestPath, 'audit.jsonl'))}`;
-  const state = StateStore.open(statePath); // throws StateFileError on a corrupt file
-  const dropped = await state.retainOnly(table.routes.map((r) => r.id));
+  const env = opts.env ?? process.env;
+  const target = resolveStateTarget({
+    flag: opts.state, manifest: table.gateway.state, manifestDir: dirname(manifestPath), defaultFile: besideManifest(manifestPath, 'state.json'), env,
+  }); // throws StateTargetError
+  const statePath = target.kind === 'file' ? target.path : opts.stateSnapshot ?? besideManifest(manifestPath, 'state.json');
+  let state: RuntimeState;
+  let audit: AuditSink;
+  let auditLocation: string;
+  let redis: RedisStateStore | null = null;
+  if (target.kind === 'file') {
+    state = FileStateStore.open(statePath); // throws StateFileError on a corrupt file
+    auditLocation = `${dirname(statePath)}/${basename(besideManifest(manifestPath, 'audit.jsonl'))}`;
+    audit = new AuditLog(auditLocation);
+  } else {
+    redis = await RedisStateStore.open({ target, snapshotFile: statePath, reconcileMs: opts.reconcileMs, log });
+    state = redis;
+    audit = redis.auditStream();
+    auditLocation = `Redis stream ${REDIS_KEYS.audit}`;
+  }
+  const stateLocation = target.kind === 'file' ? target.path : describeRedisUrl(target.url);
+  const dropped = await dropRemovedRoutes(state, table, log);
   if (dropped.length) log.info(`state: dropped overrides of routes no longer in the manifest: ${dropped.join(', ')}`);
   const token = loadOrCreateAdminToken(manifestPath, opts.env);
   for (const w of token.warnings) log.error(w);
@@ -120,8 +155,10 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
   const adminAt = opts.admin ? parseAddress(opts.admin, table.gateway.admin) : table.gateway.admin;
 
   const gw = opts.workers ? workerTraffic(opts.workers, manifestPath, loaded.text, state, log) : inProcessTraffic(table, state, log);
+  let self: InstanceView | null = null;
   const admin = createAdminApi({
-    table: () => table, state, gateway: gw, token: token.token, auditPath, log: (line) => log.info(line),
+    table: () => table, state, gateway: gw, token: token.token, audit, auditName: auditLocation, log: (line) => log.info(line),
+    instances: async () => redis ? redis.instances() : [{ ...self!, version: state.snapshot().version, last_seen: new Date().toISOString() }],
   });
   let listen: Address;
   let adminAddr: Address;
@@ -129,9 +166,12 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     listen = { host: listenAt.host, port: await gw.listen(listenAt.host, listenAt.port) };
     adminAddr = await admin.listen(adminAt.host, adminAt.port);
   } catch (err) {
-    await Promise.allSettled([gw.close(0), admin.close(0)]);
+    await Promise.allSettled([gw.close(0), admin.close(0), state.close()]);
     throw err;
   }
+  const hostPort = (a: Address) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+  self = { id: 'local', admin: hostPort(adminAddr), listen: hostPort(listen), version: 0, available: true, last_seen: '' };
+  redis?.setAddresses(self.admin, self.listen);
 
   // Reloads run one at a time; a trigger during a reload queues one more.
   let reloading: Promise<ReloadResult> = Promise.resolve({ outcome: 'unchanged', diagnostics: [], dropped: [] });
@@ -165,7 +205,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     }
     const old = table;
     table = next;
-    const gone = await state.retainOnly(next.routes.map((r) => r.id));
+    const gone = await dropRemovedRoutes(state, next, log);
     log.info(`reload (${reason}): serving ${manifestPath} (sha256 ${next.sha256.slice(0, 12)}), ${next.routes.length} routes` +
       (gone.length ? `; dropped overrides of removed routes: ${gone.join(', ')}` : ''));
     if (old.gateway.listen.text !== next.gateway.listen.text || old.gateway.admin.text !== next.gateway.admin.text) {
@@ -197,7 +237,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     listen,
     admin: adminAddr,
     statePath,
-    auditPath,
+    stateLocation,
+    auditLocation,
     tokenPath: token.file,
     tokenCreated: token.created,
     state,
@@ -210,8 +251,25 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
         if (debounce) clearTimeout(debounce);
         await Promise.all([gw.close(graceMs), admin.close(Math.min(graceMs, 2000))]);
         await reloading.catch(() => undefined);
+        await state.close();
       })();
       return closing;
     },
   };
+}
+
+/**
+ * A file store forgets overrides of routes the manifest no longer has. A shared (Redis) state
+ * keeps them: during a rolling update other instances may still serve a manifest with the route.
+ */
+async function dropRemovedRoutes(state: RuntimeState, table: RouteTable, log: ServeLog): Promise<string[]> {
+  const keep = new Set(table.routes.map((r) => r.id));
+  const gone = Object.keys(state.snapshot().routes).filter((id) => !keep.has(id));
+  if (!gone.length) return [];
+  if (state.health().store !== 'file') {
+    log.info(`state: overrides of routes not in this manifest are kept in the shared state: ${gone.join(', ')}`);
+    return [];
+  }
+  await state.apply(new Map(gone.map((id) => [id, null] as const)), 'manifest reload');
+  return gone;
 }

@@ -1,23 +1,21 @@
-// Runtime overrides of each route's canary percent, persisted so a flip survives a restart.
+// The file store: runtime overrides persisted in a local JSON file, so a flip survives a restart.
 // Reads are a Map lookup on the request path; writes are serialised, written atomically
 // (temp file, fsync, rename, fsync dir) and only applied once they are on disk, so a crash
 // at any moment leaves either the old or the new file and never a state nobody acknowledged.
+// The same file format is the Redis store's local snapshot (redis-state-store.ts).
 import { readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Route } from '../manifest/route-table';
 import { atomicTempPrefix, atomicWriteFileSync } from '../util/atomic-write';
+import {
+  applyChanges, checkChanges, overridesOf, parseSnapshot,
+  type ApplyResult, type Override, type RuntimeState, type StateChanges, type StateHealth, type StateSnapshot,
+} from './runtime-state';
 
-export interface Override {
-  readonly percent: number;
-  readonly updated_at: string;
-  /** Who made the change: the admin client's address. */
-  readonly by: string;
-}
+export { isValidPercent, type Override, type StateSnapshot } from './runtime-state';
 
-export interface StateFile {
-  version: 1;
-  routes: Record<string, Override>;
-}
+/** The file's own format number (not the change counter). */
+const FILE_FORMAT = 2;
 
 /** The state file exists but cannot be trusted: refuse to start rather than silently reset. */
 export class StateFileError extends Error {
@@ -27,31 +25,26 @@ export class StateFileError extends Error {
   }
 }
 
-/** 0..100 with at most two decimals, the same rule as the manifest's canary.percent. */
-export function isValidPercent(p: unknown): p is number {
-  return typeof p === 'number' && Number.isFinite(p) && p >= 0 && p <= 100 && Math.abs(Math.round(p * 100) - p * 100) < 1e-6;
-}
-
-
-export class StateStore {
+export class FileStateStore implements RuntimeState {
+  private state: StateSnapshot;
   private overrides: ReadonlyMap<string, Override>;
   /** Tail of the write queue: each mutation starts after the previous one settled. */
   private queue: Promise<unknown> = Promise.resolve();
   /** Told of each change once it is durable, before the change resolves (workers of a cluster). */
-  private applied: ((state: StateFile) => Promise<void>) | null = null;
+  private applied: ((state: StateSnapshot) => Promise<void>) | null = null;
 
-  private constructor(readonly file: string, initial: Map<string, Override>) {
-    this.overrides = initial;
+  private constructor(readonly file: string, initial: StateSnapshot) {
+    this.state = initial;
+    this.overrides = overridesOf(initial);
   }
 
   /** Loads `file` (a missing file is an empty state); throws StateFileError when it is unusable. */
-  static open(file: string): StateStore {
-    const store = new StateStore(file, readStateFile(file));
+  static open(file: string): FileStateStore {
+    const store = new FileStateStore(file, readStateFile(file) ?? { version: 0, routes: {} });
     removeStaleTemps(file);
     return store;
   }
 
-  /** Hot path: the percent of requests sent to the route's `to`. */
   effectivePercent(route: Route): number {
     const o = this.overrides.get(route.id);
     return o === undefined ? route.canary.percent : o.percent;
@@ -61,79 +54,64 @@ export class StateStore {
     return this.overrides.get(routeId);
   }
 
-  /**
-   * Runs `fn` after every change is durable and applied here, and resolves the change only when
-   * `fn` has: a change is acknowledged once every copy of the state serves it.
-   */
-  onApplied(fn: (state: StateFile) => Promise<void>): void {
+  onApplied(fn: (state: StateSnapshot) => Promise<void>): void {
     this.applied = fn;
   }
 
-  snapshot(): StateFile {
-    return { version: 1, routes: Object.fromEntries(this.overrides) };
+  snapshot(): StateSnapshot {
+    return this.state;
+  }
+
+  health(): StateHealth {
+    return { store: 'file', location: this.file, available: true, version: this.state.version, stale_seconds: 0 };
   }
 
   /** Persists then applies; resolves once the new state is durable and in effect. */
-  set(routeId: string, percent: number, client: string): Promise<{ previous: Override | undefined; current: Override }> {
-    if (!isValidPercent(percent)) return Promise.reject(new RangeError(`percent must be 0..100 with at most two decimals, got ${percent}`));
-    const current: Override = Object.freeze({ percent: Math.round(percent * 100) / 100, updated_at: new Date().toISOString(), by: client });
-    return this.mutate((next) => {
-      const previous = next.get(routeId);
-      next.set(routeId, current);
-      return { previous, current };
-    });
-  }
-
-  /** Drops the override: the route goes back to the manifest's percent. */
-  clear(routeId: string): Promise<{ previous: Override | undefined }> {
-    return this.mutate((next) => {
-      const previous = next.get(routeId);
-      next.delete(routeId);
-      return { previous };
-    });
-  }
-
-  /** After a manifest reload: forget overrides of routes that no longer exist; resolves to their ids. */
-  retainOnly(ids: Iterable<string>): Promise<string[]> {
-    const keep = new Set(ids);
-    return this.mutate((next) => {
-      const dropped = [...next.keys()].filter((id) => !keep.has(id));
-      for (const id of dropped) next.delete(id);
-      return dropped;
-    });
-  }
-
-  private mutate<T>(change: (next: Map<string, Override>) => T): Promise<T> {
-    const run = async (): Promise<T> => {
-      const next = new Map(this.overrides);
-      const result = change(next);
-      if (!sameOverrides(next, this.overrides)) {
-        // Synchronous on purpose: a few hundred microseconds of fsync in one event-loop turn,
-        // instead of eight turns queued behind proxy traffic before the change takes effect.
-        atomicWriteFileSync(this.file, JSON.stringify({ version: 1, routes: Object.fromEntries(next) }, null, 2) + '\n', 0o600);
-        this.overrides = next; // applied only once durable
-        if (this.applied) await this.applied(this.snapshot());
-      }
-      return result;
+  apply(changes: StateChanges, by: string): Promise<ApplyResult> {
+    try { checkChanges(changes); } catch (err) { return Promise.reject(err); }
+    const run = async (): Promise<ApplyResult> => {
+      const before = this.state;
+      const previous = new Map([...changes.keys()].map((id) => [id, before.routes[id]] as const));
+      const routes = applyChanges(before.routes, changes, by, new Date().toISOString());
+      if (sameRoutes(routes, before.routes)) return { version: before.version, previous };
+      const next: StateSnapshot = { version: before.version + 1, routes };
+      // Synchronous on purpose: a few hundred microseconds of fsync in one event-loop turn,
+      // instead of eight turns queued behind proxy traffic before the change takes effect.
+      writeStateFile(this.file, next);
+      this.state = next; // applied only once durable
+      this.overrides = overridesOf(next);
+      if (this.applied) await this.applied(next);
+      return { version: next.version, previous };
     };
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
     return p;
   }
+
+  async close(): Promise<void> {
+    await this.queue;
+  }
 }
 
-function sameOverrides(a: ReadonlyMap<string, Override>, b: ReadonlyMap<string, Override>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) if (b.get(k) !== v) return false;
-  return true;
+/** Same overrides: a no-op batch (clearing what is not set) makes no new version. */
+export function sameRoutes(a: Readonly<Record<string, Override>>, b: Readonly<Record<string, Override>>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => b[k] === a[k] || (b[k] !== undefined && a[k].percent === b[k].percent && a[k].updated_at === b[k].updated_at && a[k].by === b[k].by));
 }
 
-function readStateFile(file: string): Map<string, Override> {
+/** Atomic and durable (see the top of this file). */
+export function writeStateFile(file: string, s: StateSnapshot): void {
+  atomicWriteFileSync(file, JSON.stringify({ format: FILE_FORMAT, version: s.version, routes: s.routes }, null, 2) + '\n', 0o600);
+}
+
+/** The file's state; null when there is no file; StateFileError when it cannot be trusted. */
+export function readStateFile(file: string): StateSnapshot | null {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new StateFileError(file, `cannot be read: ${(err as Error).message}`);
   }
   let data: unknown;
@@ -142,20 +120,14 @@ function readStateFile(file: string): Map<string, Override> {
   } catch (err) {
     throw new StateFileError(file, `is not valid JSON: ${(err as Error).message}`);
   }
-  const d = data as Partial<StateFile> | null;
+  const d = data as { format?: unknown; version?: unknown } | null;
   if (typeof d !== 'object' || d === null || Array.isArray(d)) throw new StateFileError(file, 'is not a JSON object');
-  if (d.version !== 1) throw new StateFileError(file, `has version ${JSON.stringify(d.version)}, expected 1`);
-  if (typeof d.routes !== 'object' || d.routes === null || Array.isArray(d.routes)) throw new StateFileError(file, '"routes" must be an object');
-  const out = new Map<string, Override>();
-  for (const [id, o] of Object.entries(d.routes)) {
-    const where = `routes[${JSON.stringify(id)}]`;
-    if (typeof o !== 'object' || o === null) throw new StateFileError(file, `${where} must be an object`);
-    if (!isValidPercent(o.percent)) throw new StateFileError(file, `${where}.percent must be 0..100 with at most two decimals`);
-    if (typeof o.updated_at !== 'string' || Number.isNaN(Date.parse(o.updated_at))) throw new StateFileError(file, `${where}.updated_at must be an ISO time`);
-    if (typeof o.by !== 'string') throw new StateFileError(file, `${where}.by must be a string`);
-    out.set(id, Object.freeze({ percent: o.percent, updated_at: o.updated_at, by: o.by }));
-  }
-  return out;
+  // Format 1 had no counter and used "version" for the format: it counts as one change.
+  if (d.format === undefined && d.version === 1) data = { ...d, version: 1 };
+  else if (d.format !== FILE_FORMAT) throw new StateFileError(file, `has format ${JSON.stringify(d.format)}, expected ${FILE_FORMAT}`);
+  const parsed = parseSnapshot(data);
+  if ('problem' in parsed) throw new StateFileError(file, parsed.problem);
+  return parsed.snapshot;
 }
 
 /** A write killed mid-way leaves its temp file behind; the state file itself is intact. */

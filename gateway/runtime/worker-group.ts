@@ -9,14 +9,14 @@ import { AggregatorRegistry } from 'prom-client';
 import type { RouteTable } from '../manifest/route-table';
 import type { RouteStats } from './admin-api';
 import { withTrafficFlags } from './node-flags';
-import type { StateFile } from './state-store';
+import type { StateSnapshot } from './runtime-state';
 import type { FromWorker, ToWorker } from './worker-messages';
 
 export interface WorkerGroupOptions {
   workers: number;
   manifestPath: string;
   manifestText: string;
-  state: () => StateFile;
+  state: () => StateSnapshot;
   log: { info(line: string): void; error(line: string): void };
   /** How long a worker may take to acknowledge a change (default 5 s). */
   ackTimeoutMs?: number;
@@ -28,7 +28,7 @@ export interface WorkerGroup {
   /** A validated manifest (its text is what workers compile): resolves once every worker serves it. */
   swapTable(table: RouteTable, text: string): Promise<void>;
   /** Resolves once every worker serves this state. */
-  applyState(state: StateFile): Promise<void>;
+  applyState(state: StateSnapshot): Promise<void>;
   routeStats(): Promise<ReadonlyMap<string, RouteStats>>;
   metricsText(): Promise<string>;
   pids(): number[];

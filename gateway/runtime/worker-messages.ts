@@ -2,13 +2,13 @@
 // cluster's IPC channel. Workers get the manifest text and compile it themselves (compiling is
 // deterministic, so every worker holds the same frozen table as the primary), and the runtime
 // overrides as the state file holds them.
-import type { StateFile } from './state-store';
+import type { StateSnapshot } from './runtime-state';
 import type { RouteStats } from './admin-api';
 
 export type ToWorker =
-  | { readonly t: 'start'; readonly manifestPath: string; readonly manifestText: string; readonly state: StateFile; readonly host: string; readonly port: number }
+  | { readonly t: 'start'; readonly manifestPath: string; readonly manifestText: string; readonly state: StateSnapshot; readonly host: string; readonly port: number }
   | { readonly t: 'table'; readonly seq: number; readonly manifestText: string }
-  | { readonly t: 'state'; readonly seq: number; readonly state: StateFile }
+  | { readonly t: 'state'; readonly seq: number; readonly state: StateSnapshot }
   | { readonly t: 'stats'; readonly seq: number }
   | { readonly t: 'close'; readonly graceMs: number };
 

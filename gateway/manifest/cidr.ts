@@ -1,0 +1,89 @@
+// Addresses and CIDR blocks, as nginx's set_real_ip_from and the gateway's trusted_proxies read
+// them: "127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8". The one parser and matcher for both.
+import { isIP } from 'node:net';
+
+export interface Cidr {
+  /** As written in the manifest. */
+  readonly text: string;
+  readonly family: 4 | 6;
+  /** The network's 16 bytes (IPv4 as an IPv4-mapped IPv6 address). */
+  readonly bytes: readonly number[];
+  /** Prefix length over the 128 bits (an IPv4 /8 is 104). */
+  readonly bits: number;
+}
+
+/** Loopback: the default of gateway.trusted_proxies. */
+export const LOOPBACK_CIDRS: readonly string[] = ['127.0.0.0/8', '::1/128'];
+
+/** The CIDR, or a message saying what is wrong with it. */
+export function parseCidr(text: string): Cidr | string {
+  const slash = text.indexOf('/');
+  const addr = slash < 0 ? text : text.slice(0, slash);
+  const family = isIP(addr);
+  if (family === 0) return `${JSON.stringify(text)} is not an IPv4/IPv6 address or CIDR block`;
+  const max = family === 4 ? 32 : 128;
+  let bits = max;
+  if (slash >= 0) {
+    const p = text.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(p) || Number(p) > max) return `${JSON.stringify(text)}: the prefix length must be 0..${max}`;
+    bits = Number(p);
+  }
+  const bytes = addressBytes(addr)!;
+  const total = family === 4 ? bits + 96 : bits;
+  // Host bits set (10.0.0.1/8) are allowed, as nginx allows them: they are masked off.
+  return { text, family: family as 4 | 6, bytes: mask(bytes, total), bits: total };
+}
+
+/** A matcher for a list of CIDRs; IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) match IPv4 blocks. */
+export function cidrMatcher(cidrs: readonly Cidr[]): (address: string) => boolean {
+  if (cidrs.length === 0) return () => false;
+  const cache = new Map<string, boolean>();
+  return (address) => {
+    let hit = cache.get(address);
+    if (hit === undefined) {
+      const b = addressBytes(address);
+      hit = b !== null && cidrs.some((c) => sameNetwork(b, c));
+      if (cache.size > 4096) cache.clear(); // bounded: client addresses are unbounded
+      cache.set(address, hit);
+    }
+    return hit;
+  };
+}
+
+function sameNetwork(b: readonly number[], c: Cidr): boolean {
+  const m = mask(b, c.bits);
+  for (let i = 0; i < 16; i++) if (m[i] !== c.bytes[i]) return false;
+  return true;
+}
+
+function mask(b: readonly number[], bits: number): number[] {
+  return b.map((v, i) => {
+    const keep = Math.max(0, Math.min(8, bits - i * 8));
+    return v & ((0xff << (8 - keep)) & 0xff);
+  });
+}
+
+/** 16 bytes of an IPv4 (mapped) or IPv6 address; null when it is neither. */
+export function addressBytes(address: string): number[] | null {
+  const a = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
+  const family = isIP(a);
+  if (family === 4) return [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...a.split('.').map(Number)];
+  if (family !== 6) return null;
+  const zone = a.indexOf('%');
+  let s = zone >= 0 ? a.slice(0, zone) : a;
+  let tail: number[] = [];
+  const lastColon = s.lastIndexOf(':');
+  if (s.slice(lastColon + 1).includes('.')) {
+    tail = s.slice(lastColon + 1).split('.').map(Number);
+    s = s.slice(0, lastColon + 1) + '0:0';
+  }
+  const [head, rest] = s.includes('::') ? s.split('::') : [s, null];
+  const groups = (x: string) => (x ? x.split(':') : []);
+  const h = groups(head);
+  const r = rest === null ? [] : groups(rest);
+  const words = rest === null ? h : [...h, ...Array(8 - h.length - r.length).fill('0'), ...r];
+  const out: number[] = [];
+  for (const w of words) { const n = parseInt(w, 16); out.push(n >> 8, n & 0xff); }
+  if (tail.length) out.splice(12, 4, ...tail);
+  return out;
+}

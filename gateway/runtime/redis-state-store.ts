@@ -1,0 +1,359 @@
+// The Redis store: one runtime state shared by every gateway instance.
+//
+// - A change is a compare-and-set (Lua) of the whole state against the version this instance
+//   serves, and is answered only once Redis holds it. The script publishes the new state; every
+//   other instance applies it on the message (push), and a periodic reconcile reads the state
+//   back in case a message was lost. An instance never applies an older version than it serves.
+// - Fail-static: commands fail fast (offline queue disabled, per-command timeout, and the change
+//   carries a deadline Redis checks, so a change answered 503 cannot land later from a stalled
+//   server). The last state keeps serving; changes are refused with StateUnavailableError.
+// - Every state served is also written to a local snapshot file, which an instance that starts
+//   while Redis is down boots from. A Redis that comes back empty, or older than what the
+//   instances served, is re-seeded from their last state (loudly), never reset.
+// - Each instance registers itself (address, version, last seen); the audit log is a stream.
+import { hostname } from 'node:os';
+import { createClient, type RedisClientType } from 'redis';
+import type { Route } from '../manifest/route-table';
+import type { AuditEntry, AuditSink } from './audit-log';
+import { sameRoutes, readStateFile, writeStateFile } from './state-store';
+import {
+  applyChanges, checkChanges, overridesOf, parseSnapshot, StateUnavailableError,
+  type ApplyResult, type Override, type RuntimeState, type StateChanges, type StateHealth, type StateSnapshot,
+} from './runtime-state';
+import { describeRedisUrl, type RedisTarget } from './state-target';
+
+export const KEYS = {
+  state: 'strangler:state',
+  channel: 'strangler:state',
+  instances: 'strangler:instances',
+  audit: 'strangler:audit',
+} as const;
+
+/** Compare-and-set: writes only over `expected` (-1: no state yet), before `deadline` (ms, Redis clock). */
+const CAS_SCRIPT = `
+local t = redis.call('TIME')
+if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[4]) then
+  return redis.error_reply('STRANGLERLATE the change reached Redis after its deadline')
+end
+local v = tonumber(redis.call('HGET', KEYS[1], 'version') or '-1')
+if v ~= tonumber(ARGV[1]) then return {0, v} end
+redis.call('HSET', KEYS[1], 'version', ARGV[2], 'routes', ARGV[3])
+redis.call('PUBLISH', KEYS[2], ARGV[5])
+return {1, tonumber(ARGV[2])}`;
+
+/** Seed: writes only where Redis has no state or an older one; returns [written, version before]. */
+const SEED_SCRIPT = `
+local v = tonumber(redis.call('HGET', KEYS[1], 'version') or '-1')
+if v >= tonumber(ARGV[1]) then return {0, v} end
+redis.call('HSET', KEYS[1], 'version', ARGV[1], 'routes', ARGV[2])
+redis.call('PUBLISH', KEYS[2], ARGV[3])
+return {1, v}`;
+
+export interface InstanceInfo {
+  id: string;
+  /** Admin API and traffic addresses, as this instance listens. */
+  admin: string;
+  listen: string;
+  host: string;
+  pid: number;
+  version: number;
+  available: boolean;
+  started_at: string;
+  last_seen: string;
+}
+
+export interface RedisStoreOptions {
+  target: RedisTarget;
+  /** Local snapshot file: written on every state served, read at start. */
+  snapshotFile: string;
+  /** Reconcile and heartbeat interval (default 1000 ms). */
+  reconcileMs?: number;
+  /** Per-command timeout (default 1000 ms): a stalled Redis must not stall an admin call. */
+  commandTimeoutMs?: number;
+  /** How long start waits for Redis before serving the local snapshot (default 2000 ms). */
+  bootWaitMs?: number;
+  log?: { info(line: string): void; error(line: string): void };
+}
+
+/** Registry entries older than this are removed by whoever sees them (an instance killed without closing). */
+const FORGET_AFTER_MS = 10 * 60_000;
+const CAS_ATTEMPTS = 5;
+
+type Client = RedisClientType;
+
+export class RedisStateStore implements RuntimeState {
+  private state: StateSnapshot;
+  private overrides: ReadonlyMap<string, Override>;
+  private applied: ((state: StateSnapshot) => Promise<void>) | null = null;
+  /** Serialises this instance's changes and the states it adopts, in version order. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private available = false;
+  private lastConfirmed = Date.now();
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private lastError = '';
+  readonly id = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  private readonly startedAt = new Date().toISOString();
+  private addresses = { admin: '', listen: '' };
+  private readonly log: NonNullable<RedisStoreOptions['log']>;
+  private readonly reconcileMs: number;
+
+  private constructor(private readonly o: RedisStoreOptions, private readonly cmd: Client, private readonly sub: Client, initial: StateSnapshot) {
+    this.state = initial;
+    this.overrides = overridesOf(initial);
+    this.log = o.log ?? { info: () => undefined, error: () => undefined };
+    this.reconcileMs = o.reconcileMs ?? 1000;
+  }
+
+  /** Boots from the local snapshot, connects, and takes Redis's state if newer (or re-seeds it). Never throws for Redis being down. */
+  static async open(o: RedisStoreOptions): Promise<RedisStateStore> {
+    const initial = readStateFile(o.snapshotFile) ?? { version: 0, routes: {} }; // StateFileError: refuse to start
+    const cmd = createClient({
+      url: o.target.url,
+      username: o.target.username,
+      password: o.target.password,
+      // Fail fast rather than queue while disconnected: a change must be refused, not held.
+      disableOfflineQueue: true,
+      commandOptions: { timeout: o.commandTimeoutMs ?? 1000 },
+      pingInterval: 5000,
+      socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(50 * (retries + 1), 1000) },
+    }) as Client;
+    // Pub/sub takes its connection over: a second one (node-redis resubscribes after a reconnect).
+    const sub = cmd.duplicate() as Client;
+    const store = new RedisStateStore(o, cmd, sub, initial);
+    for (const c of [cmd, sub]) {
+      c.on('error', (err: Error) => store.noteError(err));
+      c.on('end', () => store.setAvailable(false, 'connection closed'));
+    }
+    // Every (re)connection: resync at once, whatever was missed meanwhile.
+    cmd.on('ready', () => void store.reconcile());
+    sub.on('ready', () => void store.reconcile());
+    const connected = Promise.all([cmd.connect(), sub.connect()]).then(() => sub.subscribe(KEYS.channel, (msg) => store.onMessage(msg)));
+    connected.catch((err: Error) => store.noteError(err));
+    const wait = o.bootWaitMs ?? 2000;
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([connected.catch(() => undefined), new Promise((r) => { timeout = setTimeout(r, wait); })]);
+    clearTimeout(timeout);
+    await store.reconcile();
+    if (!store.available) {
+      store.log.error(`state: Redis ${describeRedisUrl(o.target.url)} is unreachable; serving the local snapshot ${o.snapshotFile} (version ${initial.version}) until it is back`);
+    }
+    store.timer = setInterval(() => void store.reconcile(), store.reconcileMs);
+    store.timer.unref();
+    return store;
+  }
+
+  /** Where this instance serves, for the registry. */
+  setAddresses(admin: string, listen: string): void {
+    this.addresses = { admin, listen };
+    void this.heartbeat().catch(() => undefined);
+  }
+
+  effectivePercent(route: Route): number {
+    const o = this.overrides.get(route.id);
+    return o === undefined ? route.canary.percent : o.percent;
+  }
+
+  override(routeId: string): Override | undefined {
+    return this.overrides.get(routeId);
+  }
+
+  snapshot(): StateSnapshot {
+    return this.state;
+  }
+
+  onApplied(fn: (state: StateSnapshot) => Promise<void>): void {
+    this.applied = fn;
+  }
+
+  health(): StateHealth {
+    return {
+      store: 'redis', location: describeRedisUrl(this.o.target.url), available: this.available,
+      version: this.state.version, stale_seconds: this.available ? 0 : Math.round((Date.now() - this.lastConfirmed) / 100) / 10,
+    };
+  }
+
+  apply(changes: StateChanges, by: string): Promise<ApplyResult> {
+    try { checkChanges(changes); } catch (err) { return Promise.reject(err); }
+    return this.serially(async () => {
+      for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+        if (!this.cmd.isReady) throw this.unavailable();
+        const base = this.state;
+        const previous = new Map([...changes.keys()].map((id) => [id, base.routes[id]] as const));
+        const routes = applyChanges(base.routes, changes, by, new Date().toISOString());
+        if (sameRoutes(routes, base.routes)) return { version: base.version, previous };
+        const next: StateSnapshot = { version: base.version + 1, routes };
+        const routesJson = JSON.stringify(routes);
+        let reply: [number, number];
+        try {
+          // expected -1 would write over a missing state: only a base that came from Redis is compared.
+          reply = await this.cmd.eval(CAS_SCRIPT, {
+            keys: [KEYS.state, KEYS.channel],
+            arguments: [String(base.version), String(next.version), routesJson, String(Date.now() + (this.o.commandTimeoutMs ?? 1000)),
+              JSON.stringify({ version: next.version, routes })],
+          }) as [number, number];
+        } catch (err) {
+          this.noteError(err as Error);
+          throw this.unavailable();
+        }
+        this.confirmed();
+        if (reply[0] === 1) {
+          await this.adopt(next);
+          return { version: next.version, previous };
+        }
+        // Someone else changed it first, or Redis lost or rolled back its state: resync, then retry.
+        await this.syncWithRedis();
+      }
+      throw new StateUnavailableError('the shared state kept changing under this change; try again');
+    });
+  }
+
+  /** The audit log as a Redis stream: one history for the whole fleet. */
+  auditStream(): AuditSink {
+    return {
+      append: async (e: AuditEntry) => {
+        await this.cmd.xAdd(KEYS.audit, '*', {
+          time: e.time, route: e.route, action: e.action, old: String(e.old), new: String(e.new), client: e.client, instance: this.id,
+        }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: 100_000 } });
+      },
+    };
+  }
+
+  /** Every registered instance, this one included. */
+  async instances(): Promise<InstanceInfo[]> {
+    let all: Record<string, string>;
+    try {
+      all = await this.cmd.hGetAll(KEYS.instances) as Record<string, string>;
+    } catch (err) {
+      this.noteError(err as Error);
+      throw this.unavailable();
+    }
+    const out: InstanceInfo[] = [];
+    for (const v of Object.values(all)) {
+      try { out.push(JSON.parse(v) as InstanceInfo); } catch { /* a foreign value: skip */ }
+    }
+    return out.sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.queue.catch(() => undefined);
+    if (this.cmd.isReady) await this.cmd.hDel(KEYS.instances, this.id).catch(() => undefined);
+    for (const c of [this.sub, this.cmd]) {
+      try { c.destroy(); } catch { /* already closed */ }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(fn, fn);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private unavailable(): StateUnavailableError {
+    return new StateUnavailableError(`the shared state (Redis ${describeRedisUrl(this.o.target.url)}) is unreachable${this.lastError ? ` (${this.lastError})` : ''}; ` +
+      'this instance keeps serving the last state, and changes are refused until Redis is back');
+  }
+
+  private noteError(err: Error): void {
+    const msg = err.message || String(err);
+    if (msg !== this.lastError || this.available) this.log.error(`state: Redis ${describeRedisUrl(this.o.target.url)}: ${msg}`);
+    this.lastError = msg;
+    this.setAvailable(false, msg);
+  }
+
+  private setAvailable(ok: boolean, why = ''): void {
+    if (ok && !this.available) this.log.info(`state: Redis ${describeRedisUrl(this.o.target.url)} available, serving version ${this.state.version}`);
+    if (!ok && this.available) this.log.error(`state: Redis unavailable (${why}); serving the last state (version ${this.state.version}), changes refused`);
+    if (!ok && this.available) this.lastConfirmed = Date.now();
+    this.available = ok;
+    if (ok) this.lastError = '';
+  }
+
+  private confirmed(): void {
+    this.lastConfirmed = Date.now();
+    this.setAvailable(true);
+  }
+
+  /** A pushed state: adopt it if newer. */
+  private onMessage(msg: string): void {
+    let data: unknown;
+    try { data = JSON.parse(msg); } catch { return; }
+    const parsed = parseSnapshot(data);
+    if ('problem' in parsed) return void this.log.error(`state: ignored a message on ${KEYS.channel}: ${parsed.problem}`);
+    if (parsed.snapshot.version <= this.state.version) return;
+    void this.serially(() => this.adopt(parsed.snapshot)).catch((err: Error) => this.log.error(`state: applying version ${parsed.snapshot.version}: ${err.message}`));
+  }
+
+  /** Periodic and on (re)connect: resync with Redis, then heartbeat. Never throws. */
+  private async reconcile(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.serially(() => this.syncWithRedis());
+      await this.heartbeat();
+    } catch (err) {
+      this.noteError(err as Error);
+    }
+  }
+
+  /** Reads Redis's state: adopts a newer one; re-seeds a missing or older one from this instance's. */
+  private async syncWithRedis(): Promise<void> {
+    if (!this.cmd.isReady) throw new Error(this.lastError || 'not connected');
+    const [v, routesJson] = await this.cmd.hmGet(KEYS.state, ['version', 'routes']) as [string | null, string | null];
+    const mine = this.state;
+    if (v === null || Number(v) < mine.version) {
+      const reply = await this.cmd.eval(SEED_SCRIPT, {
+        keys: [KEYS.state, KEYS.channel],
+        arguments: [String(mine.version), JSON.stringify(mine.routes), JSON.stringify(mine)],
+      }) as [number, number];
+      if (reply[0] === 1 && mine.version > 0) {
+        this.log.error(reply[1] < 0
+          ? `state: Redis had no state (restarted empty?); re-seeded it from this instance's last state, version ${mine.version}`
+          : `state: Redis held version ${reply[1]}, older than this instance's ${mine.version} (restored from an old dump?); re-seeded it from this instance's state`);
+      }
+      this.confirmed();
+      if (reply[0] === 0) return this.syncWithRedis(); // another instance seeded first: read what it wrote
+      return;
+    }
+    this.confirmed();
+    if (Number(v) === mine.version) return;
+    let routes: unknown;
+    try { routes = JSON.parse(routesJson ?? ''); } catch { routes = null; }
+    const parsed = parseSnapshot({ version: Number(v), routes });
+    if ('problem' in parsed) throw new Error(`${KEYS.state} in Redis ${parsed.problem}; not applied`);
+    await this.adopt(parsed.snapshot);
+  }
+
+  /** Starts serving a newer state: here, in the workers, and in the local snapshot. */
+  private async adopt(next: StateSnapshot): Promise<void> {
+    if (next.version <= this.state.version) return;
+    this.state = next;
+    this.overrides = overridesOf(next);
+    try {
+      writeStateFile(this.o.snapshotFile, next);
+    } catch (err) {
+      this.log.error(`state: cannot write the local snapshot ${this.o.snapshotFile}: ${(err as Error).message}`);
+    }
+    if (this.applied) await this.applied(next);
+    void this.heartbeat().catch(() => undefined);
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (!this.cmd.isReady || this.closed) return;
+    const now = Date.now();
+    const me: InstanceInfo = {
+      id: this.id, admin: this.addresses.admin, listen: this.addresses.listen, host: hostname(), pid: process.pid,
+      version: this.state.version, available: this.available, started_at: this.startedAt, last_seen: new Date(now).toISOString(),
+    };
+    await this.cmd.hSet(KEYS.instances, this.id, JSON.stringify(me));
+    // Instances killed without closing: forget them after a while.
+    if (Math.random() < 0.05) {
+      const gone = (await this.instances()).filter((i) => now - Date.parse(i.last_seen) > FORGET_AFTER_MS).map((i) => i.id);
+      if (gone.length) await this.cmd.hDel(KEYS.instances, gone);
+    }
+  }
+}

@@ -1,0 +1,101 @@
+// The runtime state every gateway instance serves: per-route overrides of the canary percent and
+// a change counter. One interface, two stores: a local file (state-store.ts, the embedded
+// default) and Redis (redis-state-store.ts, shared by many instances). Readers on the request
+// path only ever touch memory; `apply` is the one way to change anything.
+import type { Route } from '../manifest/route-table';
+
+export interface Override {
+  readonly percent: number;
+  readonly updated_at: string;
+  /** Who made the change: the admin client's address. */
+  readonly by: string;
+}
+
+export interface StateSnapshot {
+  /** Change counter: increases by one on every change; 0 = never changed. */
+  readonly version: number;
+  readonly routes: Readonly<Record<string, Override>>;
+}
+
+/** A batch of percent changes by route id; null clears the override. */
+export type StateChanges = ReadonlyMap<string, number | null>;
+
+export interface ApplyResult {
+  readonly version: number;
+  /** Each changed route's override before the change (undefined: none). */
+  readonly previous: ReadonlyMap<string, Override | undefined>;
+}
+
+export interface StateHealth {
+  readonly store: 'file' | 'redis';
+  /** Where the state lives, without credentials. */
+  readonly location: string;
+  /** false while the store cannot be reached: the last state keeps serving, changes are refused. */
+  readonly available: boolean;
+  readonly version: number;
+  /** Seconds since the state was last confirmed current against the store (0 for a file). */
+  readonly stale_seconds: number;
+}
+
+export interface RuntimeState {
+  /** Hot path: the percent of requests sent to the route's `to`, from memory. */
+  effectivePercent(route: Route): number;
+  override(routeId: string): Override | undefined;
+  snapshot(): StateSnapshot;
+  /** Applies the batch atomically as one new version; resolves once it is stored and in effect here. */
+  apply(changes: StateChanges, by: string): Promise<ApplyResult>;
+  /** Called with every state this instance starts serving (its own changes and others'), awaited before a change resolves. */
+  onApplied(fn: (state: StateSnapshot) => Promise<void>): void;
+  health(): StateHealth;
+  close(): Promise<void>;
+}
+
+/** The store cannot take a change now (Redis unreachable): the caller answers 503 and nothing changed. */
+export class StateUnavailableError extends Error {
+  readonly code = 'state_unavailable';
+}
+
+/** 0..100 with at most two decimals, the same rule as the manifest's canary.percent. */
+export function isValidPercent(p: unknown): p is number {
+  return typeof p === 'number' && Number.isFinite(p) && p >= 0 && p <= 100 && Math.abs(Math.round(p * 100) - p * 100) < 1e-6;
+}
+
+/** Rejects a batch with a percent out of range before anything is stored. */
+export function checkChanges(changes: StateChanges): void {
+  for (const [id, p] of changes) {
+    if (p !== null && !isValidPercent(p)) throw new RangeError(`route ${id}: percent must be 0..100 with at most two decimals, got ${p}`);
+  }
+}
+
+/** The routes after `changes`, new overrides stamped with `by` and `now`. */
+export function applyChanges(routes: Readonly<Record<string, Override>>, changes: StateChanges, by: string, now: string): Record<string, Override> {
+  const next: Record<string, Override> = { ...routes };
+  for (const [id, p] of changes) {
+    if (p === null) delete next[id];
+    else next[id] = Object.freeze({ percent: Math.round(p * 100) / 100, updated_at: now, by });
+  }
+  return next;
+}
+
+/** The overrides of a snapshot, as the request path reads them. */
+export function overridesOf(s: StateSnapshot): ReadonlyMap<string, Override> {
+  return new Map(Object.entries(s.routes));
+}
+
+/** A snapshot's shape, checked: for state files, Redis values and pub/sub messages. null when it is not one. */
+export function parseSnapshot(data: unknown): { snapshot: StateSnapshot } | { problem: string } {
+  const d = data as { version?: unknown; routes?: unknown } | null;
+  if (typeof d !== 'object' || d === null || Array.isArray(d)) return { problem: 'is not a JSON object' };
+  if (typeof d.version !== 'number' || !Number.isSafeInteger(d.version) || d.version < 0) return { problem: `has version ${JSON.stringify(d.version)}, expected a change counter (integer >= 0)` };
+  if (typeof d.routes !== 'object' || d.routes === null || Array.isArray(d.routes)) return { problem: '"routes" must be an object' };
+  const routes: Record<string, Override> = {};
+  for (const [id, o] of Object.entries(d.routes as Record<string, Partial<Override> | null>)) {
+    const where = `routes[${JSON.stringify(id)}]`;
+    if (typeof o !== 'object' || o === null) return { problem: `${where} must be an object` };
+    if (!isValidPercent(o.percent)) return { problem: `${where}.percent must be 0..100 with at most two decimals` };
+    if (typeof o.updated_at !== 'string' || Number.isNaN(Date.parse(o.updated_at))) return { problem: `${where}.updated_at must be an ISO time` };
+    if (typeof o.by !== 'string') return { problem: `${where}.by must be a string` };
+    routes[id] = Object.freeze({ percent: o.percent, updated_at: o.updated_at, by: o.by });
+  }
+  return { snapshot: { version: d.version, routes } };
+}
