@@ -69,7 +69,7 @@ upstreams:
   functions: { servers: ["127.0.0.1:${p.functions}"], keepalive: 16 }
   dead: { servers: ["127.0.0.1:${p.dead}"] }
   hop: { servers: ["127.0.0.1:${hopPort}"], keepalive: 4 }
-gateway: { listen: "127.0.0.1:${p.gateway}", admin: "127.0.0.1:${p.admin}" }
+gateway: { listen: "127.0.0.1:${p.gateway}", admin: "127.0.0.1:${p.admin}", trusted_proxies: [] }
 defaults:
   body: { max_size: "0" }
 routes:

@@ -15,6 +15,8 @@ import { IDEMPOTENT_METHODS, type Body, type Buffers, type Route, type RouteTabl
 
 export const UPSTREAM_PREFIX = 'strangler_';
 export const GATEWAY_UPSTREAM = 'strangler_gateway';
+export const GATEWAY_MAX_FAILS = 3;
+export const GATEWAY_FAIL_TIMEOUT = '10s';
 /**
  * The internal status that jumps to a route's legacy named location. Not 418: with
  * proxy_intercept_errors on, a function answering the jump status would be sent to legacy too,
@@ -60,8 +62,11 @@ function emitUpstreams(table: RouteTable): Directive[] {
     out.push(d('upstream', [upstreamName(up.name)], block));
   }
   if (table.routes.some((r) => r.dynamic)) {
-    const gw = table.gateway.listen;
-    out.push(d('upstream', [GATEWAY_UPSTREAM], [d('server', [serverAddress(gw.host, gw.port)]), d('keepalive', [64])]));
+    // gateway.servers: every instance sharing the state. Passive health checks: an instance that
+    // fails GATEWAY_MAX_FAILS times within GATEWAY_FAIL_TIMEOUT is skipped for that long, and a
+    // request it refused goes to the next one (proxy_next_upstream's default: error timeout).
+    const servers = table.gateway.servers.map((s) => d('server', [serverAddress(s.host, s.port), `max_fails=${GATEWAY_MAX_FAILS}`, `fail_timeout=${GATEWAY_FAIL_TIMEOUT}`]));
+    out.push(d('upstream', [GATEWAY_UPSTREAM], [...servers, d('keepalive', [64])]));
   }
   return out;
 }

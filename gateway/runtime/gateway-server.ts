@@ -12,6 +12,7 @@ import { GatewayMetrics, type FailureKind } from './gateway-metrics';
 import { nginxHost, rawResponseHead, upstreamRequestHeaders } from './proxy-headers';
 import { BodyTooLarge, bodyLength, discardRest, readBody, relayBody } from './request-body';
 import { buildRouteMatcher, type RouteMatcher } from './route-matcher';
+import { clientAddressResolver, type ClientAddressOf } from './client-address';
 import { UpstreamPools } from './upstream-pools';
 import { closeGracefully, listen } from '../util/http-server';
 
@@ -52,6 +53,7 @@ const UNROUTED = { route: 'default', target: 'legacy' };
 export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
   let table = opts.table;
   let matcher: RouteMatcher = buildRouteMatcher(table);
+  let clientAddress: ClientAddressOf = clientAddressResolver(table.gateway.trusted_proxies);
   const state = opts.state;
   const log = opts.log ?? (() => undefined);
   const pools = new UpstreamPools(table);
@@ -123,7 +125,10 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
 
   /** The request headers proxy_set_header sends; without a Host, nginx's $host is the server_name. */
   function forwardHeaders(req: IncomingMessage, host: string | undefined): string[] {
-    return upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { host: host ?? table.server_name.split(' ')[0], remoteAddress: req.socket.remoteAddress ?? '' });
+    const client = clientAddress(req.socket.remoteAddress ?? '', req.rawHeaders);
+    return upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
+      host: host ?? table.server_name.split(' ')[0], remoteAddress: client.address, viaTrustedProxy: client.viaTrustedProxy,
+    });
   }
 
   /** nginx's 413: from the location's config, before the route's `set`s ran. */
@@ -132,7 +137,7 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
   }
 
   function facts(req: IncomingMessage): RequestFacts {
-    return { method: req.method!, rawTarget: req.url!, cookie: req.headers.cookie, rawHeaders: req.rawHeaders, remoteAddress: req.socket.remoteAddress ?? '' };
+    return { method: req.method!, rawTarget: req.url!, cookie: req.headers.cookie, rawHeaders: req.rawHeaders, remoteAddress: clientAddress(req.socket.remoteAddress ?? '', req.rawHeaders).address };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -267,6 +272,7 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     },
     swapTable(next: RouteTable) {
       matcher = buildRouteMatcher(next);
+      clientAddress = clientAddressResolver(next.gateway.trusted_proxies);
       pools.use(next);
       table = next;
     },

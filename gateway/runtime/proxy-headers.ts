@@ -60,29 +60,37 @@ function connectionTokens(value: string | undefined): Set<string> | null {
 
 export interface ForwardedFor {
   host: string;
+  /** The client's address (client-address.ts). */
   remoteAddress: string;
+  /** The peer is a trusted proxy: X-Real-IP and X-Forwarded-* it sent go upstream as received. */
+  viaTrustedProxy?: boolean;
 }
+
+const FORWARDING = ['x-real-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'] as const;
 
 /** Flat [name, value, …] list for undici, in the client's order and spelling. */
 export function upstreamRequestHeaders(rawHeaders: readonly string[], connection: string | undefined, fwd: ForwardedFor): string[] {
   const extra = connectionTokens(connection);
   const out: string[] = [];
   const xff: string[] = [];
+  const received = fwd.viaTrustedProxy ? new Map<string, string>() : null;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i];
     const lower = name.toLowerCase();
     if (lower === 'x-forwarded-for') { xff.push(rawHeaders[i + 1]); continue; }
+    if (received !== null && (FORWARDING as readonly string[]).includes(lower)) received.set(lower, rawHeaders[i + 1]);
     if (REQUEST_DROP.has(lower) || (extra !== null && extra.has(lower)) || lower.includes('_')) continue;
     out.push(name, rawHeaders[i + 1]);
   }
   const addr = remoteAddr(fwd.remoteAddress);
+  if (received !== null && xff.length) received.set('x-forwarded-for', xff.join(', '));
   out.push(
     'host', fwd.host,
-    'x-real-ip', addr,
+    'x-real-ip', received?.get('x-real-ip') ?? addr,
     // $proxy_add_x_forwarded_for: the client's X-Forwarded-For, then the client's address.
-    'x-forwarded-for', xff.length ? `${xff.join(', ')}, ${addr}` : addr,
-    'x-forwarded-proto', 'http',
-    'x-forwarded-host', fwd.host,
+    'x-forwarded-for', received?.get('x-forwarded-for') ?? (xff.length ? `${xff.join(', ')}, ${addr}` : addr),
+    'x-forwarded-proto', received?.get('x-forwarded-proto') ?? 'http',
+    'x-forwarded-host', received?.get('x-forwarded-host') ?? fwd.host,
   );
   return out;
 }

@@ -11,7 +11,8 @@ upstreams:
   functions: { servers: ["127.0.0.1:${p.functions}"], keepalive: 16 }
   search: { servers: ["127.0.0.1:${p.search}"] }
   dead: { servers: ["127.0.0.1:${p.dead}"] }
-gateway: { listen: "127.0.0.1:${p.gateway}", admin: "127.0.0.1:${p.admin}" }
+# The tests connect from loopback as clients, not as a proxy in front: trust no peer.
+gateway: { listen: "127.0.0.1:${p.gateway}", admin: "127.0.0.1:${p.admin}", trusted_proxies: [] }
 routes:
   - id: track
     match: { prefix: /api/v1/track }
