@@ -78,7 +78,10 @@ export async function adminRequest(target: AdminTarget, method: string, path: st
     throw new Error(`the admin API refused the token from ${from}.\n` +
       `The gateway uses $${TOKEN_ENV} if it was set when it started, else ${tokenPathFor(target.manifestPath)} beside its manifest; use the same token here.`);
   }
-  if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status}: ${String(parsed.error ?? res.text.trim())}`);
+  if (res.status >= 400) {
+    const what = parsed.message !== undefined ? `${String(parsed.error)}: ${String(parsed.message)}` : String(parsed.error ?? res.text.trim());
+    throw new Error(`${method} ${path}: ${res.status}: ${what}`);
+  }
   return { status: res.status, body: parsed };
 }
 

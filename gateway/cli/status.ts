@@ -2,6 +2,10 @@
 import { adminRequest, CLIENT_OPTIONS, CLIENT_USAGE, resolveAdmin, type RouteJson } from './admin-client';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
 import type { Match } from '../manifest/route-table';
+import type { InstanceView } from '../runtime/admin-api';
+
+/** An instance not heard from for this long is flagged: it may be gone, or cut off from the state. */
+export const SILENT_AFTER_MS = 5000;
 
 interface StatusRoute extends RouteJson {
   match: Match;
@@ -19,6 +23,11 @@ manifest's percent and the effective one (a * marks a runtime override from flip
 and the requests, error rate and fallbacks to legacy counted since the gateway started.
 "default" is the unmatched traffic, always served by legacy.
 
+Then every gateway instance sharing the state (several with --state redis://…): its admin
+and traffic addresses, the state version it serves and when it was last seen. An instance
+behind the newest version is flagged "lagging", one silent for ${SILENT_AFTER_MS / 1000} s "not seen". Counters are
+the asked instance's own.
+
       --json           print the admin API's JSON instead of a table
 ${CLIENT_USAGE}
 
@@ -33,12 +42,21 @@ Exit codes: 0 ok, 1 the gateway is unreachable or refused the token, 2 usage err
     if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const target = resolveAdmin(values as { manifest?: string; admin?: string });
     const res = await adminRequest(target, 'GET', '/routes');
+    // An older gateway has no /instances; Redis unreachable answers 503: the routes still show.
+    let instances: InstanceView[] | null = null;
+    let instancesError = '';
+    try {
+      instances = (await adminRequest(target, 'GET', '/instances')).body.instances as InstanceView[];
+    } catch (err) {
+      instancesError = (err as Error).message;
+    }
     if (values.json) {
-      process.stdout.write(JSON.stringify(res.body, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ...res.body, instances }, null, 2) + '\n');
       return EXIT.OK;
     }
-    process.stdout.write(`gateway ${target.url}, manifest sha256 ${String(res.body.manifest_sha256).slice(0, 12)}\n\n`);
+    process.stdout.write(`gateway ${target.url}, manifest sha256 ${String(res.body.manifest_sha256).slice(0, 12)}, state version ${String(res.body.state_version)}\n\n`);
     process.stdout.write(renderTable(res.body.routes as StatusRoute[]) + '\n');
+    process.stdout.write('\n' + (instances ? renderInstances(instances, Date.now()) : `instances: unknown (${instancesError})`) + '\n');
     return EXIT.OK;
   },
 };
@@ -65,4 +83,22 @@ export function renderTable(routes: readonly StatusRoute[]): string {
   const out = [line(header), ...rows.map(line)];
   if (routes.some((r) => r.override)) out.push('', '* runtime override (strangler flip/canary); `strangler flip ROUTE manifest` drops it');
   return out.join('\n');
+}
+
+/** One line per instance; flags those behind the newest version or silent. */
+export function renderInstances(instances: readonly InstanceView[], now: number): string {
+  const newest = Math.max(0, ...instances.map((i) => i.version));
+  const rows = instances.map((i) => {
+    const age = now - Date.parse(i.last_seen);
+    const flags = [
+      i.version < newest ? `lagging (${newest - i.version} behind)` : '',
+      age > SILENT_AFTER_MS ? `not seen for ${Math.round(age / 1000)} s` : '',
+      i.available ? '' : 'store unreachable',
+    ].filter(Boolean).join(', ');
+    return [i.id, i.admin, i.listen, String(i.version), `${Math.max(0, Math.round(age / 100) / 10)} s ago`, flags || 'ok'];
+  });
+  const header = ['INSTANCE', 'ADMIN', 'TRAFFIC', 'VERSION', 'LAST SEEN', 'STATUS'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [`${instances.length} instance${instances.length === 1 ? '' : 's'} sharing the state:`, line(header), ...rows.map(line)].join('\n');
 }

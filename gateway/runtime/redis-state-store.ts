@@ -92,6 +92,7 @@ export class RedisStateStore implements RuntimeState {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private lastError = '';
+  private lastLogged = 0;
   readonly id = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   private readonly startedAt = new Date().toISOString();
   private addresses = { admin: '', listen: '' };
@@ -113,6 +114,8 @@ export class RedisStateStore implements RuntimeState {
       username: o.target.username,
       password: o.target.password,
       // Fail fast rather than queue while disconnected: a change must be refused, not held.
+      // (node-redis's command timeout ends once a command is written, so a stalled server is
+      // bounded by `timed` below instead.)
       disableOfflineQueue: true,
       commandOptions: { timeout: o.commandTimeoutMs ?? 1000 },
       pingInterval: 5000,
@@ -187,11 +190,11 @@ export class RedisStateStore implements RuntimeState {
         let reply: [number, number];
         try {
           // expected -1 would write over a missing state: only a base that came from Redis is compared.
-          reply = await this.cmd.eval(CAS_SCRIPT, {
+          reply = await this.timed(this.cmd.eval(CAS_SCRIPT, {
             keys: [KEYS.state, KEYS.channel],
             arguments: [String(base.version), String(next.version), routesJson, String(Date.now() + (this.o.commandTimeoutMs ?? 1000)),
               JSON.stringify({ version: next.version, routes })],
-          }) as [number, number];
+          })) as [number, number];
         } catch (err) {
           this.noteError(err as Error);
           throw this.unavailable();
@@ -212,9 +215,9 @@ export class RedisStateStore implements RuntimeState {
   auditStream(): AuditSink {
     return {
       append: async (e: AuditEntry) => {
-        await this.cmd.xAdd(KEYS.audit, '*', {
+        await this.timed(this.cmd.xAdd(KEYS.audit, '*', {
           time: e.time, route: e.route, action: e.action, old: String(e.old), new: String(e.new), client: e.client, instance: this.id,
-        }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: 100_000 } });
+        }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: 100_000 } }));
       },
     };
   }
@@ -223,7 +226,7 @@ export class RedisStateStore implements RuntimeState {
   async instances(): Promise<InstanceInfo[]> {
     let all: Record<string, string>;
     try {
-      all = await this.cmd.hGetAll(KEYS.instances) as Record<string, string>;
+      all = await this.timed(this.cmd.hGetAll(KEYS.instances)) as Record<string, string>;
     } catch (err) {
       this.noteError(err as Error);
       throw this.unavailable();
@@ -240,13 +243,22 @@ export class RedisStateStore implements RuntimeState {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.queue.catch(() => undefined);
-    if (this.cmd.isReady) await this.cmd.hDel(KEYS.instances, this.id).catch(() => undefined);
+    if (this.cmd.isReady) await this.timed(this.cmd.hDel(KEYS.instances, this.id)).catch(() => undefined);
     for (const c of [this.sub, this.cmd]) {
       try { c.destroy(); } catch { /* already closed */ }
     }
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /** A command answered within the command timeout, or an error: a stalled (SIGSTOPped, swapping) Redis must not stall us. */
+  private timed<T>(p: Promise<T>): Promise<T> {
+    const ms = this.o.commandTimeoutMs ?? 1000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); });
+    p.catch(() => undefined); // an answer after the deadline is dropped
+    return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  }
 
   private serially<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.queue.then(fn, fn);
@@ -261,7 +273,11 @@ export class RedisStateStore implements RuntimeState {
 
   private noteError(err: Error): void {
     const msg = err.message || String(err);
-    if (msg !== this.lastError || this.available) this.log.error(`state: Redis ${describeRedisUrl(this.o.target.url)}: ${msg}`);
+    // Logged on the way down, then at most every 30 s while it stays down (reconnects retry often).
+    if (this.available || (msg !== this.lastError && Date.now() - this.lastLogged > 30_000)) {
+      this.lastLogged = Date.now();
+      this.log.error(`state: Redis ${describeRedisUrl(this.o.target.url)}: ${msg}`);
+    }
     this.lastError = msg;
     this.setAvailable(false, msg);
   }
@@ -303,13 +319,13 @@ export class RedisStateStore implements RuntimeState {
   /** Reads Redis's state: adopts a newer one; re-seeds a missing or older one from this instance's. */
   private async syncWithRedis(): Promise<void> {
     if (!this.cmd.isReady) throw new Error(this.lastError || 'not connected');
-    const [v, routesJson] = await this.cmd.hmGet(KEYS.state, ['version', 'routes']) as [string | null, string | null];
+    const [v, routesJson] = await this.timed(this.cmd.hmGet(KEYS.state, ['version', 'routes'])) as [string | null, string | null];
     const mine = this.state;
     if (v === null || Number(v) < mine.version) {
-      const reply = await this.cmd.eval(SEED_SCRIPT, {
+      const reply = await this.timed(this.cmd.eval(SEED_SCRIPT, {
         keys: [KEYS.state, KEYS.channel],
         arguments: [String(mine.version), JSON.stringify(mine.routes), JSON.stringify(mine)],
-      }) as [number, number];
+      })) as [number, number];
       if (reply[0] === 1 && mine.version > 0) {
         this.log.error(reply[1] < 0
           ? `state: Redis had no state (restarted empty?); re-seeded it from this instance's last state, version ${mine.version}`
@@ -349,11 +365,11 @@ export class RedisStateStore implements RuntimeState {
       id: this.id, admin: this.addresses.admin, listen: this.addresses.listen, host: hostname(), pid: process.pid,
       version: this.state.version, available: this.available, started_at: this.startedAt, last_seen: new Date(now).toISOString(),
     };
-    await this.cmd.hSet(KEYS.instances, this.id, JSON.stringify(me));
+    await this.timed(this.cmd.hSet(KEYS.instances, this.id, JSON.stringify(me)));
     // Instances killed without closing: forget them after a while.
     if (Math.random() < 0.05) {
       const gone = (await this.instances()).filter((i) => now - Date.parse(i.last_seen) > FORGET_AFTER_MS).map((i) => i.id);
-      if (gone.length) await this.cmd.hDel(KEYS.instances, gone);
+      if (gone.length) await this.timed(this.cmd.hDel(KEYS.instances, gone));
     }
   }
 }

@@ -1,0 +1,175 @@
+// Many gateways, one state: three `strangler serve` processes on one real redis-server. A change
+// through any instance is effective on all; changes under load fail no request; Redis killed,
+// stopped and restarted empty keeps the last state serving, refuses changes, then re-seeds; an
+// instance killed with -9 comes back on the shared state.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from 'redis';
+import { BIN } from './helpers/serve-child';
+import { call, FLEET_TOKEN, patchPercent, routeState, startInstance, startLoad, until, type Instance } from './helpers/fleet';
+import { requireRedis, startRedis, type RunningRedis } from './helpers/redis';
+import { startStack, type Stack, type StackPorts } from './helpers/stack';
+
+const MANIFEST = (p: StackPorts) => `
+version: 1
+listen: "127.0.0.1:${p.nginx}"
+upstreams:
+  legacy: { servers: ["127.0.0.1:${p.legacy}"], keepalive: 16 }
+  functions: { servers: ["127.0.0.1:${p.functions}"], keepalive: 16 }
+gateway: { listen: "127.0.0.1:${p.gateway}", admin: "127.0.0.1:${p.admin}" }
+routes:
+  - id: images
+    match: { prefix: /track/ }
+    to: function:track-package
+    canary: { percent: 10 }
+`;
+
+describe('shared state: several gateway instances on one Redis', function () {
+  this.timeout(180_000);
+  let bin: string;
+  let redis: RunningRedis;
+  let stack: Stack;
+  let dir: string;
+  let fleet: Instance[] = [];
+  const admins = () => fleet.map((i) => i.child.adminPort);
+  const traffic = () => fleet.map((i) => i.child.trafficPort);
+
+  /** Every instance serves `percent` at version >= `version`. */
+  const converged = (percent: number, version = 0) => until(`every instance at ${percent}% (version >= ${version})`, async () => {
+    const states = await Promise.all(admins().map((p) => routeState(p, 'images')));
+    return states.every((s) => s.percent === percent && s.version >= version);
+  });
+
+  before(async function () {
+    bin = requireRedis(this);
+    redis = await startRedis(bin);
+    stack = await startStack(MANIFEST, { nginx: false });
+    dir = mkdtempSync(join(tmpdir(), 'strangler-fleet-'));
+    fleet = await Promise.all([0, 1, 2].map((n) => startInstance(stack.manifestPath, redis.url, dir, n)));
+  });
+  after(async () => {
+    await Promise.all(fleet.map((i) => i.child.kill()));
+    await stack?.stop();
+    await redis?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a change through one instance is effective on all, at the same version, and in traffic', async () => {
+    const res = await patchPercent(admins()[0], 'images', 100);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const version = res.body.state_version as number;
+    assert.ok(version >= 1);
+    await converged(100, version);
+    for (const port of traffic()) {
+      const load = startLoad([port], '/track/a', 2);
+      await until('some requests', () => load.stats.ok >= 20);
+      const s = await load.stop();
+      assert.deepEqual([...s.sides.keys()], ['function'], `instance on ${port} serves the change`);
+    }
+    const health = await call(admins()[1], 'GET', '/healthz');
+    assert.deepEqual(health.body.state, { store: 'redis', available: true, state_version: version, stale_seconds: 0 });
+  });
+
+  it('100 changes under load across three instances: no failed request, each change effective everywhere once acknowledged', async () => {
+    const load = startLoad(traffic(), '/track/x', 6);
+    let last = { percent: -1, version: 0 };
+    for (let n = 0; n < 100; n++) {
+      const percent = n % 2 === 0 ? 0 : 100;
+      const res = await patchPercent(admins()[n % 3], 'images', percent);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const version = res.body.state_version as number;
+      assert.ok(version > last.version, `versions increase: ${version} after ${last.version}`);
+      last = { percent, version };
+      // Acknowledged: every other instance takes it (pushed), polled without fixed sleeps.
+      await converged(percent, version);
+    }
+    const s = await load.stop();
+    assert.equal(s.failed, 0, `failed requests: ${s.failures.join('; ')}`);
+    assert.ok(s.ok > 100, `load ran: ${s.ok} requests`);
+    const states = await Promise.all(admins().map((p) => routeState(p, 'images')));
+    assert.deepEqual(states, [last, last, last]);
+  });
+
+  it('strangler status lists every instance with its version', () => {
+    const out = spawnSync(process.execPath, [BIN, 'status', '--admin', `127.0.0.1:${admins()[0]}`], { env: { ...process.env, STRANGLER_ADMIN_TOKEN: FLEET_TOKEN }, encoding: 'utf8' });
+    assert.equal(out.status, 0, out.stderr);
+    assert.match(out.stdout, /^3 instances sharing the state:/m);
+    for (const port of admins()) assert.match(out.stdout, new RegExp(`127\\.0\\.0\\.1:${port} .* ok$`, 'm'));
+  });
+
+  it('Redis killed, stopped and restarted empty under load: last state kept, changes refused then accepted, re-seeded, no request failed', async () => {
+    const set = await patchPercent(admins()[0], 'images', 100);
+    const before = set.body.state_version as number;
+    await converged(100, before);
+    const load = startLoad(traffic(), '/track/y', 6);
+
+    // Killed: every instance keeps serving 100%, refuses changes with 503 state_unavailable.
+    await redis.kill();
+    for (const port of admins()) {
+      await until('a refused change', async () => (await patchPercent(port, 'images', 0)).status === 503, 400, 10);
+      const r = await patchPercent(port, 'images', 0);
+      assert.equal(r.status, 503);
+      assert.equal(r.body.error, 'state_unavailable');
+      const h = await call(port, 'GET', '/healthz');
+      assert.equal(h.body.status, 'degraded');
+      assert.equal((h.body.state as { available: boolean }).available, false);
+    }
+    const metrics = await (await fetch(`http://127.0.0.1:${admins()[0]}/metrics`, { headers: { authorization: `Bearer ${FLEET_TOKEN}` } })).text();
+    assert.match(metrics, /^strangler_state_available 0$/m);
+    assert.match(metrics, /^strangler_state_stale_seconds [0-9.]+$/m);
+    const seenDown = load.stats.ok;
+    await until('traffic while Redis is down', () => load.stats.ok > seenDown + 50);
+    assert.deepEqual(await Promise.all(admins().map((p) => routeState(p, 'images'))), [0, 1, 2].map(() => ({ percent: 100, version: before })));
+
+    // An instance restarted while Redis is down starts from its local snapshot, not the manifest's 10%.
+    // (The load stops first: requests to an instance being killed fail because of the kill.)
+    await load.stop();
+    await fleet[2].child.kill();
+    fleet[2] = await startInstance(stack.manifestPath, redis.url, dir, 2);
+    assert.deepEqual(await routeState(fleet[2].child.adminPort, 'images'), { percent: 100, version: before });
+    assert.match(fleet[2].child.stderr(), /unreachable; serving the local snapshot/);
+    const load2 = startLoad(traffic(), '/track/y', 6);
+
+    // Restarted empty: re-seeded from the instances' last state, never reset to the manifest.
+    await redis.restart();
+    const probe = createClient({ url: redis.url });
+    await probe.connect();
+    try {
+      await until('Redis re-seeded', async () => Number(await probe.hGet('strangler:state', 'version')) === before, 1000, 10);
+      assert.equal(JSON.parse((await probe.hGet('strangler:state', 'routes'))!).images.percent, 100);
+      await until('changes accepted again', async () => (await patchPercent(admins()[1], 'images', 50)).status === 200, 1000, 10);
+      await converged(50, before + 1);
+
+      // Stopped (SIGSTOP): commands time out, changes are refused and never land later.
+      redis.stop();
+      const refused = await patchPercent(admins()[0], 'images', 0);
+      assert.equal(refused.status, 503, JSON.stringify(refused.body));
+      redis.cont();
+      await until('changes accepted after SIGCONT', async () => (await patchPercent(admins()[2], 'images', 75)).status === 200, 1000, 10);
+      await converged(75);
+      const v = Number(await probe.hGet('strangler:state', 'version'));
+      assert.equal(JSON.parse((await probe.hGet('strangler:state', 'routes'))!).images.percent, 75, 'the refused change did not land');
+      await converged(75, v);
+      const audit = await probe.xRange('strangler:audit', '-', '+');
+      assert.ok((audit ?? []).some((e) => e?.message.new === '75' && e.message.route === 'images'), 'the audit stream holds the change');
+    } finally {
+      probe.destroy();
+    }
+    const s = await load2.stop();
+    assert.equal(load.stats.failed + s.failed, 0, `failed requests: ${[...load.stats.failures, ...s.failures].join('; ')}`);
+  });
+
+  it('an instance killed with -9 and restarted takes the shared state, including changes made while it was down', async () => {
+    await fleet[1].child.kill();
+    const res = await patchPercent(admins()[0], 'images', 33);
+    assert.equal(res.status, 200);
+    const version = res.body.state_version as number;
+    fleet[1] = await startInstance(stack.manifestPath, redis.url, dir, 1);
+    await converged(33, version);
+    const snap = JSON.parse(readFileSync(fleet[1].snapshot, 'utf8')) as { version: number };
+    assert.equal(snap.version, version, 'its local snapshot follows');
+  });
+});
