@@ -101,8 +101,8 @@ describe('docker-compose.yml', () => {
     assert.equal(validate(broken), false);
   });
 
-  it('has nginx, gateway, monolith and functions on one network, each with a health check', () => {
-    assert.deepEqual(Object.keys(compose.services).sort(), ['functions', 'gateway', 'monolith', 'nginx']);
+  it('has nginx, two gateways, redis, monolith and functions on one network, each with a health check', () => {
+    assert.deepEqual(Object.keys(compose.services).sort(), ['functions', 'gateway', 'gateway-2', 'monolith', 'nginx', 'redis']);
     assert.deepEqual(Object.keys(compose.networks ?? {}), ['strangler']);
     for (const [name, svc] of Object.entries(compose.services)) {
       assert.deepEqual(svc.networks, ['strangler'], `${name}: networks`);
@@ -110,8 +110,32 @@ describe('docker-compose.yml', () => {
       assert.ok(Array.isArray(svc.command), `${name}: command must be an exec-form list`);
     }
     assert.match(compose.services.nginx.image ?? '', /^nginx:/, 'nginx: the official nginx image');
-    for (const name of ['gateway', 'monolith', 'functions']) assert.equal(compose.services[name].build, '.', `${name}: built from the Dockerfile`);
-    assert.deepEqual(Object.keys(compose.services.nginx.depends_on ?? {}).sort(), ['functions', 'gateway', 'monolith']);
+    for (const name of ['gateway', 'gateway-2', 'monolith', 'functions']) assert.equal(compose.services[name].build, '.', `${name}: built from the Dockerfile`);
+    assert.deepEqual(Object.keys(compose.services.nginx.depends_on ?? {}).sort(), ['functions', 'gateway', 'gateway-2', 'monolith']);
+  });
+
+  it('nginx balances over both gateways (gateway.servers), which share the state on the redis service (gateway.state)', () => {
+    const { servers, state, listen, trusted_proxies } = table.gateway;
+    assert.deepEqual(servers.map((s) => s.host), ['gateway', 'gateway-2']);
+    for (const s of servers) {
+      const cmd = compose.services[s.host].command!;
+      assert.equal(flag(cmd, '--listen'), `0.0.0.0:${s.port}`, `${s.host}: --listen`);
+      assert.equal(flag(cmd, '--state'), undefined, `${s.host}: the state is the manifest's gateway.state`);
+      assert.ok(flag(cmd, '--state-snapshot')?.startsWith('/var/lib/strangler/'), `${s.host}: the snapshot on its volume`);
+      assert.equal(s.port, listen.port);
+    }
+    assert.equal(flag(compose.services['gateway-2'].command!, '--admin'), `gateway-2:${table.gateway.admin.port}`);
+    assert.match(healthText(compose.services['gateway-2']), new RegExp(`//gateway-2:${table.gateway.admin.port}/healthz`));
+    const redisUrl = new URL(state!);
+    assert.equal(redisUrl.hostname, 'redis');
+    assert.match(compose.services.redis.image ?? '', /^redis:/, 'redis: the official image');
+    assert.equal(redisUrl.port, '6379');
+    assert.equal(compose.services.redis.ports, undefined, 'redis is not published');
+    // nginx reaches the gateways from the compose network's fixed subnet: trusted.
+    const subnet = (compose.networks as { strangler: { ipam: { config: { subnet: string }[] } } }).strangler.ipam.config[0].subnet;
+    assert.ok(trusted_proxies.some((c) => c.text === subnet), `trusted_proxies holds ${subnet}`);
+    const conf = readFileSync(join(PROJECT_ROOT, NGINX_CONF), 'utf8');
+    for (const s of servers) assert.match(conf, new RegExp(`server ${s.host}:${s.port} max_fails=\\d+ fail_timeout=`));
   });
 
   it('runs the fixtures on the ports and host names of the manifest\'s upstreams', () => {
