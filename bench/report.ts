@@ -4,6 +4,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../gateway/version';
 import type { ChangesResult, ReloadRun } from './changes';
+import type { SharedStateResult } from './shared-state';
 import { nginxVersion } from './nginx';
 import { CONFIGS, PAYLOADS, POST_BYTES, type ConfigId, type OverheadResult, type Payload, type Summary } from './overhead';
 import type { ScaleResult } from './scale';
@@ -33,6 +34,8 @@ export interface BenchResults {
   overhead?: OverheadResult;
   scale?: ScaleResult;
   changes?: ChangesResult;
+  sharedState?: SharedStateResult;
+  sharedStateSkipped?: string;
 }
 
 function pkgVersion(name: string): string {
@@ -282,6 +285,21 @@ function changesSection(c: ChangesResult): string {
   return out.join('\n');
 }
 
+function sharedStateSection(r: BenchResults): string {
+  const out: string[] = ['## 4. Shared state on Redis (three gateway instances)', ''];
+  const x = r.sharedState;
+  if (!x) return [...out, `Not run (${r.sharedStateSkipped}).`, ''].join('\n');
+  out.push(table(['shared state', 'value'], [
+    ['changes through instance 0 (0 → 100 → 0 … percent)', String(x.changes)],
+    ['propagation to the other two instances ms: median / p99 / max (target p99 < 10)', `${ms(x.propagationMs.median)} / ${ms(x.propagationMs.p99)} / ${ms(x.propagationMs.max)}`],
+    ['admin call (answered once Redis holds the change) ms: median / p99 / max', `${ms(x.adminMs.median)} / ${ms(x.adminMs.p99)} / ${ms(x.adminMs.max)}`],
+    ['admin calls refused', String(x.adminFailures)],
+    ['gateway req/s, Redis state / file state (median of per-round ratios; target ≥ 0.98)', x.rpsRatio.toFixed(3)],
+    ['req/s medians: Redis / file', `${int(median(x.rps.redis.map((s) => s.rps)))} / ${int(median(x.rps.file.map((s) => s.rps)))}`],
+  ]), '');
+  return out.join('\n');
+}
+
 function loadGeneratorText(m: MachineFacts): string {
   const name = m.loadGenerator ?? 'autocannon';
   return name.startsWith('wrk')
@@ -355,6 +373,7 @@ export function renderReport(r: BenchResults): string {
   if (r.overhead) out.push(overheadSection(r.overhead, r.settings));
   if (r.scale) out.push(scaleSection(r.scale));
   if (r.changes) out.push(changesSection(r.changes));
+  if (r.sharedState || r.sharedStateSkipped) out.push(sharedStateSection(r));
   out.push(whatWasTried());
   return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
 }

@@ -7,6 +7,7 @@ import { machineFacts, writeReport, type BenchResults } from './report';
 import { runChanges } from './changes';
 import { runOverhead } from './overhead';
 import { runScale } from './scale';
+import { runSharedState } from './shared-state';
 import { nonDefaultEnv, readSettings } from './settings';
 import { startUpstream } from './stack';
 
@@ -38,6 +39,11 @@ async function main(): Promise<void> {
     if (settings.suites.includes('overhead')) results.overhead = await runOverhead(load, up, settings, log);
     if (settings.suites.includes('scale')) results.scale = await runScale(load, up, settings, log);
     if (settings.suites.includes('changes')) results.changes = await runChanges(load, up, settings, log);
+    if (settings.suites.includes('shared-state')) {
+      const r = await runSharedState(load, up, settings, log);
+      if (typeof r === 'string') results.sharedStateSkipped = r;
+      else results.sharedState = r;
+    }
   } finally {
     load.close();
     await upstream.stop();

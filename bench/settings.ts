@@ -12,7 +12,7 @@ export interface Settings {
   reloads: number;
   /** Route counts for the scale suite. */
   routeCounts: number[];
-  /** Only these suites (overhead, scale, changes); default all. */
+  /** Only these suites (overhead, scale, changes, shared-state); default all. */
   suites: string[];
 }
 
@@ -33,7 +33,7 @@ export function readSettings(): Settings {
     flips: Math.round(num('BENCH_FLIPS', 100)),
     reloads: Math.round(num('BENCH_RELOADS', 20)),
     routeCounts: (process.env.BENCH_ROUTE_COUNTS ?? '100,1000,10000').split(',').map(Number),
-    suites: (process.env.BENCH_SUITES ?? 'overhead,scale,changes').split(',').map((s) => s.trim()),
+    suites: (process.env.BENCH_SUITES ?? 'overhead,scale,changes,shared-state').split(',').map((s) => s.trim()),
   };
 }
 

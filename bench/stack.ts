@@ -43,8 +43,11 @@ export interface RunningGateway extends Running {
   pid: number;
 }
 
-/** The gateway on a manifest text, in its own temp directory (manifest, state, audit log); `workers` as `serve --workers`. */
-export async function startGatewayProcess(name: string, manifestText: string, workers = 0): Promise<RunningGateway> {
+/**
+ * The gateway on a manifest text, in its own temp directory (manifest, state, audit log); `workers`
+ * as `serve --workers`; `state` as `serve --state` (a redis:// URL: the snapshot stays in the directory).
+ */
+export async function startGatewayProcess(name: string, manifestText: string, workers = 0, state?: string): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'strangler-bench-gw-'));
   const manifestPath = join(dir, 'routes.yaml');
   writeFileSync(manifestPath, manifestText);
@@ -55,7 +58,7 @@ export async function startGatewayProcess(name: string, manifestText: string, wo
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${name}.cpuprofile`);
   }
   const c = await startScript<{ port: number; admin: number }>(
-    join(BENCH_DIST, 'peers', 'gateway.js'), [manifestPath, join(dir, 'state.json'), ADMIN_TOKEN, String(workers)], nodeArgs);
+    join(BENCH_DIST, 'peers', 'gateway.js'), [manifestPath, state ?? join(dir, 'state.json'), ADMIN_TOKEN, String(workers)], nodeArgs);
   return {
     name, port: c.ready.port, admin: c.ready.admin, pid: c.pid, pids: () => [c.pid, ...childPids(c.pid)],
     async stop() {
