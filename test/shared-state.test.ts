@@ -172,4 +172,21 @@ describe('shared state: several gateway instances on one Redis', function () {
     const snap = JSON.parse(readFileSync(fleet[1].snapshot, 'utf8')) as { version: number };
     assert.equal(snap.version, version, 'its local snapshot follows');
   });
+
+  it('an older state, in Redis or on the channel, is never applied: Redis is re-seeded from the instances', async () => {
+    const { percent, version } = await routeState(admins()[0], 'images');
+    const probe = createClient({ url: redis.url });
+    await probe.connect();
+    try {
+      const old = { images: { percent: 5, updated_at: new Date(0).toISOString(), by: 'an old dump' } };
+      await probe.publish('strangler:state', JSON.stringify({ version: 1, routes: old }));
+      await probe.hSet('strangler:state', { version: '1', routes: JSON.stringify(old) });
+      await until('Redis re-seeded past the old version', async () => Number(await probe.hGet('strangler:state', 'version')) === version, 1000, 10);
+      assert.equal(JSON.parse((await probe.hGet('strangler:state', 'routes'))!).images.percent, percent);
+    } finally {
+      probe.destroy();
+    }
+    assert.deepEqual(await Promise.all(admins().map((p) => routeState(p, 'images'))), [0, 1, 2].map(() => ({ percent, version })));
+    assert.ok(fleet.some((i) => /older than this instance's/.test(i.child.stderr())), 'the re-seed is logged');
+  });
 });
