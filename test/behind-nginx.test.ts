@@ -6,19 +6,13 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
 import { requireNginx } from './helpers/nginx';
+import { stackManifestHead } from './helpers/manifests';
 import { startStack, type Stack, type StackPorts } from './helpers/stack';
 
 const route = (id: string, prefix: string, sticky: string, dynamic: boolean) =>
   `  - { id: ${id}, match: { prefix: ${prefix} }, to: "function:track-package", canary: { percent: 50, sticky: "${sticky}", salt: "eq" }, dynamic: ${dynamic} }`;
 
-const MANIFEST = (p: StackPorts) => `
-version: 1
-listen: "127.0.0.1:${p.nginx}"
-upstreams:
-  legacy: { servers: ["127.0.0.1:${p.legacy}"], keepalive: 16 }
-  functions: { servers: ["127.0.0.1:${p.functions}"], keepalive: 16 }
-gateway: { listen: "127.0.0.1:${p.gateway}", admin: "127.0.0.1:${p.admin}" }
-routes:
+const MANIFEST = (p: StackPorts) => `${stackManifestHead(p)}routes:
 ${route('ip-static', '/ip-static/', 'ip', false)}
 ${route('ip-dynamic', '/ip-dynamic/', 'ip', true)}
 ${route('cookie-static', '/cookie-static/', 'cookie:sid', false)}

@@ -11,16 +11,10 @@ import { createClient } from 'redis';
 import { BIN } from './helpers/serve-child';
 import { call, FLEET_TOKEN, patchPercent, routeState, startInstance, startLoad, until, type Instance } from './helpers/fleet';
 import { requireRedis, startRedis, type RunningRedis } from './helpers/redis';
+import { stackManifestHead } from './helpers/manifests';
 import { startStack, type Stack, type StackPorts } from './helpers/stack';
 
-const MANIFEST = (p: StackPorts) => `
-version: 1
-listen: "127.0.0.1:${p.nginx}"
-upstreams:
-  legacy: { servers: ["127.0.0.1:${p.legacy}"], keepalive: 16 }
-  functions: { servers: ["127.0.0.1:${p.functions}"], keepalive: 16 }
-gateway: { listen: "127.0.0.1:${p.gateway}", admin: "127.0.0.1:${p.admin}" }
-routes:
+const MANIFEST = (p: StackPorts) => `${stackManifestHead(p)}routes:
   - id: images
     match: { prefix: /track/ }
     to: function:track-package

@@ -1,6 +1,16 @@
 // Manifests shared by the nginx, gateway and equivalence tests, written for a stack's ports.
 import type { StackPorts } from './stack';
 
+/** The start of a manifest for a stack: nginx's listen, legacy and functions, the gateway (plus `gatewayExtra` keys). */
+export const stackManifestHead = (p: StackPorts, gatewayExtra = '') => `
+version: 1
+listen: "127.0.0.1:${p.nginx}"
+upstreams:
+  legacy: { servers: ["127.0.0.1:${p.legacy}"], keepalive: 16 }
+  functions: { servers: ["127.0.0.1:${p.functions}"], keepalive: 16 }
+gateway: { listen: "127.0.0.1:${p.gateway}", admin: "127.0.0.1:${p.admin}"${gatewayExtra} }
+`;
+
 /** Every kind of match, target, method rule, canary, fallback and override the semantics name. */
 export const ROUTING_MANIFEST = (p: StackPorts) => `
 version: 1
