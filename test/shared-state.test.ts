@@ -183,4 +183,21 @@ describe('shared state: several gateway instances on one Redis', function () {
     assert.deepEqual(await Promise.all(admins().map((p) => routeState(p, 'images'))), [0, 1, 2].map(() => ({ percent, version })));
     assert.ok(fleet.some((i) => /older than this instance's/.test(i.child.stderr())), 'the re-seed is logged');
   });
+
+  it('an instance with --workers 2 serves a change made elsewhere from every worker', async () => {
+    const workers = await startInstance(stack.manifestPath, redis.url, dir, 3, ['--workers', '2']);
+    try {
+      for (const percent of [100, 0]) {
+        const res = await patchPercent(admins()[0], 'images', percent);
+        assert.equal(res.status, 200);
+        await until('the workers instance takes it', async () => (await routeState(workers.child.adminPort, 'images')).percent === percent);
+        const load = startLoad([workers.child.trafficPort], '/track/w', 4);
+        await until('requests through both workers', () => load.stats.ok >= 60);
+        const s = await load.stop();
+        assert.deepEqual([...s.sides.keys()], [percent === 100 ? 'function' : 'legacy']);
+      }
+    } finally {
+      await workers.child.kill();
+    }
+  });
 });

@@ -347,6 +347,15 @@ export class RedisStateStore implements RuntimeState {
   /** Starts serving a newer state: here, in the workers, and in the local snapshot. */
   private async adopt(next: StateSnapshot): Promise<void> {
     if (next.version <= this.state.version) return;
+    // Workers first: once this process reports the new version (admin API, registry), every
+    // worker serves it too.
+    if (this.applied) {
+      try {
+        await this.applied(next);
+      } catch (err) {
+        this.log.error(`state: version ${next.version}: ${(err as Error).message}`);
+      }
+    }
     this.state = next;
     this.overrides = overridesOf(next);
     try {
@@ -354,7 +363,6 @@ export class RedisStateStore implements RuntimeState {
     } catch (err) {
       this.log.error(`state: cannot write the local snapshot ${this.o.snapshotFile}: ${(err as Error).message}`);
     }
-    if (this.applied) await this.applied(next);
     void this.heartbeat().catch(() => undefined);
   }
 
