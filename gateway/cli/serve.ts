@@ -56,7 +56,7 @@ Examples:
   strangler serve --workers auto
   STRANGLER_ADMIN_TOKEN=s3cret strangler serve --admin 127.0.0.1:9091 --state /var/lib/strangler/state.json
 
-Exit codes: 0 stopped by a signal, 1 invalid manifest, unusable state file or listen error, 2 usage error.
+Exit codes: 0 stopped by a signal, 1 invalid manifest, unusable state file or --state URL, or listen error, 2 usage error.
 `,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {

@@ -5,7 +5,8 @@
 //   GET   /routes         token: every route with manifest/effective percent and counters
 //   GET   /instances      token: every gateway instance sharing the state (one, for a file store)
 //   GET   /routes/:id     token: one route
-//   PATCH /routes/:id     token: {"percent": 0..100} sets an override, {"percent": null} clears it
+//   PATCH /routes/:id     token: {"percent": 0..100} sets an override, {"percent": null} clears it;
+//                         503 {"error":"state_unavailable"} while the shared state (Redis) is unreachable
 //   GET   /metrics        token: Prometheus text (the gateway's registry plus admin metrics)
 //
 // Reads need the token too: routes, upstream names and traffic counters are internals.
