@@ -94,6 +94,17 @@ describe('shared state: several gateway instances on one Redis', function () {
     for (const port of admins()) assert.match(out.stdout, new RegExp(`127\\.0\\.0\\.1:${port} .* ok$`, 'm'));
   });
 
+  it('strangler status --all sums the counters over the instances', async () => {
+    const per = await Promise.all(admins().map(async (p) => ((await call(p, 'GET', '/routes/images')).body.stats as { requests: number }).requests));
+    const out = spawnSync(process.execPath, [BIN, 'status', '--all', '--json', '--admin', `127.0.0.1:${admins()[1]}`], { env: { ...process.env, STRANGLER_ADMIN_TOKEN: FLEET_TOKEN }, encoding: 'utf8' });
+    assert.equal(out.status, 0, out.stderr);
+    const body = JSON.parse(out.stdout) as { summed: string; routes: { id: string; stats: { requests: number } }[] };
+    assert.equal(body.summed, 'counters summed over 3 instances');
+    assert.ok(per.every((n) => n > 0), `each instance served some: ${per}`);
+    // No traffic runs now: the sum is exactly the instances' own counters.
+    assert.equal(body.routes.find((r) => r.id === 'images')!.stats.requests, per.reduce((a, b) => a + b, 0));
+  });
+
   it('Redis killed, stopped and restarted empty under load: last state kept, changes refused then accepted, re-seeded, no request failed', async () => {
     const set = await patchPercent(admins()[0], 'images', 100);
     const before = set.body.state_version as number;

@@ -16,7 +16,7 @@ interface StatusRoute extends RouteJson {
 export const command: Command = {
   name: 'status',
   summary: 'show each route of the running gateway: target, percent, requests, error rate',
-  usage: `Usage: strangler status [--json] [--manifest FILE] [--admin ADDR]
+  usage: `Usage: strangler status [--json] [--all] [--manifest FILE] [--admin ADDR]
 
 Asks the running gateway (strangler serve) for every route: its match, its target, the
 manifest's percent and the effective one (a * marks a runtime override from flip/canary),
@@ -26,9 +26,12 @@ and the requests, error rate and fallbacks to legacy counted since the gateway s
 Then every gateway instance sharing the state (several with --state redis://…): its admin
 and traffic addresses, the state version it serves and when it was last seen. An instance
 behind the newest version is flagged "lagging", one silent for ${SILENT_AFTER_MS / 1000} s "not seen". Counters are
-the asked instance's own.
+the asked instance's own; with --all they are summed over every instance that answers (each
+is asked on its admin address, with the same token).
+
 
       --json           print the admin API's JSON instead of a table
+      --all            sum the counters over every instance sharing the state
 ${CLIENT_USAGE}
 
 Examples:
@@ -38,7 +41,7 @@ Examples:
 Exit codes: 0 ok, 1 the gateway is unreachable or refused the token, 2 usage error.
 `,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, { ...CLIENT_OPTIONS, json: { type: 'boolean' } });
+    const { values, positionals } = parseCommandArgs(argv, { ...CLIENT_OPTIONS, json: { type: 'boolean' }, all: { type: 'boolean' } });
     if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const target = resolveAdmin(values as { manifest?: string; admin?: string });
     const res = await adminRequest(target, 'GET', '/routes');
@@ -50,12 +53,22 @@ Exit codes: 0 ok, 1 the gateway is unreachable or refused the token, 2 usage err
     } catch (err) {
       instancesError = (err as Error).message;
     }
+    let summed = '';
+    if (values.all && instances) {
+      const others = instances.filter((i) => i.admin && `http://${i.admin}` !== target.url);
+      const answers = await Promise.allSettled(others.map((i) => adminRequest({ ...target, url: `http://${i.admin}` }, 'GET', '/routes')));
+      const bodies = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value.body.routes as StatusRoute[]] : []));
+      res.body.routes = sumStats(res.body.routes as StatusRoute[], bodies);
+      const missing = answers.length - bodies.length;
+      summed = `counters summed over ${bodies.length + 1} instance${bodies.length ? 's' : ''}${missing ? `; ${missing} did not answer` : ''}`;
+    }
     if (values.json) {
-      process.stdout.write(JSON.stringify({ ...res.body, instances }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ...res.body, instances, ...(summed ? { summed } : {}) }, null, 2) + '\n');
       return EXIT.OK;
     }
     process.stdout.write(`gateway ${target.url}, manifest sha256 ${String(res.body.manifest_sha256).slice(0, 12)}, state version ${String(res.body.state_version)}\n\n`);
     process.stdout.write(renderTable(res.body.routes as StatusRoute[]) + '\n');
+    if (summed) process.stdout.write(`(${summed})\n`);
     process.stdout.write('\n' + (instances ? renderInstances(instances, Date.now()) : `instances: unknown (${instancesError})`) + '\n');
     return EXIT.OK;
   },
@@ -101,4 +114,19 @@ export function renderInstances(instances: readonly InstanceView[], now: number)
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [`${instances.length} instance${instances.length === 1 ? '' : 's'} sharing the state:`, line(header), ...rows.map(line)].join('\n');
+}
+
+/** The asked instance's routes with each route's counters summed over the other instances' answers. */
+export function sumStats(mine: readonly StatusRoute[], others: readonly (readonly StatusRoute[])[]): StatusRoute[] {
+  return mine.map((r) => {
+    const stats = { ...r.stats };
+    for (const routes of others) {
+      const o = routes.find((x) => x.id === r.id);
+      if (!o) continue;
+      stats.requests += o.stats.requests;
+      stats.errors += o.stats.errors;
+      stats.fallbacks += o.stats.fallbacks;
+    }
+    return { ...r, stats };
+  });
 }
