@@ -5,8 +5,8 @@
 //   other instance applies it on the message (push), and a periodic reconcile reads the state
 //   back in case a message was lost. An instance never applies an older version than it serves.
 // - Fail-static: commands fail fast (offline queue disabled, per-command timeout, and the change
-//   carries a deadline Redis checks, so a change answered 503 cannot land later from a stalled
-//   server). The last state keeps serving; changes are refused with StateUnavailableError.
+//   carries a deadline Redis checks against its own clock, so a change answered 503 cannot land
+//   later from a stalled server). The last state keeps serving; changes are refused with StateUnavailableError.
 // - Every state served is also written to a local snapshot file, which an instance that starts
 //   while Redis is down boots from. A Redis that comes back empty, or older than what the
 //   instances served, is re-seeded from their last state (loudly), never reset.
@@ -93,6 +93,8 @@ export class RedisStateStore implements RuntimeState {
   private closed = false;
   private lastError = '';
   private lastLogged = 0;
+  /** Redis's clock minus ours (ms), measured on every reconcile: change deadlines are in Redis's time. */
+  private clockOffsetMs = 0;
   readonly id = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   private readonly startedAt = new Date().toISOString();
   private addresses = { admin: '', listen: '' };
@@ -192,7 +194,7 @@ export class RedisStateStore implements RuntimeState {
           // expected -1 would write over a missing state: only a base that came from Redis is compared.
           reply = await this.timed(this.cmd.eval(CAS_SCRIPT, {
             keys: [KEYS.state, KEYS.channel],
-            arguments: [String(base.version), String(next.version), routesJson, String(Date.now() + (this.o.commandTimeoutMs ?? 1000)),
+            arguments: [String(base.version), String(next.version), routesJson, String(Math.round(Date.now() + this.clockOffsetMs + (this.o.commandTimeoutMs ?? 1000))),
               JSON.stringify({ version: next.version, routes })],
           })) as [number, number];
         } catch (err) {
@@ -319,6 +321,7 @@ export class RedisStateStore implements RuntimeState {
   /** Reads Redis's state: adopts a newer one; re-seeds a missing or older one from this instance's. */
   private async syncWithRedis(): Promise<void> {
     if (!this.cmd.isReady) throw new Error(this.lastError || 'not connected');
+    await this.measureClock();
     const [v, routesJson] = await this.timed(this.cmd.hmGet(KEYS.state, ['version', 'routes'])) as [string | null, string | null];
     const mine = this.state;
     if (v === null || Number(v) < mine.version) {
@@ -364,6 +367,14 @@ export class RedisStateStore implements RuntimeState {
       this.log.error(`state: cannot write the local snapshot ${this.o.snapshotFile}: ${(err as Error).message}`);
     }
     void this.heartbeat().catch(() => undefined);
+  }
+
+  /** Redis's TIME against ours, so a deadline means the same instant to both (clocks may disagree). */
+  private async measureClock(): Promise<void> {
+    const t0 = Date.now();
+    const [sec, usec] = await this.timed(this.cmd.sendCommand(['TIME'])) as [string, string];
+    const t1 = Date.now();
+    this.clockOffsetMs = Number(sec) * 1000 + Number(usec) / 1000 - (t0 + t1) / 2;
   }
 
   private async heartbeat(): Promise<void> {
