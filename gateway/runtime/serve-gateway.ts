@@ -13,13 +13,10 @@ import { createAdminApi, type AdminGateway } from './admin-api';
 import { createGatewayServer } from './gateway-server';
 import { createWorkerGroup } from './worker-group';
 import { besideManifest, loadOrCreateAdminToken } from './admin-token';
-import type { AuditSink } from './audit-log';
-import { AuditLog } from './audit-log';
 import type { InstanceView } from './admin-api';
-import { RedisStateStore, KEYS as REDIS_KEYS } from './redis-state-store';
+import { openRuntimeState } from './open-state';
 import type { RuntimeState } from './runtime-state';
-import { FileStateStore } from './state-store';
-import { describeRedisUrl, resolveStateTarget } from './state-target';
+import { resolveStateTarget } from './state-target';
 import { parseAddress, type Address } from '../util/address';
 
 export type { Address };
@@ -131,21 +128,10 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     flag: opts.state, manifest: table.gateway.state, manifestDir: dirname(manifestPath), defaultFile: besideManifest(manifestPath, 'state.json'), env,
   }); // throws StateTargetError
   const statePath = target.kind === 'file' ? target.path : opts.stateSnapshot ?? besideManifest(manifestPath, 'state.json');
-  let state: RuntimeState;
-  let audit: AuditSink;
-  let auditLocation: string;
-  let redis: RedisStateStore | null = null;
-  if (target.kind === 'file') {
-    state = FileStateStore.open(statePath); // throws StateFileError on a corrupt file
-    auditLocation = `${dirname(statePath)}/${basename(besideManifest(manifestPath, 'audit.jsonl'))}`;
-    audit = new AuditLog(auditLocation);
-  } else {
-    redis = await RedisStateStore.open({ target, snapshotFile: statePath, reconcileMs: opts.reconcileMs, log });
-    state = redis;
-    audit = redis.auditStream();
-    auditLocation = `Redis stream ${REDIS_KEYS.audit}`;
-  }
-  const stateLocation = target.kind === 'file' ? target.path : describeRedisUrl(target.url);
+  const { state, redis, audit, stateLocation, auditLocation } = await openRuntimeState({
+    target, snapshotFile: statePath, reconcileMs: opts.reconcileMs, log,
+    auditFile: `${dirname(statePath)}/${basename(besideManifest(manifestPath, 'audit.jsonl'))}`,
+  }); // throws StateFileError on a corrupt file
   const dropped = await dropRemovedRoutes(state, table, log);
   if (dropped.length) log.info(`state: dropped overrides of routes no longer in the manifest: ${dropped.join(', ')}`);
   const token = loadOrCreateAdminToken(manifestPath, opts.env);
