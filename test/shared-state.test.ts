@@ -174,8 +174,8 @@ describe('shared state: several gateway instances on one Redis', function () {
     const version = res.body.state_version as number;
     fleet[1] = await startInstance(stack.manifestPath, redis.url, dir, 1);
     await converged(33, version);
-    const snap = JSON.parse(readFileSync(fleet[1].snapshot, 'utf8')) as { version: number };
-    assert.equal(snap.version, version, 'its local snapshot follows');
+    // Its local snapshot follows (written just after the state is applied).
+    await until('the snapshot at the shared version', () => (JSON.parse(readFileSync(fleet[1].snapshot, 'utf8')) as { version: number }).version === version);
   });
 
   it('an older state, in Redis or on the channel, is never applied: Redis is re-seeded from the instances', async () => {

@@ -95,6 +95,7 @@ export class RedisStateStore implements RuntimeState {
   private lastLogged = 0;
   /** Redis's clock minus ours (ms), measured on every reconcile: change deadlines are in Redis's time. */
   private clockOffsetMs = 0;
+  private snapshotPending = false;
   readonly id = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   private readonly startedAt = new Date().toISOString();
   private addresses = { admin: '', listen: '' };
@@ -361,12 +362,25 @@ export class RedisStateStore implements RuntimeState {
     }
     this.state = next;
     this.overrides = overridesOf(next);
-    try {
-      writeStateFile(this.o.snapshotFile, next);
-    } catch (err) {
-      this.log.error(`state: cannot write the local snapshot ${this.o.snapshotFile}: ${(err as Error).message}`);
-    }
+    this.scheduleSnapshot();
     void this.heartbeat().catch(() => undefined);
+  }
+
+  /**
+   * The local snapshot follows the state, written (atomically, fsynced) after the change is
+   * answered rather than before: Redis holds the change, and a burst of changes writes once.
+   */
+  private scheduleSnapshot(): void {
+    if (this.snapshotPending) return;
+    this.snapshotPending = true;
+    setImmediate(() => {
+      this.snapshotPending = false;
+      try {
+        writeStateFile(this.o.snapshotFile, this.state);
+      } catch (err) {
+        this.log.error(`state: cannot write the local snapshot ${this.o.snapshotFile}: ${(err as Error).message}`);
+      }
+    });
   }
 
   /** Redis's TIME against ours, so a deadline means the same instant to both (clocks may disagree). */
