@@ -192,7 +192,7 @@ export class RedisStateStore implements RuntimeState {
         const routesJson = JSON.stringify(routes);
         let reply: [number, number];
         try {
-          // expected -1 would write over a missing state: only a base that came from Redis is compared.
+          // Compared with this instance's version: a missing (-1) or other version in Redis refuses it.
           reply = await this.timed(this.cmd.eval(CAS_SCRIPT, {
             keys: [KEYS.state, KEYS.channel],
             arguments: [String(base.version), String(next.version), routesJson, String(Math.round(Date.now() + this.clockOffsetMs + (this.o.commandTimeoutMs ?? 1000))),
@@ -208,7 +208,12 @@ export class RedisStateStore implements RuntimeState {
           return { version: next.version, previous };
         }
         // Someone else changed it first, or Redis lost or rolled back its state: resync, then retry.
-        await this.syncWithRedis();
+        try {
+          await this.syncWithRedis();
+        } catch (err) {
+          this.noteError(err as Error);
+          throw this.unavailable();
+        }
       }
       throw new StateUnavailableError('the shared state kept changing under this change; try again');
     });
@@ -286,9 +291,9 @@ export class RedisStateStore implements RuntimeState {
   }
 
   private setAvailable(ok: boolean, why = ''): void {
+    if (this.closed) return;
     if (ok && !this.available) this.log.info(`state: Redis ${describeRedisUrl(this.o.target.url)} available, serving version ${this.state.version}`);
     if (!ok && this.available) this.log.error(`state: Redis unavailable (${why}); serving the last state (version ${this.state.version}), changes refused`);
-    if (!ok && this.available) this.lastConfirmed = Date.now();
     this.available = ok;
     if (ok) this.lastError = '';
   }
