@@ -87,3 +87,38 @@ describe('behind nginx: a dynamic route behaves like the same route compiled int
     assert.ok((sides.get('function') ?? 0) >= 15 && (sides.get('legacy') ?? 0) >= 15, `split ${JSON.stringify([...sides])}`);
   });
 });
+
+describe('behind nginx: gateway.servers, balanced with passive health checks', function () {
+  this.timeout(120_000);
+  let stack: Stack;
+  const gateways: GatewayHandle[] = [];
+  // p.dead is free: the second instance listens there.
+  const TWO = (p: StackPorts) => `${stackManifestHead(p, `, servers: ["127.0.0.1:${p.gateway}", "127.0.0.1:${p.dead}"]`)}routes:
+${route('ip-dynamic', '/ip-dynamic/', 'ip', true)}
+`;
+
+  before(async function () {
+    requireNginx(this);
+    stack = await startStack(TWO);
+    for (const listen of [stack.ports.gateway, stack.ports.dead]) {
+      gateways.push(await startGateway({ manifestPath: stack.manifestPath, watch: false, listen: `127.0.0.1:${listen}`, admin: '127.0.0.1:0', state: `${stack.manifestPath}.${listen}.state.json`, env: { STRANGLER_ADMIN_TOKEN: 'x' } }));
+    }
+  });
+  after(async () => {
+    await Promise.all(gateways.map((g) => g.close(1000)));
+    await stack?.stop();
+  });
+
+  const served = async (g: GatewayHandle) => {
+    const r = await fetch(`http://127.0.0.1:${g.admin.port}/routes/ip-dynamic`, { headers: { authorization: 'Bearer x' } });
+    return ((await r.json()) as { stats: { requests: number } }).stats.requests;
+  };
+
+  it('spreads dynamic routes over both instances, and keeps serving when one is gone', async () => {
+    for (let i = 0; i < 40; i++) await get(stack.ports.nginx, `/ip-dynamic/${i}`, '127.0.0.1');
+    const counts = await Promise.all(gateways.map(served));
+    assert.ok(counts.every((n) => n > 0), `both instances served: ${counts}`);
+    await gateways[1].close(1000);
+    for (let i = 0; i < 40; i++) await get(stack.ports.nginx, `/ip-dynamic/after-${i}`, '127.0.0.1'); // each asserts 200
+  });
+});
