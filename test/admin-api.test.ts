@@ -147,6 +147,9 @@ describe('admin API', function () {
         ['{"percent": "50"}', /percent must be number,null/],
         ['{"percent": true}', /percent must be number,null/],
         ['{"percent": 12.345}', /percent must be multiple of 0.01/],
+        // Would round to another percent (1e-9 to 0, turning the route off): refused, not stored.
+        ['{"percent": 1e-9}', /percent must be multiple of 0.01/],
+        ['{"percent": 33.330000001}', /percent must be multiple of 0.01/],
         ['{}', /must have required property 'percent'/],
         ['{"percent": 5, "route": "images"}', /must NOT have additional properties \("route"\)/],
         ['[50]', /body must be object/],

@@ -4,6 +4,7 @@
 import { request } from 'node:http';
 import { loadManifest } from '../manifest/compile-manifest';
 import { ManifestInvalidError, formatDiagnostic } from '../manifest/errors';
+import { parsePercentText } from '../manifest/percent';
 import { readAdminToken, tokenPathFor, TOKEN_ENV, type AdminToken } from '../runtime/admin-token';
 import { localUrl, parseAddress, type Address } from '../util/address';
 import { DEFAULT_MANIFEST } from './manifest-arg';
@@ -100,12 +101,9 @@ function send(url: string, method: string, token: string, payload?: string): Pro
 }
 
 /** "42", "42%", "12.5" -> number; "manifest" -> null (clear the override); else undefined. */
+/** A PERCENT argument: null for "manifest", undefined when it is not a percent. */
 export function parsePercentArg(text: string): number | null | undefined {
-  if (text === 'manifest') return null;
-  const m = /^([0-9]{1,3}(?:\.[0-9]{1,2})?)%?$/.exec(text);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  return n <= 100 ? n : undefined;
+  return text === 'manifest' ? null : parsePercentText(text);
 }
 
 export interface RouteJson {

@@ -1,7 +1,7 @@
 // Manifest text -> diagnostics and, when there are no errors, the frozen RouteTable.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { formatPath, ManifestInvalidError, type ManifestDiagnostic, type PathSegment } from './errors';
+import { fileDiagnostic, formatPath, ManifestInvalidError, type ManifestDiagnostic, type PathSegment } from './errors';
 import { matchOf } from './location-plan';
 import { parseManifestYaml } from './parse-yaml';
 import {
@@ -62,7 +62,7 @@ export function loadManifest(file: string): { table: RouteTable; diagnostics: Ma
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ManifestInvalidError([{ code: 'STR_FILE', severity: 'error', path: '', file, message: (err as Error).message }]);
+    throw new ManifestInvalidError([fileDiagnostic(file, err as Error)]);
   }
   const { table, diagnostics } = compileManifest(text, file);
   if (!table) throw new ManifestInvalidError(diagnostics);

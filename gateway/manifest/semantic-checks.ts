@@ -1,6 +1,7 @@
 // Checks the schema cannot express, one function per concern, each reporting every problem it sees.
 // They run on schema-checked data but stay defensive: a check must never throw on odd input.
 import type { ManifestCode, PathSegment } from './errors';
+import { isValidPercent } from './percent';
 import { locationsOf, matchOf, type LocationKind } from './location-plan';
 import { MAX_DURATION_MS, parseDuration, parseHostPort, parseSize } from './units';
 
@@ -207,7 +208,7 @@ export function checkCanaries(m: Obj, report: Report): void {
     if (typeof r.canary.percent !== 'number') continue;
     const p = r.canary.percent;
     // Out of range is the schema's error already.
-    if (p >= 0 && p <= 100 && Math.abs(p * 100 - Math.round(p * 100)) > 1e-6) {
+    if (p >= 0 && p <= 100 && !isValidPercent(p)) {
       report('STR_BAD_PERCENT', ['routes', routeIndex(m, r), 'canary', 'percent'], `${p} has more than two decimals (nginx split_clients resolution is 0.01%)`);
     }
   }

@@ -12,6 +12,7 @@
 // Variables and named locations are numbered by route position: ids never reach variable names.
 import { d, entry, literal, type Directive } from './directive';
 import { IDEMPOTENT_METHODS, type Body, type Buffers, type Route, type RouteTable, type StickyKey, type Timeouts } from '../manifest/route-table';
+import { formatPercent } from '../manifest/percent';
 import { locationPlan, type Location, type ProxyPass } from '../manifest/location-plan';
 
 export const UPSTREAM_PREFIX = 'strangler_';
@@ -103,10 +104,6 @@ function emitCanaryMaps(route: Route): Directive[] {
     entry('*', 'legacy'),
   ]));
   return out;
-}
-
-export function formatPercent(p: number): string {
-  return Number.isInteger(p) ? String(p) : p.toFixed(2).replace(/0$/, '');
 }
 
 function emitServer(table: RouteTable, opts: EmitOptions): Directive {

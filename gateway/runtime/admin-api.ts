@@ -17,6 +17,7 @@ import { bearerToken, tokenMatches } from './admin-token';
 import { AuditLog } from './audit-log';
 import { BodyTooLarge, readBody } from './request-body';
 import type { StateStore } from './state-store';
+import { isValidPercent, PERCENT_RULE } from '../manifest/percent';
 import { closeGracefully, listen } from '../util/http-server';
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -52,11 +53,12 @@ const PATCH_SCHEMA = {
   type: 'object',
   required: ['percent'],
   additionalProperties: false,
-  properties: { percent: { type: ['number', 'null'], minimum: 0, maximum: 100, multipleOf: 0.01 } },
+  properties: { percent: { type: ['number', 'null'], minimum: 0, maximum: 100 } },
 } as const;
 
-// multipleOfPrecision: 0.29 / 0.01 is 28.999999999999996 in binary floating point.
-const validatePatch = new Ajv({ allErrors: false, strict: true, multipleOfPrecision: 6 }).compile(PATCH_SCHEMA);
+// The schema checks the shape; the two-decimal rule is the percent module's exact one (isValidPercent).
+const validatePatch = new Ajv({ allErrors: false, strict: true }).compile(PATCH_SCHEMA);
+const PATCH_EXPECTED = `expected {"percent": ${PERCENT_RULE}} or {"percent": null} to clear the override`;
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
@@ -118,7 +120,12 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       const e = validatePatch.errors![0];
       const where = e.instancePath ? e.instancePath.slice(1) : 'body';
       const extra = e.keyword === 'additionalProperties' ? ` (${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)})` : '';
-      throw new HttpError(400, `${where} ${e.message}${extra}; expected {"percent": 0..100 with at most two decimals} or {"percent": null} to clear the override`);
+      throw new HttpError(400, `${where} ${e.message}${extra}; ${PATCH_EXPECTED}`);
+    }
+    const asked = (body as { percent: number | null }).percent;
+    if (asked !== null && !isValidPercent(asked)) {
+      // 1e-9 would be stored as 0 and turn the route off: refuse what is not exactly a percent.
+      throw new HttpError(400, `percent must be multiple of 0.01, got ${asked}; ${PATCH_EXPECTED}`);
     }
     if (route.id === DEFAULT_ROUTE_ID) throw new HttpError(409, 'the default route serves unmatched requests from legacy and has no percent to change');
     const percent = (body as { percent: number | null }).percent;

@@ -5,6 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { compileManifest } from '../manifest/compile-manifest';
 import type { Route, RouteTable } from '../manifest/route-table';
+import { effectivePercent } from '../manifest/percent';
 import type { PercentSource } from './decide-route';
 import { createGatewayServer, type GatewayServer } from './gateway-server';
 import type { StateFile } from './state-store';
@@ -22,8 +23,7 @@ const APPLY_DELAY_MS = Number(process.env.STRANGLER_TEST_WORKER_APPLY_DELAY_MS ?
 class OverridesCopy implements PercentSource {
   constructor(public state: StateFile) {}
   effectivePercent(route: Route): number {
-    const o = this.state.routes[route.id];
-    return o === undefined ? route.canary.percent : o.percent;
+    return effectivePercent(route, this.state.routes[route.id]);
   }
 }
 

@@ -7,7 +7,7 @@ import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname } from 'node:path';
 import { compileManifest, loadManifest, sha256 } from '../manifest/compile-manifest';
-import { formatDiagnostic, type ManifestDiagnostic } from '../manifest/errors';
+import { fileDiagnostic, formatDiagnostic, type ManifestDiagnostic } from '../manifest/errors';
 import type { RouteTable } from '../manifest/route-table';
 import { createAdminApi, type AdminGateway } from './admin-api';
 import { createGatewayServer } from './gateway-server';
@@ -144,7 +144,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     try {
       text = readFileSync(manifestPath, 'utf8');
     } catch (err) {
-      const d: ManifestDiagnostic = { code: 'STR_FILE', severity: 'error', path: '', file: manifestPath, message: (err as Error).message };
+      const d = fileDiagnostic(manifestPath, err as Error);
       log.error(`reload (${reason}): cannot read the manifest, still serving the previous one (sha256 ${table.sha256.slice(0, 12)})`);
       log.error(formatDiagnostic(d));
       return { outcome: 'invalid', diagnostics: [d], dropped: [] };
