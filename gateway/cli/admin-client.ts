@@ -79,7 +79,8 @@ export async function adminRequest(target: AdminTarget, method: string, path: st
     throw new Error(`the admin API refused the token from ${from}.\n` +
       `The gateway uses $${TOKEN_ENV} if it was set when it started, else ${tokenPathFor(target.manifestPath)} beside its manifest; use the same token here.`);
   }
-  if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status}: ${String(parsed.error ?? res.text.trim())}`);
+  // Admin errors are {"error": CODE, "message": what went wrong}: the message says it to a person.
+  if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status}: ${String(parsed.message ?? parsed.error ?? res.text.trim())}`);
   return { status: res.status, body: parsed };
 }
 

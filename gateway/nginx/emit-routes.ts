@@ -13,6 +13,7 @@
 import { d, entry, literal, type Directive } from './directive';
 import { IDEMPOTENT_METHODS, type Body, type Buffers, type Route, type RouteTable, type StickyKey, type Timeouts } from '../manifest/route-table';
 import { formatPercent } from '../manifest/percent';
+import { upstreamFailureBody } from '../http-answers';
 import { locationPlan, type Location, type ProxyPass } from '../manifest/location-plan';
 
 export const UPSTREAM_PREFIX = 'strangler_';
@@ -211,15 +212,15 @@ export function routeNamedLocations(table: RouteTable, route: Route): Directive[
   const out: Directive[] = [];
   if (route.methods || hasSplit(route)) out.push(d('location', [`@strangler_legacy_${n}`], legacyBody([])));
   if (route.fallback) {
-    const refuse = (status: number, error: string): Directive[] => route.fallback!.non_idempotent ? [] : [
+    const refuse = (status: 502 | 504): Directive[] => route.fallback!.non_idempotent ? [] : [
       d('default_type', ['application/json']),
       d('if', ['(', '$request_method', '!~', `^(${IDEMPOTENT_METHODS.join('|')})$`, ')'], [
         d('set', ['$strangler_target', literal(route.to.text)]),
-        d('return', [status, JSON.stringify({ error, route: literal(route.id), target: literal(route.to.text) })]),
+        d('return', [status, JSON.stringify(upstreamFailureBody(status, literal(route.id), literal(route.to.text)))]),
       ]),
     ];
-    out.push(d('location', [`@strangler_fallback_${n}`], legacyBody(refuse(502, 'upstream_failed'))));
-    out.push(d('location', [`@strangler_fallback_timeout_${n}`], legacyBody(refuse(504, 'upstream_timeout'))));
+    out.push(d('location', [`@strangler_fallback_${n}`], legacyBody(refuse(502))));
+    out.push(d('location', [`@strangler_fallback_timeout_${n}`], legacyBody(refuse(504))));
   }
   return out;
 }

@@ -1,11 +1,11 @@
 // The gateway's traffic listener: decide (decide-route.ts), check what nginx checks before
 // proxying (Host, request-line and header sizes, body size), forward (forward.ts), and on a
 // failed function fall back to legacy as the compiled nginx does. WebSocket upgrades are piped.
-import { createServer, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { IDEMPOTENT_METHODS, type Route, type RouteTable } from '../manifest/route-table';
-import type { AdminGateway } from './admin-api';
+import type { AdminGateway } from './gateway-metrics';
 import { decideRoute, type Decision, type PercentSource, type RequestFacts } from './decide-route';
 import { attempt, upgradeAttempt, type AttemptResult, type UpstreamFailure } from './forward';
 import { GatewayMetrics, type FailureKind } from './gateway-metrics';
@@ -14,6 +14,8 @@ import { BodyTooLarge, bodyLength, discardRest, readBody, relayBody } from './re
 import { buildRouteMatcher, type RouteMatcher } from './route-matcher';
 import { UpstreamPools } from './upstream-pools';
 import { closeGracefully, listen } from '../util/http-server';
+import { endSocketJson, replyJson } from '../util/json-reply';
+import { errorBody, REFUSAL_CODES, upstreamFailureBody } from '../http-answers';
 
 export interface GatewayServerOptions {
   table: RouteTable;
@@ -41,8 +43,8 @@ const MAX_HEADERS = 1000;
 /** Headers nginx 1.22 refuses to see twice (ngx_http_process_unique_header_line, Host). */
 const UNIQUE_HEADERS = new Map(['host', 'content-length', 'transfer-encoding', 'authorization', 'expect', 'content-range',
   'if-modified-since', 'if-unmodified-since', 'if-match', 'if-none-match', 'if-range'].map((name, i) => [name, 1 << i] as const));
-const REFUSED: Record<number, string> = { 400: 'bad_request', 405: 'method_not_allowed', 414: 'uri_too_long', 501: 'not_implemented', 505: 'http_version_not_supported' };
 const IDEMPOTENT = new Set(IDEMPOTENT_METHODS);
+const CLOSE = { close: true };
 /** Largest body kept for a fallback replay; larger or chunked bodies stream and are not replayed. */
 export const REPLAY_BUFFER_LIMIT = 16 * 1024 * 1024;
 
@@ -68,14 +70,14 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
   }, (req, res) => {
     handle(req, res).catch((err: Error) => {
       log(`gateway: internal error on ${req.method} ${req.url}: ${err.stack ?? err.message}`);
-      if (!res.headersSent) replyJson(res, 500, { error: 'internal_error' }, null, true);
+      if (!res.headersSent) replyJson(res, 500, errorBody('internal_error'), null, CLOSE);
       else res.destroy();
     });
   });
   // nginx refuses CONNECT with 400; without a listener Node would drop the connection unanswered.
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {
     socket.on('error', () => socket.destroy());
-    endSocketJson(socket, 400, { error: 'bad_request' }, null);
+    endSocketJson(socket, 400, errorBody('bad_request'), null);
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     upgrade(req, socket, head).catch(() => socket.destroy());
@@ -128,7 +130,7 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
 
   /** nginx's 413: from the location's config, before the route's `set`s ran. */
   function tooLarge(res: ServerResponse, route: Route): void {
-    replyJson(res, 413, { error: 'body_too_large', route: route.id, limit: route.body.max_size.text }, unroutedDebugHeaders(route), true);
+    replyJson(res, 413, errorBody('body_too_large', { route: route.id, limit: route.body.max_size.text }), unroutedDebugHeaders(route), CLOSE);
   }
 
   function facts(req: IncomingMessage): RequestFacts {
@@ -138,11 +140,11 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const refused = refusal(req);
-    if (refused) return replyJson(res, refused, { error: REFUSED[refused] }, null, true);
+    if (refused) return replyJson(res, refused, errorBody(REFUSAL_CODES[refused]), null, CLOSE);
     const d = decideRoute(matcher, state, facts(req));
-    if (d.kind === 'bad') return replyJson(res, 400, { error: 'bad_request' }, null, true);
+    if (d.kind === 'bad') return replyJson(res, 400, errorBody('bad_request'), null, CLOSE);
     const host = nginxHost(req.headers.host, d.parsed.host);
-    if (host === null) return replyJson(res, 400, { error: 'bad_request', detail: 'invalid Host header' }, null, true);
+    if (host === null) return replyJson(res, 400, errorBody('bad_request', { detail: 'invalid Host header' }), null, CLOSE);
     const route = d.route;
     const seen = { route: route.id, target: d.kind === 'proxy' ? d.target : 'legacy' };
     try {
@@ -197,14 +199,14 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     if (!replayable) {
       // No fallback; or nginx's fallback location refuses to replay a non-idempotent request;
       // or the body was streamed and is gone.
-      return replyJson(res, status, failureBody(status, route, d.target, kind), debugHeaders(route.id, d.target), false);
+      return replyJson(res, status, failureBody(status, route, d.target, kind), debugHeaders(route.id, d.target));
     }
     metrics.fallback(route.id, kind);
     seen.target = 'legacy';
     log(`gateway: ${route.id}: ${d.target} failed (${first.kind === 'failed' ? first.failure.message : `answered ${first.status}`}), served by legacy`);
     const second = await send('legacy', route, req.method!, d.parsed.requestUri, headers, body, false, res, debugHeaders(route.id, 'legacy'));
     if (second.kind === 'failed') {
-      replyJson(res, second.failure.status, failureBody(second.failure.status, route, 'legacy', second.failure.kind), debugHeaders(route.id, 'legacy'), false);
+      replyJson(res, second.failure.status, failureBody(second.failure.status, route, 'legacy', second.failure.kind), debugHeaders(route.id, 'legacy'));
     }
   }
 
@@ -232,7 +234,7 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     socket.on('error', () => socket.destroy());
     const d = decideRoute(matcher, state, facts(req));
     const host = d.kind === 'bad' ? null : nginxHost(req.headers.host, d.parsed.host);
-    if (d.kind !== 'proxy' || host === null || refusal(req)) return refuse(400, { error: 'bad_request' });
+    if (d.kind !== 'proxy' || host === null || refusal(req)) return refuse(400, errorBody('bad_request'));
     const headers = forwardHeaders(req, host);
     // Upgrade requests carry no body: the WebSocket handshake is headers only.
     const [server] = pools.serversFor(d.upstream, d.route.timeouts.connect.ms);
@@ -287,22 +289,5 @@ function localHost(req: IncomingMessage): string {
 
 /** `failure` says what went wrong: refused, reset, timeout, connect_timeout, or status (a 502/503/504 answer). */
 function failureBody(status: number, route: Route, target: string, failure: FailureKind) {
-  return { error: status === 504 ? 'upstream_timeout' : 'upstream_failed', route: route.id, target, failure };
-}
-
-/** A JSON answer written straight to a socket Node's HTTP server handed over (CONNECT, upgrades). */
-function endSocketJson(socket: Socket, status: number, body: object, debug: OutgoingHttpHeaders | null): void {
-  const text = JSON.stringify(body) + '\n';
-  socket.end(rawResponseHead(status, STATUS_CODES[status] ?? '', {
-    'content-type': 'application/json', connection: 'close', 'content-length': Buffer.byteLength(text), ...debug,
-  }) + text);
-}
-
-function replyJson(res: ServerResponse, status: number, body: object, extra: OutgoingHttpHeaders | null, close: boolean): void {
-  if (res.headersSent || res.destroyed) return void res.destroy();
-  const text = JSON.stringify(body) + '\n';
-  const headers: OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...extra };
-  if (close) headers.connection = 'close';
-  res.writeHead(status, headers);
-  res.end(text);
+  return { ...upstreamFailureBody(status, route.id, target), failure };
 }

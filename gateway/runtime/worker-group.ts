@@ -7,7 +7,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { join } from 'node:path';
 import { AggregatorRegistry } from 'prom-client';
 import type { RouteTable } from '../manifest/route-table';
-import type { RouteStats } from './admin-api';
+import type { RouteStats } from './gateway-metrics';
 import { withTrafficFlags } from './node-flags';
 import type { StateFile } from './state-store';
 import type { FromWorker, ToWorker } from './worker-messages';
