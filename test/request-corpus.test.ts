@@ -11,41 +11,15 @@ import { ROUTING_MANIFEST } from './helpers/manifests';
 import { requireNginx } from './helpers/nginx';
 import { startStack, type Stack } from './helpers/stack';
 import { requestCorpus } from './request-corpus-table';
+import { observe, pick } from './helpers/parity';
 
 const HEAVY = process.env.STRANGLER_HEAVY === '1';
 const BIG_BODY = HEAVY ? 45 * 1024 * 1024 : 4 * 1024 * 1024; // under the manifest's 50m default
 const SLOWLORIS = HEAVY ? 400 : 100;
 
-interface Seen {
-  status: number;
-  route?: string;
-  target?: string;
-  servedBy?: string;
-  fn?: string;
-  url?: string;
-  bodyBytes?: number;
-  bodySha?: string;
-  /** Headers the upstream received that a trick could have planted or spoofed. */
-  upstreamHeaders?: Record<string, unknown>;
-}
-
-function observe(e: Exchange): Seen {
-  const seen: Seen = { status: e.status, route: e.headers['x-strangler-route'], target: e.headers['x-strangler-target'], servedBy: e.headers['x-served-by'] };
-  try {
-    const body = JSON.parse(e.body.toString('utf8'));
-    seen.servedBy ??= body.served_by;
-    seen.fn = body.function;
-    seen.url = body.url;
-    seen.bodyBytes = body.body_bytes;
-    seen.bodySha = body.body_sha256;
-    const h = body.headers as Record<string, unknown> | undefined;
-    if (h) {
-      seen.upstreamHeaders = Object.fromEntries(Object.entries(h).filter(([k]) =>
-        k.includes('_') || k.startsWith('x-t-') || k === 'host' || k === 'x-forwarded-for' || k === 'x-real-ip' || k === 'x-forwarded-host'));
-    }
-  } catch { /* not an echo */ }
-  for (const k of Object.keys(seen) as (keyof Seen)[]) if (seen[k] === undefined) delete seen[k];
-  return seen;
+/** What the corpus compares: everything the parity helper observes but the function instance. */
+function observeCorpus(e: Exchange) {
+  return pick(observe(e), ['route', 'target', 'servedBy', 'fn', 'url', 'bodyBytes', 'bodySha', 'upstreamHeaders']);
 }
 
 const cls = (s: number) => (s <= 0 ? s : Math.floor(s / 100) * 100);
@@ -85,8 +59,8 @@ describe('request corpus: hostile requests to nginx and the gateway alike', func
       const g = await exchange(gateway.listen.port, c);
       await sleep(5);
       const r2 = reached();
-      const sn = observe(n);
-      const sg = observe(g);
+      const sn = observeCorpus(n);
+      const sg = observeCorpus(g);
       const nReached = r1 - r0;
       const gReached = r2 - r1;
       const say = (why: string) => problems.push(`${c.name}: ${why}\n    nginx:   ${JSON.stringify(sn).slice(0, 400)} (upstream requests ${nReached})\n    gateway: ${JSON.stringify(sg).slice(0, 400)} (upstream requests ${gReached})`);

@@ -38,6 +38,8 @@ export interface StartGatewayOptions {
   debounceMs?: number;
   /** Serve traffic from this many cluster workers instead of this process (default 0: in-process). */
   workers?: number;
+  /** Tests: workers apply each state change this late (see WorkerGroupOptions.applyDelayMs). */
+  workerApplyDelayMs?: number;
   env?: NodeJS.ProcessEnv;
   log?: ServeLog;
 }
@@ -94,8 +96,8 @@ function inProcessTraffic(table: RouteTable, state: StateStore, log: ServeLog): 
   };
 }
 
-function workerTraffic(workers: number, manifestPath: string, text: string, state: StateStore, log: ServeLog): TrafficSide {
-  const group = createWorkerGroup({ workers, manifestPath, manifestText: text, state: () => state.snapshot(), log });
+function workerTraffic(workers: number, manifestPath: string, text: string, state: StateStore, log: ServeLog, applyDelayMs?: number): TrafficSide {
+  const group = createWorkerGroup({ workers, manifestPath, manifestText: text, state: () => state.snapshot(), log, applyDelayMs });
   // A change is acknowledged once every worker serves it.
   state.onApplied((s) => group.applyState(s));
   return group;
@@ -119,7 +121,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
   const listenAt = opts.listen ? parseAddress(opts.listen, table.gateway.listen) : table.gateway.listen;
   const adminAt = opts.admin ? parseAddress(opts.admin, table.gateway.admin) : table.gateway.admin;
 
-  const gw = opts.workers ? workerTraffic(opts.workers, manifestPath, loaded.text, state, log) : inProcessTraffic(table, state, log);
+  const gw = opts.workers ? workerTraffic(opts.workers, manifestPath, loaded.text, state, log, opts.workerApplyDelayMs) : inProcessTraffic(table, state, log);
   const admin = createAdminApi({
     table: () => table, state, gateway: gw, token: token.token, auditPath, log: (line) => log.info(line),
   });

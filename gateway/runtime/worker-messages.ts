@@ -6,7 +6,7 @@ import type { StateFile } from './state-store';
 import type { RouteStats } from './gateway-metrics';
 
 export type ToWorker =
-  | { readonly t: 'start'; readonly manifestPath: string; readonly manifestText: string; readonly state: StateFile; readonly host: string; readonly port: number }
+  | { readonly t: 'start'; readonly manifestPath: string; readonly manifestText: string; readonly state: StateFile; readonly host: string; readonly port: number; readonly applyDelayMs: number }
   | { readonly t: 'table'; readonly seq: number; readonly manifestText: string }
   | { readonly t: 'state'; readonly seq: number; readonly state: StateFile }
   | { readonly t: 'stats'; readonly seq: number }
