@@ -5,7 +5,7 @@
 // at all, and afterwards the gateway still serves a health request.
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { exchange, sleep, type Exchange } from './helpers/exchange';
+import { exchange, sleep, type Exchange } from './helpers/raw-http';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
 import { ROUTING_MANIFEST } from './helpers/manifests';
 import { requireNginx } from './helpers/nginx';
