@@ -46,7 +46,8 @@ export class Forwarding {
   body: Buffer | Readable | null = null;
   /** The body is held and the route's fallback may send it to legacy again. */
   replayable = false;
-  headers: string[] = [];
+  /** The request headers sent upstream (readRequestBody). */
+  headers: string[] = NO_HEADERS;
   /** Who served it, for metrics and logs: null until decide found a route. */
   route: string | null = null;
   target = 'legacy';
@@ -55,7 +56,7 @@ export class Forwarding {
 
   constructor(readonly ctx: GatewayContext, readonly req: IncomingMessage, readonly res: ServerResponse) {}
 
-  /** The decision once decide passed it on: a proxy decision from limitBody's successors on. */
+  /** The decision as a proxy decision: what it is once redirect has passed the request on. */
   get proxied(): Proxied {
     return this.decision as Proxied;
   }
@@ -74,6 +75,8 @@ export type Stage = (f: Forwarding) => boolean | Promise<boolean>;
 /** A step run once the request is over, answered or not. */
 export type AfterStep = (f: Forwarding) => void;
 
+/** Until readRequestBody computes them: shared, so an early answer allocates nothing here. */
+const NO_HEADERS: string[] = [];
 /** Largest body kept for a fallback replay; larger or chunked bodies stream and are not replayed. */
 export const REPLAY_BUFFER_LIMIT = 16 * 1024 * 1024;
 const IDEMPOTENT = new Set(IDEMPOTENT_METHODS);
