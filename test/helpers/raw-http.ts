@@ -95,6 +95,8 @@ export interface ExchangeRequest {
   readonly dribble?: { readonly bytes: number; readonly ms: number };
   /** Half-close after sending. Not by default: nginx takes a client's FIN while proxying as an abort (499). */
   readonly halfClose?: boolean;
+  /** The loopback source address to connect from (127.x.y.z): tags the request, since proxies pass it on as X-Real-IP. */
+  readonly from?: string;
 }
 
 export interface Exchange {
@@ -132,7 +134,7 @@ function parseResponse(raw: Buffer): Exchange | null {
 /** Sends `c.raw` verbatim (or dribbled) and reads one answer, however the server ends it. */
 export function exchange(port: number, c: ExchangeRequest, timeoutMs = 15_000): Promise<Exchange> {
   return new Promise((resolve) => {
-    const socket: Socket = connect(port, '127.0.0.1');
+    const socket: Socket = connect({ port, host: '127.0.0.1', localAddress: c.from });
     const chunks: Buffer[] = [];
     let done = false;
     const finish = (e: Exchange) => {
