@@ -14,6 +14,7 @@
 import { hostname } from 'node:os';
 import { createClient, type RedisClientType } from 'redis';
 import type { Route } from '../manifest/route-table';
+import { effectivePercent } from '../manifest/percent';
 import type { AuditEntry, AuditSink } from './audit-log';
 import { sameRoutes, readStateFile, writeStateFile } from './state-store';
 import {
@@ -156,8 +157,7 @@ export class RedisStateStore implements RuntimeState {
   }
 
   effectivePercent(route: Route): number {
-    const o = this.overrides.get(route.id);
-    return o === undefined ? route.canary.percent : o.percent;
+    return effectivePercent(route, this.overrides.get(route.id));
   }
 
   override(routeId: string): Override | undefined {

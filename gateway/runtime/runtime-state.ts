@@ -3,6 +3,7 @@
 // default) and Redis (redis-state-store.ts, shared by many instances). Readers on the request
 // path only ever touch memory; `apply` is the one way to change anything.
 import type { Route } from '../manifest/route-table';
+import { isValidPercent, PERCENT_RULE } from '../manifest/percent';
 
 export interface Override {
   readonly percent: number;
@@ -55,15 +56,10 @@ export class StateUnavailableError extends Error {
   readonly code = 'state_unavailable';
 }
 
-/** 0..100 with at most two decimals, the same rule as the manifest's canary.percent. */
-export function isValidPercent(p: unknown): p is number {
-  return typeof p === 'number' && Number.isFinite(p) && p >= 0 && p <= 100 && Math.abs(Math.round(p * 100) - p * 100) < 1e-6;
-}
-
 /** Rejects a batch with a percent out of range before anything is stored. */
 export function checkChanges(changes: StateChanges): void {
   for (const [id, p] of changes) {
-    if (p !== null && !isValidPercent(p)) throw new RangeError(`route ${id}: percent must be 0..100 with at most two decimals, got ${p}`);
+    if (p !== null && !isValidPercent(p)) throw new RangeError(`route ${id}: percent must be ${PERCENT_RULE}, got ${p}`);
   }
 }
 
@@ -92,7 +88,7 @@ export function parseSnapshot(data: unknown): { snapshot: StateSnapshot } | { pr
   for (const [id, o] of Object.entries(d.routes as Record<string, Partial<Override> | null>)) {
     const where = `routes[${JSON.stringify(id)}]`;
     if (typeof o !== 'object' || o === null) return { problem: `${where} must be an object` };
-    if (!isValidPercent(o.percent)) return { problem: `${where}.percent must be 0..100 with at most two decimals` };
+    if (!isValidPercent(o.percent)) return { problem: `${where}.percent must be ${PERCENT_RULE}` };
     if (typeof o.updated_at !== 'string' || Number.isNaN(Date.parse(o.updated_at))) return { problem: `${where}.updated_at must be an ISO time` };
     if (typeof o.by !== 'string') return { problem: `${where}.by must be a string` };
     routes[id] = Object.freeze({ percent: o.percent, updated_at: o.updated_at, by: o.by });

@@ -7,12 +7,14 @@ import { readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Route } from '../manifest/route-table';
 import { atomicTempPrefix, atomicWriteFileSync } from '../util/atomic-write';
+import { effectivePercent } from '../manifest/percent';
 import {
   applyChanges, checkChanges, overridesOf, parseSnapshot,
   type ApplyResult, type Override, type RuntimeState, type StateChanges, type StateHealth, type StateSnapshot,
 } from './runtime-state';
 
-export { isValidPercent, type Override, type StateSnapshot } from './runtime-state';
+export { isValidPercent } from '../manifest/percent';
+export type { Override, StateSnapshot } from './runtime-state';
 
 /** The file's own format number (not the change counter). */
 const FILE_FORMAT = 2;
@@ -46,8 +48,7 @@ export class FileStateStore implements RuntimeState {
   }
 
   effectivePercent(route: Route): number {
-    const o = this.overrides.get(route.id);
-    return o === undefined ? route.canary.percent : o.percent;
+    return effectivePercent(route, this.overrides.get(route.id));
   }
 
   override(routeId: string): Override | undefined {
