@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
 import { requireNginx } from './helpers/nginx';
 import { stackManifestHead } from './helpers/manifests';
-import { startStack, type Stack, type StackPorts } from './helpers/stack';
+import { startStack, startStackWithGateway, stopStackWithGateway, type Stack, type StackPorts } from './helpers/stack';
 
 const route = (id: string, prefix: string, sticky: string, dynamic: boolean) =>
   `  - { id: ${id}, match: { prefix: ${prefix} }, to: "function:track-package", canary: { percent: 50, sticky: "${sticky}", salt: "eq" }, dynamic: ${dynamic} }`;
@@ -47,14 +47,10 @@ describe('behind nginx: a dynamic route behaves like the same route compiled int
 
   before(async function () {
     requireNginx(this);
-    stack = await startStack(MANIFEST);
     // gateway.listen is where nginx's strangler_gateway upstream points.
-    gw = await startGateway({ manifestPath: stack.manifestPath, watch: false, env: { STRANGLER_ADMIN_TOKEN: 'behind-nginx' } });
+    ({ stack, gateway: gw } = await startStackWithGateway(MANIFEST, 'behind-nginx'));
   });
-  after(async () => {
-    await gw?.close(1000);
-    await stack?.stop();
-  });
+  after(() => stopStackWithGateway({ stack, gateway: gw }));
 
   const sources = Array.from({ length: 60 }, (_, i) => `127.${1 + (i % 3)}.${i >> 4}.${2 + (i & 15)}`);
 

@@ -4,11 +4,11 @@
 // request the upstream received must be identical.
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
+import type { GatewayHandle } from '../gateway/runtime/serve-gateway';
 import { ROUTING_MANIFEST } from './helpers/manifests';
 import { requireNginx } from './helpers/nginx';
 import { rawRequest, type RawResponse } from './helpers/raw-http';
-import { startStack, type Stack } from './helpers/stack';
+import { startStackWithGateway, stopStackWithGateway, type Stack } from './helpers/stack';
 import { observe, pick, type Observed } from './helpers/parity';
 
 /** Request targets sent verbatim: matching kinds, boundaries, encodings, dot segments, queries. */
@@ -52,13 +52,9 @@ describe('equivalence: the gateway routes exactly as the compiled nginx', functi
 
   before(async function () {
     requireNginx(this);
-    stack = await startStack(ROUTING_MANIFEST);
-    gateway = await startGateway({ manifestPath: stack.manifestPath, watch: false, env: { STRANGLER_ADMIN_TOKEN: 'equivalence-test-token' } });
+    ({ stack, gateway } = await startStackWithGateway(ROUTING_MANIFEST, 'equivalence-test-token'));
   });
-  after(async () => {
-    await gateway?.close(1000);
-    await stack?.stop();
-  });
+  after(() => stopStackWithGateway({ stack, gateway: gateway }));
 
   async function both(target: string, method = 'GET', headers: Record<string, string> = {}): Promise<[Seen, Seen]> {
     const body = method === 'POST' || method === 'PUT' || method === 'PATCH' ? '{"n":1}' : undefined;

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { exchange, sleep, type Exchange } from './helpers/raw-http';
-import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
+import type { GatewayHandle } from '../gateway/runtime/serve-gateway';
 import { ROUTING_MANIFEST } from './helpers/manifests';
 import { requireNginx } from './helpers/nginx';
-import { startStack, type Stack } from './helpers/stack';
+import { startStackWithGateway, stopStackWithGateway, type Stack } from './helpers/stack';
 import { requestCorpus } from './request-corpus-table';
 import { observe, pick } from './helpers/parity';
 
@@ -36,13 +36,9 @@ describe('request corpus: hostile requests to nginx and the gateway alike', func
 
   before(async function () {
     requireNginx(this);
-    stack = await startStack(ROUTING_MANIFEST);
-    gateway = await startGateway({ manifestPath: stack.manifestPath, watch: false, env: { STRANGLER_ADMIN_TOKEN: 'corpus-test-token' } });
+    ({ stack, gateway } = await startStackWithGateway(ROUTING_MANIFEST, 'corpus-test-token'));
   });
-  after(async () => {
-    await gateway?.close(1000);
-    await stack?.stop();
-  });
+  after(() => stopStackWithGateway({ stack, gateway: gateway }));
 
   async function healthy(port: number): Promise<boolean> {
     const e = await exchange(port, { raw: Buffer.from('GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n') }, 10_000);

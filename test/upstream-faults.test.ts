@@ -9,11 +9,11 @@ import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
+import type { GatewayHandle } from '../gateway/runtime/serve-gateway';
 import { exchange, sleep, type Exchange } from './helpers/raw-http';
 import { ROUTING_MANIFEST } from './helpers/manifests';
 import { requireNginx } from './helpers/nginx';
-import { startStack, type Stack } from './helpers/stack';
+import { startStackWithGateway, stopStackWithGateway, type Stack } from './helpers/stack';
 
 const HEAVY = process.env.STRANGLER_HEAVY === '1';
 const BIG = HEAVY ? 1024 ** 3 : 256 * 1024 ** 2;
@@ -123,13 +123,9 @@ describe('upstream faults: nginx and the gateway', function () {
 
   before(async function () {
     requireNginx(this);
-    stack = await startStack(ROUTING_MANIFEST);
-    gateway = await startGateway({ manifestPath: stack.manifestPath, watch: false, env: { STRANGLER_ADMIN_TOKEN: 'faults-test-token' } });
+    ({ stack, gateway } = await startStackWithGateway(ROUTING_MANIFEST, 'faults-test-token'));
   });
-  after(async () => {
-    await gateway?.close(1000);
-    await stack?.stop();
-  });
+  after(() => stopStackWithGateway({ stack, gateway: gateway }));
 
   function servedBy(e: Exchange): string | undefined {
     const h = e.headers['x-served-by'];
@@ -227,13 +223,9 @@ describe('upstream faults: the function gateway answers 503 during a cold start'
   before(async function () {
     requireNginx(this);
     // Scaled to zero, a replica takes 2 s to start, and calls meanwhile get 503 (coldStartFails).
-    stack = await startStack(ROUTING_MANIFEST, { functions: { startWarm: false, coldStartFails: true, coldStartMs: 2000, idleMs: 60_000 } });
-    gateway = await startGateway({ manifestPath: stack.manifestPath, watch: false, env: { STRANGLER_ADMIN_TOKEN: 'cold-test-token' } });
+    ({ stack, gateway } = await startStackWithGateway(ROUTING_MANIFEST, 'cold-test-token', { functions: { startWarm: false, coldStartFails: true, coldStartMs: 2000, idleMs: 60_000 } }));
   });
-  after(async () => {
-    await gateway?.close(1000);
-    await stack?.stop();
-  });
+  after(() => stopStackWithGateway({ stack, gateway: gateway }));
 
   it('falls back to legacy for GET, answers 502 for POST without replaying it, passes 503 on without fallback', async () => {
     for (const [layer, port] of [['nginx', stack.ports.nginx], ['gateway', gateway.listen.port]] as const) {

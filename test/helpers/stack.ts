@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { compileManifest } from '../../gateway/manifest/compile-manifest';
 import { formatDiagnostic } from '../../gateway/manifest/errors';
 import type { RouteTable } from '../../gateway/manifest/route-table';
+import { startGateway, type GatewayHandle } from '../../gateway/runtime/serve-gateway';
 import { renderNginxConfig } from '../../gateway/nginx/render-config';
 import { startFunctions, type FunctionsFixture, type FunctionsOptions } from '../../monolith-fixture/functions';
 import { startLegacy, type LegacyFixture } from '../../monolith-fixture/legacy';
@@ -56,4 +57,24 @@ export async function startStack(manifest: (ports: StackPorts) => string, opts: 
       await Promise.all([legacy.close(), search.close(), functions.close()]);
     },
   };
+}
+
+/** A stack with nginx and an in-process gateway serving its manifest: the parity tests' setup. */
+export interface StackWithGateway { stack: Stack; gateway: GatewayHandle }
+
+export async function startStackWithGateway(manifest: (ports: StackPorts) => string, token: string,
+  opts: { functions?: FunctionsOptions } = {}): Promise<StackWithGateway> {
+  const stack = await startStack(manifest, opts);
+  try {
+    return { stack, gateway: await startGateway({ manifestPath: stack.manifestPath, watch: false, env: { STRANGLER_ADMIN_TOKEN: token } }) };
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+}
+
+/** Stops what startStackWithGateway started (either may be missing when `before` failed). */
+export async function stopStackWithGateway(s: Partial<StackWithGateway>): Promise<void> {
+  await s.gateway?.close(1000);
+  await s.stack?.stop();
 }
