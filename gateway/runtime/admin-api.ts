@@ -1,27 +1,56 @@
 // The admin API: read the routes and their counters, move a route's traffic at runtime.
 // It listens on its own (loopback by default) address, apart from the traffic listener.
 //
-//   GET   /healthz        open (liveness for supervisors)
-//   GET   /routes         token: every route with manifest/effective percent and counters
-//   GET   /routes/:id     token: one route
-//   PATCH /routes/:id     token: {"percent": 0..100} sets an override, {"percent": null} clears it
-//   GET   /metrics        token: Prometheus text (the gateway's registry plus admin metrics)
+//   GET   /healthz           open (liveness for supervisors)
+//   GET   /ui/               open: the dashboard's static files (they hold no data; admin-ui.ts)
+//   GET   /whoami            token: {"access": "admin" | "read"}, which token was sent
+//   GET   /routes            token: every route with manifest/effective percent and counters
+//   PATCH /routes            admin token: several routes in one change, one audit entry:
+//                            {"all": 0..100|null} or {"routes": {"<id>": 0..100|null, ...}}
+//   GET   /routes/:id        token: one route
+//   PATCH /routes/:id        admin token: {"percent": 0..100} sets an override, {"percent": null} clears it
+//   GET   /audit?limit=N     token: the audit log's last N entries (default 50, at most 500), oldest first
+//   GET   /instances         token: {"gateways": [...], "nginx": [...]}, who serves which state
+//   GET   /metrics           token: Prometheus text (the gateway's registry plus admin metrics)
 //
-// Reads need the token too: routes, upstream names and traffic counters are internals.
+// Reads need a token too: routes, upstream names and traffic counters are internals. The
+// read-only token (STRANGLER_READ_TOKEN) is accepted for every GET and refused for changes.
+// Every refusal is {"error": message, "code": STR_ADMIN_*} (admin-errors.ts).
 import Ajv from 'ajv';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { DEFAULT_ROUTE_ID, type Route, type RouteTable } from '../manifest/route-table';
 import { hostChecker, originAllowed, type AdminAddress } from './admin-guard';
 import { bearerToken, tokenMatches } from './admin-token';
-import { AuditLog } from './audit-log';
+import { AdminError as HttpError } from './admin-errors';
+import { loadAdminUi } from './admin-ui';
+import { AuditLog, type AuditEntry } from './audit-log';
 import { BodyTooLarge, readBody } from './request-body';
-import type { StateStore } from './state-store';
+import { isValidPercent, type StateStore } from './state-store';
 import { closeGracefully, listen } from '../util/http-server';
+import { localUrl } from '../util/address';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
-export interface RouteStats { requests: number; errors: number; fallbacks: number }
+export interface SideStats { requests: number; errors: number }
+export interface RouteStats {
+  requests: number;
+  errors: number;
+  fallbacks: number;
+  /** By who served the request: "legacy" or the route's `to` (a fallback counts for legacy). */
+  by_target: Record<string, SideStats>;
+}
+
+/** Sums stats from several sources (the workers of a group). */
+export function addRouteStats(a: RouteStats, b: RouteStats): RouteStats {
+  const by_target: Record<string, SideStats> = { ...a.by_target };
+  for (const [t, s] of Object.entries(b.by_target)) {
+    const x = by_target[t] ?? { requests: 0, errors: 0 };
+    by_target[t] = { requests: x.requests + s.requests, errors: x.errors + s.errors };
+  }
+  return { requests: a.requests + b.requests, errors: a.errors + b.errors, fallbacks: a.fallbacks + b.fallbacks, by_target };
+}
 
 /** What the admin API needs from the traffic side: one server (gateway-server.ts) or a group of workers (worker-group.ts). */
 export interface AdminGateway {
@@ -37,7 +66,11 @@ export interface AdminApiOptions {
   state: StateStore;
   gateway: AdminGateway;
   token: string;
+  /** STRANGLER_READ_TOKEN: every GET, no change. Null or absent: no read-only token. */
+  readToken?: string | null;
   auditPath: string;
+  /** This gateway's traffic side, for GET /instances. */
+  instance?: () => { listen: string; traffic_pids: number[] };
   log?: (line: string) => void;
 }
 
@@ -58,13 +91,22 @@ const PATCH_SCHEMA = {
 // multipleOfPrecision: 0.29 / 0.01 is 28.999999999999996 in binary floating point.
 const validatePatch = new Ajv({ allErrors: false, strict: true, multipleOfPrecision: 6 }).compile(PATCH_SCHEMA);
 
-class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
-    super(message);
-  }
-}
+export const AUDIT_DEFAULT_LIMIT = 50;
+export const AUDIT_MAX_LIMIT = 500;
 
-const ZERO_STATS: RouteStats = Object.freeze({ requests: 0, errors: 0, fallbacks: 0 });
+/** GET endpoints and the methods each path takes; /routes/:id is matched separately. */
+const ENDPOINTS: Record<string, readonly string[]> = {
+  '/healthz': ['GET', 'HEAD'],
+  '/whoami': ['GET', 'HEAD'],
+  '/routes': ['GET', 'HEAD', 'PATCH'],
+  '/metrics': ['GET', 'HEAD'],
+  '/audit': ['GET', 'HEAD'],
+  '/instances': ['GET', 'HEAD'],
+};
+const ENDPOINT_LIST = 'GET /healthz, GET /ui/, GET /whoami, GET|PATCH /routes, GET|PATCH /routes/:id, GET /audit?limit=N, GET /instances, GET /metrics';
+
+type Access = 'admin' | 'read';
+const ZERO_STATS: RouteStats = Object.freeze({ requests: 0, errors: 0, fallbacks: 0, by_target: {} });
 
 export function routeView(route: Route, state: StateStore, allStats: ReadonlyMap<string, RouteStats>) {
   const stats = allStats.get(route.id) ?? ZERO_STATS;
@@ -80,7 +122,7 @@ export function routeView(route: Route, state: StateStore, allStats: ReadonlyMap
     dynamic: route.dynamic,
     fallback: route.fallback !== null,
     editable,
-    stats: { requests: stats.requests, errors: stats.errors, fallbacks: stats.fallbacks },
+    stats: { requests: stats.requests, errors: stats.errors, fallbacks: stats.fallbacks, by_target: stats.by_target },
   };
 }
 
@@ -89,6 +131,9 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const audit = new AuditLog(opts.auditPath);
   const log = opts.log ?? (() => undefined);
   let hostOk: (host: string | undefined) => boolean = () => false;
+  let bound: AdminAddress | null = null;
+  const startedAt = new Date().toISOString();
+  const ui = loadAdminUi(undefined, log);
 
   const registry = new Registry();
   const requestsTotal = new Counter({ name: 'strangler_admin_requests_total', help: 'Admin API requests by method and status', labelNames: ['method', 'code'], registers: [registry] });
@@ -107,7 +152,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const findRoute = (id: string): Route => {
     const table = opts.table();
     const route = id === DEFAULT_ROUTE_ID ? table.defaultRoute : table.routes.find((r) => r.id === id);
-    if (!route) throw new HttpError(404, `no route ${JSON.stringify(id)} in the manifest; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+    if (!route) throw new HttpError(404, 'STR_ADMIN_NOT_FOUND', `no route ${JSON.stringify(id)} in the manifest; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
     return route;
   };
 
@@ -118,9 +163,9 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       const e = validatePatch.errors![0];
       const where = e.instancePath ? e.instancePath.slice(1) : 'body';
       const extra = e.keyword === 'additionalProperties' ? ` (${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)})` : '';
-      throw new HttpError(400, `${where} ${e.message}${extra}; expected {"percent": 0..100 with at most two decimals} or {"percent": null} to clear the override`);
+      throw new HttpError(400, 'STR_ADMIN_BAD_BODY', `${where} ${e.message}${extra}; expected {"percent": 0..100 with at most two decimals} or {"percent": null} to clear the override`);
     }
-    if (route.id === DEFAULT_ROUTE_ID) throw new HttpError(409, 'the default route serves unmatched requests from legacy and has no percent to change');
+    if (route.id === DEFAULT_ROUTE_ID) throw new HttpError(409, 'STR_ADMIN_DEFAULT_ROUTE', 'the default route serves unmatched requests from legacy and has no percent to change');
     const percent = (body as { percent: number | null }).percent;
     const client = req.socket.remoteAddress ?? 'unknown';
     let previous;
@@ -130,37 +175,133 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     const now = state.effectivePercent(route);
     changesTotal.inc({ route: route.id });
     log(`admin: ${client} ${percent === null ? 'cleared the override of' : 'set'} route ${route.id}: ${old}% -> ${now}% to ${route.to.text}`);
-    try {
-      await audit.append({ time: new Date().toISOString(), route: route.id, action: percent === null ? 'clear' : 'set', old, new: now, client });
-    } catch (err) {
-      log(`admin: audit log ${opts.auditPath}: ${(err as Error).message}`);
-      throw new HttpError(500, `the change is in effect but the audit log could not be written: ${(err as Error).message}`);
-    }
+    await record({ time: new Date().toISOString(), route: route.id, action: percent === null ? 'clear' : 'set', old, new: now, client });
     return { ...routeView(route, state, await gateway.routeStats()), previous_percent: old };
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!hostOk(req.headers.host)) throw new HttpError(403, 'Host header is not this admin API\'s address (DNS-rebinding protection)');
-    if (!originAllowed(req.headers.origin, hostOk)) throw new HttpError(403, 'cross-origin requests are refused (Origin is not this admin API)');
+  async function record(entry: AuditEntry): Promise<void> {
+    try {
+      await audit.append(entry);
+    } catch (err) {
+      log(`admin: audit log ${opts.auditPath}: ${(err as Error).message}`);
+      throw new HttpError(500, 'STR_ADMIN_AUDIT', `the change is in effect but the audit log could not be written: ${(err as Error).message}`);
+    }
+  }
 
-    const path = (req.url ?? '/').split('?')[0];
+  /** PATCH /routes: {"all": p} or {"routes": {"<id>": p}} (p a percent or null), applied as one change. */
+  async function patchRoutes(req: IncomingMessage) {
+    const body = await readJsonBody(req);
+    const shape = 'expected {"all": 0..100|null} or {"routes": {"<route id>": 0..100|null, ...}}';
+    const isPercent = (p: unknown) => p === null || isValidPercent(p);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'STR_ADMIN_BAD_BODY', `body must be an object; ${shape}`);
+    const keys = Object.keys(body);
+    const table = opts.table();
+    const wanted = new Map<string, number | null>();
+    if (keys.length === 1 && keys[0] === 'all') {
+      const p = (body as { all: unknown }).all;
+      if (!isPercent(p)) throw new HttpError(400, 'STR_ADMIN_BAD_BODY', `all must be 0..100 with at most two decimals, or null; ${shape}`);
+      for (const r of table.routes) wanted.set(r.id, p as number | null);
+    } else if (keys.length === 1 && keys[0] === 'routes') {
+      const routes = (body as { routes: unknown }).routes;
+      if (typeof routes !== 'object' || routes === null || Array.isArray(routes) || !Object.keys(routes).length) {
+        throw new HttpError(400, 'STR_ADMIN_BAD_BODY', `routes must be an object naming at least one route; ${shape}`);
+      }
+      for (const [id, p] of Object.entries(routes)) {
+        if (!isPercent(p)) throw new HttpError(400, 'STR_ADMIN_BAD_BODY', `routes.${id} must be 0..100 with at most two decimals, or null; ${shape}`);
+        wanted.set(id, p as number | null);
+      }
+      if (wanted.has(DEFAULT_ROUTE_ID)) throw new HttpError(409, 'STR_ADMIN_DEFAULT_ROUTE', 'the default route serves unmatched requests from legacy and has no percent to change');
+      const unknown = [...wanted.keys()].filter((id) => !table.routes.some((r) => r.id === id));
+      if (unknown.length) throw new HttpError(404, 'STR_ADMIN_NOT_FOUND', `no route ${unknown.map((id) => JSON.stringify(id)).join(', ')} in the manifest; nothing changed; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+    } else {
+      throw new HttpError(400, 'STR_ADMIN_BAD_BODY', `unexpected keys ${JSON.stringify(keys)}; ${shape}`);
+    }
+    const routes = table.routes.filter((r) => wanted.has(r.id));
+    const before = new Map(routes.map((r) => [r.id, state.effectivePercent(r)]));
+    const client = req.socket.remoteAddress ?? 'unknown';
+    await state.setMany(wanted, client);
+    const changes: Record<string, { old: number; new: number }> = {};
+    for (const r of routes) {
+      changes[r.id] = { old: before.get(r.id)!, new: state.effectivePercent(r) };
+      changesTotal.inc({ route: r.id });
+    }
+    log(`admin: ${client} changed ${routes.length} routes as one: ${routes.map((r) => `${r.id} ${changes[r.id].old}% -> ${changes[r.id].new}%`).join(', ')}`);
+    await record({ time: new Date().toISOString(), action: 'bulk', routes: changes, client });
+    const stats = await gateway.routeStats();
+    return { manifest_sha256: table.sha256, changes, routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, stats)) };
+  }
+
+  function auditLimit(query: string): number {
+    const raw = new URLSearchParams(query).get('limit');
+    if (raw === null) return AUDIT_DEFAULT_LIMIT;
+    if (!/^[0-9]{1,6}$/.test(raw) || Number(raw) < 1) throw new HttpError(400, 'STR_ADMIN_BAD_BODY', `limit must be a whole number from 1 to ${AUDIT_MAX_LIMIT}, got ${JSON.stringify(raw)}`);
+    return Math.min(Number(raw), AUDIT_MAX_LIMIT);
+  }
+
+  function instances() {
+    const self = opts.instance?.() ?? { listen: null, traffic_pids: [process.pid] };
+    return {
+      gateways: [{
+        id: `${hostname()}:${bound?.port ?? 0}`,
+        hostname: hostname(),
+        pid: process.pid,
+        admin: bound ? localUrl(bound.host, bound.port) : null,
+        listen: self.listen,
+        traffic_pids: self.traffic_pids,
+        started_at: startedAt,
+        manifest_sha256: opts.table().sha256,
+        // A file-backed state has no version number: one gateway serves it, so nothing to compare.
+        state_version: null,
+        overrides: Object.keys(state.snapshot().routes).length,
+        self: true,
+      }],
+      nginx: [],
+    };
+  }
+
+  /** Which token was sent: null when neither matches. Both are compared, in constant time. */
+  function access(req: IncomingMessage): Access | null {
+    const presented = bearerToken(req.headers.authorization);
+    const admin = tokenMatches(opts.token, presented);
+    const read = opts.readToken ? tokenMatches(opts.readToken, presented) : false;
+    return admin ? 'admin' : read ? 'read' : null;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!hostOk(req.headers.host)) throw new HttpError(403, 'STR_ADMIN_FOREIGN', 'Host header is not this admin API\'s address (DNS-rebinding protection)');
+    if (!originAllowed(req.headers.origin, hostOk)) throw new HttpError(403, 'STR_ADMIN_FOREIGN', 'cross-origin requests are refused (Origin is not this admin API)');
+
+    const [path, query = ''] = (req.url ?? '/').split(/\?(.*)/s, 2);
     const method = req.method ?? 'GET';
+    if (ui.owns(path)) {
+      if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'STR_ADMIN_METHOD', `${method} is not allowed on ${path}`, { allow: 'GET, HEAD' });
+      if (ui.serve(req, res, path)) return;
+      throw new HttpError(404, 'STR_ADMIN_NOT_FOUND', `no dashboard file ${JSON.stringify(path)}; the dashboard is at /ui/`);
+    }
     const routeMatch = /^\/routes\/([^/]+)$/.exec(path);
-    const allow = path === '/healthz' || path === '/routes' || path === '/metrics' ? ['GET', 'HEAD'] : routeMatch ? ['GET', 'HEAD', 'PATCH'] : null;
-    if (!allow) throw new HttpError(404, `no such endpoint ${JSON.stringify(path)}; endpoints: GET /healthz, GET /routes, GET|PATCH /routes/:id, GET /metrics`);
-    if (!allow.includes(method)) throw new HttpError(405, `${method} is not allowed on ${path}`, { allow: allow.join(', ') });
+    const allow = ENDPOINTS[path] ?? (routeMatch ? ['GET', 'HEAD', 'PATCH'] : null);
+    if (!allow) throw new HttpError(404, 'STR_ADMIN_NOT_FOUND', `no such endpoint ${JSON.stringify(path)}; endpoints: ${ENDPOINT_LIST}`);
+    if (!allow.includes(method)) throw new HttpError(405, 'STR_ADMIN_METHOD', `${method} is not allowed on ${path}`, { allow: allow.join(', ') });
 
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     // Nothing below says anything about routes until the token checks out.
-    if (!tokenMatches(opts.token, bearerToken(req.headers.authorization))) {
-      throw new HttpError(401, 'missing or wrong admin token: send Authorization: Bearer <token>', { 'www-authenticate': 'Bearer realm="strangler-admin"' });
+    const who = access(req);
+    if (!who) {
+      throw new HttpError(401, 'STR_ADMIN_UNAUTHORIZED', 'missing or wrong admin token: send Authorization: Bearer <token>', { 'www-authenticate': 'Bearer realm="strangler-admin"' });
     }
+    if (who === 'read' && method !== 'GET' && method !== 'HEAD') {
+      throw new HttpError(403, 'STR_ADMIN_READ_ONLY', `the read-only token (STRANGLER_READ_TOKEN) cannot change anything: ${method} ${path} needs the admin token`);
+    }
+    if (path === '/whoami') return sendJson(res, 200, { access: who });
     if (path === '/metrics') {
       const parts = [await gateway.metricsText(), await registry.metrics()];
       res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
       return void res.end(parts.filter(Boolean).join('\n'));
     }
+    if (path === '/audit') return sendJson(res, 200, { entries: await audit.last(auditLimit(query)) });
+    if (path === '/instances') return sendJson(res, 200, instances());
     if (path === '/routes') {
+      if (method === 'PATCH') return sendJson(res, 200, await patchRoutes(req));
       const table = opts.table();
       const stats = await gateway.routeStats();
       return sendJson(res, 200, {
@@ -169,7 +310,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       });
     }
     let id: string;
-    try { id = decodeURIComponent(routeMatch![1]); } catch { throw new HttpError(404, 'malformed route id'); }
+    try { id = decodeURIComponent(routeMatch![1]); } catch { throw new HttpError(404, 'STR_ADMIN_NOT_FOUND', 'malformed route id'); }
     if (method === 'PATCH') return sendJson(res, 200, await patchRoute(req, id));
     const route = findRoute(id);
     return sendJson(res, 200, routeView(route, state, await gateway.routeStats()));
@@ -178,12 +319,12 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const server = createServer((req, res) => {
     res.on('finish', () => requestsTotal.inc({ method: req.method ?? '', code: String(res.statusCode) }));
     handle(req, res).catch((err: unknown) => {
-      const e = err instanceof HttpError ? err : new HttpError(500, (err as Error).message ?? String(err));
+      const e = err instanceof HttpError ? err : new HttpError(500, 'STR_ADMIN_INTERNAL', (err as Error).message ?? String(err));
       if (e.status === 500) log(`admin: ${req.method} ${req.url}: ${e.message}`);
       if (res.headersSent) return void res.destroy();
       // A refused request may still be sending its body: do not read it, close afterwards.
       const unread = !req.complete;
-      sendJson(res, e.status, { error: e.message }, { ...e.headers, ...(unread ? { connection: 'close' } : {}) });
+      sendJson(res, e.status, { error: e.message, code: e.code }, { ...e.headers, ...(unread ? { connection: 'close' } : {}) });
     });
   });
   // Admin requests are small: do not let a slow client hold a socket for minutes.
@@ -193,9 +334,10 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   return {
     server,
     async listen(host, port) {
-      const bound = { host, port: (await listen(server, host, port)).port };
-      hostOk = hostChecker(bound);
-      return bound;
+      const addr = { host, port: (await listen(server, host, port)).port };
+      hostOk = hostChecker(addr);
+      bound = addr;
+      return addr;
     },
     close: (graceMs = 5000) => closeGracefully(server, graceMs),
   };
@@ -216,20 +358,20 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 /** Checks length and type before reading, and stops reading at the limit. */
 async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) throw new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`);
+  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) throw new HttpError(413, 'STR_ADMIN_TOO_LARGE', `body larger than ${MAX_BODY_BYTES} bytes`);
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (type !== 'application/json' && type !== 'application/merge-patch+json') {
-    throw new HttpError(415, `content type must be application/json, got ${type ? JSON.stringify(type) : 'none'}`, { 'accept-patch': 'application/json, application/merge-patch+json' });
+    throw new HttpError(415, 'STR_ADMIN_MEDIA_TYPE', `content type must be application/json, got ${type ? JSON.stringify(type) : 'none'}`, { 'accept-patch': 'application/json, application/merge-patch+json' });
   }
   let text: string;
   try {
     text = (await readBody(req, MAX_BODY_BYTES)).toString('utf8');
   } catch (err) {
-    throw err instanceof BodyTooLarge ? new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`) : err;
+    throw err instanceof BodyTooLarge ? new HttpError(413, 'STR_ADMIN_TOO_LARGE', `body larger than ${MAX_BODY_BYTES} bytes`) : err;
   }
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
+    throw new HttpError(400, 'STR_ADMIN_BAD_BODY', `body is not valid JSON: ${(err as Error).message}`);
   }
 }

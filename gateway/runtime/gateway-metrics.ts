@@ -109,6 +109,11 @@ export class GatewayMetrics {
   }
 
   allStats(): Map<string, RouteStats> {
-    return new Map([...this.routes].map(([id, r]) => [id, { ...r.stats }]));
+    return new Map([...this.routes].map(([id, r]) => [id, { ...r.stats, by_target: Object.fromEntries([...r.targets].map(([t, s]) => [t, sideStats(s)])) }]));
   }
+}
+
+/** A target's requests and 5xx answers, from its status classes. */
+function sideStats(s: Series): { requests: number; errors: number } {
+  return { requests: s.byClass.reduce((a, b) => a + b, 0), errors: s.byClass[5] };
 }

@@ -12,9 +12,9 @@ import type { RouteTable } from '../manifest/route-table';
 import { createAdminApi, type AdminGateway } from './admin-api';
 import { createGatewayServer } from './gateway-server';
 import { createWorkerGroup } from './worker-group';
-import { besideManifest, loadOrCreateAdminToken } from './admin-token';
+import { besideManifest, loadOrCreateAdminToken, READ_TOKEN_ENV } from './admin-token';
 import { StateStore } from './state-store';
-import { parseAddress, type Address } from '../util/address';
+import { localUrl, parseAddress, type Address } from '../util/address';
 
 export type { Address };
 
@@ -120,10 +120,13 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
   const adminAt = opts.admin ? parseAddress(opts.admin, table.gateway.admin) : table.gateway.admin;
 
   const gw = opts.workers ? workerTraffic(opts.workers, manifestPath, loaded.text, state, log) : inProcessTraffic(table, state, log);
-  const admin = createAdminApi({
-    table: () => table, state, gateway: gw, token: token.token, auditPath, log: (line) => log.info(line),
-  });
+  const readToken = (opts.env ?? process.env)[READ_TOKEN_ENV] || null;
+  if (readToken !== null && readToken === token.token) throw new Error(`${READ_TOKEN_ENV} must differ from the admin token: a read-only token that is also the admin token changes everything`);
   let listen: Address;
+  const admin = createAdminApi({
+    table: () => table, state, gateway: gw, token: token.token, readToken, auditPath, log: (line) => log.info(line),
+    instance: () => ({ listen: localUrl(listen.host, listen.port), traffic_pids: gw.pids() }),
+  });
   let adminAddr: Address;
   try {
     listen = { host: listenAt.host, port: await gw.listen(listenAt.host, listenAt.port) };
