@@ -115,13 +115,13 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
   if (dropped.length) log.info(`state: dropped overrides of routes no longer in the manifest: ${dropped.join(', ')}`);
   const token = loadOrCreateAdminToken(manifestPath, opts.env);
   for (const w of token.warnings) log.error(w);
+  const readToken = (opts.env ?? process.env)[READ_TOKEN_ENV] || null;
+  if (readToken !== null && readToken === token.token) throw new Error(`${READ_TOKEN_ENV} must differ from the admin token: a read-only token that is also the admin token changes everything`);
 
   const listenAt = opts.listen ? parseAddress(opts.listen, table.gateway.listen) : table.gateway.listen;
   const adminAt = opts.admin ? parseAddress(opts.admin, table.gateway.admin) : table.gateway.admin;
 
   const gw = opts.workers ? workerTraffic(opts.workers, manifestPath, loaded.text, state, log) : inProcessTraffic(table, state, log);
-  const readToken = (opts.env ?? process.env)[READ_TOKEN_ENV] || null;
-  if (readToken !== null && readToken === token.token) throw new Error(`${READ_TOKEN_ENV} must differ from the admin token: a read-only token that is also the admin token changes everything`);
   let listen: Address;
   const admin = createAdminApi({
     table: () => table, state, gateway: gw, token: token.token, readToken, auditPath, log: (line) => log.info(line),
