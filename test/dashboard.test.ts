@@ -176,6 +176,29 @@ describe('dashboard in a browser', function () {
     await expectText(() => page.locator('#audit').innerText(), /track 100% → 0%/);
   });
 
+  it('keyboard: a percent being typed survives refreshes, Tab reaches Set, Enter opens the dialog, Escape closes it and focus returns', async () => {
+    const page = await signIn(ADMIN_TOKEN);
+    await expectCount(() => rows(page).count(), routeIds().length, 'rows');
+    const input = page.getByLabel('New percent for images');
+    await input.focus();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('55');
+    const updated = await page.locator('#freshness').innerText();
+    await until(async () => (await page.locator('#freshness').innerText()) !== updated, 'a refresh while typing');
+    assert.equal(await input.inputValue(), '55', 'the typed value survived a refresh');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'New percent for images');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Set the percent of images');
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor({ state: 'visible' });
+    assert.match(await dialog.innerText(), /Set images to 55%\?[\s\S]*30%\s+→ 55%/);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Set the percent of images');
+    assert.equal(gw.state.override('images'), undefined, 'nothing changed');
+  });
+
   it('read-only token: sees everything, every control disabled, and the API refuses changes with 403', async () => {
     const page = await signIn(READ_TOKEN);
     await page.locator('#dashboard').waitFor({ state: 'visible' });
@@ -269,18 +292,22 @@ describe('dashboard in a browser', function () {
   });
 });
 
-/** Polls until `get()` matches: the page refreshes on its own schedule. */
-async function expectText(get: () => Promise<string>, pattern: RegExp, timeoutMs = 10_000): Promise<void> {
+/** Polls until `check()` holds: the page refreshes on its own schedule. */
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last = '';
   while (Date.now() < deadline) {
-    last = await get();
-    if (pattern.test(last)) return;
+    if (await check()) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  assert.fail(`expected ${pattern}, last saw ${JSON.stringify(last)}`);
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+async function expectText(get: () => Promise<string>, pattern: RegExp): Promise<void> {
+  let last = '';
+  await until(async () => pattern.test(last = await get()), `${pattern}`).catch(() => assert.fail(`expected ${pattern}, last saw ${JSON.stringify(last)}`));
 }
 
 async function expectCount(get: () => Promise<number>, n: number, what: string): Promise<void> {
-  await expectText(async () => String(await get()), new RegExp(`^${n}$`)).catch(async () => assert.fail(`${what}: expected ${n}, saw ${await get()}`));
+  let last = -1;
+  await until(async () => (last = await get()) === n, what).catch(() => assert.fail(`${what}: expected ${n}, saw ${last}`));
 }

@@ -250,11 +250,6 @@
     ];
     $('routes-head').replaceChildren(...head);
 
-    // Keep what the operator is typing in a percent box across refreshes.
-    const focused = document.activeElement && document.activeElement.closest && document.activeElement.closest('[data-route]');
-    const focusKey = focused && document.activeElement.dataset.key;
-    const typed = new Map([...document.querySelectorAll('input[data-route]')].map((i) => [i.dataset.route, i.value]));
-
     const rows = data.routes.map((r) => {
       const was = before && before.stats.get(r.id);
       const toIsLegacy = r.to === 'legacy';
@@ -270,13 +265,33 @@
         ...rateCells(legacy, 'legacy'),
         hasShadow && h('td', { class: 'num' }, 'shadow' in r ? shadowText(r.shadow) : '—'),
         hasRollout && h('td', {}, 'rollout' in r ? rolloutText(r.rollout) : '—'),
-        h('td', { class: 'actions' }, r.editable ? routeActions(r, typed.get(r.id)) : h('span', { class: 'muted small' }, 'unmatched traffic, always legacy')));
+        h('td', { class: 'actions' }, r.editable ? routeActions(r) : h('span', { class: 'muted small' }, 'unmatched traffic, always legacy')));
     });
-    $('routes-body').replaceChildren(...rows);
-    if (focusKey) {
-      const again = document.querySelector(`[data-key="${CSS.escape(focusKey)}"]`);
-      if (again) again.focus();
-    }
+    updateRows($('routes-body'), rows);
+  }
+
+  /**
+   * Swaps in the new rows without disturbing the operator: the actions cell that holds the focus
+   * (a percent being typed, a button being pressed) stays as it is until focus leaves it, and a
+   * percent typed but not yet set is carried over.
+   */
+  function updateRows(body, rows) {
+    const old = [...body.children];
+    const sameShape = old.length === rows.length && rows.every((tr, i) =>
+      old[i].dataset.routeRow === tr.dataset.routeRow && old[i].children.length === tr.children.length);
+    if (!sameShape) return body.replaceChildren(...rows);
+    rows.forEach((tr, i) => {
+      const was = old[i];
+      const oldActions = was.lastElementChild;
+      const oldInput = oldActions.querySelector('input');
+      const newInput = tr.lastElementChild.querySelector('input');
+      if (oldInput && newInput && oldInput.value !== oldInput.defaultValue) newInput.value = oldInput.value;
+      if (oldActions.contains(document.activeElement)) {
+        [...tr.children].slice(0, -1).forEach((cell, j) => was.children[j].replaceWith(cell));
+      } else {
+        was.replaceWith(tr);
+      }
+    });
   }
 
   function percentBar(r) {
@@ -288,13 +303,13 @@
       h('span', {}, fmtPercent(p), r.override ? h('span', { class: 'override', title: `runtime override, set ${r.override.updated_at} by ${r.override.by}` }, '*') : null));
   }
 
-  function routeActions(r, typed) {
+  function routeActions(r) {
     const ro = session.access === 'read';
     const key = (k) => `${r.id}:${k}`;
     const input = h('input', {
       type: 'number', min: 0, max: 100, step: 0.01, inputmode: 'decimal', class: 'percent-input',
       'data-route': r.id, 'data-key': key('input'), 'aria-label': `New percent for ${r.id}`,
-      value: typed !== undefined ? typed : r.effective_percent, disabled: ro,
+      value: r.effective_percent, disabled: ro,
     });
     const group = h('div', { class: 'action-group', role: 'group', 'aria-label': `Actions for ${r.id}` },
       h('button', { type: 'button', class: 'button small', 'data-key': key('function'), disabled: ro || r.effective_percent === 100 || r.to === 'legacy',
@@ -335,7 +350,9 @@
   // ---------------------------------------------------------------------------------------------
   // Changes, each confirmed with its before and after
 
-  function confirmPercent(r, percent, title) {
+  function confirmPercent(shown, percent, title) {
+    // The row may be a refresh or two old (kept while focused): show the latest before-value.
+    const r = current.routes.find((x) => x.id === shown.id) || shown;
     const after = percent === null ? r.manifest_percent : percent;
     openConfirm({
       title,
