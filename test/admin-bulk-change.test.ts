@@ -3,7 +3,7 @@
 // change nothing. GET /audit?limit=N tails the audit log within bounds; GET /instances names
 // this gateway.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import supertest from 'supertest';
 import { request } from 'undici';
 import { AUDIT_MAX_LIMIT } from '../gateway/runtime/admin-api';
@@ -90,7 +90,7 @@ describe('admin API: PATCH /routes, GET /audit, GET /instances', function () {
     const res = await api.patch('/routes').set(auth).send({ all: 0 }).expect(200);
     assert.deepEqual(Object.keys(res.body.changes), ids());
     for (const r of res.body.routes.filter((x: { id: string }) => x.id !== 'default')) assert.equal(r.effective_percent, 0, r.id);
-    for (const path of ['/api/v1/track/3', '/images/a.png', '/off/3', '/generate-report']) assert.equal(await servedBy(path), 'legacy', path);
+    for (const path of ['/api/v1/track/3', '/images/a.png', '/off/3', '/upload/3']) assert.equal(await servedBy(path), 'legacy', path);
     assert.equal(auditLines(gw).length, audited + 1);
 
     await api.patch('/routes').set(auth).send({ all: null }).expect(200);
@@ -113,6 +113,17 @@ describe('admin API: PATCH /routes, GET /audit, GET /instances', function () {
       assert.equal(res.body.code, 'STR_ADMIN_BAD_BODY');
     }
     await api.get('/audit').expect(401);
+  });
+
+  it('GET /audit reads only the end of a long log and skips lines that do not parse', async () => {
+    const entry = (i: number) => JSON.stringify({ time: new Date().toISOString(), route: 'track', action: 'set', old: i % 100, new: (i + 1) % 100, client: 'filler' });
+    const lastLine = entry(8000);
+    appendFileSync(gw.auditPath, Array.from({ length: 8000 }, (_, i) => entry(i)).join('\n') + '\n{"torn": \n' + lastLine + '\n');
+    assert.ok(statSync(gw.auditPath).size > 512 * 1024, 'a log larger than what one request reads');
+    const res = await api.get(`/audit?limit=${AUDIT_MAX_LIMIT}`).set(auth).expect(200);
+    assert.equal(res.body.entries.length, AUDIT_MAX_LIMIT);
+    assert.deepEqual(res.body.entries.at(-1), JSON.parse(lastLine));
+    assert.ok(res.body.entries.every((e: { client: string }) => e.client === 'filler'), 'the torn line is skipped');
   });
 
   it('GET /instances: this gateway, its manifest and traffic address; no nginx hosts', async () => {

@@ -81,7 +81,8 @@ describe('dashboard in a browser', function () {
   const routeIds = () => [...gw.table().routes.map((r) => r.id), 'default'];
   const rows = (page: Page) => page.locator('#routes-body tr');
   const effectiveOf = (page: Page, id: string) => page.locator(`[data-effective="${id}"]`);
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  // A dialog's backdrop covers the viewport only: those views are shot without scrolling.
+  const shot = (page: Page, name: string, fullPage = true) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage });
 
   async function routesJson(token = ADMIN_TOKEN) {
     const res = await request(`http://127.0.0.1:${gw.admin.port}/routes`, { headers: { authorization: `Bearer ${token}` } });
@@ -142,6 +143,7 @@ describe('dashboard in a browser', function () {
     assert.equal(await page.locator('#dashboard').isHidden(), true);
     assert.equal(await page.evaluate(() => sessionStorage.getItem('strangler.token')), null);
     assert.equal(await page.locator('#routes-body tr').count(), 0);
+    assert.equal(await page.locator('#session').isVisible(), false, 'no sign-out button or live marker while signed out');
     await shot(page, 'sign-in-refused');
   });
 
@@ -162,7 +164,7 @@ describe('dashboard in a browser', function () {
     const dialog = page.getByRole('dialog');
     await dialog.waitFor({ state: 'visible' });
     assert.match(await dialog.innerText(), /Set track to 0%\?[\s\S]*track\s+function:track-package\s+100%\s+→ 0%/);
-    await shot(page, 'confirm-percent');
+    await shot(page, 'confirm-percent', false);
     await dialog.getByRole('button', { name: 'Apply' }).click();
     await dialog.waitFor({ state: 'hidden' });
     await expectText(() => effectiveOf(page, 'track').innerText(), /^0%\*$/);
@@ -270,7 +272,7 @@ describe('dashboard in a browser', function () {
       await page.keyboard.press('Tab');
       assert.equal(await page.evaluate(() => document.activeElement?.closest('dialog') !== null), true, 'focus left the dialog');
     }
-    await shot(page, 'confirm-kill-switch');
+    await shot(page, 'confirm-kill-switch', false);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
     assert.ok((await routesJson()).routes.some((r) => r.effective_percent > 0), 'Escape changed nothing');

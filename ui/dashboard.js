@@ -358,6 +358,8 @@
       title,
       summary: percent === null
         ? 'Drops the runtime override: the route goes back to the manifest\'s percent.'
+        : after === 0 ? `Every request of ${r.id} goes to legacy, from the next request.`
+        : after === 100 ? `Every request of ${r.id} goes to ${r.to}, from the next request.`
         : `${fmtPercent(after)} of ${r.id}'s requests go to ${r.to}, the rest to legacy, from the next request.`,
       changes: [{ id: r.id, to: r.to, before: fmtPercent(r.effective_percent), after: fmtPercent(after) }],
       run: () => api('PATCH', `/routes/${encodeURIComponent(r.id)}`, { percent }),
