@@ -292,6 +292,27 @@ describe('dashboard in a browser', function () {
     await expectText(() => page.locator('#announcer').innerText(), /Kill switch applied/);
     await shot(page, 'after-kill-switch');
   });
+
+  it('flips a route to its target and resets another to the manifest, each confirmed', async () => {
+    const page = await signIn(ADMIN_TOKEN);
+    await expectCount(() => rows(page).count(), routeIds().length, 'rows');
+    const dialog = page.getByRole('dialog');
+    await page.getByRole('button', { name: 'Flip off to function:track-package' }).click();
+    await dialog.waitFor({ state: 'visible' });
+    assert.match(await dialog.innerText(), /Flip off to function:track-package\?[\s\S]*off\s+function:track-package\s+0%\s+→ 100%/);
+    await dialog.getByRole('button', { name: 'Apply' }).click();
+    await expectText(() => effectiveOf(page, 'off').innerText(), /^100%\*$/);
+    const res = await request(`http://127.0.0.1:${gw.listen.port}/off/1`);
+    await res.body.dump();
+    assert.equal(res.headers['x-served-by'], 'function');
+
+    await page.getByRole('button', { name: 'Reset images to the manifest\'s percent' }).click();
+    await dialog.waitFor({ state: 'visible' });
+    assert.match(await dialog.innerText(), /images\s+function:image-resizer\s+0%\s+→ 30%/);
+    await dialog.getByRole('button', { name: 'Apply' }).click();
+    await expectText(() => effectiveOf(page, 'images').innerText(), /^30%$/);
+    assert.equal(gw.state.override('images'), undefined);
+  });
 });
 
 /** Polls until `check()` holds: the page refreshes on its own schedule. */
