@@ -293,7 +293,7 @@ describe('dashboard in a browser', function () {
     await shot(page, 'after-kill-switch');
   });
 
-  it('flips a route to its target and resets another to the manifest, each confirmed', async () => {
+  it('flips a route to its target, resets one route and then all to the manifest, each confirmed', async () => {
     const page = await signIn(ADMIN_TOKEN);
     await expectCount(() => rows(page).count(), routeIds().length, 'rows');
     const dialog = page.getByRole('dialog');
@@ -312,6 +312,16 @@ describe('dashboard in a browser', function () {
     await dialog.getByRole('button', { name: 'Apply' }).click();
     await expectText(() => effectiveOf(page, 'images').innerText(), /^30%$/);
     assert.equal(gw.state.override('images'), undefined);
+
+    await page.getByRole('button', { name: 'Reset all to the manifest' }).click();
+    await dialog.waitFor({ state: 'visible' });
+    const listed = await dialog.locator('tbody th').allTextContents();
+    assert.deepEqual(listed, gw.table().routes.filter((r) => gw.state.override(r.id)).map((r) => r.id), 'the dialog lists the routes with an override');
+    await dialog.getByRole('button', { name: 'Apply' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    assert.deepEqual(gw.state.snapshot().routes, {});
+    await page.locator('#reset-all').waitFor({ state: 'hidden' });
+    await expectText(() => effectiveOf(page, 'track').innerText(), /^100%$/);
   });
 });
 

@@ -101,6 +101,7 @@
     badge.textContent = readOnly ? 'Read-only' : 'Admin';
     badge.className = `badge ${readOnly ? 'badge-warn' : 'badge-ok'}`;
     setDisabled($('kill-switch'), readOnly);
+    setDisabled($('reset-all'), readOnly);
   }
 
   function setDisabled(button, disabled) {
@@ -228,6 +229,7 @@
     const hasShadow = data.routes.some((r) => 'shadow' in r);
     const hasRollout = data.routes.some((r) => 'rollout' in r);
     const seconds = before ? (at - before.at) / 1000 : 0;
+    $('reset-all').hidden = !data.routes.some((r) => r.override);
     $('manifest-info').textContent = `${data.routes.length} routes · manifest sha256 ${String(data.manifest_sha256).slice(0, 12)}`;
 
     // Two header rows: each side's rate and error columns grouped under the side's name.
@@ -379,6 +381,17 @@
     });
   }
 
+  function confirmResetAll() {
+    const routes = current.routes.filter((r) => r.override);
+    openConfirm({
+      title: 'Reset every route to the manifest?',
+      summary: `Drops the runtime overrides of ${routes.length} route${routes.length === 1 ? '' : 's'}, as one change: each goes back to its manifest percent.`,
+      changes: routes.map((r) => ({ id: r.id, to: r.to, before: fmtPercent(r.effective_percent), after: fmtPercent(r.manifest_percent) })),
+      run: () => api('PATCH', '/routes', { all: null }),
+      done: 'Every route is back at its manifest percent.',
+    });
+  }
+
   let pending = null;
   let opener = null;
 
@@ -514,6 +527,7 @@
     });
     $('sign-out').addEventListener('click', () => { signOut(''); announce('Signed out.'); });
     $('kill-switch').addEventListener('click', confirmKillSwitch);
+    $('reset-all').addEventListener('click', confirmResetAll);
     $('confirm-ok').addEventListener('click', applyConfirmed);
     $('confirm-cancel').addEventListener('click', closeConfirm);
     $('confirm').addEventListener('keydown', trapFocus);
