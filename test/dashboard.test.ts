@@ -5,11 +5,11 @@
 // disabled and the API refusing), and the Content-Security-Policy blocking injected script.
 // Screenshots of the main views go to test-artifacts/dashboard/.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { request } from 'undici';
-import { UI_CSP } from '../gateway/runtime/admin-ui';
+import { UI_CSP, UI_DIR } from '../gateway/runtime/admin-ui';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
 import { PROJECT_ROOT } from '../gateway/version';
 import { launchBrowser } from './helpers/browser';
@@ -103,6 +103,10 @@ describe('dashboard in a browser', function () {
       assert.doesNotMatch(body, /https?:\/\/(?!127)/, `${path || 'index.html'} loads nothing from elsewhere`);
       if (path === '') assert.doesNotMatch(body, /<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+=|style=/i, 'no inline script, handler or style');
     }
+    // Shipped with the package and found from it, whether run from the sources or an install.
+    const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { files: string[] };
+    assert.ok(pkg.files.includes('ui'), 'package.json "files" ships ui/');
+    assert.equal(UI_DIR, join(PROJECT_ROOT, 'ui'));
     assert.match(UI_CSP, /default-src 'none'/);
     assert.match(UI_CSP, /script-src 'self'(;|$)/);
     const redirect = await request(ui.slice(0, -1));
