@@ -109,6 +109,11 @@ describe('dashboard in a browser', function () {
     assert.equal(UI_DIR, join(PROJECT_ROOT, 'ui'));
     assert.match(UI_CSP, /default-src 'none'/);
     assert.match(UI_CSP, /script-src 'self'(;|$)/);
+    const first = await request(ui);
+    await first.body.dump();
+    const again = await request(ui, { headers: { 'if-none-match': String(first.headers.etag) } });
+    await again.body.dump();
+    assert.equal(again.statusCode, 304, 'an unchanged file is revalidated, not sent again');
     const redirect = await request(ui.slice(0, -1));
     await redirect.body.dump();
     assert.equal(redirect.statusCode, 301);
