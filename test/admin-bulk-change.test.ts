@@ -42,22 +42,25 @@ describe('admin API: PATCH /routes, GET /audit, GET /instances', function () {
   it('refuses bad bodies, unknown routes and the default route with nothing changed', async () => {
     const before = { state: read(gw.statePath), audit: read(gw.auditPath) };
     const cases: Array<[string, number, string, RegExp]> = [
-      ['{}', 400, 'STR_ADMIN_BAD_BODY', /unexpected keys \[\]; expected \{"all"/],
-      ['{"all": 0, "routes": {"track": 0}}', 400, 'STR_ADMIN_BAD_BODY', /unexpected keys/],
-      ['{"all": 101}', 400, 'STR_ADMIN_BAD_BODY', /all must be 0\.\.100/],
-      ['{"all": "0"}', 400, 'STR_ADMIN_BAD_BODY', /all must be/],
-      ['{"routes": {}}', 400, 'STR_ADMIN_BAD_BODY', /at least one route/],
-      ['{"routes": [1]}', 400, 'STR_ADMIN_BAD_BODY', /routes must be an object/],
-      ['{"routes": {"track": 0, "images": 12.345}}', 400, 'STR_ADMIN_BAD_BODY', /routes\.images must be/],
-      ['{"routes": {"track": 0, "nope": 5, "also-nope": 1}}', 404, 'STR_ADMIN_NOT_FOUND', /no route "nope", "also-nope".*nothing changed/],
-      ['{"routes": {"track": 0, "default": 5}}', 409, 'STR_ADMIN_DEFAULT_ROUTE', /default route/],
-      ['[0]', 400, 'STR_ADMIN_BAD_BODY', /body must be an object/],
-      ['{"all": 0', 400, 'STR_ADMIN_BAD_BODY', /not valid JSON/],
+      ['{}', 400, 'invalid_body', /unexpected keys \[\]; expected \{"all"/],
+      ['{"all": 0, "routes": {"track": 0}}', 400, 'invalid_body', /unexpected keys/],
+      ['{"all": 101}', 400, 'invalid_body', /all must be 0\.\.100/],
+      ['{"all": "0"}', 400, 'invalid_body', /all must be/],
+      ['{"routes": {}}', 400, 'invalid_body', /at least one route/],
+      ['{"routes": [1]}', 400, 'invalid_body', /routes must be an object/],
+      // The percent module's exact rule, as PATCH /routes/:id: nothing that would round to another percent.
+      ['{"routes": {"track": 0, "images": 12.345}}', 400, 'invalid_percent', /routes\.images must be multiple of 0\.01/],
+      ['{"all": 1e-9}', 400, 'invalid_percent', /all must be multiple of 0\.01/],
+      ['{"routes": {"track": 33.330000001}}', 400, 'invalid_percent', /routes\.track must be multiple of 0\.01/],
+      ['{"routes": {"track": 0, "nope": 5, "also-nope": 1}}', 404, 'unknown_route', /no route "nope", "also-nope".*nothing changed/],
+      ['{"routes": {"track": 0, "default": 5}}', 409, 'default_route_fixed', /default route/],
+      ['[0]', 400, 'invalid_body', /body must be an object/],
+      ['{"all": 0', 400, 'invalid_json', /not valid JSON/],
     ];
     for (const [body, status, code, why] of cases) {
       const res = await api.patch('/routes').set(auth).set('content-type', 'application/json').send(body).expect(status);
-      assert.equal(res.body.code, code, body);
-      assert.match(res.body.error, why, `${body}: ${res.body.error}`);
+      assert.equal(res.body.error, code, body);
+      assert.match(res.body.message, why, `${body}: ${res.body.message}`);
     }
     assert.equal(read(gw.statePath), before.state);
     assert.equal(read(gw.auditPath), before.audit);
@@ -110,7 +113,7 @@ describe('admin API: PATCH /routes, GET /audit, GET /instances', function () {
     assert.deepEqual(huge.body.entries, all.slice(-AUDIT_MAX_LIMIT));
     for (const bad of ['0', '-1', 'x', '1.5', '9999999']) {
       const res = await api.get(`/audit?limit=${bad}`).set(auth).expect(400);
-      assert.equal(res.body.code, 'STR_ADMIN_BAD_BODY');
+      assert.equal(res.body.error, 'invalid_query');
     }
     await api.get('/audit').expect(401);
   });

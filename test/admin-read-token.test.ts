@@ -1,11 +1,11 @@
 // STRANGLER_READ_TOKEN: a second token for dashboards and Prometheus. Accepted for every GET
-// (/metrics included), refused with 403 STR_ADMIN_READ_ONLY for every change with nothing
+// (/metrics included), refused with 403 `read_only` for every change with nothing
 // changed, unknown to a gateway started without it, and refused at start when it equals the
 // admin token. GET /whoami tells a client which of the two it holds.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import supertest from 'supertest';
-import { ADMIN_CODES } from '../gateway/runtime/admin-errors';
+import { HTTP_ANSWERS } from '../gateway/http-answers';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
 import { ROUTING_MANIFEST } from './helpers/manifests';
 import { startStack, type Stack } from './helpers/stack';
@@ -47,10 +47,10 @@ describe('admin API: the read-only token', function () {
     assert.deepEqual((await api.get('/whoami').set(bearer(READ)).expect(200)).body, { access: 'read' });
     assert.deepEqual((await api.get('/whoami').set(bearer(ADMIN)).expect(200)).body, { access: 'admin' });
     const wrong = await api.get('/whoami').set(bearer('nope')).expect(401);
-    assert.equal(wrong.body.code, 'STR_ADMIN_UNAUTHORIZED');
+    assert.equal(wrong.body.error, 'unauthorized');
   });
 
-  it('refuses every change with 403 STR_ADMIN_READ_ONLY, before reading the body, and changes nothing', async () => {
+  it('refuses every change with 403 read_only, before reading the body, and changes nothing', async () => {
     const before = { state: read(gw.statePath), audit: read(gw.auditPath) };
     const changes: Array<[string, unknown]> = [
       ['/routes/images', { percent: 90 }],
@@ -62,8 +62,8 @@ describe('admin API: the read-only token', function () {
     for (const [path, body] of changes) {
       const res = await api.patch(path).set(bearer(READ)).set('content-type', 'application/json')
         .send(typeof body === 'string' ? body : JSON.stringify(body)).expect(403);
-      assert.equal(res.body.code, 'STR_ADMIN_READ_ONLY');
-      assert.match(res.body.error, /read-only token/);
+      assert.equal(res.body.error, 'read_only');
+      assert.match(res.body.message, /read-only token/);
     }
     assert.equal(gw.state.override('images'), undefined);
     assert.equal(read(gw.statePath), before.state);
@@ -83,9 +83,15 @@ describe('admin API: the read-only token', function () {
       await api.patch('/routes/images').set(bearer(ADMIN)).set('content-type', 'text/plain').send('x').expect(415),
       await api.get('/routes').set(bearer(ADMIN)).set('origin', 'http://evil.example').expect(403),
     ];
-    assert.deepEqual(answers.map((a) => a.body.code), ['STR_ADMIN_UNAUTHORIZED', 'STR_ADMIN_NOT_FOUND', 'STR_ADMIN_METHOD', 'STR_ADMIN_BAD_BODY',
-      'STR_ADMIN_DEFAULT_ROUTE', 'STR_ADMIN_MEDIA_TYPE', 'STR_ADMIN_FOREIGN']);
-    for (const a of answers) assert.ok(a.body.code in ADMIN_CODES);
+    assert.deepEqual(answers.map((a) => a.body.error), ['unauthorized', 'not_found', 'method_not_allowed', 'invalid_body',
+      'default_route_fixed', 'unsupported_media_type', 'forbidden_origin']);
+    for (const a of answers) {
+      const code = a.body.error as keyof typeof HTTP_ANSWERS;
+      assert.equal(HTTP_ANSWERS[code]?.status, a.status, `${code}: the catalogue's status`);
+      assert.notEqual(HTTP_ANSWERS[code].by, 'traffic', `${code} is an admin answer`);
+      assert.equal(typeof a.body.message, 'string');
+      assert.deepEqual(Object.keys(a.body), ['error', 'message']);
+    }
   });
 
   it('without STRANGLER_READ_TOKEN no second token exists', async () => {

@@ -120,7 +120,8 @@ describe('dashboard in a browser', function () {
     assert.equal(redirect.headers.location, '/ui/');
     const data = await request(ui.replace('/ui/', '/routes'));
     assert.equal(data.statusCode, 401);
-    assert.equal(((await data.body.json()) as { code: string }).code, 'STR_ADMIN_UNAUTHORIZED');
+    const refusal = (await data.body.json()) as { error: string; message: string };
+    assert.deepEqual([refusal.error, Object.keys(refusal)], ['unauthorized', ['error', 'message']]);
   });
 
   it('signs in through the form and shows every route with its match, target, percents and live rates', async () => {
@@ -230,10 +231,11 @@ describe('dashboard in a browser', function () {
         return { status: r.status, body: await r.json() };
       };
       return [await send('PATCH', '/routes/images', { percent: 90 }), await send('PATCH', '/routes', { all: 0 })];
-    }, READ_TOKEN) as { status: number; body: { code: string } }[];
+    }, READ_TOKEN) as { status: number; body: { error: string; message: string } }[];
     for (const a of answers) {
       assert.equal(a.status, 403);
-      assert.equal(a.body.code, 'STR_ADMIN_READ_ONLY');
+      assert.equal(a.body.error, 'read_only');
+      assert.match(a.body.message, /read-only token/);
     }
     assert.deepEqual((await routesJson()).routes.map((r) => r.effective_percent), before.routes.map((r) => r.effective_percent));
     // Reads work with it, /metrics included (what Prometheus scrapes with).

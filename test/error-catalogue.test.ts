@@ -1,18 +1,15 @@
 // docs/errors.md and the MANIFEST_CODES catalogue stay in sync: every code has a section headed by
 // exactly that code, no section documents a code the catalogue lacks, and each section's example
-// manifest really produces the diagnostic line the page shows. The page's second part, "Admin API
-// errors", does the same for ADMIN_CODES.
+// manifest really produces the diagnostic line the page shows.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileManifest } from '../gateway/manifest/compile-manifest';
 import { formatDiagnostic, MANIFEST_CODES } from '../gateway/manifest/errors';
-import { ADMIN_CODES } from '../gateway/runtime/admin-errors';
 import { PROJECT_ROOT } from '../gateway/version';
 
-const PAGE = readFileSync(join(PROJECT_ROOT, 'docs', 'errors.md'), 'utf8');
-const ADMIN_HEADING = /^# Admin API errors$/m;
-const [DOC, ADMIN_DOC = ''] = PAGE.split(ADMIN_HEADING);
+// The manifest's codes; the page's last part, `# HTTP answers`, is test/http-answers.test.ts's.
+const DOC = readFileSync(join(PROJECT_ROOT, 'docs', 'errors.md'), 'utf8').split(/^# HTTP answers$/m)[0];
 
 interface Section { code: string; body: string }
 
@@ -89,19 +86,5 @@ describe('error catalogue: docs/errors.md and MANIFEST_CODES', () => {
       checked++;
     }
     assert.ok(checked >= catalogue.length - 1, `only ${checked} examples checked`);
-  });
-});
-
-describe('error catalogue: docs/errors.md and ADMIN_CODES', () => {
-  it('has an "Admin API errors" part', () => assert.match(PAGE, ADMIN_HEADING));
-
-  it('documents exactly the catalogue\'s codes, in its order, each with its status, trigger and fix', () => {
-    const documented = sections(ADMIN_DOC);
-    assert.deepEqual(documented.map((s) => s.code), Object.keys(ADMIN_CODES));
-    for (const s of documented) {
-      assert.match(s.body, /\*\*Status:\*\* [45][0-9][0-9]/, `${s.code}: no **Status:**`);
-      assert.match(s.body, /\*\*Trigger[^*]*:\*\*/, `${s.code}: no **Trigger:** paragraph`);
-      assert.match(s.body, /\*\*Fix:\*\*/, `${s.code}: no **Fix:** paragraph`);
-    }
   });
 });

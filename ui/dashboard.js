@@ -56,7 +56,8 @@
     }
     let data = null;
     try { data = await res.json(); } catch { /* not JSON */ }
-    if (!res.ok) throw new ApiError(res.status, data && data.code, (data && data.error) || `${res.status} ${res.statusText}`);
+    // Admin errors are {"error": code, "message": what went wrong} (docs/errors.md, "HTTP answers").
+    if (!res.ok) throw new ApiError(res.status, data && data.error, (data && data.message) || `${res.status} ${res.statusText}`);
     return data;
   }
 
@@ -322,7 +323,9 @@
         h('button', { type: 'button', class: 'button small', 'data-key': key('set'), disabled: ro, 'aria-label': `Set the percent of ${r.id}`,
           onclick: () => {
             const p = Number(input.value);
-            if (input.value === '' || !Number.isFinite(p) || p < 0 || p > 100 || Math.round(p * 100) !== p * 100) {
+            // A first check for the operator; the gateway's percent rule (gateway/manifest/percent.ts,
+            // isValidPercent) decides, and its refusal is shown in the confirmation.
+            if (input.value === '' || !Number.isFinite(p) || p < 0 || p > 100 || Math.round(p * 100) / 100 !== p) {
               showAlert(`${r.id}: the percent must be a number from 0 to 100 with at most two decimals.`);
               input.focus();
               return;

@@ -15,7 +15,8 @@
 //
 // Reads need a token too: routes, upstream names and traffic counters are internals. The
 // read-only token (STRANGLER_READ_TOKEN) is accepted for every GET and refused for changes.
-// Every refusal is {"error": message, "code": STR_ADMIN_*} (admin-errors.ts).
+// Every refusal is {"error": CODE, "message": "…"}, its code from the one catalogue of answers
+// (gateway/http-answers.ts).
 import Ajv from 'ajv';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
@@ -23,42 +24,21 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { DEFAULT_ROUTE_ID, type Route, type RouteTable } from '../manifest/route-table';
 import { hostChecker, originAllowed, type AdminAddress } from './admin-guard';
 import { bearerToken, tokenMatches } from './admin-token';
-import { AdminError as HttpError } from './admin-errors';
 import { loadAdminUi } from './admin-ui';
 import { AuditLog, type AuditEntry } from './audit-log';
 import { BodyTooLarge, readBody } from './request-body';
-import { isValidPercent, type StateStore } from './state-store';
+import type { StateStore } from './state-store';
+import type { AdminGateway, RouteStats } from './gateway-metrics';
+import { isValidPercent, PERCENT_RULE } from '../manifest/percent';
 import { closeGracefully, listen } from '../util/http-server';
 import { localUrl } from '../util/address';
+import { replyJson } from '../util/json-reply';
+import { errorBody, HTTP_ANSWERS, type AnswerCode } from '../http-answers';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
-export interface SideStats { requests: number; errors: number }
-export interface RouteStats {
-  requests: number;
-  errors: number;
-  fallbacks: number;
-  /** By who served the request: "legacy" or the route's `to` (a fallback counts for legacy). */
-  by_target: Record<string, SideStats>;
-}
-
-/** Sums stats from several sources (the workers of a group). */
-export function addRouteStats(a: RouteStats, b: RouteStats): RouteStats {
-  const by_target: Record<string, SideStats> = { ...a.by_target };
-  for (const [t, s] of Object.entries(b.by_target)) {
-    const x = by_target[t] ?? { requests: 0, errors: 0 };
-    by_target[t] = { requests: x.requests + s.requests, errors: x.errors + s.errors };
-  }
-  return { requests: a.requests + b.requests, errors: a.errors + b.errors, fallbacks: a.fallbacks + b.fallbacks, by_target };
-}
-
-/** What the admin API needs from the traffic side: one server (gateway-server.ts) or a group of workers (worker-group.ts). */
-export interface AdminGateway {
-  /** Requests, errors and fallbacks by route id, summed over every worker. */
-  routeStats(): Promise<ReadonlyMap<string, RouteStats>>;
-  /** The traffic side's Prometheus text. */
-  metricsText(): Promise<string>;
-}
+// The traffic side owns its counters' types; re-exported for the admin API's users.
+export type { AdminGateway, RouteStats };
 
 export interface AdminApiOptions {
   /** The current table: reloads swap it, so the API asks every time. */
@@ -85,14 +65,25 @@ const PATCH_SCHEMA = {
   type: 'object',
   required: ['percent'],
   additionalProperties: false,
-  properties: { percent: { type: ['number', 'null'], minimum: 0, maximum: 100, multipleOf: 0.01 } },
+  properties: { percent: { type: ['number', 'null'], minimum: 0, maximum: 100 } },
 } as const;
 
-// multipleOfPrecision: 0.29 / 0.01 is 28.999999999999996 in binary floating point.
-const validatePatch = new Ajv({ allErrors: false, strict: true, multipleOfPrecision: 6 }).compile(PATCH_SCHEMA);
+// The schema checks the shape; the two-decimal rule is the percent module's exact one (isValidPercent).
+const validatePatch = new Ajv({ allErrors: false, strict: true }).compile(PATCH_SCHEMA);
+const PATCH_EXPECTED = `expected {"percent": ${PERCENT_RULE}} or {"percent": null} to clear the override`;
+const DEFAULT_ROUTE_FIXED = 'the default route serves unmatched requests from legacy and has no percent to change';
 
 export const AUDIT_DEFAULT_LIMIT = 50;
 export const AUDIT_MAX_LIMIT = 500;
+
+/** An answer from the catalogue (gateway/http-answers.ts): its status, and this case's message. */
+class HttpError extends Error {
+  readonly status: number;
+  constructor(readonly code: AnswerCode, message: string, readonly headers: Record<string, string> = {}) {
+    super(message);
+    this.status = HTTP_ANSWERS[code].status;
+  }
+}
 
 /** GET endpoints and the methods each path takes; /routes/:id is matched separately. */
 const ENDPOINTS: Record<string, readonly string[]> = {
@@ -152,7 +143,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const findRoute = (id: string): Route => {
     const table = opts.table();
     const route = id === DEFAULT_ROUTE_ID ? table.defaultRoute : table.routes.find((r) => r.id === id);
-    if (!route) throw new HttpError(404, 'STR_ADMIN_NOT_FOUND', `no route ${JSON.stringify(id)} in the manifest; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+    if (!route) throw new HttpError('unknown_route', `no route ${JSON.stringify(id)} in the manifest; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
     return route;
   };
 
@@ -163,9 +154,14 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       const e = validatePatch.errors![0];
       const where = e.instancePath ? e.instancePath.slice(1) : 'body';
       const extra = e.keyword === 'additionalProperties' ? ` (${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)})` : '';
-      throw new HttpError(400, 'STR_ADMIN_BAD_BODY', `${where} ${e.message}${extra}; expected {"percent": 0..100 with at most two decimals} or {"percent": null} to clear the override`);
+      throw new HttpError('invalid_body', `${where} ${e.message}${extra}; ${PATCH_EXPECTED}`);
     }
-    if (route.id === DEFAULT_ROUTE_ID) throw new HttpError(409, 'STR_ADMIN_DEFAULT_ROUTE', 'the default route serves unmatched requests from legacy and has no percent to change');
+    const asked = (body as { percent: number | null }).percent;
+    if (asked !== null && !isValidPercent(asked)) {
+      // 1e-9 would be stored as 0 and turn the route off: refuse what is not exactly a percent.
+      throw new HttpError('invalid_percent', `percent must be multiple of 0.01, got ${asked}; ${PATCH_EXPECTED}`);
+    }
+    if (route.id === DEFAULT_ROUTE_ID) throw new HttpError('default_route_fixed', DEFAULT_ROUTE_FIXED);
     const percent = (body as { percent: number | null }).percent;
     const client = req.socket.remoteAddress ?? 'unknown';
     let previous;
@@ -184,37 +180,38 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       await audit.append(entry);
     } catch (err) {
       log(`admin: audit log ${opts.auditPath}: ${(err as Error).message}`);
-      throw new HttpError(500, 'STR_ADMIN_AUDIT', `the change is in effect but the audit log could not be written: ${(err as Error).message}`);
+      throw new HttpError('audit_failed', `the change is in effect but the audit log could not be written: ${(err as Error).message}`);
     }
   }
 
   /** PATCH /routes: {"all": p} or {"routes": {"<id>": p}} (p a percent or null), applied as one change. */
   async function patchRoutes(req: IncomingMessage) {
     const body = await readJsonBody(req);
-    const shape = 'expected {"all": 0..100|null} or {"routes": {"<route id>": 0..100|null, ...}}';
-    const isPercent = (p: unknown) => p === null || isValidPercent(p);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'STR_ADMIN_BAD_BODY', `body must be an object; ${shape}`);
+    const shape = `expected {"all": ${PERCENT_RULE}, or null} or {"routes": {"<route id>": ${PERCENT_RULE}, or null, ...}}`;
+    // The shape first (invalid_body), then the percent module's exact rule (invalid_percent), as PATCH /routes/:id.
+    const checkPercent = (p: unknown, where: string): number | null => {
+      if (p !== null && (typeof p !== 'number' || !(p >= 0 && p <= 100))) throw new HttpError('invalid_body', `${where} must be ${PERCENT_RULE}, or null; ${shape}`);
+      if (p !== null && !isValidPercent(p)) throw new HttpError('invalid_percent', `${where} must be multiple of 0.01, got ${p}; ${shape}`);
+      return p;
+    };
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError('invalid_body', `body must be an object; ${shape}`);
     const keys = Object.keys(body);
     const table = opts.table();
     const wanted = new Map<string, number | null>();
     if (keys.length === 1 && keys[0] === 'all') {
-      const p = (body as { all: unknown }).all;
-      if (!isPercent(p)) throw new HttpError(400, 'STR_ADMIN_BAD_BODY', `all must be 0..100 with at most two decimals, or null; ${shape}`);
-      for (const r of table.routes) wanted.set(r.id, p as number | null);
+      const p = checkPercent((body as { all: unknown }).all, 'all');
+      for (const r of table.routes) wanted.set(r.id, p);
     } else if (keys.length === 1 && keys[0] === 'routes') {
       const routes = (body as { routes: unknown }).routes;
       if (typeof routes !== 'object' || routes === null || Array.isArray(routes) || !Object.keys(routes).length) {
-        throw new HttpError(400, 'STR_ADMIN_BAD_BODY', `routes must be an object naming at least one route; ${shape}`);
+        throw new HttpError('invalid_body', `routes must be an object naming at least one route; ${shape}`);
       }
-      for (const [id, p] of Object.entries(routes)) {
-        if (!isPercent(p)) throw new HttpError(400, 'STR_ADMIN_BAD_BODY', `routes.${id} must be 0..100 with at most two decimals, or null; ${shape}`);
-        wanted.set(id, p as number | null);
-      }
-      if (wanted.has(DEFAULT_ROUTE_ID)) throw new HttpError(409, 'STR_ADMIN_DEFAULT_ROUTE', 'the default route serves unmatched requests from legacy and has no percent to change');
+      for (const [id, p] of Object.entries(routes)) wanted.set(id, checkPercent(p, `routes.${id}`));
+      if (wanted.has(DEFAULT_ROUTE_ID)) throw new HttpError('default_route_fixed', DEFAULT_ROUTE_FIXED);
       const unknown = [...wanted.keys()].filter((id) => !table.routes.some((r) => r.id === id));
-      if (unknown.length) throw new HttpError(404, 'STR_ADMIN_NOT_FOUND', `no route ${unknown.map((id) => JSON.stringify(id)).join(', ')} in the manifest; nothing changed; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+      if (unknown.length) throw new HttpError('unknown_route', `no route ${unknown.map((id) => JSON.stringify(id)).join(', ')} in the manifest; nothing changed; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
     } else {
-      throw new HttpError(400, 'STR_ADMIN_BAD_BODY', `unexpected keys ${JSON.stringify(keys)}; ${shape}`);
+      throw new HttpError('invalid_body', `unexpected keys ${JSON.stringify(keys)}; ${shape}`);
     }
     const routes = table.routes.filter((r) => wanted.has(r.id));
     const before = new Map(routes.map((r) => [r.id, state.effectivePercent(r)]));
@@ -234,7 +231,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   function auditLimit(query: string): number {
     const raw = new URLSearchParams(query).get('limit');
     if (raw === null) return AUDIT_DEFAULT_LIMIT;
-    if (!/^[0-9]{1,6}$/.test(raw) || Number(raw) < 1) throw new HttpError(400, 'STR_ADMIN_BAD_BODY', `limit must be a whole number from 1 to ${AUDIT_MAX_LIMIT}, got ${JSON.stringify(raw)}`);
+    if (!/^[0-9]{1,6}$/.test(raw) || Number(raw) < 1) throw new HttpError('invalid_query', `limit must be a whole number from 1 to ${AUDIT_MAX_LIMIT}, got ${JSON.stringify(raw)}`);
     return Math.min(Number(raw), AUDIT_MAX_LIMIT);
   }
 
@@ -268,29 +265,29 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!hostOk(req.headers.host)) throw new HttpError(403, 'STR_ADMIN_FOREIGN', 'Host header is not this admin API\'s address (DNS-rebinding protection)');
-    if (!originAllowed(req.headers.origin, hostOk)) throw new HttpError(403, 'STR_ADMIN_FOREIGN', 'cross-origin requests are refused (Origin is not this admin API)');
+    if (!hostOk(req.headers.host)) throw new HttpError('forbidden_host', 'Host header is not this admin API\'s address (DNS-rebinding protection)');
+    if (!originAllowed(req.headers.origin, hostOk)) throw new HttpError('forbidden_origin', 'cross-origin requests are refused (Origin is not this admin API)');
 
     const [path, query = ''] = (req.url ?? '/').split(/\?(.*)/s, 2);
     const method = req.method ?? 'GET';
     if (ui.owns(path)) {
-      if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'STR_ADMIN_METHOD', `${method} is not allowed on ${path}`, { allow: 'GET, HEAD' });
+      if (method !== 'GET' && method !== 'HEAD') throw new HttpError('method_not_allowed', `${method} is not allowed on ${path}`, { allow: 'GET, HEAD' });
       if (ui.serve(req, res, path)) return;
-      throw new HttpError(404, 'STR_ADMIN_NOT_FOUND', `no dashboard file ${JSON.stringify(path)}; the dashboard is at /ui/`);
+      throw new HttpError('not_found', `no dashboard file ${JSON.stringify(path)}; the dashboard is at /ui/`);
     }
     const routeMatch = /^\/routes\/([^/]+)$/.exec(path);
     const allow = ENDPOINTS[path] ?? (routeMatch ? ['GET', 'HEAD', 'PATCH'] : null);
-    if (!allow) throw new HttpError(404, 'STR_ADMIN_NOT_FOUND', `no such endpoint ${JSON.stringify(path)}; endpoints: ${ENDPOINT_LIST}`);
-    if (!allow.includes(method)) throw new HttpError(405, 'STR_ADMIN_METHOD', `${method} is not allowed on ${path}`, { allow: allow.join(', ') });
+    if (!allow) throw new HttpError('not_found', `no such endpoint ${JSON.stringify(path)}; endpoints: ${ENDPOINT_LIST}`);
+    if (!allow.includes(method)) throw new HttpError('method_not_allowed', `${method} is not allowed on ${path}`, { allow: allow.join(', ') });
 
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     // Nothing below says anything about routes until the token checks out.
     const who = access(req);
     if (!who) {
-      throw new HttpError(401, 'STR_ADMIN_UNAUTHORIZED', 'missing or wrong admin token: send Authorization: Bearer <token>', { 'www-authenticate': 'Bearer realm="strangler-admin"' });
+      throw new HttpError('unauthorized', 'missing or wrong admin token: send Authorization: Bearer <token>', { 'www-authenticate': 'Bearer realm="strangler-admin"' });
     }
     if (who === 'read' && method !== 'GET' && method !== 'HEAD') {
-      throw new HttpError(403, 'STR_ADMIN_READ_ONLY', `the read-only token (STRANGLER_READ_TOKEN) cannot change anything: ${method} ${path} needs the admin token`);
+      throw new HttpError('read_only', `the read-only token (STRANGLER_READ_TOKEN) cannot change anything: ${method} ${path} needs the admin token`);
     }
     if (path === '/whoami') return sendJson(res, 200, { access: who });
     if (path === '/metrics') {
@@ -310,7 +307,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       });
     }
     let id: string;
-    try { id = decodeURIComponent(routeMatch![1]); } catch { throw new HttpError(404, 'STR_ADMIN_NOT_FOUND', 'malformed route id'); }
+    try { id = decodeURIComponent(routeMatch![1]); } catch { throw new HttpError('unknown_route', 'malformed route id'); }
     if (method === 'PATCH') return sendJson(res, 200, await patchRoute(req, id));
     const route = findRoute(id);
     return sendJson(res, 200, routeView(route, state, await gateway.routeStats()));
@@ -319,12 +316,11 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const server = createServer((req, res) => {
     res.on('finish', () => requestsTotal.inc({ method: req.method ?? '', code: String(res.statusCode) }));
     handle(req, res).catch((err: unknown) => {
-      const e = err instanceof HttpError ? err : new HttpError(500, 'STR_ADMIN_INTERNAL', (err as Error).message ?? String(err));
+      const e = err instanceof HttpError ? err : new HttpError('internal_error', (err as Error).message ?? String(err));
       if (e.status === 500) log(`admin: ${req.method} ${req.url}: ${e.message}`);
-      if (res.headersSent) return void res.destroy();
       // A refused request may still be sending its body: do not read it, close afterwards.
       const unread = !req.complete;
-      sendJson(res, e.status, { error: e.message, code: e.code }, { ...e.headers, ...(unread ? { connection: 'close' } : {}) });
+      sendJson(res, e.status, errorBody(e.code, { message: e.message }), e.headers, unread);
     });
   });
   // Admin requests are small: do not let a slow client hold a socket for minutes.
@@ -343,35 +339,32 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body, null, 2) + '\n';
-  res.writeHead(status, {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, close = false): void {
+  replyJson(res, status, body, {
     'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
     ...headers,
-  });
-  res.end(text);
+  }, { pretty: true, close });
 }
 
 /** Checks length and type before reading, and stops reading at the limit. */
 async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) throw new HttpError(413, 'STR_ADMIN_TOO_LARGE', `body larger than ${MAX_BODY_BYTES} bytes`);
+  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) throw new HttpError('body_too_large', `body larger than ${MAX_BODY_BYTES} bytes`);
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (type !== 'application/json' && type !== 'application/merge-patch+json') {
-    throw new HttpError(415, 'STR_ADMIN_MEDIA_TYPE', `content type must be application/json, got ${type ? JSON.stringify(type) : 'none'}`, { 'accept-patch': 'application/json, application/merge-patch+json' });
+    throw new HttpError('unsupported_media_type', `content type must be application/json, got ${type ? JSON.stringify(type) : 'none'}`, { 'accept-patch': 'application/json, application/merge-patch+json' });
   }
   let text: string;
   try {
     text = (await readBody(req, MAX_BODY_BYTES)).toString('utf8');
   } catch (err) {
-    throw err instanceof BodyTooLarge ? new HttpError(413, 'STR_ADMIN_TOO_LARGE', `body larger than ${MAX_BODY_BYTES} bytes`) : err;
+    throw err instanceof BodyTooLarge ? new HttpError('body_too_large', `body larger than ${MAX_BODY_BYTES} bytes`) : err;
   }
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new HttpError(400, 'STR_ADMIN_BAD_BODY', `body is not valid JSON: ${(err as Error).message}`);
+    throw new HttpError('invalid_json', `body is not valid JSON: ${(err as Error).message}`);
   }
 }
