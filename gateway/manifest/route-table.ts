@@ -74,7 +74,8 @@ export interface RouteTable {
   readonly server_name: string;
   readonly debug_headers: boolean;
   readonly upstreams: ReadonlyMap<string, Upstream>;
-  readonly gateway: { readonly listen: HostPort; readonly admin: HostPort };
+  /** access_log: a path as written (relative to the manifest's directory), 'stdout', 'off', or null for the default file. */
+  readonly gateway: { readonly listen: HostPort; readonly admin: HostPort; readonly access_log: string | null };
   readonly defaults: { readonly timeouts: Timeouts; readonly buffers: Buffers; readonly body: Body };
   /** Manifest order. */
   readonly routes: readonly Route[];
