@@ -21,7 +21,8 @@ import { closeGracefully, listen } from '../util/http-server';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
-export interface RouteStats { requests: number; errors: number; fallbacks: number }
+/** by_target: requests by who served them (the route's `to`, or legacy), for the per-side split. */
+export interface RouteStats { requests: number; errors: number; fallbacks: number; by_target: Record<string, number> }
 
 /** What the admin API needs from the traffic side: one server (gateway-server.ts) or a group of workers (worker-group.ts). */
 export interface AdminGateway {
@@ -64,7 +65,7 @@ class HttpError extends Error {
   }
 }
 
-const ZERO_STATS: RouteStats = Object.freeze({ requests: 0, errors: 0, fallbacks: 0 });
+const ZERO_STATS: RouteStats = Object.freeze({ requests: 0, errors: 0, fallbacks: 0, by_target: {} });
 
 export function routeView(route: Route, state: StateStore, allStats: ReadonlyMap<string, RouteStats>) {
   const stats = allStats.get(route.id) ?? ZERO_STATS;
@@ -80,7 +81,7 @@ export function routeView(route: Route, state: StateStore, allStats: ReadonlyMap
     dynamic: route.dynamic,
     fallback: route.fallback !== null,
     editable,
-    stats: { requests: stats.requests, errors: stats.errors, fallbacks: stats.fallbacks },
+    stats: { requests: stats.requests, errors: stats.errors, fallbacks: stats.fallbacks, by_target: { ...stats.by_target } },
   };
 }
 

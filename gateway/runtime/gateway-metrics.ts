@@ -109,6 +109,8 @@ export class GatewayMetrics {
   }
 
   allStats(): Map<string, RouteStats> {
-    return new Map([...this.routes].map(([id, r]) => [id, { ...r.stats }]));
+    return new Map([...this.routes].map(([id, r]) => [id, {
+      ...r.stats, by_target: Object.fromEntries([...r.targets.values()].map((s) => [s.target, s.count])),
+    }]));
   }
 }

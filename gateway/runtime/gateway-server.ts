@@ -5,6 +5,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type OutgoingHttpHead
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { IDEMPOTENT_METHODS, type Route, type RouteTable } from '../manifest/route-table';
+import type { AccessLog } from './access-log';
 import type { AdminGateway } from './admin-api';
 import { decideRoute, type Decision, type PercentSource, type RequestFacts } from './decide-route';
 import { attempt, upgradeAttempt, type AttemptResult, type UpstreamFailure } from './forward';
@@ -19,6 +20,8 @@ export interface GatewayServerOptions {
   table: RouteTable;
   state: PercentSource;
   log?: (line: string) => void;
+  /** One line per request in nginx's log format; none when absent. */
+  accessLog?: AccessLog | null;
 }
 
 export interface GatewayServer extends AdminGateway {
@@ -56,6 +59,8 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
   const log = opts.log ?? (() => undefined);
   const pools = new UpstreamPools(table);
   const metrics = new GatewayMetrics();
+  const accessLog = opts.accessLog ?? null;
+  accessLog?.register(metrics.registry);
   const upgraded = new Set<Socket>();
 
   const server = createServer({
@@ -81,8 +86,9 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     upgrade(req, socket, head).catch(() => socket.destroy());
   });
 
+  // The target header is always sent: nginx logs it for routes it hands here (and hides it unless debug_headers).
   const debugHeaders = (route: string, target: string): OutgoingHttpHeaders | null =>
-    table.debug_headers ? { 'x-strangler-route': route, 'x-strangler-target': target } : null;
+    table.debug_headers ? { 'x-strangler-route': route, 'x-strangler-target': target } : { 'x-strangler-target': target };
 
   /** nginx answers these from the location's config before its `set`s ran; a dynamic route's location has no add_header. */
   const unroutedDebugHeaders = (route: Route): OutgoingHttpHeaders | null => route.dynamic ? null : debugHeaders(UNROUTED.route, UNROUTED.target);
@@ -149,7 +155,10 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
       await serveDecision(req, res, d, host, seen);
     } finally {
       // 499, as nginx logs it: the client went away before an answer started.
-      metrics.request(seen.route, seen.target, res.headersSent ? res.statusCode : 499, (performance.now() - started) / 1000);
+      const status = res.headersSent ? res.statusCode : 499;
+      const seconds = (performance.now() - started) / 1000;
+      metrics.request(seen.route, seen.target, status, seconds);
+      accessLog?.record(req, res, seen.route, seen.target, status, seconds);
     }
   }
 

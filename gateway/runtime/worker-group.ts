@@ -31,6 +31,8 @@ export interface WorkerGroup {
   applyState(state: StateFile): Promise<void>;
   routeStats(): Promise<ReadonlyMap<string, RouteStats>>;
   metricsText(): Promise<string>;
+  /** Every worker reopens its access log. */
+  reopenLogs(): void;
   pids(): number[];
   close(graceMs: number): Promise<void>;
 }
@@ -147,8 +149,10 @@ export function createWorkerGroup(o: WorkerGroupOptions): WorkerGroup {
       const sum = new Map<string, RouteStats>();
       for (const answer of await stats()) {
         for (const [id, s] of answer.stats) {
-          const t = sum.get(id) ?? { requests: 0, errors: 0, fallbacks: 0 };
-          sum.set(id, { requests: t.requests + s.requests, errors: t.errors + s.errors, fallbacks: t.fallbacks + s.fallbacks });
+          const t = sum.get(id) ?? { requests: 0, errors: 0, fallbacks: 0, by_target: {} };
+          const byTarget = { ...t.by_target };
+          for (const [target, n] of Object.entries(s.by_target)) byTarget[target] = (byTarget[target] ?? 0) + n;
+          sum.set(id, { requests: t.requests + s.requests, errors: t.errors + s.errors, fallbacks: t.fallbacks + s.fallbacks, by_target: byTarget });
         }
       }
       return sum;
@@ -156,6 +160,11 @@ export function createWorkerGroup(o: WorkerGroupOptions): WorkerGroup {
     async metricsText() {
       const answers = await stats();
       return AggregatorRegistry.aggregate(answers.map((a) => a.metrics)).metrics();
+    },
+    reopenLogs() {
+      for (const w of members.keys()) {
+        try { w.send({ t: 'reopen' } satisfies ToWorker); } catch { /* exiting: its replacement opens the file anew */ }
+      }
     },
     pids: () => [...members.keys()].map((w) => w.process.pid!),
     async close(graceMs) {
