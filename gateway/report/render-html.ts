@@ -9,7 +9,7 @@ const LEGACY = '#c9ced6';
 
 /** The function share per day as a line on a 0–100% scale. */
 function shareChart(r: MigrationReport): string {
-  const w = 640, h = 220, left = 44, right = 16, top = 16, bottom = 40;
+  const w = 640, h = 220, left = 44, right = 40, top = 16, bottom = 40;
   const days = r.days;
   const x = (i: number) => left + (days.length === 1 ? (w - left - right) / 2 : (i * (w - left - right)) / (days.length - 1));
   const y = (share: number) => top + (1 - share) * (h - top - bottom);
