@@ -8,26 +8,9 @@ import { gzipSync } from 'node:zlib';
 import { compileManifest } from '../gateway/manifest/compile-manifest';
 import { buildReport } from '../gateway/cli/report';
 import type { MigrationReport } from '../gateway/report/aggregate';
-import { lines } from './helpers/access-lines';
+import { lines, REPORT_MANIFEST } from './helpers/access-lines';
 import { runCli } from './helpers/serve-child';
 
-const MANIFEST = `version: 1
-listen: 8080
-upstreams:
-  legacy: { servers: ["127.0.0.1:8081"] }
-  functions: { servers: ["127.0.0.1:8082"] }
-routes:
-  - id: track
-    match: { prefix: /api/v1/track }
-    to: function:track-package
-  - id: images
-    match: { prefix: /images/ }
-    to: function:image-resizer
-    canary: { percent: 75 }
-  - id: old
-    match: { exact: /old }
-    to: function:old
-`;
 
 const D1 = '2026-11-30T10:00:00+00:00';
 const D2 = '2026-12-01T10:00:00+00:00';
@@ -58,12 +41,12 @@ describe('strangler report: figures from synthetic logs', () => {
   const current = join(dir, 'access.log');
   const rotated = join(dir, 'access.log.1');
   const gzipped = join(dir, 'access.log.2.gz');
-  writeFileSync(manifest, MANIFEST);
+  writeFileSync(manifest, REPORT_MANIFEST);
   const cut = DAY2.indexOf('\n', 200) + 1; // between two lines
   writeFileSync(current, DAY2.slice(0, cut) + MALFORMED + DAY2.slice(cut));
   writeFileSync(rotated, DAY1_A);
   writeFileSync(gzipped, gzipSync(DAY1_B));
-  const table = compileManifest(MANIFEST, 'routes.yaml').table!;
+  const table = compileManifest(REPORT_MANIFEST, 'routes.yaml').table!;
   let report: MigrationReport;
 
   before(async () => {

@@ -12,24 +12,8 @@ import { compileManifest } from '../gateway/manifest/compile-manifest';
 import { renderHtml } from '../gateway/report/render-html';
 import { PROJECT_ROOT } from '../gateway/version';
 import { launchBrowser, requireChromium, type RunningBrowser } from './helpers/browser';
-import { lines } from './helpers/access-lines';
+import { lines, REPORT_MANIFEST } from './helpers/access-lines';
 
-const MANIFEST = `version: 1
-listen: 8080
-upstreams:
-  legacy: { servers: ["127.0.0.1:8081"] }
-  functions: { servers: ["127.0.0.1:8082"] }
-routes:
-  - id: track
-    match: { prefix: /api/v1/track }
-    to: function:track-package
-  - id: images
-    match: { prefix: /images/ }
-    to: function:image-resizer
-  - id: unused
-    match: { exact: /unused }
-    to: function:unused
-`;
 
 describe('strangler report --format html in a headless browser', function () {
   this.timeout(60_000);
@@ -46,7 +30,7 @@ describe('strangler report --format html in a headless browser', function () {
       lines(10, { time: `${day}T09:00:00+00:00`, route: 'images', target: 'legacy', uri: '/images/a.png' }) +
       lines(20 - i * 4, { time: `${day}T09:00:00+00:00`, route: 'default', target: 'legacy', uri: `/users/${i}` }) +
       lines(3, { time: `${day}T09:00:00+00:00`, route: 'default', target: 'legacy', uri: '/<script>alert(1)</script>' })).join(''));
-    const table = compileManifest(MANIFEST, 'routes.yaml').table!;
+    const table = compileManifest(REPORT_MANIFEST, 'routes.yaml').table!;
     html = renderHtml(await buildReport(table, [log], { manifest: 'routes.yaml' }), 20);
     browser = await launchBrowser();
   });

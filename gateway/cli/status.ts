@@ -1,7 +1,7 @@
 // `strangler status`: what the running gateway does with each route right now.
 import { adminRequest, CLIENT_OPTIONS, CLIENT_USAGE, resolveAdmin, type RouteJson } from './admin-client';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
-import type { Match } from '../manifest/route-table';
+import { matchText, type Match } from '../manifest/route-table';
 
 interface StatusRoute extends RouteJson {
   match: Match;
@@ -52,9 +52,6 @@ function sideCounts(r: StatusRoute): { to: number; legacy: number } {
   return { legacy, to: Object.values(byTarget).reduce((a, b) => a + b, 0) - legacy };
 }
 
-function matchText(m: Match): string {
-  return m.kind === 'regex' ? `~ ${m.pattern}` : m.kind === 'exact' ? `= ${m.path}` : m.path;
-}
 
 export function renderTable(routes: readonly StatusRoute[]): string {
   const rows = routes.map((r) => [

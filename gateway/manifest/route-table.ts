@@ -85,6 +85,11 @@ export interface RouteTable {
 
 export const DEFAULT_ROUTE_ID = 'default';
 
+/** A match as status and report show it: `/prefix`, `= /exact`, `~ regex`. */
+export function matchText(m: Match): string {
+  return m.kind === 'regex' ? `~ ${m.pattern}` : m.kind === 'exact' ? `= ${m.path}` : m.path;
+}
+
 /** RFC 9110 §9.2.2 idempotent methods: the ones a fallback may replay to legacy. */
 export const IDEMPOTENT_METHODS: readonly string[] = Object.freeze(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 

@@ -3,7 +3,7 @@
 // function share; and the backlog — requests no route claims (route "default") grouped into path
 // templates. Route ids and templates are bounded: past the bound, new ones are counted under one
 // "(other …)" entry, and a note says how many.
-import { DEFAULT_ROUTE_ID, type Match, type RouteTable } from '../manifest/route-table';
+import { DEFAULT_ROUTE_ID, matchText, type RouteTable } from '../manifest/route-table';
 import { LatencyHistogram } from './latency-histogram';
 import { pathTemplate } from './path-template';
 
@@ -101,10 +101,6 @@ function sideFigures(s: Side): SideFigures {
     requests: s.requests, error_rate: ratio(s.serverErrors, s.requests), client_error_rate: ratio(s.clientErrors, s.requests),
     p50_ms: ms(s.latency.quantile(0.5)), p95_ms: ms(s.latency.quantile(0.95)),
   };
-}
-
-export function matchText(m: Match): string {
-  return m.kind === 'regex' ? `~ ${m.pattern}` : m.kind === 'exact' ? `= ${m.path}` : m.path;
 }
 
 export class ReportAggregator {

@@ -14,3 +14,22 @@ export function accessLine(s: LineSpec): string {
 export function lines(n: number, s: LineSpec): string {
   return accessLine(s).repeat(n);
 }
+
+/** The manifest the report tests read: two function routes and one that gets no traffic. */
+export const REPORT_MANIFEST = `version: 1
+listen: 8080
+upstreams:
+  legacy: { servers: ["127.0.0.1:8081"] }
+  functions: { servers: ["127.0.0.1:8082"] }
+routes:
+  - id: track
+    match: { prefix: /api/v1/track }
+    to: function:track-package
+  - id: images
+    match: { prefix: /images/ }
+    to: function:image-resizer
+    canary: { percent: 75 }
+  - id: old
+    match: { exact: /old }
+    to: function:old
+`;
