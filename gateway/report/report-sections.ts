@@ -41,7 +41,8 @@ export function reportSections(r: MigrationReport, top: number): Section[] {
     rows: shown.map((b) => [b.path, String(b.requests), pct(b.share), `${b.time_spent_s.toFixed(1)} s`, pct(b.error_rate), pct(b.client_error_rate), latency(b.p50_ms), latency(b.p95_ms)]),
   });
   sections.push({
-    title: 'Routes with no traffic', lead: [r.unused_routes.length ? 'Candidates to delete rather than migrate: ' + r.unused_routes.join(', ') : 'None.'],
+    title: 'Routes with no traffic',
+    lead: [r.manifest === null ? 'Unknown without a manifest.' : r.unused_routes.length ? 'Candidates to delete rather than migrate: ' + r.unused_routes.join(', ') : 'None.'],
     header: [], numeric: [], rows: [],
   });
   if (r.notes.length) sections.push({ title: 'Notes', lead: r.notes, header: [], numeric: [], rows: [] });
