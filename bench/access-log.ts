@@ -1,13 +1,14 @@
 // The gateway's req/s with its access log on against off (target: on ≥ 0.9 × off). The same
 // gateway, echo upstream and load as the overhead suite; runs alternate off/on to spread the
-// drift of a shared machine over both. Run: npm run build && node dist/bench/access-log.js
+// drift of a shared machine over both. The gateway's CPU per request is reported too: on a
+// shared machine it moves less than req/s does. Run: npm run build && node dist/bench/access-log.js
 // Env: BENCH_ACCESS_LOG_SEC (seconds per run, default 10), BENCH_ACCESS_LOG_ROUNDS (default 2).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLoadGenerator } from './load';
 import { benchManifest, PATHS } from './manifests';
-import { freePort, startScript } from './proc';
+import { cpuMicrosOf, startScript } from './proc';
 
 const SECONDS = Number(process.env.BENCH_ACCESS_LOG_SEC ?? 10);
 const ROUNDS = Number(process.env.BENCH_ACCESS_LOG_ROUNDS ?? 2);
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   };
   const variants = { off: manifest('off'), on: manifest(logPath) };
   const results: Record<'off' | 'on', number[]> = { off: [], on: [] };
+  const cpuPerRequest: Record<'off' | 'on', number[]> = { off: [], on: [] };
   try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const v of ['off', 'on'] as const) {
@@ -32,9 +34,12 @@ async function main(): Promise<void> {
           [variants[v], join(dir, `state-${v}.json`), 'bench-token'], ['--no-memory-reducer']);
         try {
           await load.run({ url: `http://127.0.0.1:${gw.ready.port}${PATHS.get}`, durationSec: 2, connections: CONNECTIONS }); // warm-up
+          const cpuBefore = cpuMicrosOf([gw.pid]);
           const r = await load.run({ url: `http://127.0.0.1:${gw.ready.port}${PATHS.get}`, durationSec: SECONDS, connections: CONNECTIONS });
+          const cpu = (cpuMicrosOf([gw.pid]) - cpuBefore) / r.completed;
           results[v].push(r.rps);
-          process.stderr.write(`round ${round + 1} access log ${v}: ${Math.round(r.rps)} req/s (p99 ${r.p99Ms} ms, failed ${r.failed})\n`);
+          cpuPerRequest[v].push(cpu);
+          process.stderr.write(`round ${round + 1} access log ${v}: ${Math.round(r.rps)} req/s, ${cpu.toFixed(1)} µs CPU/request (p99 ${r.p99Ms} ms, failed ${r.failed})\n`);
         } finally {
           await gw.stop();
         }
@@ -47,6 +52,8 @@ async function main(): Promise<void> {
       load: load.name, seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS,
       off_rps: Math.round(mean(results.off)), on_rps: Math.round(mean(results.on)), ratio: Number(ratio.toFixed(3)),
       target: 0.9, met: ratio >= 0.9, lines_written: lines,
+      cpu_us_per_request_off: Number(mean(cpuPerRequest.off).toFixed(1)), cpu_us_per_request_on: Number(mean(cpuPerRequest.on).toFixed(1)),
+      cpu_ratio: Number((mean(cpuPerRequest.off) / mean(cpuPerRequest.on)).toFixed(3)),
     };
     process.stdout.write(JSON.stringify(summary) + '\n');
   } finally {

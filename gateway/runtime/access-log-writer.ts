@@ -1,6 +1,8 @@
 // A buffered, asynchronous line writer for the gateway's access log. Requests only append to a
 // bounded in-memory buffer; one write at a time drains it to the file (or stdout) off the request
-// path. A slow or full disk therefore never stalls a request: once the buffer holds `maxBytes`,
+// path, in batches like nginx's `access_log … buffer=64k flush=…`: when 64 KiB are waiting or
+// `flushMs` after the first waiting line, whichever comes first (one write per request cost more
+// CPU than the request itself). A slow or full disk therefore never stalls a request: once the buffer holds `maxBytes`,
 // new lines are dropped and counted (strangler_access_log_dropped_lines_total), as are lines a
 // failed write lost. reopen() closes and reopens the file between two writes, for logrotate
 // (SIGUSR1, as nginx).
@@ -14,7 +16,12 @@ export interface AccessLogWriterOptions {
   maxBytes?: number;
   /** Told once per kind of failure (open, write), not once per line. */
   onError?: (message: string) => void;
+  /** Longest a line waits for a batch to fill (default 200 ms). */
+  flushMs?: number;
 }
+
+/** A batch this large is written at once. */
+const BATCH_BYTES = 64 * 1024;
 
 export const DEFAULT_ACCESS_LOG_BUFFER = 4 * 1024 * 1024;
 
@@ -32,10 +39,13 @@ export class AccessLogWriter {
   private readonly maxBytes: number;
   private readonly onError: (message: string) => void;
   private lastError = '';
+  private readonly flushMs: number;
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(readonly destination: AccessLogDestination, opts: AccessLogWriterOptions = {}) {
     this.maxBytes = opts.maxBytes ?? DEFAULT_ACCESS_LOG_BUFFER;
     this.onError = opts.onError ?? (() => undefined);
+    this.flushMs = opts.flushMs ?? 200;
   }
 
   /** Adds the writer's counters to a Prometheus registry. */
@@ -59,26 +69,33 @@ export class AccessLogWriter {
     }
     this.pending.push(line);
     this.pendingBytes += line.length;
-    if (!this.busy) {
-      this.busy = true;
-      setImmediate(() => this.drain());
-    }
+    if (this.busy) return; // the running drain takes it
+    if (this.pendingBytes >= BATCH_BYTES) this.startDrain();
+    else if (this.timer === null) this.timer = setTimeout(() => this.startDrain(), this.flushMs).unref();
+  }
+
+  private startDrain(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.busy) return;
+    this.busy = true;
+    void this.drain();
   }
 
   /** Reopen the file before the next write (logrotate moved it away). */
   reopen(): void {
     if (this.destination.kind !== 'file') return;
     this.reopenWanted = true;
-    if (!this.busy) {
-      this.busy = true;
-      setImmediate(() => this.drain());
-    }
+    this.startDrain();
   }
 
-  /** Resolves once everything queued so far is written (or dropped). */
-  flush(): Promise<void> {
-    if (!this.busy && this.pending.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.drained.push(resolve));
+  /** Writes everything waiting; resolves once it is written (or dropped). */
+  async flush(): Promise<void> {
+    while (this.busy || this.pending.length > 0 || this.reopenWanted) {
+      const cycle = new Promise<void>((resolve) => this.drained.push(resolve));
+      this.startDrain();
+      await cycle;
+    }
   }
 
   async close(): Promise<void> {
@@ -97,15 +114,15 @@ export class AccessLogWriter {
     this.lastError = message;
   }
 
+  /** One batch: what is waiting now. Lines that arrive meanwhile wait for the next batch. */
   private async drain(): Promise<void> {
     try {
-      while (this.pending.length > 0 || this.reopenWanted) {
-        if (this.reopenWanted) {
-          this.reopenWanted = false;
-          if (this.fd !== null) await closeFd(this.fd);
-          this.fd = null;
-        }
-        if (this.pending.length === 0) continue;
+      if (this.reopenWanted) {
+        this.reopenWanted = false;
+        if (this.fd !== null && this.destination.kind === 'file') await closeFd(this.fd);
+        this.fd = null;
+      }
+      if (this.pending.length > 0) {
         const chunk = this.pending.join('');
         const lines = this.pending.length;
         this.pending = [];
@@ -123,6 +140,8 @@ export class AccessLogWriter {
     } finally {
       this.busy = false;
       for (const resolve of this.drained.splice(0)) resolve();
+      if (this.reopenWanted || this.pendingBytes >= BATCH_BYTES) this.startDrain();
+      else if (this.pending.length > 0 && this.timer === null && !this.closed) this.timer = setTimeout(() => this.startDrain(), this.flushMs).unref();
     }
   }
 
