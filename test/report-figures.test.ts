@@ -109,7 +109,17 @@ describe('strangler report: figures from synthetic logs', () => {
     writeFileSync(cut, whole.subarray(0, whole.length - 12));
     const r = await buildReport(table, [cut]);
     assert.ok(r.requests <= 7);
-    assert.match(r.notes.join('\n'), /cut\.log\.gz: .*the lines before it were read|cut\.log\.gz: /);
+    assert.match(r.notes.join('\n'), /cut\.log\.gz: .*the lines before it were read/);
+  });
+
+  it('a line too long to keep (over 64 KiB) is malformed, not buffered; CRLF and a last line without a newline are read', async () => {
+    const odd = join(dir, 'odd.log');
+    const line = lines(1, { time: D1, route: 'track', target: 'legacy', uri: '/api/v1/track/1' }).trimEnd();
+    writeFileSync(odd, `${'x'.repeat(1024 * 1024)}\n${line}\r\n{"uri":"${'y'.repeat(100 * 1024)}"}\n${line}`);
+    const r = await buildReport(table, [odd]);
+    assert.equal(r.lines.counted, 2);
+    assert.equal(r.lines.malformed, 2);
+    assert.match(r.notes.join('\n'), /first at .*odd\.log:1, .*odd\.log:3/);
   });
 
   it('templates beyond the bound are counted under "(other paths)" with a note', async () => {

@@ -106,7 +106,8 @@ export async function buildReport(table: RouteTable | null, files: string[],
   const agg = new ReportAggregator(table, opts);
   for (const f of files) {
     let n = 0;
-    const note = await readLogLines(f, (line) => { n++; agg.addLine(line, () => `${f}:${n}`); });
+    const note = await readLogLines(f, (line) => { n++; agg.addLine(line, () => `${f}:${n}`); },
+      () => { n++; agg.addOverlong(() => `${f}:${n}`); });
     if (note) agg.noteFile(note);
   }
   return agg.finish({ manifest: opts.manifest ?? null, files, now: opts.now });

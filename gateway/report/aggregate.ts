@@ -149,6 +149,12 @@ export class ReportAggregator {
     this.add(time, route, target, uri, status, seconds);
   }
 
+  /** A line too long to keep (read-logs.ts): malformed. */
+  addOverlong(where: () => string): void {
+    this.lines.read++;
+    this.malformed(where);
+  }
+
   noteFile(note: string): void {
     this.fileNotes.push(note);
   }
@@ -220,7 +226,7 @@ export class ReportAggregator {
 
     const notes = [...this.fileNotes];
     if (this.lines.malformed) {
-      notes.push(`${this.lines.malformed} malformed line${this.lines.malformed === 1 ? '' : 's'} skipped (not a JSON object with time, route, target, uri, status, request_time), first at ${this.malformedAt.join(', ')}`);
+      notes.push(`${this.lines.malformed} malformed line${this.lines.malformed === 1 ? '' : 's'} skipped (not a JSON object with time, route, target, uri, status, request_time, or longer than 64 KiB), first at ${this.malformedAt.join(', ')}`);
     }
     if (this.overflowTemplates) notes.push(`more than ${this.maxTemplates} path templates: ${this.overflowTemplates} requests of further templates are counted under "${OTHER_PATHS}"`);
     if (this.overflowRoutes) notes.push(`more than ${MAX_ROUTES} route ids not in the manifest: ${this.overflowRoutes} requests counted under "${OTHER_ROUTES}"`);
