@@ -47,9 +47,16 @@ export function formatAccessLine(l: AccessLine): string {
     const v = l[f.key as keyof AccessLine];
     if (i > 0) out += ',';
     out += `"${f.key}":`;
-    out += f.type === 'number' ? (f.key === 'request_time' ? (v as number).toFixed(3) : String(v)) : JSON.stringify(v);
+    out += f.type === 'number' ? (f.key === 'request_time' ? (v as number).toFixed(3) : String(v)) : jsonString(v as string);
   }
   return out + '}\n';
+}
+
+/** Characters JSON (and nginx's escape=json) escapes; most values have none, and skip JSON.stringify. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+
+function jsonString(v: string): string {
+  return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
 }
 
 /**
