@@ -155,6 +155,9 @@ describe('strangler report: figures from synthetic logs', () => {
       assert.match(text.stdout, /25 requests .* 48\.0% served by functions/);
       assert.match(text.stdout, /^ {2}\/users\/\{id\} +6 +24\.0%/m);
       assert.match(text.stdout, /Candidates to delete rather than migrate: old/);
+      // By time spent: /users/{id} 0.3 s, /orders/{uuid} 0.2 s, /static/app.js 0.002 s.
+      const byTime = text.stdout.slice(text.stdout.indexOf('Backlog by time spent'));
+      assert.deepEqual([...byTime.matchAll(/^ {2}(\/\S+) +[0-9.]+ s/gm)].map((m) => m[1]), ['/users/{id}', '/orders/{uuid}', '/static/app.js']);
       const out = join(dir, 'report.md');
       const md = await runCli(['report', manifest, '--log', current, rotated, gzipped, '--format', 'md', '-o', out]);
       assert.equal(md.status, 0, md.stderr);

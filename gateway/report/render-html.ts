@@ -44,7 +44,7 @@ function routeBars(r: MigrationReport): string {
 export function renderHtml(r: MigrationReport, top: number): string {
   const sections = reportSections(r, top);
   const tables = sections.map((s) => {
-    const id = s.title.startsWith('Backlog') ? ' id="backlog"' : '';
+    const id = s.title.startsWith('Backlog:') ? ' id="backlog"' : s.title === 'Backlog by time spent' ? ' id="backlog-time"' : '';
     const table = s.header.length
       ? `<table${id}><thead><tr>${s.header.map((h, i) => `<th${s.numeric.includes(i) ? ' class="n"' : ''}>${esc(h)}</th>`).join('')}</tr></thead><tbody>` +
         s.rows.map((row) => `<tr>${row.map((c, i) => `<td${s.numeric.includes(i) ? ' class="n"' : ''}>${esc(c)}</td>`).join('')}</tr>`).join('') + '</tbody></table>'

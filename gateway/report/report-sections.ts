@@ -40,6 +40,12 @@ export function reportSections(r: MigrationReport, top: number): Section[] {
     header: ['PATH', 'REQUESTS', 'SHARE', 'TIME SPENT', '5XX', '4XX', 'P50', 'P95'], numeric: [1, 2, 3, 4, 5, 6, 7],
     rows: shown.map((b) => [b.path, String(b.requests), pct(b.share), `${b.time_spent_s.toFixed(1)} s`, pct(b.error_rate), pct(b.client_error_rate), latency(b.p50_ms), latency(b.p95_ms)]),
   });
+  const slowest = [...r.backlog].sort((a, b) => b.time_spent_s - a.time_spent_s || b.requests - a.requests).slice(0, Math.min(top, 10));
+  sections.push({
+    title: 'Backlog by time spent', lead: ['Where legacy spends its time on unclaimed traffic (request_time summed).'],
+    header: ['PATH', 'TIME SPENT', 'REQUESTS', 'P95'], numeric: [1, 2, 3],
+    rows: slowest.map((b) => [b.path, `${b.time_spent_s.toFixed(1)} s`, String(b.requests), latency(b.p95_ms)]),
+  });
   sections.push({
     title: 'Routes with no traffic',
     lead: [r.manifest === null ? 'Unknown without a manifest.' : r.unused_routes.length ? 'Candidates to delete rather than migrate: ' + r.unused_routes.join(', ') : 'None.'],
