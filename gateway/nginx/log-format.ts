@@ -49,5 +49,5 @@ export interface AccessLine {
   remote_addr: string;
 }
 
-/** The response header naming who served a request; the gateway always sends it, nginx logs it. */
+/** The response header naming who served a request; the gateway sends it to the nginx in front, which logs it. */
 export const TARGET_HEADER = 'X-Strangler-Target';

@@ -5,6 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { compileManifest } from '../manifest/compile-manifest';
 import type { Route, RouteTable } from '../manifest/route-table';
+import { effectivePercent } from '../manifest/percent';
 import type { PercentSource } from './decide-route';
 import { accessLogDestination, createAccessLog, type AccessLog } from './access-log';
 import { createGatewayServer, type GatewayServer } from './gateway-server';
@@ -13,18 +14,11 @@ import type { FromWorker, ToWorker } from './worker-messages';
 
 const send = (m: FromWorker) => process.send?.(m);
 
-/**
- * Tests only: a worker slow to apply a change, which makes a primary that answered before every
- * acknowledgement (rather than after) serve stale state, instead of rarely losing the race.
- */
-const APPLY_DELAY_MS = Number(process.env.STRANGLER_TEST_WORKER_APPLY_DELAY_MS ?? 0);
-
 /** The primary's overrides, read the way StateStore reads its own. */
 class OverridesCopy implements PercentSource {
   constructor(public state: StateFile) {}
   effectivePercent(route: Route): number {
-    const o = this.state.routes[route.id];
-    return o === undefined ? route.canary.percent : o.percent;
+    return effectivePercent(route, this.state.routes[route.id]);
   }
 }
 
@@ -40,11 +34,14 @@ function runWorker(): void {
   let overrides: OverridesCopy | null = null;
   let manifestPath = '';
   let accessLog: AccessLog | null = null;
+  /** The group's applyDelayMs option (tests): a worker slow to apply a change. */
+  let applyDelayMs = 0;
 
   process.on('message', (m: ToWorker) => {
     switch (m.t) {
       case 'start': {
         manifestPath = m.manifestPath;
+        applyDelayMs = m.applyDelayMs;
         overrides = new OverridesCopy(m.state);
         const table = compileOrThrow(m.manifestText, manifestPath);
         const log = (line: string) => send({ t: 'log', line: `worker ${process.pid}: ${line}` });
@@ -72,7 +69,7 @@ function runWorker(): void {
           overrides!.state = m.state;
           send({ t: 'ack', seq: m.seq });
         };
-        if (APPLY_DELAY_MS > 0) setTimeout(apply, APPLY_DELAY_MS);
+        if (applyDelayMs > 0) setTimeout(apply, applyDelayMs);
         else apply();
         return;
       }
