@@ -173,6 +173,7 @@ function buildRouteTable(m: Obj, digest: string): RouteTable {
     gateway: {
       listen: hostPort(String(gw.listen ?? BUILTIN_DEFAULTS.gateway.listen)),
       admin: hostPort(String(gw.admin ?? BUILTIN_DEFAULTS.gateway.admin)),
+      access_log: typeof gw.access_log === 'string' ? gw.access_log : null,
     },
     defaults,
     routes,
