@@ -105,6 +105,33 @@ describe('shared state: several gateway instances on one Redis', function () {
     assert.equal(body.routes.find((r) => r.id === 'images')!.stats.requests, per.reduce((a, b) => a + b, 0));
   });
 
+  it('PATCH /routes (the kill switch) through one instance: one version, one audit entry, the whole fleet; GET /instances lists every gateway', async () => {
+    const before = (await call(admins()[2], 'GET', '/audit?limit=500')).body.entries as unknown[];
+    const v0 = ((await call(admins()[2], 'GET', '/routes/images')).body.state_version as number);
+    const res = await call(admins()[2], 'PATCH', '/routes', { all: 0 });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const images = (res.body.routes as { id: string; state_version: number }[]).find((r) => r.id === 'images')!;
+    assert.equal(images.state_version, v0 + 1, 'one version for the whole change');
+    await converged(0, v0 + 1);
+    // The audit is the fleet's stream: any instance reads the one bulk entry.
+    const after = (await call(admins()[0], 'GET', '/audit?limit=500')).body.entries as { action: string; routes?: Record<string, { new: number }> }[];
+    assert.equal(after.length, before.length + 1);
+    assert.equal(after.at(-1)!.action, 'bulk');
+    assert.equal(after.at(-1)!.routes!.images.new, 0);
+
+    await until('every instance reports the version', async () => {
+      const body = (await call(admins()[1], 'GET', '/instances')).body as { gateways: { state_version: number }[] };
+      return body.gateways.length === 3 && body.gateways.every((g) => g.state_version === v0 + 1);
+    });
+    const body = (await call(admins()[1], 'GET', '/instances')).body as { gateways: { admin: string; lag: number; self: boolean; available: boolean; last_seen: string }[]; nginx: unknown[] };
+    assert.deepEqual(body.nginx, []);
+    assert.deepEqual(body.gateways.map((g) => g.admin).sort(), admins().map((p) => `http://127.0.0.1:${p}`).sort());
+    assert.deepEqual(body.gateways.filter((g) => g.self).map((g) => g.admin), [`http://127.0.0.1:${admins()[1]}`]);
+    assert.ok(body.gateways.every((g) => g.lag === 0 && g.available && !Number.isNaN(Date.parse(g.last_seen))));
+    const undo = await call(admins()[0], 'PATCH', '/routes', { all: null });
+    assert.equal(undo.status, 200, JSON.stringify(undo.body));
+  });
+
   it('Redis killed, stopped and restarted empty under load: last state kept, changes refused then accepted, re-seeded, no request failed', async () => {
     const set = await patchPercent(admins()[0], 'images', 100);
     const before = set.body.state_version as number;
@@ -159,7 +186,8 @@ describe('shared state: several gateway instances on one Redis', function () {
       assert.equal(JSON.parse((await probe.hGet('strangler:state', 'routes'))!).images.percent, 75, 'the refused change did not land');
       await converged(75, v);
       const audit = await probe.xRange('strangler:audit', '-', '+');
-      assert.ok((audit ?? []).some((e) => e?.message.new === '75' && e.message.route === 'images'), 'the audit stream holds the change');
+      const entries = (audit ?? []).map((e) => JSON.parse(e.message.entry) as { route?: string; new?: number });
+      assert.ok(entries.some((e) => e.new === 75 && e.route === 'images'), 'the audit stream holds the change');
     } finally {
       probe.destroy();
     }

@@ -1,7 +1,7 @@
 // `strangler status`: what the running gateway does with each route right now.
 import { adminRequest, CLIENT_OPTIONS, CLIENT_USAGE, resolveAdmin, type RouteJson } from './admin-client';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
-import type { Match } from '../manifest/route-table';
+import { matchText, type Match } from '../manifest/route-table';
 import type { InstanceView } from '../runtime/admin-api';
 
 /** An instance not heard from for this long is flagged: it may be gone, or cut off from the state. */
@@ -10,7 +10,7 @@ export const SILENT_AFTER_MS = 5000;
 interface StatusRoute extends RouteJson {
   match: Match;
   editable: boolean;
-  stats: { requests: number; errors: number; fallbacks: number };
+  stats: { requests: number; errors: number; fallbacks: number; by_target?: Record<string, { requests: number; errors: number }> };
 }
 
 export const command: Command = {
@@ -20,7 +20,9 @@ export const command: Command = {
 
 Asks the running gateway (strangler serve) for every route: its match, its target, the
 manifest's percent and the effective one (a * marks a runtime override from flip/canary),
-and the requests, error rate and fallbacks to legacy counted since the gateway started.
+and the requests counted since the gateway started: in all, served by the route's target
+(TO), served by legacy (LEGACY: the canary's legacy share, other methods, fallbacks), the
+error rate (5xx) and the fallbacks to legacy.
 "default" is the unmatched traffic, always served by legacy.
 
 Then every gateway instance sharing the state (several with --state redis://…): its admin
@@ -49,14 +51,14 @@ Exit codes: 0 ok, 1 the gateway is unreachable or refused the token, 2 usage err
     let instances: InstanceView[] | null = null;
     let instancesError = '';
     try {
-      instances = (await adminRequest(target, 'GET', '/instances')).body.instances as InstanceView[];
+      instances = (await adminRequest(target, 'GET', '/instances')).body.gateways as InstanceView[];
     } catch (err) {
       instancesError = (err as Error).message;
     }
     let summed = '';
     if (values.all && instances) {
-      const others = instances.filter((i) => i.admin && `http://${i.admin}` !== target.url);
-      const answers = await Promise.allSettled(others.map((i) => adminRequest({ ...target, url: `http://${i.admin}` }, 'GET', '/routes')));
+      const others = instances.filter((i) => i.admin && !i.self);
+      const answers = await Promise.allSettled(others.map((i) => adminRequest({ ...target, url: i.admin }, 'GET', '/routes')));
       const bodies = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value.body.routes as StatusRoute[]] : []));
       res.body.routes = sumStats(res.body.routes as StatusRoute[], bodies);
       const missing = answers.length - bodies.length;
@@ -74,9 +76,13 @@ Exit codes: 0 ok, 1 the gateway is unreachable or refused the token, 2 usage err
   },
 };
 
-function matchText(m: Match): string {
-  return m.kind === 'regex' ? `~ ${m.pattern}` : m.kind === 'exact' ? `= ${m.path}` : m.path;
+/** Requests served by the route's `to` and by legacy (after a fallback too). */
+function sideCounts(r: StatusRoute): { to: number; legacy: number } {
+  const byTarget = r.stats.by_target ?? {};
+  const legacy = byTarget.legacy?.requests ?? 0;
+  return { legacy, to: Object.values(byTarget).reduce((a, b) => a + b.requests, 0) - legacy };
 }
+
 
 export function renderTable(routes: readonly StatusRoute[]): string {
   const rows = routes.map((r) => [
@@ -86,29 +92,30 @@ export function renderTable(routes: readonly StatusRoute[]): string {
     r.editable ? `${r.manifest_percent}%` : '-',
     r.editable ? `${r.effective_percent}%${r.override ? '*' : ''}` : '-',
     String(r.stats.requests),
+    r.to === 'legacy' ? '-' : String(sideCounts(r).to),
+    String(sideCounts(r).legacy),
     r.stats.requests ? `${((100 * r.stats.errors) / r.stats.requests).toFixed(1)}%` : '-',
     String(r.stats.fallbacks),
   ]);
-  const header = ['ROUTE', 'MATCH', 'TARGET', 'MANIFEST', 'EFFECTIVE', 'REQUESTS', 'ERRORS', 'FALLBACKS'];
+  const header = ['ROUTE', 'MATCH', 'TARGET', 'MANIFEST', 'EFFECTIVE', 'REQUESTS', 'TO', 'LEGACY', 'ERRORS', 'FALLBACKS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const numeric = new Set([3, 4, 5, 6, 7]);
+  const numeric = new Set([3, 4, 5, 6, 7, 8, 9]);
   const line = (cells: string[]) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   const out = [line(header), ...rows.map(line)];
   if (routes.some((r) => r.override)) out.push('', '* runtime override (strangler flip/canary); `strangler flip ROUTE manifest` drops it');
   return out.join('\n');
 }
 
-/** One line per instance; flags those behind the newest version or silent. */
+/** One line per instance; flags those behind the newest version (GET /instances' lag) or silent. */
 export function renderInstances(instances: readonly InstanceView[], now: number): string {
-  const newest = Math.max(0, ...instances.map((i) => i.version));
   const rows = instances.map((i) => {
     const age = now - Date.parse(i.last_seen);
     const flags = [
-      i.version < newest ? `lagging (${newest - i.version} behind)` : '',
+      i.lag > 0 ? `lagging (${i.lag} behind)` : '',
       age > SILENT_AFTER_MS ? `not seen for ${Math.round(age / 1000)} s` : '',
       i.available ? '' : 'store unreachable',
     ].filter(Boolean).join(', ');
-    return [i.id, i.admin, i.listen, String(i.version), `${Math.max(0, Math.round(age / 100) / 10)} s ago`, flags || 'ok'];
+    return [i.id, i.admin, i.listen, String(i.state_version), `${Math.max(0, Math.round(age / 100) / 10)} s ago`, flags || 'ok'];
   });
   const header = ['INSTANCE', 'ADMIN', 'TRAFFIC', 'VERSION', 'LAST SEEN', 'STATUS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -177,6 +177,7 @@ function buildRouteTable(m: Obj, digest: string): RouteTable {
       state: typeof gw.state === 'string' ? gw.state : null,
       trusted_proxies: ((gw.trusted_proxies as string[] | undefined) ?? LOOPBACK_CIDRS).map((t) => parseCidr(t) as Cidr),
       servers: ((gw.servers as string[] | undefined) ?? [String(gw.listen ?? BUILTIN_DEFAULTS.gateway.listen)]).map(hostPort),
+      access_log: typeof gw.access_log === 'string' ? gw.access_log : null,
     },
     defaults,
     routes,

@@ -93,9 +93,16 @@ export interface GatewaySettings {
   readonly trusted_proxies: readonly Cidr[];
   /** The instances nginx balances dynamic routes over; default [listen]. */
   readonly servers: readonly HostPort[];
+  /** access_log: a path as written (relative to the manifest's directory), 'stdout', 'off', or null for the default file. */
+  readonly access_log: string | null;
 }
 
 export const DEFAULT_ROUTE_ID = 'default';
+
+/** A match as status and report show it: `/prefix`, `= /exact`, `~ regex`. */
+export function matchText(m: Match): string {
+  return m.kind === 'regex' ? `~ ${m.pattern}` : m.kind === 'exact' ? `= ${m.path}` : m.path;
+}
 
 /** RFC 9110 §9.2.2 idempotent methods: the ones a fallback may replay to legacy. */
 export const IDEMPOTENT_METHODS: readonly string[] = Object.freeze(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { cidrMatcher, type Cidr } from '../manifest/cidr';
 import { remoteAddr } from './decide-route';
+import { trustedPeer } from './trusted-peer';
 
 export interface ClientAddress {
   /** For sticky: ip, logs and metrics. */
@@ -17,9 +18,10 @@ export type ClientAddressOf = (peer: string, rawHeaders: readonly string[]) => C
 
 export function clientAddressResolver(trusted: readonly Cidr[]): ClientAddressOf {
   const isTrusted = cidrMatcher(trusted);
+  const fromTrustedPeer = trustedPeer(trusted);
   return (peer, rawHeaders) => {
     const socketAddress = remoteAddr(peer);
-    if (!isTrusted(socketAddress)) return { address: socketAddress, viaTrustedProxy: false };
+    if (!fromTrustedPeer(peer)) return { address: socketAddress, viaTrustedProxy: false };
     let realIp = '';
     let xff = '';
     for (let i = 0; i < rawHeaders.length; i += 2) {

@@ -1,12 +1,13 @@
 // The gateway's traffic listener: each request goes through the stages of forward-stages.ts
-// (refuse, decide, limit and read the body, attempt, fall back, answer, record); WebSocket
-// upgrades are decided the same way and piped. swapTable() applies a reload.
+// (refuse, decide, limit and read the body, attempt, fall back, answer; then record and log);
+// WebSocket upgrades are decided the same way and piped. swapTable() applies a reload.
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { errorBody } from '../http-answers';
 import type { RouteTable } from '../manifest/route-table';
 import { closeGracefully, listen } from '../util/http-server';
 import { endSocketJson, replyJson } from '../util/json-reply';
+import type { AccessLog } from './access-log';
 import { decideRoute, type PercentSource } from './decide-route';
 import { upgradeAttempt, type UpstreamFailure } from './forward';
 import {
@@ -23,6 +24,8 @@ export interface GatewayServerOptions {
   table: RouteTable;
   state: PercentSource;
   log?: (line: string) => void;
+  /** One line per request in nginx's log format; none when absent. */
+  accessLog?: AccessLog | null;
 }
 
 export interface GatewayServer extends AdminGateway {
@@ -48,8 +51,10 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     pools: new UpstreamPools(opts.table),
     metrics: new GatewayMetrics(),
     log: opts.log ?? (() => undefined),
+    accessLog: opts.accessLog ?? null,
   };
   const { pools, metrics, log } = ctx;
+  ctx.accessLog?.register(metrics.registry);
   const upgraded = new Set<Socket>();
 
   const server = createServer({
@@ -75,12 +80,11 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     upgrade(req, socket, head).catch(() => socket.destroy());
   });
 
-  const debug = (route: string, target: string) => debugHeaders(ctx.table, route, target);
-
   async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const client = ctx.clientAddress(req.socket.remoteAddress ?? '', req.rawHeaders);
+    const debug = (route: string, target: string) => debugHeaders(ctx.table, client, route, target);
     const refuse = (status: number, body: object, debug: OutgoingHttpHeaders | null = null) => endSocketJson(socket, status, body, debug);
     socket.on('error', () => socket.destroy());
-    const client = ctx.clientAddress(req.socket.remoteAddress ?? '', req.rawHeaders);
     const d = decideRoute(ctx.matcher, ctx.state, requestFacts(req, client));
     const host = d.kind === 'bad' ? null : nginxHost(req.headers.host, d.parsed.host);
     if (d.kind !== 'proxy' || host === null || refusal(req)) return refuse(400, errorBody('bad_request'));

@@ -50,18 +50,25 @@ redis.call('HSET', KEYS[1], 'version', ARGV[1], 'routes', ARGV[2])
 redis.call('PUBLISH', KEYS[2], ARGV[3])
 return {1, v}`;
 
+/** One gateway instance in the registry (and in GET /instances). */
 export interface InstanceInfo {
   id: string;
-  /** Admin API and traffic addresses, as this instance listens. */
+  hostname: string;
+  pid: number;
+  /** Admin API and traffic addresses as URLs, as this instance listens. */
   admin: string;
   listen: string;
-  host: string;
-  pid: number;
-  version: number;
+  traffic_pids: number[];
+  manifest_sha256: string;
+  state_version: number;
+  /** Whether the instance reaches the shared state. */
   available: boolean;
   started_at: string;
   last_seen: string;
 }
+
+/** What an instance says about itself beyond the state: where it listens, what it serves. */
+export type InstanceSelf = Pick<InstanceInfo, 'admin' | 'listen' | 'traffic_pids' | 'manifest_sha256'>;
 
 export interface RedisStoreOptions {
   target: RedisTarget;
@@ -99,7 +106,7 @@ export class RedisStateStore implements RuntimeState {
   private snapshotPending = false;
   readonly id = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   private readonly startedAt = new Date().toISOString();
-  private addresses = { admin: '', listen: '' };
+  private describeSelf: () => InstanceSelf = () => ({ admin: '', listen: '', traffic_pids: [process.pid], manifest_sha256: '' });
   private readonly log: NonNullable<RedisStoreOptions['log']>;
   private readonly reconcileMs: number;
 
@@ -150,9 +157,9 @@ export class RedisStateStore implements RuntimeState {
     return store;
   }
 
-  /** Where this instance serves, for the registry. */
-  setAddresses(admin: string, listen: string): void {
-    this.addresses = { admin, listen };
+  /** Where this instance serves and what, for the registry (asked on every heartbeat). */
+  describe(self: () => InstanceSelf): void {
+    this.describeSelf = self;
     void this.heartbeat().catch(() => undefined);
   }
 
@@ -219,13 +226,26 @@ export class RedisStateStore implements RuntimeState {
     });
   }
 
-  /** The audit log as a Redis stream: one history for the whole fleet. */
+  /** The audit log as a Redis stream: one history for the whole fleet (each entry as its JSON, and which instance wrote it). */
   auditStream(): AuditSink {
     return {
       append: async (e: AuditEntry) => {
-        await this.timed(this.cmd.xAdd(KEYS.audit, '*', {
-          time: e.time, route: e.route, action: e.action, old: String(e.old), new: String(e.new), client: e.client, instance: this.id,
-        }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: 100_000 } }));
+        await this.timed(this.cmd.xAdd(KEYS.audit, '*', { entry: JSON.stringify(e), instance: this.id },
+          { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: 100_000 } }));
+      },
+      last: async (limit: number) => {
+        let rows: { message: Record<string, string> }[];
+        try {
+          rows = await this.timed(this.cmd.xRevRange(KEYS.audit, '+', '-', { COUNT: limit })) as { message: Record<string, string> }[];
+        } catch (err) {
+          this.noteError(err as Error);
+          throw this.unavailable();
+        }
+        const entries: AuditEntry[] = [];
+        for (const r of rows.reverse()) {
+          try { entries.push(JSON.parse(r.message.entry) as AuditEntry); } catch { /* a foreign entry: skip */ }
+        }
+        return entries;
       },
     };
   }
@@ -400,8 +420,8 @@ export class RedisStateStore implements RuntimeState {
     if (!this.cmd.isReady || this.closed) return;
     const now = Date.now();
     const me: InstanceInfo = {
-      id: this.id, admin: this.addresses.admin, listen: this.addresses.listen, host: hostname(), pid: process.pid,
-      version: this.state.version, available: this.available, started_at: this.startedAt, last_seen: new Date(now).toISOString(),
+      id: this.id, hostname: hostname(), pid: process.pid, ...this.describeSelf(),
+      state_version: this.state.version, available: this.available, started_at: this.startedAt, last_seen: new Date(now).toISOString(),
     };
     await this.timed(this.cmd.hSet(KEYS.instances, this.id, JSON.stringify(me)));
     // Instances killed without closing: forget them after a while.

@@ -3,6 +3,7 @@
 // file change (the old table keeps serving if the new manifest is invalid), graceful close.
 // The traffic side is one server in this process, or with `workers` a group of cluster workers
 // sharing the port (worker-group.ts); everything else stays here.
+import { hostname } from 'node:os';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname } from 'node:path';
@@ -10,14 +11,15 @@ import { compileManifest, loadManifest, sha256 } from '../manifest/compile-manif
 import { fileDiagnostic, formatDiagnostic, type ManifestDiagnostic } from '../manifest/errors';
 import type { RouteTable } from '../manifest/route-table';
 import { createAdminApi, type AdminGateway } from './admin-api';
+import { accessLogDestination, createAccessLog } from './access-log';
 import { createGatewayServer } from './gateway-server';
 import { createWorkerGroup } from './worker-group';
-import { besideManifest, loadOrCreateAdminToken } from './admin-token';
-import type { InstanceView } from './admin-api';
+import { besideManifest, loadOrCreateAdminToken, READ_TOKEN_ENV } from './admin-token';
 import { openRuntimeState } from './open-state';
+import type { InstanceInfo, InstanceSelf } from './redis-state-store';
 import type { RuntimeState } from './runtime-state';
 import { resolveStateTarget } from './state-target';
-import { parseAddress, type Address } from '../util/address';
+import { localUrl, parseAddress, type Address } from '../util/address';
 
 export type { Address };
 
@@ -77,6 +79,8 @@ export interface GatewayHandle {
   readonly state: RuntimeState;
   /** The processes serving traffic: this one, or the workers. */
   trafficPids(): number[];
+  /** Reopen the access log (SIGUSR1, after logrotate moved it). */
+  reopenLogs(): void;
   table(): RouteTable;
   reload(reason?: string): Promise<ReloadResult>;
   /** Stops accepting, lets requests in flight finish within `graceMs` (default 10 s). */
@@ -92,12 +96,15 @@ interface TrafficSide extends AdminGateway {
   listen(host: string, port: number): Promise<number>;
   /** A validated manifest: resolves once new requests are routed by it. */
   swapTable(table: RouteTable, text: string): Promise<void>;
+  reopenLogs(): void;
   pids(): number[];
   close(graceMs: number): Promise<void>;
 }
 
-function inProcessTraffic(table: RouteTable, state: RuntimeState, log: ServeLog): TrafficSide {
-  const gw = createGatewayServer({ table, state, log: (line: string) => log.info(line) });
+function inProcessTraffic(table: RouteTable, manifestPath: string, state: RuntimeState, log: ServeLog): TrafficSide {
+  const destination = accessLogDestination(table.gateway.access_log, manifestPath);
+  const accessLog = destination ? createAccessLog(destination, { onError: (line) => log.error(line) }) : null;
+  const gw = createGatewayServer({ table, state, log: (line: string) => log.info(line), accessLog });
   return {
     async listen(host, port) {
       await gw.listen(host, port);
@@ -105,9 +112,13 @@ function inProcessTraffic(table: RouteTable, state: RuntimeState, log: ServeLog)
     },
     async swapTable(next) { gw.swapTable(next); }, // one reference swap: each request sees the old table or the new one
     pids: () => [process.pid],
+    reopenLogs: () => accessLog?.reopen(),
     routeStats: () => gw.routeStats(),
     metricsText: () => gw.metricsText(),
-    close: (graceMs) => gw.close(graceMs),
+    close: async (graceMs) => {
+      await gw.close(graceMs);
+      await accessLog?.close();
+    },
   };
 }
 
@@ -138,18 +149,29 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
   if (dropped.length) log.info(`state: dropped overrides of routes no longer in the manifest: ${dropped.join(', ')}`);
   const token = loadOrCreateAdminToken(manifestPath, opts.env);
   for (const w of token.warnings) log.error(w);
+  const readToken = (opts.env ?? process.env)[READ_TOKEN_ENV] || null;
+  if (readToken !== null && readToken === token.token) throw new Error(`${READ_TOKEN_ENV} must differ from the admin token: a read-only token that is also the admin token changes everything`);
 
   const listenAt = opts.listen ? parseAddress(opts.listen, table.gateway.listen) : table.gateway.listen;
   const adminAt = opts.admin ? parseAddress(opts.admin, table.gateway.admin) : table.gateway.admin;
 
-  const gw = opts.workers ? workerTraffic(opts.workers, manifestPath, loaded.text, state, log, opts.workerApplyDelayMs) : inProcessTraffic(table, state, log);
-  let self: InstanceView | null = null;
-  const admin = createAdminApi({
-    table: () => table, state, gateway: gw, token: token.token, audit, auditName: auditLocation, log: (line) => log.info(line),
-    instances: async () => redis ? redis.instances() : [{ ...self!, version: state.snapshot().version, last_seen: new Date().toISOString() }],
-  });
+  const gw = opts.workers ? workerTraffic(opts.workers, manifestPath, loaded.text, state, log, opts.workerApplyDelayMs) : inProcessTraffic(table, manifestPath, state, log);
   let listen: Address;
   let adminAddr: Address;
+  const startedAt = new Date().toISOString();
+  const describeSelf = (): InstanceSelf => ({
+    admin: localUrl(adminAddr.host, adminAddr.port), listen: localUrl(listen.host, listen.port), traffic_pids: gw.pids(), manifest_sha256: table.sha256,
+  });
+  // With a file, this gateway is the only one serving its state.
+  const alone = (): InstanceInfo[] => [{
+    id: `${hostname()}:${process.pid}`, hostname: hostname(), pid: process.pid, ...describeSelf(), state_version: state.snapshot().version,
+    available: true, started_at: startedAt, last_seen: new Date().toISOString(),
+  }];
+  const admin = createAdminApi({
+    table: () => table, state, gateway: gw, token: token.token, readToken, audit, auditName: auditLocation, log: (line) => log.info(line),
+    instances: async () => redis ? redis.instances() : alone(),
+    instanceId: () => redis ? redis.id : alone()[0].id,
+  });
   try {
     listen = { host: listenAt.host, port: await gw.listen(listenAt.host, listenAt.port) };
     adminAddr = await admin.listen(adminAt.host, adminAt.port);
@@ -157,9 +179,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     await Promise.allSettled([gw.close(0), admin.close(0), state.close()]);
     throw err;
   }
-  const hostPort = (a: Address) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
-  self = { id: 'local', admin: hostPort(adminAddr), listen: hostPort(listen), version: 0, available: true, last_seen: '' };
-  redis?.setAddresses(self.admin, self.listen);
+  redis?.describe(describeSelf);
 
   // Reloads run one at a time; a trigger during a reload queues one more.
   let reloading: Promise<ReloadResult> = Promise.resolve({ outcome: 'unchanged', diagnostics: [], dropped: [] });
@@ -231,6 +251,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     tokenCreated: token.created,
     state,
     trafficPids: () => gw.pids(),
+    reopenLogs: () => gw.reopenLogs(),
     table: () => table,
     reload,
     close(graceMs = DEFAULT_GRACE_MS) {
