@@ -141,7 +141,7 @@ describe('dashboard in a browser', function () {
     assert.equal(await page.locator('#access-badge').innerText(), 'Admin');
     const gateways = await page.locator('#gateways').innerText();
     assert.match(gateways, /\(this one\)/);
-    assert.match(gateways, /Last seen/);
+    assert.match(gateways, /last seen/i);
     assert.match(gateways, /\bcurrent\b/, 'a lone gateway is never behind');
     assert.match(await page.locator('#nginx').innerText(), /No nginx hosts/);
     // The token is in this tab's session storage and travels as a header: no cookie at all.
