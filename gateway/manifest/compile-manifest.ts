@@ -6,13 +6,16 @@ import { parseManifestYaml } from './parse-yaml';
 import {
   DEFAULT_ROUTE_ID, deepFreeze,
   type Body, type Buffers, type Canary, type HostPort, type Listen, type Match, type Route,
-  type RouteTable, type Size, type StickyKey, type Target, type Timeouts, type Upstream,
+  type RouteTable, type Size, type StickyKey, type Target, type Timeouts, type Tls, type TlsFiles, type TrustedProxy, type Upstream,
 } from './route-table';
+import { checkEdge, serverNameText } from './edge-checks';
+import { isCidr, parseCidr } from './cidr';
 import { checkSchema } from './schema';
+import { checkAcmeWebroot, checkCertificatePair, type CertificateFacts } from './tls-files';
 import {
   checkAddresses, checkBuffers, checkCanaries, checkIds, checkMatches, checkTargets, checkUnits, type Report,
 } from './semantic-checks';
-import { parseDuration, parseHostPort, parseSize } from './units';
+import { parseAge, parseDuration, parseHostPort, parseSize } from './units';
 
 type Obj = Record<string, unknown>;
 
@@ -29,7 +32,16 @@ export interface CompileResult {
   diagnostics: ManifestDiagnostic[];
 }
 
-export function compileManifest(text: string, file = 'routes.yaml'): CompileResult {
+export interface CompileOptions {
+  /**
+   * Read the files tls and gateway.tls name (exist, readable, key matches certificate; OCSP
+   * stapling when the certificate names a responder). Default true; false compiles a manifest
+   * for another machine, without stapling.
+   */
+  checkFiles?: boolean;
+}
+
+export function compileManifest(text: string, file = 'routes.yaml', opts: CompileOptions = {}): CompileResult {
   const parsed = parseManifestYaml(text, file);
   if (parsed.diagnostics.length) return { table: null, diagnostics: parsed.diagnostics };
 
@@ -42,7 +54,13 @@ export function compileManifest(text: string, file = 'routes.yaml'): CompileResu
   if (typeof m !== 'object' || m === null || Array.isArray(m)) return { table: null, diagnostics };
 
   const manifest = m as Obj;
-  for (const check of [checkAddresses, checkUnits, checkIds, checkMatches, checkTargets, checkCanaries]) check(manifest, report);
+  for (const check of [checkAddresses, checkUnits, checkIds, checkMatches, checkTargets, checkCanaries, checkEdge]) check(manifest, report);
+  let certificate: CertificateFacts | null = null;
+  if (opts.checkFiles !== false) {
+    certificate = checkCertificatePair(manifest, ['tls'], report);
+    checkCertificatePair(manifest, ['gateway', 'tls'], report);
+    checkAcmeWebroot(manifest, report);
+  }
   checkBuffers(manifest, report, (r) => {
     const b = { ...BUILTIN_DEFAULTS.buffers, ...objAt(manifest, 'defaults', 'buffers'), ...(r ? objAt(r, 'buffers') : {}) };
     return { size: parseSize(String(b.size)) ?? NaN, count: Number(b.count), each: parseSize(String(b.each)) ?? NaN, busy: parseSize(String(b.busy)) ?? NaN };
@@ -50,7 +68,7 @@ export function compileManifest(text: string, file = 'routes.yaml'): CompileResu
 
   if (diagnostics.some((d) => d.severity === 'error')) return { table: null, diagnostics: sortDiagnostics(diagnostics) };
 
-  const table = buildRouteTable(manifest, sha256(text));
+  const table = buildRouteTable(manifest, sha256(text), certificate);
   warnUnreachable(table, report);
   return { table, diagnostics: sortDiagnostics(diagnostics) };
 }
@@ -118,7 +136,35 @@ function sticky(text: unknown): StickyKey {
   return kind === 'cookie' ? { kind, name } : { kind, name: name.toLowerCase() };
 }
 
-function buildRouteTable(m: Obj, digest: string): RouteTable {
+function listenOf(value: unknown): Listen {
+  return typeof value === 'number' ? { host: null, port: value, text: String(value) } : { ...hostPort(String(value)) };
+}
+
+function tlsFiles(t: Obj): TlsFiles {
+  return { certificate: String(t.certificate), certificate_key: String(t.certificate_key) };
+}
+
+function tls(m: Obj, certificate: CertificateFacts | null): Tls | null {
+  if (typeof m.tls !== 'object' || m.tls === null) return null;
+  const t = m.tls as Obj;
+  const hsts = t.hsts === undefined ? null : String(t.hsts);
+  return {
+    ...tlsFiles(t),
+    listen: listenOf(t.listen ?? 443),
+    http2: t.http2 !== false,
+    redirect_http: t.redirect_http === true,
+    acme_webroot: typeof t.acme_webroot === 'string' ? t.acme_webroot : null,
+    hsts: hsts === null ? null : { text: hsts, seconds: parseAge(hsts)! },
+    session_tickets: t.session_tickets === true,
+    ocsp_stapling: certificate?.ocsp === true,
+  };
+}
+
+function trustedProxies(m: Obj): TrustedProxy[] {
+  return (Array.isArray(m.trusted_proxies) ? m.trusted_proxies : []).map((p) => parseCidr(String(p))).filter(isCidr);
+}
+
+function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts | null): RouteTable {
   const defTimeouts = { ...BUILTIN_DEFAULTS.timeouts, ...objAt(m, 'defaults', 'timeouts') };
   const defBuffers = { ...BUILTIN_DEFAULTS.buffers, ...objAt(m, 'defaults', 'buffers') };
   const defBody = { ...BUILTIN_DEFAULTS.body, ...objAt(m, 'defaults', 'body') };
@@ -133,9 +179,7 @@ function buildRouteTable(m: Obj, digest: string): RouteTable {
     });
   }
 
-  const listen: Listen = typeof m.listen === 'number'
-    ? { host: null, port: m.listen, text: String(m.listen) }
-    : { ...hostPort(String(m.listen)) };
+  const listen = listenOf(m.listen);
 
   const routes: Route[] = ((m.routes as Obj[] | undefined) ?? []).map((r, index) => {
     const c = r.canary as Obj | undefined;
@@ -172,12 +216,16 @@ function buildRouteTable(m: Obj, digest: string): RouteTable {
     version: 1,
     sha256: digest,
     listen,
-    server_name: typeof m.server_name === 'string' ? m.server_name : '_',
+    server_name: serverNameText(m.server_name),
+    default_server: m.default_server === 'refuse' ? 'refuse' : 'serve',
+    tls: tls(m, certificate),
+    trusted_proxies: trustedProxies(m),
     debug_headers: m.debug_headers === true,
     upstreams,
     gateway: {
       listen: hostPort(String(gw.listen ?? BUILTIN_DEFAULTS.gateway.listen)),
       admin: hostPort(String(gw.admin ?? BUILTIN_DEFAULTS.gateway.admin)),
+      tls: typeof gw.tls === 'object' && gw.tls !== null ? tlsFiles(gw.tls as Obj) : null,
     },
     defaults,
     routes,

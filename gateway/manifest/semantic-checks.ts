@@ -20,12 +20,6 @@ export function checkAddresses(m: Obj, report: Report): void {
   if (typeof m.listen === 'string' && !parseHostPort(m.listen)) {
     report('STR_BAD_ADDRESS', ['listen'], `${JSON.stringify(m.listen)} is not a port or host:port`);
   }
-  if (typeof m.server_name === 'string') {
-    // nginx refuses a wildcard at the start that is not followed by a dot ("*example.com").
-    for (const name of m.server_name.split(' ')) {
-      if (/^\*[A-Za-z0-9-]/.test(name)) report('STR_BAD_VALUE', ['server_name'], `${JSON.stringify(name)} is not a server name nginx accepts: a leading * must be followed by a dot (*.example.com)`);
-    }
-  }
   if (isObj(m.upstreams)) {
     for (const [name, up] of Object.entries(m.upstreams)) {
       if (!isObj(up) || !Array.isArray(up.servers)) continue;
