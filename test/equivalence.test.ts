@@ -5,10 +5,12 @@
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
-import { ROUTING_MANIFEST } from './helpers/manifests';
+import { ROUTING_MANIFEST, TLS_ROUTING_MANIFEST } from './helpers/manifests';
+import { freePort } from './helpers/net';
 import { requireNginx } from './helpers/nginx';
-import { rawRequest, type RawResponse } from './helpers/raw-http';
+import { rawRequest, type RawRequestOptions, type RawResponse } from './helpers/raw-http';
 import { startStack, type Stack } from './helpers/stack';
+import { makeCertificate, requireOpenssl } from './helpers/tls';
 
 /** Request targets sent verbatim: matching kinds, boundaries, encodings, dot segments, queries. */
 export const EQUIVALENCE_TARGETS: readonly string[] = [
@@ -45,7 +47,15 @@ interface Seen {
   instance?: string;
   /** The request target the upstream received. */
   url?: string;
+  /** The Host, X-Forwarded-Host and X-Forwarded-Proto the upstream received. */
+  host?: string;
+  forwardedHost?: string;
+  forwardedProto?: string;
 }
+
+/** Host headers with and without ports, default and not, in the forms nginx normalises. */
+const HOSTS = ['localhost', 'localhost:80', 'localhost:443', 'localhost:8443', 'LocalHost.:8080', 'api.example.test:080',
+  '[::1]:80', '[::1]:8443', '127.0.0.1:9', 'localhost:abc', 'localhost:'];
 
 function observe(res: RawResponse): Seen {
   const seen: Seen = { status: res.status, route: res.headers['x-strangler-route'], target: res.headers['x-strangler-target'], servedBy: res.headers['x-served-by'] };
@@ -55,6 +65,9 @@ function observe(res: RawResponse): Seen {
     seen.fn = body.function;
     seen.instance = body.instance;
     seen.url = body.url;
+    seen.host = body.headers?.host;
+    seen.forwardedHost = body.headers?.['x-forwarded-host'];
+    seen.forwardedProto = body.headers?.['x-forwarded-proto'];
   } catch { /* not an echo (HEAD, images, errors) */ }
   // Both answer refused requests themselves; only the status class is part of the promise.
   if (res.status >= 400 && !seen.servedBy) return { status: Math.floor(res.status / 100) * 100 };
@@ -75,13 +88,8 @@ describe('equivalence: the gateway routes exactly as the compiled nginx', functi
     await stack?.stop();
   });
 
-  async function both(target: string, method = 'GET', headers: Record<string, string> = {}): Promise<[Seen, Seen]> {
-    const body = method === 'POST' || method === 'PUT' || method === 'PATCH' ? '{"n":1}' : undefined;
-    // A fixed session cookie: without it the /images/ canary would pick a side at random.
-    const opts = { method, body, headers: { 'content-type': 'application/json', cookie: 'session_id=fixed-user', ...headers } };
-    const [n, g] = await Promise.all([rawRequest(stack.ports.nginx, target, opts), rawRequest(gateway.listen.port, target, opts)]);
-    return [observe(n), observe(g)];
-  }
+  const both = (target: string, method = 'GET', headers: Record<string, string> = {}) =>
+    compare(stack.ports.nginx, gateway.listen.port, target, method, headers);
 
   it(`routes ${EQUIVALENCE_TARGETS.length} request targets × ${METHODS.length} methods identically`, async () => {
     const mismatches: string[] = [];
@@ -119,4 +127,70 @@ describe('equivalence: the gateway routes exactly as the compiled nginx', functi
     assert.deepEqual(disagree, []);
     assert.ok(toFunction > 240 && toFunction < 360, `function share ${toFunction}/1000`);
   });
+
+  it(`sends the same Host upstream for ${HOSTS.length} Host headers (the client's port kept where it is not 80)`, async () => {
+    const mismatches = await compareHosts(both);
+    assert.deepEqual(mismatches, []);
+  });
 });
+
+describe('equivalence over HTTPS: nginx\'s tls listener and the gateway\'s gateway.tls', function () {
+  let stack: Stack;
+  let gateway: GatewayHandle;
+  let tlsPort: number;
+
+  before(async function () {
+    requireNginx(this);
+    requireOpenssl(this);
+    const cert = makeCertificate();
+    tlsPort = await freePort();
+    stack = await startStack(TLS_ROUTING_MANIFEST(cert, tlsPort));
+    gateway = await startGateway({ manifestPath: stack.manifestPath, watch: false, env: { STRANGLER_ADMIN_TOKEN: 'equivalence-test-token' } });
+  });
+  after(async () => {
+    await gateway?.close(1000);
+    await stack?.stop();
+  });
+
+  const both = (target: string, method = 'GET', headers: Record<string, string> = {}) =>
+    compare(tlsPort, gateway.listen.port, target, method, headers, { tls: { servername: 'localhost' } });
+
+  it(`routes ${EQUIVALENCE_TARGETS.length} request targets × GET, POST identically over HTTPS`, async () => {
+    const mismatches: string[] = [];
+    for (const target of EQUIVALENCE_TARGETS) {
+      for (const method of ['GET', 'POST']) {
+        const [n, g] = await both(target, method);
+        if (JSON.stringify(n) !== JSON.stringify(g)) mismatches.push(`${method} ${target}\n    nginx:   ${JSON.stringify(n)}\n    gateway: ${JSON.stringify(g)}`);
+      }
+    }
+    console.log(`      equivalence over HTTPS: ${EQUIVALENCE_TARGETS.length * 2} requests compared, ${mismatches.length} mismatches`);
+    assert.equal(mismatches.length, 0, `gateway and nginx disagree over HTTPS:\n${mismatches.slice(0, 30).join('\n')}`);
+  });
+
+  it(`sends the same Host upstream for ${HOSTS.length} Host headers (the client's port kept where it is not 443)`, async () => {
+    const [n] = await both('/health', 'GET', { host: 'localhost:8443' });
+    assert.equal(n.host, 'localhost:8443');
+    assert.equal(n.forwardedProto, 'https');
+    assert.deepEqual(await compareHosts(both), []);
+  });
+});
+
+async function compare(nginxPort: number, gatewayPort: number, target: string, method: string, headers: Record<string, string>,
+  extra: Partial<RawRequestOptions> = {}): Promise<[Seen, Seen]> {
+  const body = method === 'POST' || method === 'PUT' || method === 'PATCH' ? '{"n":1}' : undefined;
+  // A fixed session cookie: without it the /images/ canary would pick a side at random.
+  const opts = { ...extra, method, body, headers: { 'content-type': 'application/json', cookie: 'session_id=fixed-user', ...headers } };
+  const [n, g] = await Promise.all([rawRequest(nginxPort, target, opts), rawRequest(gatewayPort, target, opts)]);
+  return [observe(n), observe(g)];
+}
+
+async function compareHosts(both: (target: string, method: string, headers: Record<string, string>) => Promise<[Seen, Seen]>): Promise<string[]> {
+  const mismatches: string[] = [];
+  for (const host of HOSTS) {
+    for (const target of ['/health', '/api/v1/track/7', 'http://other.example/health']) {
+      const [n, g] = await both(target, 'GET', { host });
+      if (JSON.stringify(n) !== JSON.stringify(g)) mismatches.push(`Host: ${host}, ${target}: nginx ${JSON.stringify(n)}, gateway ${JSON.stringify(g)}`);
+    }
+  }
+  return mismatches;
+}

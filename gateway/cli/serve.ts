@@ -87,7 +87,7 @@ Exit codes: 0 stopped by a signal, 1 invalid manifest, unusable state file or li
     const table = gw.table();
     process.stdout.write([
       `strangler serve: ${file} (${table.routes.length} routes, sha256 ${table.sha256.slice(0, 12)})`,
-      `  traffic  ${localUrl(gw.listen.host, gw.listen.port)}`,
+      `  traffic  ${localUrl(gw.listen.host, gw.listen.port, table.gateway.tls ? 'https' : 'http')}`,
       ...(workers ? [`  workers  ${workers}, pids ${gw.trafficPids().join(', ')}`] : []),
       `  admin    ${localUrl(gw.admin.host, gw.admin.port)}`,
       `  token    ${gw.tokenPath ? `${gw.tokenPath}${gw.tokenCreated ? ' (created)' : ''}` : `$${TOKEN_ENV}`}`,

@@ -1,15 +1,19 @@
 // The gateway's traffic listener: decide (decide-route.ts), check what nginx checks before
 // proxying (Host, request-line and header sizes, body size), forward (forward.ts), and on a
 // failed function fall back to legacy as the compiled nginx does. WebSocket upgrades are piped.
-import { createServer, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server as TlsServer } from 'node:tls';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { IDEMPOTENT_METHODS, type Route, type RouteTable } from '../manifest/route-table';
+import { IDEMPOTENT_METHODS, type Route, type RouteTable, type TlsFiles } from '../manifest/route-table';
 import type { AdminGateway } from './admin-api';
 import { decideRoute, type Decision, type PercentSource, type RequestFacts } from './decide-route';
 import { attempt, upgradeAttempt, type AttemptResult, type UpstreamFailure } from './forward';
 import { GatewayMetrics, type FailureKind } from './gateway-metrics';
-import { nginxHost, rawResponseHead, upstreamRequestHeaders } from './proxy-headers';
+import { nginxHost, rawResponseHead, upstreamHost, upstreamRequestHeaders } from './proxy-headers';
+import { serverNameMatcher, type ServerNameMatcher } from './server-names';
 import { BodyTooLarge, bodyLength, discardRest, readBody, relayBody } from './request-body';
 import { buildRouteMatcher, type RouteMatcher } from './route-matcher';
 import { UpstreamPools } from './upstream-pools';
@@ -58,7 +62,12 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
   const metrics = new GatewayMetrics();
   const upgraded = new Set<Socket>();
 
-  const server = createServer({
+  let servesName: ServerNameMatcher = serverNameMatcher(table.server_name);
+  // gateway.tls is read at start; a reload renews the certificate (setSecureContext), but turning
+  // TLS on or off needs a restart.
+  const tls = table.gateway.tls;
+  const scheme = tls ? 'https' : 'http';
+  const server = createTrafficServer(tls, {
     maxHeaderSize: 4 * HEADER_BUFFER,
     requireHostHeader: true,
     keepAliveTimeout: 65_000,
@@ -123,7 +132,8 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
 
   /** The request headers proxy_set_header sends; without a Host, nginx's $host is the server_name. */
   function forwardHeaders(req: IncomingMessage, host: string | undefined): string[] {
-    return upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { host: host ?? table.server_name.split(' ')[0], remoteAddress: req.socket.remoteAddress ?? '' });
+    const named = upstreamHost(host ?? table.server_name.split(' ')[0], req.headers.host, scheme);
+    return upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { host: named, remoteAddress: req.socket.remoteAddress ?? '', scheme });
   }
 
   /** nginx's 413: from the location's config, before the route's `set`s ran. */
@@ -143,6 +153,8 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     if (d.kind === 'bad') return replyJson(res, 400, { error: 'bad_request' }, null, true);
     const host = nginxHost(req.headers.host, d.parsed.host);
     if (host === null) return replyJson(res, 400, { error: 'bad_request', detail: 'invalid Host header' }, null, true);
+    // nginx's refusing default server: `return 444` closes the connection without an answer.
+    if (table.default_server === 'refuse' && !servesName(host)) return void req.socket.destroy();
     const route = d.route;
     const seen = { route: route.id, target: d.kind === 'proxy' ? d.target : 'legacy' };
     try {
@@ -161,8 +173,8 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     const length = bodyLength(req); // null: chunked
     if (limit > 0 && length !== null && length > limit) return tooLarge(res, route);
     if (d.kind === 'redirect') {
-      const port = (req.socket.localPort ?? 80) === 80 ? '' : `:${req.socket.localPort}`;
-      const location = `http://${host ?? localHost(req)}${port}${d.location}`;
+      const port = (req.socket.localPort ?? 80) === (tls ? 443 : 80) ? '' : `:${req.socket.localPort}`;
+      const location = `${scheme}://${host ?? localHost(req)}${port}${d.location}`;
       res.writeHead(301, { location, 'content-type': 'text/html', ...unroutedDebugHeaders(route) });
       res.end(`<html><head><title>301 Moved Permanently</title></head><body>Moved to ${location}</body></html>\n`);
       return;
@@ -233,6 +245,7 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     const d = decideRoute(matcher, state, facts(req));
     const host = d.kind === 'bad' ? null : nginxHost(req.headers.host, d.parsed.host);
     if (d.kind !== 'proxy' || host === null || refusal(req)) return refuse(400, { error: 'bad_request' });
+    if (table.default_server === 'refuse' && !servesName(host)) return void socket.destroy();
     const headers = forwardHeaders(req, host);
     // Upgrade requests carry no body: the WebSocket handshake is headers only.
     const [server] = pools.serversFor(d.upstream, d.route.timeouts.connect.ms);
@@ -259,6 +272,17 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     up.socket.pipe(socket);
   }
 
+  /** A reload reads the certificate again (renewed by certbot); a bad pair keeps the one in use. */
+  function renewCertificate(next: TlsFiles | null): void {
+    if ((next === null) !== (tls === null)) return log('gateway: gateway.tls was turned on or off: restart the gateway for it to take effect');
+    if (next === null) return;
+    try {
+      (server as unknown as TlsServer).setSecureContext(readTlsFiles(next));
+    } catch (err) {
+      log(`gateway: keeping the certificate in use: ${(err as Error).message}`);
+    }
+  }
+
   return {
     server,
     metricsRegistry: metrics.registry,
@@ -267,6 +291,8 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     },
     swapTable(next: RouteTable) {
       matcher = buildRouteMatcher(next);
+      servesName = serverNameMatcher(next.server_name);
+      renewCertificate(next.gateway.tls);
       pools.use(next);
       table = next;
     },
@@ -278,6 +304,17 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
       await pools.destroy();
     },
   };
+}
+
+function readTlsFiles(files: TlsFiles): { cert: Buffer; key: Buffer } {
+  return { cert: readFileSync(files.certificate), key: readFileSync(files.certificate_key) };
+}
+
+/** Plain HTTP, or HTTP/1.1 over TLS (gateway.tls): the same request handling either way. */
+function createTrafficServer(tls: TlsFiles | null, options: ServerOptions, handler: RequestListener): Server {
+  if (!tls) return createServer(options, handler);
+  // https.Server is an http.Server over TLS sockets: every event and method used here exists on it.
+  return createHttpsServer({ ...options, ...readTlsFiles(tls), minVersion: 'TLSv1.2' }, handler) as unknown as Server;
 }
 
 function localHost(req: IncomingMessage): string {

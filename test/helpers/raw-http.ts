@@ -1,6 +1,7 @@
 // One HTTP/1.1 exchange over a raw socket: the request target goes on the wire exactly as given
 // (HTTP clients normalise paths), and the response is parsed just enough for assertions.
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 
 export interface RawResponse {
   status: number;
@@ -17,6 +18,8 @@ export interface RawRequestOptions {
   /** Send these bytes verbatim instead of building a request. */
   rawRequest?: string | Buffer;
   timeoutMs?: number;
+  /** Over TLS, with this SNI name (the certificate is not verified: the tests make their own). */
+  tls?: { servername: string };
 }
 
 /** A response head (without its blank line): the status, and the headers lower-cased, repeats joined with ", ". */
@@ -33,7 +36,9 @@ export function parseResponseHead(head: Buffer): { status: number; headers: Reco
 
 export function rawRequest(port: number, target: string, opts: RawRequestOptions = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = opts.tls
+      ? tlsConnect({ port, host: '127.0.0.1', servername: opts.tls.servername, rejectUnauthorized: false })
+      : connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       socket.destroy();
