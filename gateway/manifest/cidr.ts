@@ -14,7 +14,8 @@ export interface Cidr {
 
 /** A Cidr, or a sentence saying why `text` is not an address or a CIDR block. */
 export function parseCidr(text: string): Cidr | string {
-  const m = /^([^/]+)(?:\/([0-9]{1,3}))?$/.exec(text);
+  // Hex digits, dots and colons only: no zone ids (fe80::1%eth0), which nginx does not take.
+  const m = /^([0-9A-Fa-f:.]+)(?:\/([0-9]{1,3}))?$/.exec(text);
   if (!m) return `${JSON.stringify(text)} is not an address or a CIDR block (10.0.0.0/8, 2001:db8::/32)`;
   const family = isIPv4(m[1]) ? 4 : isIPv6(m[1]) ? 6 : 0;
   if (family === 0) return `${JSON.stringify(m[1])} is not an IPv4 or IPv6 address`;
