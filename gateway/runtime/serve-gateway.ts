@@ -149,7 +149,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
       log.error(formatDiagnostic(d));
       return { outcome: 'invalid', diagnostics: [d], dropped: [] };
     }
-    if (sha256(text) === table.sha256) return { outcome: 'unchanged', diagnostics: [], dropped: [] };
+    // With gateway.tls a reload also reads the certificate again (certbot renewed it): no shortcut.
+    if (sha256(text) === table.sha256 && table.gateway.tls === null) return { outcome: 'unchanged', diagnostics: [], dropped: [] };
     const compiled = compileManifest(text, manifestPath);
     if (!compiled.table) {
       log.error(`reload (${reason}): ${manifestPath} is invalid, still serving the previous manifest (sha256 ${table.sha256.slice(0, 12)}):`);

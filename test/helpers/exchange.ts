@@ -2,6 +2,7 @@
 // (optionally dribbled), and whatever comes back is read as far as it goes: a complete answer, a
 // truncated one (the status and what arrived of the body), no answer (0) or none in time (-1).
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { parseResponseHead } from './raw-http';
 
 export interface ExchangeRequest {
@@ -10,6 +11,8 @@ export interface ExchangeRequest {
   readonly dribble?: { readonly bytes: number; readonly ms: number };
   /** Half-close after sending. Not by default: nginx takes a client's FIN while proxying as an abort (499). */
   readonly halfClose?: boolean;
+  /** Over TLS with this SNI name (certificate not verified). */
+  readonly tls?: { readonly servername: string };
 }
 
 export interface Exchange {
@@ -56,7 +59,9 @@ function parseResponse(raw: Buffer): Exchange | null {
 /** Sends `c.raw` verbatim (or dribbled) and reads one answer, however the server ends it. */
 export function exchange(port: number, c: ExchangeRequest, timeoutMs = 15_000): Promise<Exchange> {
   return new Promise((resolve) => {
-    const socket: Socket = connect(port, '127.0.0.1');
+    const socket: Socket = c.tls
+      ? tlsConnect({ port, host: '127.0.0.1', servername: c.tls.servername, rejectUnauthorized: false })
+      : connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
     let done = false;
     const finish = (e: Exchange) => {
@@ -84,7 +89,7 @@ export function exchange(port: number, c: ExchangeRequest, timeoutMs = 15_000): 
     });
     socket.on('error', () => finish(fromBytes()));
     socket.on('close', () => finish(fromBytes()));
-    socket.on('connect', async () => {
+    socket.on(c.tls ? 'secureConnect' : 'connect', async () => {
       if (!c.dribble) {
         socket.write(c.raw);
       } else {
