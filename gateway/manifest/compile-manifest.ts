@@ -57,9 +57,11 @@ export function compileManifest(text: string, file = 'routes.yaml', opts: Compil
   for (const check of [checkAddresses, checkUnits, checkIds, checkMatches, checkTargets, checkCanaries, checkEdge]) check(manifest, report);
   let certificate: CertificateFacts | null = null;
   if (opts.checkFiles !== false) {
-    certificate = checkCertificatePair(manifest, ['tls'], report);
-    checkCertificatePair(manifest, ['gateway', 'tls'], report);
-    checkAcmeWebroot(manifest, report);
+    // Only paths the checks above accepted are opened.
+    const clean = (path: string) => !diagnostics.some((x) => x.severity === 'error' && x.path.startsWith(path));
+    if (clean('tls.certificate')) certificate = checkCertificatePair(manifest, ['tls'], report);
+    if (clean('gateway.tls.certificate')) checkCertificatePair(manifest, ['gateway', 'tls'], report);
+    if (clean('tls.acme_webroot')) checkAcmeWebroot(manifest, report);
   }
   checkBuffers(manifest, report, (r) => {
     const b = { ...BUILTIN_DEFAULTS.buffers, ...objAt(manifest, 'defaults', 'buffers'), ...(r ? objAt(r, 'buffers') : {}) };
