@@ -10,7 +10,7 @@ import { freePort } from './helpers/net';
 import { requireNginx } from './helpers/nginx';
 import { rawRequest, type RawRequestOptions, type RawResponse } from './helpers/raw-http';
 import { startStack, type Stack } from './helpers/stack';
-import { makeCertificate, requireOpenssl } from './helpers/tls';
+import { makeCertificate, requireTlsTools } from './helpers/tls';
 
 /** Request targets sent verbatim: matching kinds, boundaries, encodings, dot segments, queries. */
 export const EQUIVALENCE_TARGETS: readonly string[] = [
@@ -141,7 +141,7 @@ describe('equivalence over HTTPS: nginx\'s tls listener and the gateway\'s gatew
 
   before(async function () {
     requireNginx(this);
-    requireOpenssl(this);
+    requireTlsTools(this);
     const cert = makeCertificate();
     tlsPort = await freePort();
     stack = await startStack(TLS_ROUTING_MANIFEST(cert, tlsPort));

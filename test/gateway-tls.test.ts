@@ -10,7 +10,7 @@ import { exchange } from './helpers/exchange';
 import { requireNginx } from './helpers/nginx';
 import { rawRequest } from './helpers/raw-http';
 import { startStack, type Stack, type StackPorts } from './helpers/stack';
-import { makeCertificate, requireOpenssl, type TestCertificate } from './helpers/tls';
+import { makeCertificate, requireTlsTools, type TestCertificate } from './helpers/tls';
 
 const NAME = 'api.example.test';
 
@@ -39,7 +39,7 @@ describe('gateway.tls: the Node gateway over HTTPS, and default_server: refuse i
 
   before(async function () {
     requireNginx(this);
-    requireOpenssl(this);
+    requireTlsTools(this);
     cert = makeCertificate({ names: [NAME] });
     stack = await startStack(manifest(cert));
     gateway = await startGateway({ manifestPath: stack.manifestPath, watch: false, env: { STRANGLER_ADMIN_TOKEN: 'gateway-tls-test-token' } });

@@ -14,7 +14,7 @@ import { renderNginxConfig } from '../gateway/nginx/render-config';
 import { PROJECT_ROOT } from '../gateway/version';
 import { nginxCheck } from './helpers/manifest-text';
 import { nginxTestConf, requireNginx } from './helpers/nginx';
-import { makeCertificate, requireOpenssl } from './helpers/tls';
+import { makeCertificate, requireTlsTools } from './helpers/tls';
 
 const GOLDEN_DIR = join(PROJECT_ROOT, 'test', 'golden');
 const SEPARATOR = '----------';
@@ -65,7 +65,7 @@ describe('golden files: manifest → nginx.conf snippet', function () {
 
   it('every expected config passes nginx -t', function () {
     requireNginx(this);
-    requireOpenssl(this);
+    requireTlsTools(this);
     const cert = makeCertificate();
     for (const file of files) {
       const expected = readGolden(file).expected

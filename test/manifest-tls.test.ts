@@ -11,7 +11,7 @@ import { compileManifest } from '../gateway/manifest/compile-manifest';
 import { formatDiagnostic } from '../gateway/manifest/errors';
 import { parseAge } from '../gateway/manifest/units';
 import { runCli } from './helpers/serve-child';
-import { makeCertificate, requireOpenssl, type TestCertificate } from './helpers/tls';
+import { makeCertificate, requireTlsTools, type TestCertificate } from './helpers/tls';
 
 const HEAD = ['version: 1', 'listen: 8080', 'upstreams:', '  legacy: { servers: ["127.0.0.1:8081"] }'];
 
@@ -30,7 +30,7 @@ describe('manifest: tls, gateway.tls, default_server, trusted_proxies', function
   let other: TestCertificate;
 
   before(function () {
-    requireOpenssl(this);
+    requireTlsTools(this);
     cert = makeCertificate();
     other = makeCertificate({ dir: cert.dir, name: 'other' });
   });

@@ -17,7 +17,7 @@ import { exchange } from './helpers/exchange';
 import { nginxCheck } from './helpers/manifest-text';
 import { freePort } from './helpers/net';
 import { requireNginx, startNginx, type RunningNginx } from './helpers/nginx';
-import { makeCertificate, requireOpenssl, type TestCertificate } from './helpers/tls';
+import { makeCertificate, requireTlsTools, type TestCertificate } from './helpers/tls';
 
 const NAME = 'api.example.test';
 
@@ -33,7 +33,7 @@ describe('nginx as a public edge: TLS, HTTP/2, redirect, ACME, default server, r
 
   before(async function () {
     requireNginx(this);
-    requireOpenssl(this);
+    requireTlsTools(this);
     legacy = await startLegacy();
     functions = await startFunctions({ startWarm: true });
     cert = makeCertificate({ names: [NAME, 'www.example.test'] });

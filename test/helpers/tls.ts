@@ -24,16 +24,18 @@ export interface CertificateOptions {
   name?: string;
 }
 
-/** The openssl binary, or null: the TLS tests skip loudly without it (fail in CI), as they do without nginx. */
-export function findOpenssl(): string | null {
-  const r = spawnSync('openssl', ['version'], { encoding: 'utf8' });
-  return r.status === 0 ? 'openssl' : null;
+/** The commands the TLS tests run that are missing: openssl makes certificates, curl is the HTTP/2 client. */
+function missingTools(): string[] {
+  return ['openssl', 'curl'].filter((tool) => spawnSync(tool, ['--version'], { encoding: 'utf8' }).status !== 0
+    && spawnSync(tool, ['version'], { encoding: 'utf8' }).status !== 0);
 }
 
-export function requireOpenssl(ctx: Mocha.Context): void {
-  if (findOpenssl()) return;
-  if (process.env.CI) throw new Error('openssl was not found; CI must run the TLS tests (apt-get install openssl)');
-  console.warn('!! SKIPPING TLS tests: openssl was not found (apt-get install openssl)');
+/** Call from a `before` hook: without openssl or curl the TLS tests skip loudly, and fail in CI. */
+export function requireTlsTools(ctx: Mocha.Context): void {
+  const missing = missingTools();
+  if (!missing.length) return;
+  if (process.env.CI) throw new Error(`${missing.join(' and ')} not found; CI must run the TLS tests (apt-get install ${missing.join(' ')})`);
+  console.warn(`!! SKIPPING TLS tests: ${missing.join(' and ')} not found (apt-get install ${missing.join(' ')})`);
   ctx.skip();
 }
 
