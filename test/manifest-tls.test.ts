@@ -42,8 +42,9 @@ describe('manifest: tls, gateway.tls, default_server, trusted_proxies', function
     assert.ok(table, diagnostics.map(formatDiagnostic).join('\n'));
     assert.deepEqual({ ...table.tls }, {
       certificate: cert.certificate, certificate_key: cert.certificate_key, listen: { host: null, port: 443, text: '443' },
-      http2: true, redirect_http: false, acme_webroot: null, hsts: null, session_tickets: false, ocsp_stapling: false,
+      http2: true, redirect_http: false, hsts: null, session_tickets: false, ocsp_stapling: false,
     });
+    assert.equal(table.acme_webroot, null);
     assert.equal(table.default_server, 'serve');
     assert.deepEqual(table.trusted_proxies, []);
   });
@@ -107,6 +108,16 @@ describe('manifest: tls, gateway.tls, default_server, trusted_proxies', function
     assert.match(errors(manifest(file))[0], /STR_TLS_FILE: tls\.acme_webroot: \S+ is not a directory/);
     const claimed = manifest(tls(cert.certificate, cert.certificate_key, ', acme_webroot: /var/www/acme'), 'routes:', '  - { id: a, match: { prefix: /.well-known/acme-challenge }, to: legacy }');
     assert.ok(errors(claimed, false).some((l) => /routes\.yaml:7:\d+: error STR_DUPLICATE_MATCH: routes\[0\]\.match\.prefix: claims \/\.well-known\/acme-challenge\//.test(l)));
+  });
+
+  it('takes tls with only acme_webroot (to get the first certificate), and refuses half a pair', () => {
+    const { table, diagnostics } = compileManifest(manifest(`tls: { acme_webroot: ${cert.dir} }`), 'routes.yaml');
+    assert.ok(table, diagnostics.map(formatDiagnostic).join('\n'));
+    assert.equal(table.tls, null);
+    assert.equal(table.acme_webroot, cert.dir);
+    assert.match(errors(manifest(`tls: { certificate: ${cert.certificate} }`))[0], /routes\.yaml:5:\d+: error STR_REQUIRED: tls: certificate needs certificate_key beside it/);
+    assert.match(errors(manifest(`tls: { acme_webroot: ${cert.dir}, redirect_http: true }`))[0], /STR_REQUIRED: tls: missing certificate and certificate_key \(redirect_http needs them\)/);
+    assert.match(errors(manifest('tls: {}'))[0], /STR_REQUIRED: tls: missing certificate and certificate_key; only acme_webroot may stand alone/);
   });
 
   it('refuses the plain port for HTTPS, a bad HSTS age and a bad listen', () => {

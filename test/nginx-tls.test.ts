@@ -188,6 +188,20 @@ routes:
     assert.ok(check.ok, check.output);
   });
 
+  it('serves the ACME webroot over plain HTTP before there is a certificate (tls with only acme_webroot)', async () => {
+    const plain = await freePort();
+    const text = `version: 1\nlisten: "127.0.0.1:${plain}"\ntls: { acme_webroot: ${webroot} }\nupstreams:\n  legacy: { servers: ["127.0.0.1:${legacy.port}"] }\n`;
+    const { table, diagnostics } = compileManifest(text, 'routes.yaml');
+    assert.ok(table, diagnostics.map(formatDiagnostic).join('\n'));
+    const nginx = await startNginx(renderNginxConfig(table), { ports: [plain] });
+    running.push(nginx);
+    const challenge = await curl(`http://${NAME}:${plain}/.well-known/acme-challenge/tok-123`, { resolve: at(plain) });
+    assert.equal(challenge.status, 200);
+    assert.equal(challenge.body, 'tok-123.thumbprint');
+    const proxied = await curl(`http://${NAME}:${plain}/health`, { resolve: at(plain) });
+    assert.equal(JSON.parse(proxied.body).served_by, 'legacy');
+  });
+
   describe('trusted_proxies', () => {
     it('takes the client from X-Forwarded-For of a trusted proxy: X-Real-IP, the forwarded chain', async () => {
       const edge = await startEdge('', 'trusted_proxies: [127.0.0.1/32, "::1"]');

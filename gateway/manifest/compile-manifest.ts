@@ -147,15 +147,15 @@ function tlsFiles(t: Obj): TlsFiles {
 }
 
 function tls(m: Obj, certificate: CertificateFacts | null): Tls | null {
-  if (typeof m.tls !== 'object' || m.tls === null) return null;
-  const t = m.tls as Obj;
+  const t = objAt(m, 'tls');
+  // tls with only acme_webroot serves the challenges for the first certificate: no HTTPS yet.
+  if (typeof t.certificate !== 'string') return null;
   const hsts = t.hsts === undefined ? null : String(t.hsts);
   return {
     ...tlsFiles(t),
     listen: listenOf(t.listen ?? 443),
     http2: t.http2 !== false,
     redirect_http: t.redirect_http === true,
-    acme_webroot: typeof t.acme_webroot === 'string' ? t.acme_webroot : null,
     hsts: hsts === null ? null : { text: hsts, seconds: parseAge(hsts)! },
     session_tickets: t.session_tickets === true,
     ocsp_stapling: certificate?.ocsp === true,
@@ -221,6 +221,7 @@ function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts |
     server_name: serverNameText(m.server_name),
     default_server: m.default_server === 'refuse' ? 'refuse' : 'serve',
     tls: tls(m, certificate),
+    acme_webroot: typeof objAt(m, 'tls').acme_webroot === 'string' ? String(objAt(m, 'tls').acme_webroot) : null,
     trusted_proxies: trustedProxies(m),
     debug_headers: m.debug_headers === true,
     upstreams,

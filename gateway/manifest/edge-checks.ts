@@ -2,11 +2,10 @@
 // for a refusing default server, the ACME location, trusted proxies.
 import { isCidr, parseCidr } from './cidr';
 import type { PathSegment } from './errors';
-import { locationKeys, type Report } from './semantic-checks';
+import { isObj, locationKeys, type Report } from './semantic-checks';
 import { parseAge, parseHostPort } from './units';
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Where certbot's webroot plugin (and every ACME HTTP-01 client) puts its challenge files. */
 export const ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/';
@@ -43,6 +42,16 @@ export function checkEdge(m: Obj, report: Report): void {
   }
   if (!isObj(m.tls)) return;
   const tls = m.tls;
+  const pair = ['certificate', 'certificate_key'].filter((k) => tls[k] !== undefined);
+  if (pair.length === 1) {
+    report('STR_REQUIRED', ['tls'], `${pair[0]} needs ${pair[0] === 'certificate' ? 'certificate_key' : 'certificate'} beside it`);
+  } else if (pair.length === 0) {
+    // Only the ACME webroot, to get the first certificate: nothing that needs one.
+    const needs = ['listen', 'http2', 'redirect_http', 'hsts', 'session_tickets'].filter((k) => tls[k] !== undefined);
+    if (tls.acme_webroot === undefined || needs.length) {
+      report('STR_REQUIRED', ['tls'], `missing certificate and certificate_key${needs.length ? ` (${needs.join(', ')} need${needs.length === 1 ? 's' : ''} them)` : ''}; only acme_webroot may stand alone, to get the first certificate`);
+    }
+  }
   if (typeof tls.listen === 'string' && !parseHostPort(tls.listen)) {
     report('STR_BAD_ADDRESS', ['tls', 'listen'], `${JSON.stringify(tls.listen)} is not a port or host:port`);
   }

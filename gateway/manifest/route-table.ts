@@ -75,8 +75,6 @@ export interface Tls extends TlsFiles {
   readonly http2: boolean;
   /** Plain HTTP answers 301 to https (ACME challenges excepted). */
   readonly redirect_http: boolean;
-  /** /.well-known/acme-challenge/ is served from this directory over plain HTTP. */
-  readonly acme_webroot: string | null;
   /** Strict-Transport-Security max-age. */
   readonly hsts: { readonly text: string; readonly seconds: number } | null;
   readonly session_tickets: boolean;
@@ -98,6 +96,8 @@ export interface RouteTable {
   readonly default_server: 'serve' | 'refuse';
   /** null: plain HTTP only. */
   readonly tls: Tls | null;
+  /** tls.acme_webroot: /.well-known/acme-challenge/ is served from here over plain HTTP (also before there is a certificate). */
+  readonly acme_webroot: string | null;
   readonly trusted_proxies: readonly TrustedProxy[];
   readonly debug_headers: boolean;
   readonly upstreams: ReadonlyMap<string, Upstream>;

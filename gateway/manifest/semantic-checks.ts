@@ -6,7 +6,7 @@ import { MAX_DURATION_MS, parseDuration, parseHostPort, parseSize } from './unit
 export type Report = (code: ManifestCode, path: PathSegment[], message: string, severity?: 'error' | 'warning') => void;
 type Obj = Record<string, unknown>;
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const routesOf = (m: Obj): Obj[] => (Array.isArray(m.routes) ? m.routes.filter(isObj) : []);
 // Positions are looked up once per manifest: indexOf per route would be quadratic at 10,000 routes.
 const routeIndexes = new WeakMap<Obj, Map<unknown, number>>();

@@ -5,10 +5,9 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import type { PathSegment } from './errors';
-import type { Report } from './semantic-checks';
+import { isObj, type Report } from './semantic-checks';
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export interface CertificateFacts {
   /** The certificate names an OCSP responder (Authority Information Access), so it can be stapled. */

@@ -103,11 +103,11 @@ function logVariables(target: string, accessLog: string | null): Directive[] {
 }
 
 /** ACME HTTP-01 challenges from the webroot certbot writes to; ^~ so no regex route takes them. */
-function acmeLocation(tls: Tls): Directive[] {
-  if (!tls.acme_webroot) return [];
+function acmeLocation(table: RouteTable): Directive[] {
+  if (!table.acme_webroot) return [];
   return [d('location', ['^~', ACME_CHALLENGE_PATH], [
     d('set', ['$strangler_target', 'acme_webroot']),
-    d('root', [tls.acme_webroot]),
+    d('root', [table.acme_webroot]),
     d('default_type', ['text/plain']),
     d('try_files', ['$uri', '=404']),
   ])];
@@ -136,18 +136,18 @@ export function emitEdgeServers(table: RouteTable, body: readonly Directive[], a
     ];
     servers.push(d('server', [], block));
   }
-  if (!tls) return [...servers, d('server', [], [plain, names, ...body])];
+  if (!tls) return [...servers, d('server', [], [plain, names, ...body, ...acmeLocation(table)])];
 
   if (tls.redirect_http) {
     const port = tls.listen.port === 443 ? '' : `:${tls.listen.port}`;
     servers.push(d('server', [], [
       plain, names, ...logVariables('https_redirect', accessLog),
-      ...acmeLocation(tls),
+      ...acmeLocation(table),
       d('location', ['/'], [d('return', [301, `https://$host${port}$request_uri`])]),
     ]));
     servers.push(d('server', [], [tlsListen(tls), names, ...tlsSettings(tls), ...edgeHeaders(table), ...body]));
     return servers;
   }
-  servers.push(d('server', [], [plain, tlsListen(tls), names, ...tlsSettings(tls), ...edgeHeaders(table), ...body, ...acmeLocation(tls)]));
+  servers.push(d('server', [], [plain, tlsListen(tls), names, ...tlsSettings(tls), ...edgeHeaders(table), ...body, ...acmeLocation(table)]));
   return servers;
 }
