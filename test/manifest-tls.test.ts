@@ -157,6 +157,18 @@ describe('manifest: tls, gateway.tls, default_server, trusted_proxies', function
     assert.deepEqual(parseCidr('::1'), { family: 6, address: '::1', bits: 128, text: '::1' });
   });
 
+  it('strangler compile --no-tls-files compiles for a machine that holds the certificate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strangler-compile-tls-'));
+    const file = join(dir, 'routes.yaml');
+    writeFileSync(file, manifest(tls('/etc/letsencrypt/live/elsewhere/fullchain.pem', '/etc/letsencrypt/live/elsewhere/privkey.pem')));
+    const checked = await runCli(['compile', file]);
+    assert.equal(checked.status, 1);
+    assert.match(checked.stderr, /STR_TLS_FILE: tls\.certificate: certificate \/etc\/letsencrypt\/live\/elsewhere\/fullchain\.pem does not exist/);
+    const r = await runCli(['compile', file, '--no-tls-files']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /ssl_certificate \/etc\/letsencrypt\/live\/elsewhere\/fullchain\.pem;/);
+  });
+
   it('strangler validate prints which file is wrong, with its line, and exits 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'strangler-validate-tls-'));
     const file = join(dir, 'routes.yaml');

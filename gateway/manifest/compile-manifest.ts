@@ -76,14 +76,14 @@ export function compileManifest(text: string, file = 'routes.yaml', opts: Compil
 }
 
 /** Reads and compiles a manifest file; throws ManifestInvalidError carrying every error. */
-export function loadManifest(file: string): { table: RouteTable; diagnostics: ManifestDiagnostic[]; text: string } {
+export function loadManifest(file: string, opts: CompileOptions = {}): { table: RouteTable; diagnostics: ManifestDiagnostic[]; text: string } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ManifestInvalidError([{ code: 'STR_FILE', severity: 'error', path: '', file, message: (err as Error).message }]);
   }
-  const { table, diagnostics } = compileManifest(text, file);
+  const { table, diagnostics } = compileManifest(text, file, opts);
   if (!table) throw new ManifestInvalidError(diagnostics);
   return { table, diagnostics, text };
 }
