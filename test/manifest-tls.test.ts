@@ -82,6 +82,15 @@ describe('manifest: tls, gateway.tls, default_server, trusted_proxies', function
     assert.match(errors(manifest(tls(cert.certificate, locked)))[0], /STR_TLS_FILE: tls\.certificate_key: key \S+ is not readable by this user/);
   });
 
+  it('warns when the certificate does not cover a server_name', () => {
+    const { table, diagnostics } = compileManifest(manifest('server_name: [localhost, api.example.no, "*.example.no"]', tls(cert.certificate, cert.certificate_key)), 'routes.yaml');
+    assert.ok(table, 'a warning only');
+    assert.deepEqual(diagnostics.map(formatDiagnostic).map((l) => l.replace(cert.certificate, 'CERT')), [
+      'routes.yaml:6:21: warning STR_W_CERTIFICATE: tls.certificate: CERT does not cover server_name api.example.no: browsers would refuse it for that name',
+      'routes.yaml:6:21: warning STR_W_CERTIFICATE: tls.certificate: CERT does not cover server_name *.example.no: browsers would refuse it for that name',
+    ]);
+  });
+
   it('checks gateway.tls the same way', () => {
     const out = errors(manifest(`gateway: { tls: { certificate: ${cert.certificate}, certificate_key: ${other.certificate_key} } }`));
     assert.match(out[0], /^routes\.yaml:5:\d+: error STR_TLS_KEY_MISMATCH: gateway\.tls\.certificate_key: /);

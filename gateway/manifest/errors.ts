@@ -33,6 +33,7 @@ export const MANIFEST_CODES = {
   STR_TLS_KEY_MISMATCH: 'a private key that does not belong to the certificate',
   STR_W_UNREACHABLE: 'warning: a route that can never be reached',
   STR_W_IGNORED: 'warning: a setting that has no effect on this route',
+  STR_W_CERTIFICATE: 'warning: a certificate that has expired or does not cover a server_name',
 } as const;
 
 export type ManifestCode = keyof typeof MANIFEST_CODES;

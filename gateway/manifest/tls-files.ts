@@ -4,6 +4,7 @@
 // whose master process reads the key).
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { serverNameText } from './edge-checks';
 import type { PathSegment } from './errors';
 import { isObj, type Report } from './semantic-checks';
 
@@ -63,7 +64,19 @@ export function checkCertificatePair(m: Obj, base: PathSegment[], report: Report
     report('STR_TLS_KEY_MISMATCH', keyWhere, `${node.certificate_key} is not the private key of the certificate in ${node.certificate} (${cert.subject.replace(/\n/g, ', ')})`);
     return null;
   }
+  warnCoverage(cert, node.certificate, serverNameText(m.server_name), certWhere, report);
   return { ocsp: /^OCSP - URI:/m.test(cert.infoAccess ?? '') };
+}
+
+/** Browsers would refuse it: an expired certificate, or one that does not name a server_name. */
+function warnCoverage(cert: X509Certificate, path: string, serverName: string, where: PathSegment[], report: Report): void {
+  if (Date.parse(cert.validTo) < Date.now()) report('STR_W_CERTIFICATE', where, `${path} expired on ${cert.validTo}`, 'warning');
+  for (const name of serverName.split(' ')) {
+    // A name to ask the certificate about: one below a leading wildcard, the domain of ".name".
+    const probe = name.startsWith('*.') ? `x${name.slice(1)}` : name.startsWith('.') ? name.slice(1) : name;
+    if (name === '_' || probe.endsWith('.*')) continue;
+    if (cert.checkHost(probe) === undefined) report('STR_W_CERTIFICATE', where, `${path} does not cover server_name ${name}: browsers would refuse it for that name`, 'warning');
+  }
 }
 
 /** tls.acme_webroot must be a directory certbot can write into. */
