@@ -86,6 +86,10 @@ describe('gateway.tls: the Node gateway over HTTPS, and default_server: refuse i
       assert.equal((await exchange(stack.ports.nginx, { raw })).status, 0, `nginx answered Host ${host}`);
       assert.equal((await exchange(gateway.listen.port, { raw, ...tls })).status, 0, `the gateway answered Host ${host}`);
     }
+    // Over TLS the name is checked at the handshake too (SNI), as nginx's ssl_reject_handshake does.
+    const known = Buffer.from(`GET /health HTTP/1.1\r\nHost: ${NAME}\r\nConnection: close\r\n\r\n`);
+    assert.equal((await exchange(gateway.listen.port, { raw: known, tls: { servername: 'evil.example' } })).status, 0, 'unknown SNI');
+    await assert.rejects(curl(`https://127.0.0.1:${gateway.listen.port}/health`), /curl/, 'no SNI');
     for (const host of [NAME, 'WWW.Example.Test', 'a.b.example.test:8443', `${NAME}.`]) {
       const n = await rawRequest(stack.ports.nginx, '/health', { headers: { host } });
       const g = await rawRequest(gateway.listen.port, '/health', { ...tls, headers: { host } });

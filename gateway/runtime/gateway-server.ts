@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Server as TlsServer } from 'node:tls';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { IDEMPOTENT_METHODS, type Route, type RouteTable, type TlsFiles } from '../manifest/route-table';
@@ -81,6 +81,14 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
       else res.destroy();
     });
   });
+  // nginx's refusing default server rejects handshakes for unknown names (ssl_reject_handshake):
+  // a TLS connection whose SNI names none of server_name, or none at all, is closed unanswered.
+  if (tls) {
+    server.on('secureConnection', (socket: TLSSocket) => {
+      const name = typeof socket.servername === 'string' ? socket.servername.toLowerCase() : undefined;
+      if (table.default_server === 'refuse' && !servesName(name)) socket.destroy();
+    });
+  }
   // nginx refuses CONNECT with 400; without a listener Node would drop the connection unanswered.
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {
     socket.on('error', () => socket.destroy());
