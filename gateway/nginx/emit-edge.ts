@@ -11,11 +11,14 @@ import { d, entry, literal, type Directive } from './directive';
 /** nginx's `$host` plus the client's port where it is not the scheme's default (see hostPortMap). */
 export const UPSTREAM_HOST = '$host$strangler_host_port';
 
-/** Mozilla's "intermediate" profile: TLS 1.2 with forward-secret AEAD ciphers, and TLS 1.3. */
+/**
+ * Mozilla's "intermediate" TLS 1.2 ciphers (forward-secret AEAD), without its DHE ones: those
+ * need an ssl_dhparam file, and every client that speaks TLS 1.2 has ECDHE. TLS 1.3 suites are
+ * OpenSSL's defaults.
+ */
 const TLS12_CIPHERS = [
   'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384',
   'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
-  'DHE-RSA-AES128-GCM-SHA256', 'DHE-RSA-AES256-GCM-SHA384', 'DHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
 /** host:port as nginx writes it (IPv6 bracketed). */
