@@ -167,6 +167,14 @@ describe('equivalence over HTTPS: nginx\'s tls listener and the gateway\'s gatew
     assert.equal(mismatches.length, 0, `gateway and nginx disagree over HTTPS:\n${mismatches.slice(0, 30).join('\n')}`);
   });
 
+  it('redirects a trailing-slash prefix without its slash to https, each on its own port', async () => {
+    const opts = { tls: { servername: 'localhost' } };
+    const [n, g] = await Promise.all([rawRequest(tlsPort, '/images', opts), rawRequest(gateway.listen.port, '/images', opts)]);
+    assert.deepEqual([n.status, g.status], [301, 301]);
+    assert.equal(n.headers.location, `https://localhost:${tlsPort}/images/`);
+    assert.equal(g.headers.location, `https://localhost:${gateway.listen.port}/images/`);
+  });
+
   it(`sends the same Host upstream for ${HOSTS.length} Host headers (the client's port kept where it is not 443)`, async () => {
     const [n] = await both('/health', 'GET', { host: 'localhost:8443' });
     assert.equal(n.host, 'localhost:8443');
