@@ -9,6 +9,7 @@ import { curl } from './helpers/curl';
 import { exchange } from './helpers/exchange';
 import { requireNginx } from './helpers/nginx';
 import { rawRequest } from './helpers/raw-http';
+import { startServeChild } from './helpers/serve-child';
 import { startStack, type Stack, type StackPorts } from './helpers/stack';
 import { makeCertificate, requireTlsTools, type TestCertificate } from './helpers/tls';
 
@@ -78,6 +79,17 @@ describe('gateway.tls: the Node gateway over HTTPS, and default_server: refuse i
     assert.notEqual(after, before);
     const res = await rawRequest(gateway.listen.port, '/health', { ...tls, headers: { host: NAME } });
     assert.equal(res.status, 200);
+  });
+
+  it('strangler serve --workers 2 serves HTTPS from each worker, and prints an https:// address', async () => {
+    const child = await startServeChild([stack.manifestPath, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--workers', '2'], { STRANGLER_ADMIN_TOKEN: 'gateway-tls-test-token' });
+    try {
+      assert.match(child.stdout(), /^ {2}traffic +https:\/\/127\.0\.0\.1:[0-9]+$/m);
+      const served = await Promise.all(Array.from({ length: 8 }, () => rawRequest(child.trafficPort, '/health', { ...tls, headers: { host: NAME } })));
+      assert.deepEqual(served.map((r) => r.status), Array(8).fill(200));
+    } finally {
+      await child.kill();
+    }
   });
 
   it('closes the connection for a Host none of server_name names, in nginx and the gateway alike', async () => {
