@@ -9,7 +9,7 @@ import { compileManifest } from '../gateway/manifest/compile-manifest';
 import { MAX_BODY_BYTES } from '../gateway/runtime/admin-api';
 import { tokenMatches } from '../gateway/runtime/admin-token';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
-import { exchange } from './helpers/exchange';
+import { exchange } from './helpers/raw-http';
 import { ROUTING_MANIFEST } from './helpers/manifests';
 import { startStack, type Stack } from './helpers/stack';
 

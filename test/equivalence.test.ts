@@ -3,6 +3,7 @@
 // standalone; every request of the corpus goes through both, and the route, the target and the
 // request the upstream received must be identical.
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import { request } from 'undici';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
 import { ROUTING_MANIFEST, TLS_ROUTING_MANIFEST } from './helpers/manifests';
@@ -10,6 +11,7 @@ import { freePort } from './helpers/net';
 import { requireNginx } from './helpers/nginx';
 import { rawRequest, type RawRequestOptions, type RawResponse } from './helpers/raw-http';
 import { startStack, type Stack } from './helpers/stack';
+import { observe, pick, type Observed } from './helpers/parity';
 import { makeCertificate, requireTlsTools } from './helpers/tls';
 
 /** Request targets sent verbatim: matching kinds, boundaries, encodings, dot segments, queries. */
@@ -38,40 +40,18 @@ export const EQUIVALENCE_TARGETS: readonly string[] = [
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'];
 
-interface Seen {
-  status: number;
-  route?: string;
-  target?: string;
-  servedBy?: string;
-  fn?: string;
-  instance?: string;
-  /** The request target the upstream received. */
-  url?: string;
-  /** The Host, X-Forwarded-Host and X-Forwarded-Proto the upstream received. */
-  host?: string;
-  forwardedHost?: string;
-  forwardedProto?: string;
-}
+/** What both must agree on; upstreamHeaders holds the Host, X-Forwarded-Host and -Proto the upstream received. */
+type Seen = Pick<Observed, 'status' | 'route' | 'target' | 'servedBy' | 'fn' | 'instance' | 'url' | 'upstreamHeaders'>;
 
 /** Host headers with and without ports, default and not, in the forms nginx normalises. */
 const HOSTS = ['localhost', 'localhost:80', 'localhost:443', 'localhost:8443', 'LocalHost.:8080', 'api.example.test:080',
   '[::1]:80', '[::1]:8443', '127.0.0.1:9', 'localhost:abc', 'localhost:'];
 
-function observe(res: RawResponse): Seen {
-  const seen: Seen = { status: res.status, route: res.headers['x-strangler-route'], target: res.headers['x-strangler-target'], servedBy: res.headers['x-served-by'] };
-  try {
-    const body = JSON.parse(res.body.toString('utf8'));
-    seen.servedBy ??= body.served_by;
-    seen.fn = body.function;
-    seen.instance = body.instance;
-    seen.url = body.url;
-    seen.host = body.headers?.host;
-    seen.forwardedHost = body.headers?.['x-forwarded-host'];
-    seen.forwardedProto = body.headers?.['x-forwarded-proto'];
-  } catch { /* not an echo (HEAD, images, errors) */ }
+function seenOf(res: RawResponse): Seen {
+  const o = observe(res);
   // Both answer refused requests themselves; only the status class is part of the promise.
-  if (res.status >= 400 && !seen.servedBy) return { status: Math.floor(res.status / 100) * 100 };
-  return seen;
+  if (res.status >= 400 && !o.servedBy) return { status: Math.floor(res.status / 100) * 100 };
+  return pick(o, ['route', 'target', 'servedBy', 'fn', 'instance', 'url', 'upstreamHeaders']);
 }
 
 describe('equivalence: the gateway routes exactly as the compiled nginx', function () {
@@ -160,7 +140,7 @@ describe('equivalence over HTTPS: nginx\'s tls listener and the gateway\'s gatew
     for (const target of EQUIVALENCE_TARGETS) {
       for (const method of ['GET', 'POST']) {
         const [n, g] = await both(target, method);
-        if (JSON.stringify(n) !== JSON.stringify(g)) mismatches.push(`${method} ${target}\n    nginx:   ${JSON.stringify(n)}\n    gateway: ${JSON.stringify(g)}`);
+        if (!isDeepStrictEqual(n, g)) mismatches.push(`${method} ${target}\n    nginx:   ${JSON.stringify(n)}\n    gateway: ${JSON.stringify(g)}`);
       }
     }
     console.log(`      equivalence over HTTPS: ${EQUIVALENCE_TARGETS.length * 2} requests compared, ${mismatches.length} mismatches`);
@@ -177,8 +157,8 @@ describe('equivalence over HTTPS: nginx\'s tls listener and the gateway\'s gatew
 
   it(`sends the same Host upstream for ${HOSTS.length} Host headers (the client's port kept where it is not 443)`, async () => {
     const [n] = await both('/health', 'GET', { host: 'localhost:8443' });
-    assert.equal(n.host, 'localhost:8443');
-    assert.equal(n.forwardedProto, 'https');
+    assert.equal(n.upstreamHeaders?.host, 'localhost:8443');
+    assert.equal(n.upstreamHeaders?.['x-forwarded-proto'], 'https');
     assert.deepEqual(await compareHosts(both), []);
   });
 });
@@ -189,7 +169,7 @@ async function compare(nginxPort: number, gatewayPort: number, target: string, m
   // A fixed session cookie: without it the /images/ canary would pick a side at random.
   const opts = { ...extra, method, body, headers: { 'content-type': 'application/json', cookie: 'session_id=fixed-user', ...headers } };
   const [n, g] = await Promise.all([rawRequest(nginxPort, target, opts), rawRequest(gatewayPort, target, opts)]);
-  return [observe(n), observe(g)];
+  return [seenOf(n), seenOf(g)];
 }
 
 async function compareHosts(both: (target: string, method: string, headers: Record<string, string>) => Promise<[Seen, Seen]>): Promise<string[]> {
@@ -197,7 +177,7 @@ async function compareHosts(both: (target: string, method: string, headers: Reco
   for (const host of HOSTS) {
     for (const target of ['/health', '/api/v1/track/7', 'http://other.example/health']) {
       const [n, g] = await both(target, 'GET', { host });
-      if (JSON.stringify(n) !== JSON.stringify(g)) mismatches.push(`Host: ${host}, ${target}: nginx ${JSON.stringify(n)}, gateway ${JSON.stringify(g)}`);
+      if (!isDeepStrictEqual(n, g)) mismatches.push(`Host: ${host}, ${target}: nginx ${JSON.stringify(n)}, gateway ${JSON.stringify(g)}`);
     }
   }
   return mismatches;

@@ -57,7 +57,7 @@ describe('strangler serve --workers 2', function () {
     stack = await startStack(ROUTING_MANIFEST, { nginx: false });
     // Workers apply each change 50 ms late: an answer sent before every worker acknowledged would show.
     gw = await startServeChild([stack.manifestPath, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--workers', '2'],
-      { STRANGLER_ADMIN_TOKEN: TOKEN, STRANGLER_TEST_WORKER_APPLY_DELAY_MS: '50' });
+      { STRANGLER_ADMIN_TOKEN: TOKEN }, undefined, { workerApplyDelayMs: 50 });
   });
   after(async () => {
     await gw?.kill();

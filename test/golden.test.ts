@@ -41,8 +41,8 @@ export function compileGolden(manifest: string, file: string): string {
 describe('golden files: manifest → nginx.conf snippet', function () {
   const files = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith('.golden')).sort();
 
-  it('has 6–12 cases, the example manifest among them', () => {
-    assert.ok(files.length >= 6 && files.length <= 12, `${files.length} golden files`);
+  it('has at least 6 cases, the example manifest among them', () => {
+    assert.ok(files.length >= 6, `${files.length} golden files: the emitter's cases must stay covered`);
     assert.ok(files.includes('example-routes.golden'));
   });
 

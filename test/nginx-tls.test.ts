@@ -13,7 +13,7 @@ import { renderNginxConfig } from '../gateway/nginx/render-config';
 import { startFunctions, type FunctionsFixture } from '../monolith-fixture/functions';
 import { startLegacy, type LegacyFixture } from '../monolith-fixture/legacy';
 import { curl } from './helpers/curl';
-import { exchange } from './helpers/exchange';
+import { exchange } from './helpers/raw-http';
 import { nginxCheck } from './helpers/manifest-text';
 import { freePort } from './helpers/net';
 import { requireNginx, startNginx, type RunningNginx } from './helpers/nginx';

@@ -1,11 +1,12 @@
 // Manifest text -> diagnostics and, when there are no errors, the frozen RouteTable.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { formatPath, ManifestInvalidError, type ManifestDiagnostic, type PathSegment } from './errors';
+import { fileDiagnostic, formatPath, ManifestInvalidError, type ManifestDiagnostic, type PathSegment } from './errors';
+import { matchOf } from './location-plan';
 import { parseManifestYaml } from './parse-yaml';
 import {
   DEFAULT_ROUTE_ID, deepFreeze,
-  type Body, type Buffers, type Canary, type HostPort, type Listen, type Match, type Route,
+  type Body, type Buffers, type Canary, type HostPort, type Listen, type Route,
   type RouteTable, type Size, type StickyKey, type Target, type Timeouts, type Tls, type TlsFiles, type TrustedProxy, type Upstream,
 } from './route-table';
 import { checkEdge, serverNameText } from './edge-checks';
@@ -81,7 +82,7 @@ export function loadManifest(file: string, opts: CompileOptions = {}): { table: 
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ManifestInvalidError([{ code: 'STR_FILE', severity: 'error', path: '', file, message: (err as Error).message }]);
+    throw new ManifestInvalidError([fileDiagnostic(file, err as Error)]);
   }
   const { table, diagnostics } = compileManifest(text, file, opts);
   if (!table) throw new ManifestInvalidError(diagnostics);
@@ -123,12 +124,6 @@ function target(to: string): Target {
   if (to === 'legacy') return { kind: 'legacy', text: 'legacy' };
   const [kind, name] = to.split(':') as ['function' | 'async' | 'upstream', string];
   return { kind, name, text: to };
-}
-
-function match(mt: Obj): Match {
-  if (typeof mt.exact === 'string') return { kind: 'exact', path: mt.exact };
-  if (typeof mt.prefix === 'string') return { kind: 'prefix', path: mt.prefix };
-  return { kind: 'regex', pattern: String(mt.regex) };
 }
 
 function sticky(text: unknown): StickyKey {
@@ -194,7 +189,7 @@ function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts |
     return {
       id: String(r.id),
       index,
-      match: match(r.match as Obj),
+      match: matchOf(r.match as Obj),
       methods: Array.isArray(r.methods) ? [...(r.methods as string[])] : null,
       to: target(String(r.to)),
       canary,

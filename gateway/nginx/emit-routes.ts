@@ -14,6 +14,9 @@
 import { d, entry, literal, type Directive } from './directive';
 import { edgeHeaders, emitEdgeHttp, emitEdgeServers, forwardedFor, serverAddress, UPSTREAM_HOST } from './emit-edge';
 import { IDEMPOTENT_METHODS, type Body, type Buffers, type Route, type RouteTable, type StickyKey, type Timeouts } from '../manifest/route-table';
+import { formatPercent } from '../manifest/percent';
+import { upstreamFailureBody } from '../http-answers';
+import { locationPlan, type Location, type ProxyPass } from '../manifest/location-plan';
 
 export const UPSTREAM_PREFIX = 'strangler_';
 export const GATEWAY_UPSTREAM = 'strangler_gateway';
@@ -103,10 +106,6 @@ function emitCanaryMaps(route: Route): Directive[] {
   return out;
 }
 
-export function formatPercent(p: number): string {
-  return Number.isInteger(p) ? String(p) : p.toFixed(2).replace(/0$/, '');
-}
-
 /** The routing server's body; emit-edge.ts puts it into server blocks with their listeners. */
 function emitServer(table: RouteTable, opts: EmitOptions): Directive[] {
   const block: Directive[] = [];
@@ -125,9 +124,7 @@ function emitServer(table: RouteTable, opts: EmitOptions): Directive[] {
     d('proxy_next_upstream', ['error', 'timeout']),
     ...tuning(table.defaults, null),
   );
-  const claimsRoot = table.routes.some((r) => r.match.kind === 'prefix' && r.match.path === '/');
-  if (!claimsRoot) block.push(d('location', ['/'], routeBody(table, table.defaultRoute, 'default')));
-  for (const route of table.routes) block.push(...routeLocations(table, route));
+  for (const location of locationPlan(table)) block.push(d('location', locationArgs(location), routeBody(table, location)));
   for (const route of table.routes) block.push(...routeNamedLocations(table, route));
   return emitEdgeServers(table, block, opts.accessLog);
 }
@@ -149,22 +146,14 @@ function tuning(s: { timeouts: Timeouts; buffers: Buffers; body: Body }, base: {
   return out;
 }
 
-/** A segment prefix P becomes `= P` and `P/`; everything else is one location. */
-function routeLocations(table: RouteTable, route: Route): Directive[] {
-  const m = route.match;
-  switch (m.kind) {
-    case 'exact': return [d('location', ['=', m.path], routeBody(table, route, 'exact'))];
-    case 'regex': return [d('location', ['~', m.pattern], routeBody(table, route, 'regex'))];
-    case 'prefix':
-      if (m.path.endsWith('/')) return [d('location', [m.path], routeBody(table, route, 'prefix'))];
-      return [
-        d('location', ['=', m.path], routeBody(table, route, 'exact')),
-        d('location', [m.path + '/'], routeBody(table, route, 'prefix')),
-      ];
+/** `= P`, `P` or `~ P`: the location plan decides which. */
+function locationArgs(location: Location): string[] {
+  switch (location.kind) {
+    case 'exact': return ['=', location.name];
+    case 'prefix': return [location.name];
+    case 'regex': return ['~', location.name];
   }
 }
-
-type LocationKind = 'exact' | 'prefix' | 'regex' | 'default';
 
 function debugHeaders(table: RouteTable): Directive[] {
   if (!table.debug_headers) return [];
@@ -176,7 +165,8 @@ function debugHeaders(table: RouteTable): Directive[] {
   ];
 }
 
-function routeBody(table: RouteTable, route: Route, kind: LocationKind): Directive[] {
+function routeBody(table: RouteTable, location: Location): Directive[] {
+  const route = location.route;
   const n = route.index;
   const overrides = tuning(route, table.defaults);
   const head = [d('set', ['$strangler_route', literal(route.id)])];
@@ -195,7 +185,7 @@ function routeBody(table: RouteTable, route: Route, kind: LocationKind): Directi
   if (hasSplit(route)) toLegacy.push(d('if', ['(', `$strangler_canary_${n}`, '=', 'legacy', ')'], [d('return', [TO_LEGACY_STATUS])]));
   if (toLegacy.length) body.push(d('error_page', [TO_LEGACY_STATUS, '=', `@strangler_legacy_${n}`]), ...toLegacy);
 
-  body.push(...proxyToTarget(route, kind === 'default' ? 'prefix' : kind));
+  body.push(...proxyToTarget(location.pass));
   if (route.fallback) {
     body.push(
       d('proxy_intercept_errors', ['on']),
@@ -221,15 +211,15 @@ export function routeNamedLocations(table: RouteTable, route: Route): Directive[
   const out: Directive[] = [];
   if (route.methods || hasSplit(route)) out.push(d('location', [`@strangler_legacy_${n}`], legacyBody([])));
   if (route.fallback) {
-    const refuse = (status: number, error: string): Directive[] => route.fallback!.non_idempotent ? [] : [
+    const refuse = (status: 502 | 504): Directive[] => route.fallback!.non_idempotent ? [] : [
       d('default_type', ['application/json']),
       d('if', ['(', '$request_method', '!~', `^(${IDEMPOTENT_METHODS.join('|')})$`, ')'], [
         d('set', ['$strangler_target', literal(route.to.text)]),
-        d('return', [status, JSON.stringify({ error, route: literal(route.id), target: literal(route.to.text) })]),
+        d('return', [status, JSON.stringify(upstreamFailureBody(status, literal(route.id), literal(route.to.text)))]),
       ]),
     ];
-    out.push(d('location', [`@strangler_fallback_${n}`], legacyBody(refuse(502, 'upstream_failed'))));
-    out.push(d('location', [`@strangler_fallback_timeout_${n}`], legacyBody(refuse(504, 'upstream_timeout'))));
+    out.push(d('location', [`@strangler_fallback_${n}`], legacyBody(refuse(502))));
+    out.push(d('location', [`@strangler_fallback_timeout_${n}`], legacyBody(refuse(504))));
   }
   return out;
 }
@@ -238,15 +228,11 @@ export function routeNamedLocations(table: RouteTable, route: Route): Directive[
  * proxy_pass with a URI part replaces the matched location prefix; in an exact location the whole
  * path is replaced. Regex locations cannot have a URI part, so the path is rewritten first.
  */
-function proxyToTarget(route: Route, kind: Exclude<LocationKind, 'default'>): Directive[] {
-  const to = route.to;
-  if (to.kind === 'legacy') return [d('proxy_pass', [`http://${upstreamName('legacy')}`])];
-  if (to.kind === 'upstream') return [d('proxy_pass', [`http://${upstreamName(to.name)}`])];
-  const base = `/${to.kind === 'async' ? 'async-function' : 'function'}/${literal(to.name)}`;
-  const fn = `http://${upstreamName('functions')}`;
-  switch (kind) {
-    case 'exact': return [d('proxy_pass', [fn + base])];
-    case 'prefix': return [d('proxy_pass', [`${fn}${base}/`])];
-    case 'regex': return [d('rewrite', ['^', `${base}$uri`, 'break']), d('proxy_pass', [fn])];
+function proxyToTarget(pass: ProxyPass): Directive[] {
+  const up = `http://${upstreamName(pass.upstream)}`;
+  switch (pass.kind) {
+    case 'as_is': return [d('proxy_pass', [up])];
+    case 'uri_part': return [d('proxy_pass', [up + literal(pass.uriPart)])];
+    case 'rewrite': return [d('rewrite', ['^', `${literal(pass.base)}$uri`, 'break']), d('proxy_pass', [up])];
   }
 }

@@ -17,19 +17,16 @@ import { bearerToken, tokenMatches } from './admin-token';
 import { AuditLog } from './audit-log';
 import { BodyTooLarge, readBody } from './request-body';
 import type { StateStore } from './state-store';
+import type { AdminGateway, RouteStats } from './gateway-metrics';
+import { isValidPercent, PERCENT_RULE } from '../manifest/percent';
 import { closeGracefully, listen } from '../util/http-server';
+import { replyJson } from '../util/json-reply';
+import { errorBody, HTTP_ANSWERS, type AnswerCode } from '../http-answers';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
-export interface RouteStats { requests: number; errors: number; fallbacks: number }
-
-/** What the admin API needs from the traffic side: one server (gateway-server.ts) or a group of workers (worker-group.ts). */
-export interface AdminGateway {
-  /** Requests, errors and fallbacks by route id, summed over every worker. */
-  routeStats(): Promise<ReadonlyMap<string, RouteStats>>;
-  /** The traffic side's Prometheus text. */
-  metricsText(): Promise<string>;
-}
+// The traffic side owns its counters' types; re-exported for the admin API's users.
+export type { AdminGateway, RouteStats };
 
 export interface AdminApiOptions {
   /** The current table: reloads swap it, so the API asks every time. */
@@ -52,15 +49,19 @@ const PATCH_SCHEMA = {
   type: 'object',
   required: ['percent'],
   additionalProperties: false,
-  properties: { percent: { type: ['number', 'null'], minimum: 0, maximum: 100, multipleOf: 0.01 } },
+  properties: { percent: { type: ['number', 'null'], minimum: 0, maximum: 100 } },
 } as const;
 
-// multipleOfPrecision: 0.29 / 0.01 is 28.999999999999996 in binary floating point.
-const validatePatch = new Ajv({ allErrors: false, strict: true, multipleOfPrecision: 6 }).compile(PATCH_SCHEMA);
+// The schema checks the shape; the two-decimal rule is the percent module's exact one (isValidPercent).
+const validatePatch = new Ajv({ allErrors: false, strict: true }).compile(PATCH_SCHEMA);
+const PATCH_EXPECTED = `expected {"percent": ${PERCENT_RULE}} or {"percent": null} to clear the override`;
 
+/** An answer from the catalogue (gateway/http-answers.ts): its status, and this case's message. */
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
+  readonly status: number;
+  constructor(readonly code: AnswerCode, message: string, readonly headers: Record<string, string> = {}) {
     super(message);
+    this.status = HTTP_ANSWERS[code].status;
   }
 }
 
@@ -107,7 +108,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const findRoute = (id: string): Route => {
     const table = opts.table();
     const route = id === DEFAULT_ROUTE_ID ? table.defaultRoute : table.routes.find((r) => r.id === id);
-    if (!route) throw new HttpError(404, `no route ${JSON.stringify(id)} in the manifest; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+    if (!route) throw new HttpError('unknown_route', `no route ${JSON.stringify(id)} in the manifest; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
     return route;
   };
 
@@ -118,9 +119,14 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       const e = validatePatch.errors![0];
       const where = e.instancePath ? e.instancePath.slice(1) : 'body';
       const extra = e.keyword === 'additionalProperties' ? ` (${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)})` : '';
-      throw new HttpError(400, `${where} ${e.message}${extra}; expected {"percent": 0..100 with at most two decimals} or {"percent": null} to clear the override`);
+      throw new HttpError('invalid_body', `${where} ${e.message}${extra}; ${PATCH_EXPECTED}`);
     }
-    if (route.id === DEFAULT_ROUTE_ID) throw new HttpError(409, 'the default route serves unmatched requests from legacy and has no percent to change');
+    const asked = (body as { percent: number | null }).percent;
+    if (asked !== null && !isValidPercent(asked)) {
+      // 1e-9 would be stored as 0 and turn the route off: refuse what is not exactly a percent.
+      throw new HttpError('invalid_percent', `percent must be multiple of 0.01, got ${asked}; ${PATCH_EXPECTED}`);
+    }
+    if (route.id === DEFAULT_ROUTE_ID) throw new HttpError('default_route_fixed', 'the default route serves unmatched requests from legacy and has no percent to change');
     const percent = (body as { percent: number | null }).percent;
     const client = req.socket.remoteAddress ?? 'unknown';
     let previous;
@@ -134,26 +140,26 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       await audit.append({ time: new Date().toISOString(), route: route.id, action: percent === null ? 'clear' : 'set', old, new: now, client });
     } catch (err) {
       log(`admin: audit log ${opts.auditPath}: ${(err as Error).message}`);
-      throw new HttpError(500, `the change is in effect but the audit log could not be written: ${(err as Error).message}`);
+      throw new HttpError('audit_failed', `the change is in effect but the audit log could not be written: ${(err as Error).message}`);
     }
     return { ...routeView(route, state, await gateway.routeStats()), previous_percent: old };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!hostOk(req.headers.host)) throw new HttpError(403, 'Host header is not this admin API\'s address (DNS-rebinding protection)');
-    if (!originAllowed(req.headers.origin, hostOk)) throw new HttpError(403, 'cross-origin requests are refused (Origin is not this admin API)');
+    if (!hostOk(req.headers.host)) throw new HttpError('forbidden_host', 'Host header is not this admin API\'s address (DNS-rebinding protection)');
+    if (!originAllowed(req.headers.origin, hostOk)) throw new HttpError('forbidden_origin', 'cross-origin requests are refused (Origin is not this admin API)');
 
     const path = (req.url ?? '/').split('?')[0];
     const method = req.method ?? 'GET';
     const routeMatch = /^\/routes\/([^/]+)$/.exec(path);
     const allow = path === '/healthz' || path === '/routes' || path === '/metrics' ? ['GET', 'HEAD'] : routeMatch ? ['GET', 'HEAD', 'PATCH'] : null;
-    if (!allow) throw new HttpError(404, `no such endpoint ${JSON.stringify(path)}; endpoints: GET /healthz, GET /routes, GET|PATCH /routes/:id, GET /metrics`);
-    if (!allow.includes(method)) throw new HttpError(405, `${method} is not allowed on ${path}`, { allow: allow.join(', ') });
+    if (!allow) throw new HttpError('not_found', `no such endpoint ${JSON.stringify(path)}; endpoints: GET /healthz, GET /routes, GET|PATCH /routes/:id, GET /metrics`);
+    if (!allow.includes(method)) throw new HttpError('method_not_allowed', `${method} is not allowed on ${path}`, { allow: allow.join(', ') });
 
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     // Nothing below says anything about routes until the token checks out.
     if (!tokenMatches(opts.token, bearerToken(req.headers.authorization))) {
-      throw new HttpError(401, 'missing or wrong admin token: send Authorization: Bearer <token>', { 'www-authenticate': 'Bearer realm="strangler-admin"' });
+      throw new HttpError('unauthorized', 'missing or wrong admin token: send Authorization: Bearer <token>', { 'www-authenticate': 'Bearer realm="strangler-admin"' });
     }
     if (path === '/metrics') {
       const parts = [await gateway.metricsText(), await registry.metrics()];
@@ -169,7 +175,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       });
     }
     let id: string;
-    try { id = decodeURIComponent(routeMatch![1]); } catch { throw new HttpError(404, 'malformed route id'); }
+    try { id = decodeURIComponent(routeMatch![1]); } catch { throw new HttpError('unknown_route', 'malformed route id'); }
     if (method === 'PATCH') return sendJson(res, 200, await patchRoute(req, id));
     const route = findRoute(id);
     return sendJson(res, 200, routeView(route, state, await gateway.routeStats()));
@@ -178,12 +184,11 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const server = createServer((req, res) => {
     res.on('finish', () => requestsTotal.inc({ method: req.method ?? '', code: String(res.statusCode) }));
     handle(req, res).catch((err: unknown) => {
-      const e = err instanceof HttpError ? err : new HttpError(500, (err as Error).message ?? String(err));
+      const e = err instanceof HttpError ? err : new HttpError('internal_error', (err as Error).message ?? String(err));
       if (e.status === 500) log(`admin: ${req.method} ${req.url}: ${e.message}`);
-      if (res.headersSent) return void res.destroy();
       // A refused request may still be sending its body: do not read it, close afterwards.
       const unread = !req.complete;
-      sendJson(res, e.status, { error: e.message }, { ...e.headers, ...(unread ? { connection: 'close' } : {}) });
+      sendJson(res, e.status, errorBody(e.code, { message: e.message }), e.headers, unread);
     });
   });
   // Admin requests are small: do not let a slow client hold a socket for minutes.
@@ -201,35 +206,32 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body, null, 2) + '\n';
-  res.writeHead(status, {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, close = false): void {
+  replyJson(res, status, body, {
     'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
     ...headers,
-  });
-  res.end(text);
+  }, { pretty: true, close });
 }
 
 /** Checks length and type before reading, and stops reading at the limit. */
 async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) throw new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`);
+  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) throw new HttpError('body_too_large', `body larger than ${MAX_BODY_BYTES} bytes`);
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (type !== 'application/json' && type !== 'application/merge-patch+json') {
-    throw new HttpError(415, `content type must be application/json, got ${type ? JSON.stringify(type) : 'none'}`, { 'accept-patch': 'application/json, application/merge-patch+json' });
+    throw new HttpError('unsupported_media_type', `content type must be application/json, got ${type ? JSON.stringify(type) : 'none'}`, { 'accept-patch': 'application/json, application/merge-patch+json' });
   }
   let text: string;
   try {
     text = (await readBody(req, MAX_BODY_BYTES)).toString('utf8');
   } catch (err) {
-    throw err instanceof BodyTooLarge ? new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`) : err;
+    throw err instanceof BodyTooLarge ? new HttpError('body_too_large', `body larger than ${MAX_BODY_BYTES} bytes`) : err;
   }
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
+    throw new HttpError('invalid_json', `body is not valid JSON: ${(err as Error).message}`);
   }
 }

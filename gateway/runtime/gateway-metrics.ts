@@ -5,7 +5,18 @@
 // the gateway's routing work together. The rare series (fallbacks, upstream errors) use
 // prom-client as is.
 import { Counter, Registry, type Metric } from 'prom-client';
-import type { RouteStats } from './admin-api';
+
+/** Requests, errors and fallbacks of one route. */
+export interface RouteStats { requests: number; errors: number; fallbacks: number }
+
+/** What the admin API needs from the traffic side: one server (gateway-server.ts) or a group of workers (worker-group.ts). */
+export interface AdminGateway {
+  /** Requests, errors and fallbacks by route id, summed over every worker. */
+  routeStats(): Promise<ReadonlyMap<string, RouteStats>>;
+  /** The traffic side's Prometheus text. */
+  metricsText(): Promise<string>;
+}
+
 
 export type FailureKind = 'refused' | 'reset' | 'timeout' | 'connect_timeout' | 'status';
 

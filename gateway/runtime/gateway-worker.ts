@@ -5,6 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { compileManifest } from '../manifest/compile-manifest';
 import type { Route, RouteTable } from '../manifest/route-table';
+import { effectivePercent } from '../manifest/percent';
 import type { PercentSource } from './decide-route';
 import { createGatewayServer, type GatewayServer } from './gateway-server';
 import type { StateFile } from './state-store';
@@ -12,18 +13,11 @@ import type { FromWorker, ToWorker } from './worker-messages';
 
 const send = (m: FromWorker) => process.send?.(m);
 
-/**
- * Tests only: a worker slow to apply a change, which makes a primary that answered before every
- * acknowledgement (rather than after) serve stale state, instead of rarely losing the race.
- */
-const APPLY_DELAY_MS = Number(process.env.STRANGLER_TEST_WORKER_APPLY_DELAY_MS ?? 0);
-
 /** The primary's overrides, read the way StateStore reads its own. */
 class OverridesCopy implements PercentSource {
   constructor(public state: StateFile) {}
   effectivePercent(route: Route): number {
-    const o = this.state.routes[route.id];
-    return o === undefined ? route.canary.percent : o.percent;
+    return effectivePercent(route, this.state.routes[route.id]);
   }
 }
 
@@ -38,11 +32,14 @@ function runWorker(): void {
   let gw: GatewayServer | null = null;
   let overrides: OverridesCopy | null = null;
   let manifestPath = '';
+  /** The group's applyDelayMs option (tests): a worker slow to apply a change. */
+  let applyDelayMs = 0;
 
   process.on('message', (m: ToWorker) => {
     switch (m.t) {
       case 'start': {
         manifestPath = m.manifestPath;
+        applyDelayMs = m.applyDelayMs;
         overrides = new OverridesCopy(m.state);
         const server = createGatewayServer({
           table: compileOrThrow(m.manifestText, manifestPath), state: overrides,
@@ -68,7 +65,7 @@ function runWorker(): void {
           overrides!.state = m.state;
           send({ t: 'ack', seq: m.seq });
         };
-        if (APPLY_DELAY_MS > 0) setTimeout(apply, APPLY_DELAY_MS);
+        if (applyDelayMs > 0) setTimeout(apply, applyDelayMs);
         else apply();
         return;
       }

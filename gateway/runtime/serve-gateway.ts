@@ -7,7 +7,7 @@ import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname } from 'node:path';
 import { compileManifest, loadManifest, sha256 } from '../manifest/compile-manifest';
-import { formatDiagnostic, type ManifestDiagnostic } from '../manifest/errors';
+import { fileDiagnostic, formatDiagnostic, type ManifestDiagnostic } from '../manifest/errors';
 import type { RouteTable } from '../manifest/route-table';
 import { createAdminApi, type AdminGateway } from './admin-api';
 import { createGatewayServer } from './gateway-server';
@@ -38,6 +38,8 @@ export interface StartGatewayOptions {
   debounceMs?: number;
   /** Serve traffic from this many cluster workers instead of this process (default 0: in-process). */
   workers?: number;
+  /** Tests: workers apply each state change this late (see WorkerGroupOptions.applyDelayMs). */
+  workerApplyDelayMs?: number;
   env?: NodeJS.ProcessEnv;
   log?: ServeLog;
 }
@@ -94,8 +96,8 @@ function inProcessTraffic(table: RouteTable, state: StateStore, log: ServeLog): 
   };
 }
 
-function workerTraffic(workers: number, manifestPath: string, text: string, state: StateStore, log: ServeLog): TrafficSide {
-  const group = createWorkerGroup({ workers, manifestPath, manifestText: text, state: () => state.snapshot(), log });
+function workerTraffic(workers: number, manifestPath: string, text: string, state: StateStore, log: ServeLog, applyDelayMs?: number): TrafficSide {
+  const group = createWorkerGroup({ workers, manifestPath, manifestText: text, state: () => state.snapshot(), log, applyDelayMs });
   // A change is acknowledged once every worker serves it.
   state.onApplied((s) => group.applyState(s));
   return group;
@@ -119,7 +121,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
   const listenAt = opts.listen ? parseAddress(opts.listen, table.gateway.listen) : table.gateway.listen;
   const adminAt = opts.admin ? parseAddress(opts.admin, table.gateway.admin) : table.gateway.admin;
 
-  const gw = opts.workers ? workerTraffic(opts.workers, manifestPath, loaded.text, state, log) : inProcessTraffic(table, state, log);
+  const gw = opts.workers ? workerTraffic(opts.workers, manifestPath, loaded.text, state, log, opts.workerApplyDelayMs) : inProcessTraffic(table, state, log);
   const admin = createAdminApi({
     table: () => table, state, gateway: gw, token: token.token, auditPath, log: (line) => log.info(line),
   });
@@ -144,7 +146,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     try {
       text = readFileSync(manifestPath, 'utf8');
     } catch (err) {
-      const d: ManifestDiagnostic = { code: 'STR_FILE', severity: 'error', path: '', file: manifestPath, message: (err as Error).message };
+      const d = fileDiagnostic(manifestPath, err as Error);
       log.error(`reload (${reason}): cannot read the manifest, still serving the previous one (sha256 ${table.sha256.slice(0, 12)})`);
       log.error(formatDiagnostic(d));
       return { outcome: 'invalid', diagnostics: [d], dropped: [] };

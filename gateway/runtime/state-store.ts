@@ -6,6 +6,9 @@ import { readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Route } from '../manifest/route-table';
 import { atomicTempPrefix, atomicWriteFileSync } from '../util/atomic-write';
+import { effectivePercent, isValidPercent, PERCENT_RULE } from '../manifest/percent';
+
+export { isValidPercent };
 
 export interface Override {
   readonly percent: number;
@@ -27,12 +30,6 @@ export class StateFileError extends Error {
   }
 }
 
-/** 0..100 with at most two decimals, the same rule as the manifest's canary.percent. */
-export function isValidPercent(p: unknown): p is number {
-  return typeof p === 'number' && Number.isFinite(p) && p >= 0 && p <= 100 && Math.abs(Math.round(p * 100) - p * 100) < 1e-6;
-}
-
-
 export class StateStore {
   private overrides: ReadonlyMap<string, Override>;
   /** Tail of the write queue: each mutation starts after the previous one settled. */
@@ -53,8 +50,7 @@ export class StateStore {
 
   /** Hot path: the percent of requests sent to the route's `to`. */
   effectivePercent(route: Route): number {
-    const o = this.overrides.get(route.id);
-    return o === undefined ? route.canary.percent : o.percent;
+    return effectivePercent(route, this.overrides.get(route.id));
   }
 
   override(routeId: string): Override | undefined {
@@ -75,7 +71,7 @@ export class StateStore {
 
   /** Persists then applies; resolves once the new state is durable and in effect. */
   set(routeId: string, percent: number, client: string): Promise<{ previous: Override | undefined; current: Override }> {
-    if (!isValidPercent(percent)) return Promise.reject(new RangeError(`percent must be 0..100 with at most two decimals, got ${percent}`));
+    if (!isValidPercent(percent)) return Promise.reject(new RangeError(`percent must be ${PERCENT_RULE}, got ${percent}`));
     const current: Override = Object.freeze({ percent: Math.round(percent * 100) / 100, updated_at: new Date().toISOString(), by: client });
     return this.mutate((next) => {
       const previous = next.get(routeId);
@@ -150,7 +146,7 @@ function readStateFile(file: string): Map<string, Override> {
   for (const [id, o] of Object.entries(d.routes)) {
     const where = `routes[${JSON.stringify(id)}]`;
     if (typeof o !== 'object' || o === null) throw new StateFileError(file, `${where} must be an object`);
-    if (!isValidPercent(o.percent)) throw new StateFileError(file, `${where}.percent must be 0..100 with at most two decimals`);
+    if (!isValidPercent(o.percent)) throw new StateFileError(file, `${where}.percent must be ${PERCENT_RULE}`);
     if (typeof o.updated_at !== 'string' || Number.isNaN(Date.parse(o.updated_at))) throw new StateFileError(file, `${where}.updated_at must be an ISO time`);
     if (typeof o.by !== 'string') throw new StateFileError(file, `${where}.by must be a string`);
     out.set(id, Object.freeze({ percent: o.percent, updated_at: o.updated_at, by: o.by }));

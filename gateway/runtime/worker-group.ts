@@ -7,7 +7,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { join } from 'node:path';
 import { AggregatorRegistry } from 'prom-client';
 import type { RouteTable } from '../manifest/route-table';
-import type { RouteStats } from './admin-api';
+import type { RouteStats } from './gateway-metrics';
 import { withTrafficFlags } from './node-flags';
 import type { StateFile } from './state-store';
 import type { FromWorker, ToWorker } from './worker-messages';
@@ -20,6 +20,8 @@ export interface WorkerGroupOptions {
   log: { info(line: string): void; error(line: string): void };
   /** How long a worker may take to acknowledge a change (default 5 s). */
   ackTimeoutMs?: number;
+  /** Tests: workers apply each state change this late, so an answer sent before every acknowledgement would show (default 0). */
+  applyDelayMs?: number;
 }
 
 export interface WorkerGroup {
@@ -81,7 +83,7 @@ export function createWorkerGroup(o: WorkerGroupOptions): WorkerGroup {
         }
       });
       worker.once('online', () => {
-        worker.send({ t: 'start', manifestPath: o.manifestPath, manifestText, state: o.state(), host: at!.host, port: at!.port } satisfies ToWorker);
+        worker.send({ t: 'start', manifestPath: o.manifestPath, manifestText, state: o.state(), host: at!.host, port: at!.port, applyDelayMs: o.applyDelayMs ?? 0 } satisfies ToWorker);
         members.set(worker, new Map());
       });
       worker.once('exit', (code, signal) => {

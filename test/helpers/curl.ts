@@ -1,6 +1,7 @@
 // curl as an HTTPS client (HTTP/1.1 and HTTP/2 through ALPN, SNI through --resolve): what an
 // operator checks a public edge with.
 import { execFile } from 'node:child_process';
+import { parseResponseHead } from './raw-http';
 
 export interface CurlResponse {
   /** "1.1" or "2". */
@@ -32,14 +33,10 @@ export function curl(url: string, opts: CurlOptions = {}): Promise<CurlResponse>
     execFile('curl', args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) return reject(Object.assign(new Error(`curl ${url}: ${stderr.trim() || err.message}`), { exitCode: (err as { code?: unknown }).code }));
       const at = stdout.indexOf('\r\n\r\n');
-      const head = stdout.slice(0, at).split('\r\n');
-      const [, version, status] = /^HTTP\/([0-9.]+) ([0-9]{3})/.exec(head[0]) ?? [];
-      const headers: Record<string, string> = {};
-      for (const line of head.slice(1)) {
-        const i = line.indexOf(':');
-        headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
-      }
-      resolve({ version, status: Number(status), headers, body: stdout.slice(at + 4) });
+      const head = stdout.slice(0, at);
+      const [, version] = /^HTTP\/([0-9.]+) /.exec(head) ?? [];
+      const { status, headers } = parseResponseHead(Buffer.from(head, 'latin1'));
+      resolve({ version, status, headers, body: stdout.slice(at + 4) });
     });
   });
 }

@@ -30,12 +30,18 @@ export interface ServeChild {
 const live = new Set<ChildProcess>();
 let hook = false;
 
-export async function startServeChild(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<ServeChild> {
+export interface ServeChildOptions {
+  /** Workers apply each state change this late (startGateway's workerApplyDelayMs). */
+  workerApplyDelayMs?: number;
+}
+
+export async function startServeChild(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000, opts: ServeChildOptions = {}): Promise<ServeChild> {
   if (!hook) {
     hook = true;
     process.on('exit', () => { for (const c of live) try { c.kill('SIGKILL'); } catch { /* gone */ } });
   }
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = opts.workerApplyDelayMs === undefined ? [BIN, 'serve', ...args] : [join(__dirname, 'serve-slow-workers.js'), String(opts.workerApplyDelayMs), ...args];
+  const child = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let out = '';
   let err = '';
