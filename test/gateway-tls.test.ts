@@ -62,6 +62,13 @@ describe('gateway.tls: the Node gateway over HTTPS, and default_server: refuse i
     assert.equal(JSON.parse(dflt.body.toString()).headers.host, NAME);
   });
 
+  it('names its traffic listener https:// in the admin API\'s GET /instances', async () => {
+    assert.equal(gateway.trafficUrl, `https://127.0.0.1:${gateway.listen.port}`);
+    const res = await rawRequest(gateway.admin.port, '/instances', { headers: { host: `127.0.0.1:${gateway.admin.port}`, authorization: 'Bearer gateway-tls-test-token' } });
+    assert.equal(res.status, 200, res.body.toString());
+    assert.deepEqual(JSON.parse(res.body.toString()).gateways.map((g: { listen: string }) => g.listen), [gateway.trafficUrl]);
+  });
+
   it('speaks HTTP/1.1 over TLS, also to a client that offers HTTP/2', async () => {
     const res = await curl(`https://${NAME}:${gateway.listen.port}/health`, { http: '2', resolve: { host: NAME, port: gateway.listen.port }, cacert: cert.certificate });
     assert.equal(res.status, 200);

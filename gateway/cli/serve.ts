@@ -1,7 +1,7 @@
 // `strangler serve`: run the Node gateway and its admin API until SIGTERM/SIGINT.
 import { availableParallelism } from 'node:os';
 import { ManifestInvalidError } from '../manifest/errors';
-import { TOKEN_ENV } from '../runtime/admin-token';
+import { READ_TOKEN_ENV, TOKEN_ENV } from '../runtime/admin-token';
 import { DEFAULT_GRACE_MS, startGateway, type GatewayHandle, type ServeLog, type StartGatewayOptions } from '../runtime/serve-gateway';
 import { localUrl } from '../util/address';
 import { StateFileError } from '../runtime/state-store';
@@ -34,8 +34,13 @@ export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command 
 
   Admin token: $${TOKEN_ENV} if set, else the 0600 file <manifest>.token beside the
   manifest (created with a random token on first start; its path is printed). Every admin
-  endpoint except GET /healthz needs "Authorization: Bearer <token>". Changes are appended to
-  <manifest>.audit.jsonl beside the state file.
+  endpoint except GET /healthz and the dashboard's files needs "Authorization: Bearer <token>".
+  Changes are appended to <manifest>.audit.jsonl beside the state file. $${READ_TOKEN_ENV}, if
+  set, is a second token accepted for every GET (the dashboard in read-only mode, Prometheus
+  scraping /metrics) and refused with 403 {"error": "read_only"} for changes.
+
+  Dashboard: open http://ADMIN/ui/ in a browser (the admin address above; sign in with a token).
+  Without a token at hand, http://ADMIN/ui/#token=TOKEN signs in and drops the token from the URL.
 
   Reload: on SIGHUP and whenever FILE changes, the manifest is revalidated; a valid one replaces
   the running table atomically (overrides of removed routes are dropped), an invalid one is
@@ -89,9 +94,10 @@ export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command 
       const table = gw.table();
       process.stdout.write([
         `strangler serve: ${file} (${table.routes.length} routes, sha256 ${table.sha256.slice(0, 12)})`,
-        `  traffic  ${localUrl(gw.listen.host, gw.listen.port, table.gateway.tls ? 'https' : 'http')}`,
+        `  traffic  ${gw.trafficUrl}`,
         ...(workers ? [`  workers  ${workers}, pids ${gw.trafficPids().join(', ')}`] : []),
         `  admin    ${localUrl(gw.admin.host, gw.admin.port)}`,
+        `  dashboard ${localUrl(gw.admin.host, gw.admin.port)}/ui/`,
         `  token    ${gw.tokenPath ? `${gw.tokenPath}${gw.tokenCreated ? ' (created)' : ''}` : `$${TOKEN_ENV}`}`,
         `  state    ${gw.statePath}`,
         `  audit    ${gw.auditPath}`,

@@ -12,9 +12,9 @@ import type { RouteTable } from '../manifest/route-table';
 import { createAdminApi, type AdminGateway } from './admin-api';
 import { createGatewayServer } from './gateway-server';
 import { createWorkerGroup } from './worker-group';
-import { besideManifest, loadOrCreateAdminToken } from './admin-token';
+import { besideManifest, loadOrCreateAdminToken, READ_TOKEN_ENV } from './admin-token';
 import { StateStore } from './state-store';
-import { parseAddress, type Address } from '../util/address';
+import { localUrl, parseAddress, type Address } from '../util/address';
 
 export type { Address };
 
@@ -53,6 +53,8 @@ export interface ReloadResult {
 
 export interface GatewayHandle {
   readonly listen: Address;
+  /** The traffic listener's URL: https:// with gateway.tls (read at start; turning it on or off needs a restart). */
+  readonly trafficUrl: string;
   readonly admin: Address;
   readonly statePath: string;
   readonly auditPath: string;
@@ -117,18 +119,23 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
   if (dropped.length) log.info(`state: dropped overrides of routes no longer in the manifest: ${dropped.join(', ')}`);
   const token = loadOrCreateAdminToken(manifestPath, opts.env);
   for (const w of token.warnings) log.error(w);
+  const readToken = (opts.env ?? process.env)[READ_TOKEN_ENV] || null;
+  if (readToken !== null && readToken === token.token) throw new Error(`${READ_TOKEN_ENV} must differ from the admin token: a read-only token that is also the admin token changes everything`);
 
   const listenAt = opts.listen ? parseAddress(opts.listen, table.gateway.listen) : table.gateway.listen;
   const adminAt = opts.admin ? parseAddress(opts.admin, table.gateway.admin) : table.gateway.admin;
 
   const gw = opts.workers ? workerTraffic(opts.workers, manifestPath, loaded.text, state, log, opts.workerApplyDelayMs) : inProcessTraffic(table, state, log);
-  const admin = createAdminApi({
-    table: () => table, state, gateway: gw, token: token.token, auditPath, log: (line) => log.info(line),
-  });
   let listen: Address;
+  let trafficUrl = '';
+  const admin = createAdminApi({
+    table: () => table, state, gateway: gw, token: token.token, readToken, auditPath, log: (line) => log.info(line),
+    instance: () => ({ listen: trafficUrl, traffic_pids: gw.pids() }),
+  });
   let adminAddr: Address;
   try {
     listen = { host: listenAt.host, port: await gw.listen(listenAt.host, listenAt.port) };
+    trafficUrl = localUrl(listen.host, listen.port, table.gateway.tls ? 'https' : 'http');
     adminAddr = await admin.listen(adminAt.host, adminAt.port);
   } catch (err) {
     await Promise.allSettled([gw.close(0), admin.close(0)]);
@@ -198,6 +205,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
   let closing: Promise<void> | null = null;
   return {
     listen,
+    trafficUrl,
     admin: adminAddr,
     statePath,
     auditPath,

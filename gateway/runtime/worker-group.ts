@@ -7,7 +7,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { join } from 'node:path';
 import { AggregatorRegistry } from 'prom-client';
 import type { RouteTable } from '../manifest/route-table';
-import type { RouteStats } from './gateway-metrics';
+import { addRouteStats, type RouteStats } from './gateway-metrics';
 import { withTrafficFlags } from './node-flags';
 import type { StateFile } from './state-store';
 import type { FromWorker, ToWorker } from './worker-messages';
@@ -149,8 +149,8 @@ export function createWorkerGroup(o: WorkerGroupOptions): WorkerGroup {
       const sum = new Map<string, RouteStats>();
       for (const answer of await stats()) {
         for (const [id, s] of answer.stats) {
-          const t = sum.get(id) ?? { requests: 0, errors: 0, fallbacks: 0 };
-          sum.set(id, { requests: t.requests + s.requests, errors: t.errors + s.errors, fallbacks: t.fallbacks + s.fallbacks });
+          const t = sum.get(id);
+          sum.set(id, t ? addRouteStats(t, s) : s);
         }
       }
       return sum;
