@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { connect as tlsConnect } from 'node:tls';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
+import { lineFor, loggedLines } from './helpers/access-lines';
 import { curl } from './helpers/curl';
 import { requireNginx } from './helpers/nginx';
 import { exchange, rawRequest } from './helpers/raw-http';
@@ -100,7 +101,7 @@ describe('gateway.tls: the Node gateway over HTTPS, and default_server: refuse i
 
   it('closes the connection for a Host none of server_name names, in nginx and the gateway alike', async () => {
     for (const host of ['evil.example', 'example.test', 'api.example.test.evil']) {
-      const raw = Buffer.from(`GET /health HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      const raw = Buffer.from(`GET /refused-host HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
       assert.equal((await exchange(stack.ports.nginx, { raw })).status, 0, `nginx answered Host ${host}`);
       assert.equal((await exchange(gateway.listen.port, { raw, ...tls })).status, 0, `the gateway answered Host ${host}`);
     }
@@ -114,6 +115,15 @@ describe('gateway.tls: the Node gateway over HTTPS, and default_server: refuse i
       assert.deepEqual([g.status, g.headers['x-served-by']], [n.status, n.headers['x-served-by']], host);
       assert.equal(n.status, 200, host);
     }
+  });
+
+  it('writes no access-log line for a refused Host (nginx logs its 444; no route answered)', async () => {
+    const log = stack.manifestPath.replace(/\.yaml$/, '.access.log'); // gateway.access_log's default
+    assert.equal((await exchange(gateway.listen.port, { raw: Buffer.from('GET /refused-then HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n'), ...tls })).status, 0);
+    assert.equal((await rawRequest(gateway.listen.port, '/served-after', { ...tls, headers: { host: NAME } })).status, 200);
+    // Lines are written in order: once the later request's line is there, a refused one would be too.
+    await lineFor(log, '/served-after');
+    assert.deepEqual(loggedLines(log).map((l) => l.uri).filter((u) => String(u).startsWith('/refused')), []);
   });
 });
 

@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileManifest } from '../gateway/manifest/compile-manifest';
 import { formatDiagnostic } from '../gateway/manifest/errors';
+import { LOG_FIELDS } from '../gateway/nginx/log-format';
 import { renderNginxConfig } from '../gateway/nginx/render-config';
 import { startFunctions, type FunctionsFixture } from '../monolith-fixture/functions';
 import { startLegacy, type LegacyFixture } from '../monolith-fixture/legacy';
+import { lineFor, type LoggedLine } from './helpers/access-lines';
 import { curl } from './helpers/curl';
 import { exchange } from './helpers/raw-http';
 import { nginxCheck } from './helpers/manifest-text';
@@ -22,6 +24,8 @@ import { makeCertificate, requireTlsTools, type TestCertificate } from './helper
 const NAME = 'api.example.test';
 
 interface Edge { plain: number; tls: number; nginx: RunningNginx; conf: string }
+
+const pick = (l: LoggedLine) => ({ route: l.route, target: l.target, status: l.status });
 
 describe('nginx as a public edge: TLS, HTTP/2, redirect, ACME, default server, real client address', function () {
   this.timeout(60_000);
@@ -79,6 +83,13 @@ routes:
 
   const at = (port: number) => ({ host: NAME, port });
 
+  /** The strangler_json line nginx wrote for `uri` (the full config logs to logs/access.log). */
+  async function loggedLine(edge: Edge, uri: string): Promise<LoggedLine> {
+    const found = await lineFor(join(edge.nginx.prefix, 'logs', 'access.log'), uri);
+    assert.deepEqual(Object.keys(found), LOG_FIELDS.map((f) => f.key), 'the strangler_json format');
+    return found;
+  }
+
   describe('tls with redirect_http, acme_webroot and hsts', () => {
     let edge: Edge;
     before(async () => {
@@ -129,6 +140,15 @@ routes:
       assert.equal(other.status, 301);
     });
 
+    it('logs HTTPS, the redirect and ACME in the one strangler_json format, the edge answers by name', async () => {
+      await curl(`https://${NAME}:${edge.tls}/api/v1/track/log-https`, { resolve: at(edge.tls), cacert: cert.certificate });
+      await curl(`http://${NAME}:${edge.plain}/api/v1/track/log-plain`, { resolve: at(edge.plain) });
+      await curl(`http://${NAME}:${edge.plain}/.well-known/acme-challenge/tok-123`, { resolve: at(edge.plain) });
+      assert.deepEqual(pick(await loggedLine(edge, '/api/v1/track/log-https')), { route: 'track', target: 'function:track-package', status: 200 });
+      assert.deepEqual(pick(await loggedLine(edge, '/api/v1/track/log-plain')), { route: 'default', target: 'https_redirect', status: 301 });
+      assert.deepEqual(pick(await loggedLine(edge, '/.well-known/acme-challenge/tok-123')), { route: 'default', target: 'acme_webroot', status: 200 });
+    });
+
     it('writes modern TLS defaults', () => {
       for (const line of ['ssl_protocols TLSv1.2 TLSv1.3;', 'ssl_session_cache shared:strangler_tls:10m;', 'ssl_session_tickets off;', 'ssl http2;']) {
         assert.ok(edge.conf.includes(line), `missing: ${line}`);
@@ -164,8 +184,9 @@ routes:
     });
 
     it('closes the connection (444) for a Host that is none of server_name, and serves each name', async () => {
-      const refused = await exchange(edge.plain, { raw: Buffer.from('GET /health HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n') });
+      const refused = await exchange(edge.plain, { raw: Buffer.from('GET /refused-host HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n') });
       assert.equal(refused.status, 0, 'no answer at all');
+      assert.deepEqual(pick(await loggedLine(edge, '/refused-host')), { route: 'default', target: 'refused', status: 444 });
       const www = await curl(`http://www.example.test:${edge.plain}/health`, { resolve: { host: 'www.example.test', port: edge.plain } });
       assert.equal(www.status, 200);
     });

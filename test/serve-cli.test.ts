@@ -104,7 +104,7 @@ describe('strangler serve (child process) and flip/canary/status', function () {
     it('status: a table of the routes, exit 0', async () => {
       const r = await runCli(['status', ...adminArgs], NO_ENV_TOKEN);
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, /^ROUTE +MATCH +TARGET +MANIFEST +EFFECTIVE +REQUESTS +ERRORS +FALLBACKS$/m);
+      assert.match(r.stdout, /^ROUTE +MATCH +TARGET +MANIFEST +EFFECTIVE +REQUESTS +TO +LEGACY +ERRORS +FALLBACKS$/m);
       assert.match(r.stdout, /^images +\/images\/ +function:image-resizer +30% +30%/m);
       assert.match(r.stdout, /^track +\/api\/v1\/track +function:track-package +100% +100% +[1-9]/m);
       const json = await runCli(['status', '--json', ...adminArgs], NO_ENV_TOKEN);

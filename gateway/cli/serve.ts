@@ -8,6 +8,7 @@ import { StateFileError } from '../runtime/state-store';
 import { EXIT, parseCommandArgs, type Command } from './command';
 import { DEFAULT_MANIFEST, manifestPath, printDiagnostics } from './manifest-arg';
 import { untilStopped } from './until-stopped';
+import { accessLogDestination } from '../runtime/access-log';
 
 /** The serve command; `extra` options reach startGateway as they are (tests run it with workerApplyDelayMs). */
 export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command {
@@ -31,6 +32,10 @@ export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command 
                     "auto" for one per core. This process keeps the admin API, the state and the
                     reloads; an admin change or a reload is answered once every worker serves it,
                     and a worker that dies is replaced. Default: traffic served in this process.
+
+  Access log: gateway.access_log in the manifest (default <manifest>.access.log beside the
+  manifest; stdout; off), one JSON line per request in nginx's strangler_json format, written
+  asynchronously. SIGUSR1 reopens it (for logrotate), as nginx does.
 
   Admin token: $${TOKEN_ENV} if set, else the 0600 file <manifest>.token beside the
   manifest (created with a random token on first start; its path is printed). Every admin
@@ -101,6 +106,7 @@ export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command 
         `  token    ${gw.tokenPath ? `${gw.tokenPath}${gw.tokenCreated ? ' (created)' : ''}` : `$${TOKEN_ENV}`}`,
         `  state    ${gw.statePath}`,
         `  audit    ${gw.auditPath}`,
+        `  access   ${accessLogText(table.gateway.access_log, file)}`,
         ...table.routes.filter((r) => gw.state.override(r.id)).map((r) => {
           const o = gw.state.override(r.id)!;
           return `  override ${r.id}: ${o.percent}% (manifest ${r.canary.percent}%), set ${o.updated_at} by ${o.by}`;
@@ -112,6 +118,10 @@ export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command 
       return untilStopped({
         name: 'strangler serve',
         onHup: () => void gw.reload('SIGHUP'),
+        onUsr1: () => {
+          log.info('SIGUSR1: reopening the access log');
+          gw.reopenLogs();
+        },
         async stop(signal) {
           log.info(`${signal}: no new connections; waiting up to ${DEFAULT_GRACE_MS / 1000} s for requests in flight`);
           await gw.close(DEFAULT_GRACE_MS);
@@ -123,6 +133,11 @@ export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command 
 }
 
 export const command: Command = serveCommand();
+
+function accessLogText(setting: string | null, manifest: string): string {
+  const d = accessLogDestination(setting, manifest);
+  return d === null ? 'off' : d.kind === 'stdout' ? 'stdout' : d.path;
+}
 
 /** --workers: a whole number from 1 to 256, or "auto" (one per core); absent: 0, in-process. */
 export function parseWorkers(value: string | undefined): number | Error {

@@ -224,6 +224,7 @@ function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts |
       listen: hostPort(String(gw.listen ?? BUILTIN_DEFAULTS.gateway.listen)),
       admin: hostPort(String(gw.admin ?? BUILTIN_DEFAULTS.gateway.admin)),
       tls: typeof gw.tls === 'object' && gw.tls !== null ? tlsFiles(gw.tls as Obj) : null,
+      access_log: typeof gw.access_log === 'string' ? gw.access_log : null,
     },
     defaults,
     routes,

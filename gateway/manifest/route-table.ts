@@ -101,7 +101,8 @@ export interface RouteTable {
   readonly trusted_proxies: readonly TrustedProxy[];
   readonly debug_headers: boolean;
   readonly upstreams: ReadonlyMap<string, Upstream>;
-  readonly gateway: { readonly listen: HostPort; readonly admin: HostPort; readonly tls: TlsFiles | null };
+  /** access_log: a path as written (relative to the manifest's directory), 'stdout', 'off', or null for the default file. */
+  readonly gateway: { readonly listen: HostPort; readonly admin: HostPort; readonly tls: TlsFiles | null; readonly access_log: string | null };
   readonly defaults: { readonly timeouts: Timeouts; readonly buffers: Buffers; readonly body: Body };
   /** Manifest order. */
   readonly routes: readonly Route[];
@@ -110,6 +111,11 @@ export interface RouteTable {
 }
 
 export const DEFAULT_ROUTE_ID = 'default';
+
+/** A match as status and report show it: `/prefix`, `= /exact`, `~ regex`. */
+export function matchText(m: Match): string {
+  return m.kind === 'regex' ? `~ ${m.pattern}` : m.kind === 'exact' ? `= ${m.path}` : m.path;
+}
 
 /** RFC 9110 §9.2.2 idempotent methods: the ones a fallback may replay to legacy. */
 export const IDEMPOTENT_METHODS: readonly string[] = Object.freeze(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);

@@ -7,6 +7,7 @@
 import { ACME_CHALLENGE_PATH } from '../manifest/edge-checks';
 import type { Listen, RouteTable, Tls } from '../manifest/route-table';
 import { d, entry, literal, type Directive } from './directive';
+import { EDGE_TARGETS, LOG_FORMAT_NAME } from './log-format';
 
 /** nginx's `$host` plus the client's port where it is not the scheme's default (see hostPortMap). */
 export const UPSTREAM_HOST = '$host$strangler_host_port';
@@ -99,7 +100,7 @@ function tlsSettings(tls: Tls): Directive[] {
 
 function logVariables(target: string, accessLog: string | null): Directive[] {
   return [
-    ...(accessLog ? [d('access_log', [accessLog, 'strangler_json'])] : []),
+    ...(accessLog ? [d('access_log', [accessLog, LOG_FORMAT_NAME])] : []),
     d('set', ['$strangler_route', 'default']),
     d('set', ['$strangler_target', target]),
   ];
@@ -109,7 +110,7 @@ function logVariables(target: string, accessLog: string | null): Directive[] {
 function acmeLocation(table: RouteTable): Directive[] {
   if (!table.acme_webroot) return [];
   return [d('location', ['^~', ACME_CHALLENGE_PATH], [
-    d('set', ['$strangler_target', 'acme_webroot']),
+    d('set', ['$strangler_target', EDGE_TARGETS.acme_webroot]),
     d('root', [table.acme_webroot]),
     d('default_type', ['text/plain']),
     d('try_files', ['$uri', '=404']),
@@ -134,7 +135,7 @@ export function emitEdgeServers(table: RouteTable, body: readonly Directive[], a
       ...(tls ? [tlsListen(tls, ['default_server'])] : []),
       d('server_name', ['_']),
       ...(tls ? [d('ssl_reject_handshake', ['on'])] : []),
-      ...logVariables('refused', accessLog),
+      ...logVariables(EDGE_TARGETS.refused, accessLog),
       d('return', [444]),
     ];
     servers.push(d('server', [], block));
@@ -144,7 +145,7 @@ export function emitEdgeServers(table: RouteTable, body: readonly Directive[], a
   if (tls.redirect_http) {
     const port = tls.listen.port === 443 ? '' : `:${tls.listen.port}`;
     servers.push(d('server', [], [
-      plain, names, ...logVariables('https_redirect', accessLog),
+      plain, names, ...logVariables(EDGE_TARGETS.https_redirect, accessLog),
       ...acmeLocation(table),
       d('location', ['/'], [d('return', [301, `https://$host${port}$request_uri`])]),
     ]));

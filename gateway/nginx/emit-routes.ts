@@ -13,6 +13,7 @@
 // Variables and named locations are numbered by route position: ids never reach variable names.
 import { d, entry, literal, type Directive } from './directive';
 import { edgeHeaders, emitEdgeHttp, emitEdgeServers, forwardedFor, serverAddress, UPSTREAM_HOST } from './emit-edge';
+import { LOG_FORMAT_NAME, nginxLogFormat, TARGET_HEADER } from './log-format';
 import { IDEMPOTENT_METHODS, type Body, type Buffers, type Route, type RouteTable, type StickyKey, type Timeouts } from '../manifest/route-table';
 import { formatPercent } from '../manifest/percent';
 import { upstreamFailureBody } from '../http-answers';
@@ -20,6 +21,8 @@ import { locationPlan, type Location, type ProxyPass } from '../manifest/locatio
 
 export const UPSTREAM_PREFIX = 'strangler_';
 export const GATEWAY_UPSTREAM = 'strangler_gateway';
+/** $strangler_target of a location handed to the gateway, until the gateway's answer names who served it. */
+const DYNAMIC_TARGET = 'gateway';
 /**
  * The internal status that jumps to a route's legacy named location. Not 418: with
  * proxy_intercept_errors on, a function answering the jump status would be sent to legacy too,
@@ -49,13 +52,16 @@ export function emitHttpContext(table: RouteTable, opts: EmitOptions): Directive
 }
 
 function emitLogFormat(): Directive[] {
-  const fields = [
-    '"time":"$time_iso8601"', '"route":"$strangler_route"', '"target":"$strangler_target"',
-    '"method":"$request_method"', '"uri":"$request_uri"', '"status":$status', '"bytes":$body_bytes_sent',
-    '"request_time":$request_time', '"upstream_response_time":"$upstream_response_time"',
-    '"upstream_addr":"$upstream_addr"', '"upstream_status":"$upstream_status"', '"remote_addr":"$remote_addr"',
+  // A route handed to the gateway logs who answered it (the gateway's target header); any other
+  // location logs its own $strangler_target. The key pairs both, so only a gateway answer counts.
+  const header = `$upstream_http_${TARGET_HEADER.toLowerCase().replace(/-/g, '_')}`;
+  return [
+    d('log_format', [LOG_FORMAT_NAME, 'escape=json', nginxLogFormat()]),
+    d('map', [`$strangler_target:${header}`, '$strangler_served_by'], [
+      entry(`~^${DYNAMIC_TARGET}:(?<strangler_answered>.+)$`, '$strangler_answered'),
+      entry('default', '$strangler_target'),
+    ]),
   ];
-  return [d('log_format', ['strangler_json', 'escape=json', `{${fields.join(',')}}`])];
 }
 
 function emitUpstreams(table: RouteTable): Directive[] {
@@ -109,7 +115,7 @@ function emitCanaryMaps(route: Route): Directive[] {
 /** The routing server's body; emit-edge.ts puts it into server blocks with their listeners. */
 function emitServer(table: RouteTable, opts: EmitOptions): Directive[] {
   const block: Directive[] = [];
-  if (opts.accessLog) block.push(d('access_log', [opts.accessLog, 'strangler_json']));
+  if (opts.accessLog) block.push(d('access_log', [opts.accessLog, LOG_FORMAT_NAME]));
   block.push(
     d('set', ['$strangler_route', 'default']),
     d('set', ['$strangler_target', 'legacy']),
@@ -172,8 +178,10 @@ function routeBody(table: RouteTable, location: Location): Directive[] {
   const head = [d('set', ['$strangler_route', literal(route.id)])];
 
   if (route.dynamic) {
-    // The gateway adds its own debug headers: nginx adds none here.
-    return [...head, d('set', ['$strangler_target', 'gateway']), ...overrides, d('proxy_pass', [`http://${GATEWAY_UPSTREAM}`])];
+    // The gateway adds its own debug headers: nginx adds none here. Without debug_headers the
+    // gateway still sends nginx its target header, for the log; the client does not see it.
+    const hide = table.debug_headers ? [] : [d('proxy_hide_header', [TARGET_HEADER])];
+    return [...head, d('set', ['$strangler_target', DYNAMIC_TARGET]), ...overrides, ...hide, d('proxy_pass', [`http://${GATEWAY_UPSTREAM}`])];
   }
   if (route.to.kind === 'legacy' || route.canary.percent === 0) {
     return [...head, d('set', ['$strangler_target', 'legacy']), ...overrides, ...debugHeaders(table), d('proxy_pass', [`http://${upstreamName('legacy')}`])];

@@ -113,7 +113,7 @@ export function routeView(route: Route, state: StateStore, allStats: ReadonlyMap
     dynamic: route.dynamic,
     fallback: route.fallback !== null,
     editable,
-    stats: { requests: stats.requests, errors: stats.errors, fallbacks: stats.fallbacks, by_target: stats.by_target },
+    stats: { requests: stats.requests, errors: stats.errors, fallbacks: stats.fallbacks, by_target: { ...stats.by_target } },
   };
 }
 

@@ -1,7 +1,7 @@
 // The gateway's traffic listener: each request goes through the stages of forward-stages.ts
-// (refuse, decide, limit and read the body, attempt, fall back, answer, record); WebSocket
-// upgrades are decided the same way and piped. swapTable() applies a reload. With gateway.tls
-// the listener speaks HTTP/1.1 over TLS; everything after the handshake is the same.
+// (refuse, decide, limit and read the body, attempt, fall back, answer; then record and log);
+// WebSocket upgrades are decided the same way and piped. swapTable() applies a reload. With
+// gateway.tls the listener speaks HTTP/1.1 over TLS; everything after the handshake is the same.
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type RequestListener, type Server, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -11,6 +11,7 @@ import { errorBody } from '../http-answers';
 import type { RouteTable, TlsFiles } from '../manifest/route-table';
 import { closeGracefully, listen } from '../util/http-server';
 import { endSocketJson, replyJson } from '../util/json-reply';
+import type { AccessLog } from './access-log';
 import { decideRoute, type PercentSource } from './decide-route';
 import { upgradeAttempt, type UpstreamFailure } from './forward';
 import {
@@ -27,6 +28,8 @@ export interface GatewayServerOptions {
   table: RouteTable;
   state: PercentSource;
   log?: (line: string) => void;
+  /** One line per request in nginx's log format; none when absent. */
+  accessLog?: AccessLog | null;
 }
 
 export interface GatewayServer extends AdminGateway {
@@ -56,8 +59,10 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     pools: new UpstreamPools(opts.table),
     metrics: new GatewayMetrics(),
     log: opts.log ?? (() => undefined),
+    accessLog: opts.accessLog ?? null,
   };
   const { pools, metrics, log } = ctx;
+  ctx.accessLog?.register(metrics.registry);
   const upgraded = new Set<Socket>();
 
   const server = createTrafficServer(tls, {
@@ -91,9 +96,8 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     upgrade(req, socket, head).catch(() => socket.destroy());
   });
 
-  const debug = (route: string, target: string) => debugHeaders(ctx.table, route, target);
-
   async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const debug = (route: string, target: string) => debugHeaders(ctx.table, req, route, target);
     const refuse = (status: number, body: object, debug: OutgoingHttpHeaders | null = null) => endSocketJson(socket, status, body, debug);
     socket.on('error', () => socket.destroy());
     const d = decideRoute(ctx.matcher, ctx.state, requestFacts(req));

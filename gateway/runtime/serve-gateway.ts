@@ -10,6 +10,7 @@ import { compileManifest, loadManifest, sha256 } from '../manifest/compile-manif
 import { fileDiagnostic, formatDiagnostic, type ManifestDiagnostic } from '../manifest/errors';
 import type { RouteTable } from '../manifest/route-table';
 import { createAdminApi, type AdminGateway } from './admin-api';
+import { accessLogDestination, createAccessLog } from './access-log';
 import { createGatewayServer } from './gateway-server';
 import { createWorkerGroup } from './worker-group';
 import { besideManifest, loadOrCreateAdminToken, READ_TOKEN_ENV } from './admin-token';
@@ -64,6 +65,8 @@ export interface GatewayHandle {
   readonly state: StateStore;
   /** The processes serving traffic: this one, or the workers. */
   trafficPids(): number[];
+  /** Reopen the access log (SIGUSR1, after logrotate moved it). */
+  reopenLogs(): void;
   table(): RouteTable;
   reload(reason?: string): Promise<ReloadResult>;
   /** Stops accepting, lets requests in flight finish within `graceMs` (default 10 s). */
@@ -79,12 +82,15 @@ interface TrafficSide extends AdminGateway {
   listen(host: string, port: number): Promise<number>;
   /** A validated manifest: resolves once new requests are routed by it. */
   swapTable(table: RouteTable, text: string): Promise<void>;
+  reopenLogs(): void;
   pids(): number[];
   close(graceMs: number): Promise<void>;
 }
 
-function inProcessTraffic(table: RouteTable, state: StateStore, log: ServeLog): TrafficSide {
-  const gw = createGatewayServer({ table, state, log: (line: string) => log.info(line) });
+function inProcessTraffic(table: RouteTable, manifestPath: string, state: StateStore, log: ServeLog): TrafficSide {
+  const destination = accessLogDestination(table.gateway.access_log, manifestPath);
+  const accessLog = destination ? createAccessLog(destination, { onError: (line) => log.error(line) }) : null;
+  const gw = createGatewayServer({ table, state, log: (line: string) => log.info(line), accessLog });
   return {
     async listen(host, port) {
       await gw.listen(host, port);
@@ -92,9 +98,13 @@ function inProcessTraffic(table: RouteTable, state: StateStore, log: ServeLog): 
     },
     async swapTable(next) { gw.swapTable(next); }, // one reference swap: each request sees the old table or the new one
     pids: () => [process.pid],
+    reopenLogs: () => accessLog?.reopen(),
     routeStats: () => gw.routeStats(),
     metricsText: () => gw.metricsText(),
-    close: (graceMs) => gw.close(graceMs),
+    close: async (graceMs) => {
+      await gw.close(graceMs);
+      await accessLog?.close();
+    },
   };
 }
 
@@ -125,7 +135,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
   const listenAt = opts.listen ? parseAddress(opts.listen, table.gateway.listen) : table.gateway.listen;
   const adminAt = opts.admin ? parseAddress(opts.admin, table.gateway.admin) : table.gateway.admin;
 
-  const gw = opts.workers ? workerTraffic(opts.workers, manifestPath, loaded.text, state, log, opts.workerApplyDelayMs) : inProcessTraffic(table, state, log);
+  const gw = opts.workers ? workerTraffic(opts.workers, manifestPath, loaded.text, state, log, opts.workerApplyDelayMs) : inProcessTraffic(table, manifestPath, state, log);
   let listen: Address;
   let trafficUrl = '';
   const admin = createAdminApi({
@@ -213,6 +223,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     tokenCreated: token.created,
     state,
     trafficPids: () => gw.pids(),
+    reopenLogs: () => gw.reopenLogs(),
     table: () => table,
     reload,
     close(graceMs = DEFAULT_GRACE_MS) {

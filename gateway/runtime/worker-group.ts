@@ -33,6 +33,8 @@ export interface WorkerGroup {
   applyState(state: StateFile): Promise<void>;
   routeStats(): Promise<ReadonlyMap<string, RouteStats>>;
   metricsText(): Promise<string>;
+  /** Every worker reopens its access log. */
+  reopenLogs(): void;
   pids(): number[];
   close(graceMs: number): Promise<void>;
 }
@@ -158,6 +160,11 @@ export function createWorkerGroup(o: WorkerGroupOptions): WorkerGroup {
     async metricsText() {
       const answers = await stats();
       return AggregatorRegistry.aggregate(answers.map((a) => a.metrics)).metrics();
+    },
+    reopenLogs() {
+      for (const w of members.keys()) {
+        try { w.send({ t: 'reopen' } satisfies ToWorker); } catch { /* exiting: its replacement opens the file anew */ }
+      }
     },
     pids: () => [...members.keys()].map((w) => w.process.pid!),
     async close(graceMs) {
