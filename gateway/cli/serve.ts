@@ -109,7 +109,7 @@ export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command 
       const table = gw.table();
       process.stdout.write([
         `strangler serve: ${file} (${table.routes.length} routes, sha256 ${table.sha256.slice(0, 12)})`,
-        `  traffic  ${localUrl(gw.listen.host, gw.listen.port)}`,
+        `  traffic  ${gw.trafficUrl}`,
         ...(workers ? [`  workers  ${workers}, pids ${gw.trafficPids().join(', ')}`] : []),
         `  admin    ${localUrl(gw.admin.host, gw.admin.port)}`,
         `  dashboard ${localUrl(gw.admin.host, gw.admin.port)}/ui/`,

@@ -1,5 +1,6 @@
-// Addresses and CIDR blocks, as nginx's set_real_ip_from and the gateway's trusted_proxies read
-// them: "127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8". The one parser and matcher for both.
+// Addresses and CIDR blocks, as nginx's set_real_ip_from (top-level trusted_proxies) and the
+// gateway's gateway.trusted_proxies read them: "127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8".
+// The one parser and matcher for both; the text nginx receives is one node:net accepts.
 import { isIP } from 'node:net';
 
 export interface Cidr {
@@ -15,23 +16,24 @@ export interface Cidr {
 /** Loopback: the default of gateway.trusted_proxies. */
 export const LOOPBACK_CIDRS: readonly string[] = ['127.0.0.0/8', '::1/128'];
 
-/** The CIDR, or a message saying what is wrong with it. */
+/** A Cidr, or a sentence saying why `text` is not an address or a CIDR block. */
 export function parseCidr(text: string): Cidr | string {
-  const slash = text.indexOf('/');
-  const addr = slash < 0 ? text : text.slice(0, slash);
-  const family = isIP(addr);
-  if (family === 0) return `${JSON.stringify(text)} is not an IPv4/IPv6 address or CIDR block`;
+  // Hex digits, dots and colons only: no zone ids (fe80::1%eth0), which nginx does not take.
+  const m = /^([0-9A-Fa-f:.]+)(?:\/([0-9]{1,3}))?$/.exec(text);
+  if (!m) return `${JSON.stringify(text)} is not an address or a CIDR block (10.0.0.0/8, 2001:db8::/32)`;
+  const family = isIP(m[1]);
+  if (family === 0) return `${JSON.stringify(m[1])} is not an IPv4 or IPv6 address`;
   const max = family === 4 ? 32 : 128;
-  let bits = max;
-  if (slash >= 0) {
-    const p = text.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(p) || Number(p) > max) return `${JSON.stringify(text)}: the prefix length must be 0..${max}`;
-    bits = Number(p);
-  }
-  const bytes = addressBytes(addr)!;
+  const bits = m[2] === undefined ? max : Number(m[2]);
+  if (bits > max) return `${JSON.stringify(text)}: an IPv${family} prefix length is at most ${max}`;
+  if (m[2] !== undefined && m[2].length > 1 && m[2].startsWith('0')) return `${JSON.stringify(text)}: write the prefix length without a leading zero`;
   const total = family === 4 ? bits + 96 : bits;
   // Host bits set (10.0.0.1/8) are allowed, as nginx allows them: they are masked off.
-  return { text, family: family as 4 | 6, bytes: mask(bytes, total), bits: total };
+  return { text, family: family as 4 | 6, bytes: mask(addressBytes(m[1])!, total), bits: total };
+}
+
+export function isCidr(value: Cidr | string): value is Cidr {
+  return typeof value !== 'string';
 }
 
 /** A matcher for a list of CIDRs; IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) match IPv4 blocks. */

@@ -2,7 +2,7 @@
 // They run on schema-checked data but stay defensive: a check must never throw on odd input.
 import type { ManifestCode, PathSegment } from './errors';
 import { describeRedisUrl, isRedisUrl } from '../util/redis-url';
-import { parseCidr } from './cidr';
+import { isCidr, parseCidr } from './cidr';
 import { isValidPercent } from './percent';
 import { locationsOf, matchOf, type LocationKind } from './location-plan';
 import { MAX_DURATION_MS, parseDuration, parseHostPort, parseSize } from './units';
@@ -10,7 +10,7 @@ import { MAX_DURATION_MS, parseDuration, parseHostPort, parseSize } from './unit
 export type Report = (code: ManifestCode, path: PathSegment[], message: string, severity?: 'error' | 'warning') => void;
 type Obj = Record<string, unknown>;
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const routesOf = (m: Obj): Obj[] => (Array.isArray(m.routes) ? m.routes.filter(isObj) : []);
 // Positions are looked up once per manifest: indexOf per route would be quadratic at 10,000 routes.
 const routeIndexes = new WeakMap<Obj, Map<unknown, number>>();
@@ -23,12 +23,6 @@ const routeIndex = (m: Obj, r: Obj): number => {
 export function checkAddresses(m: Obj, report: Report): void {
   if (typeof m.listen === 'string' && !parseHostPort(m.listen)) {
     report('STR_BAD_ADDRESS', ['listen'], `${JSON.stringify(m.listen)} is not a port or host:port`);
-  }
-  if (typeof m.server_name === 'string') {
-    // nginx refuses a wildcard at the start that is not followed by a dot ("*example.com").
-    for (const name of m.server_name.split(' ')) {
-      if (/^\*[A-Za-z0-9-]/.test(name)) report('STR_BAD_VALUE', ['server_name'], `${JSON.stringify(name)} is not a server name nginx accepts: a leading * must be followed by a dot (*.example.com)`);
-    }
   }
   if (isObj(m.upstreams)) {
     for (const [name, up] of Object.entries(m.upstreams)) {
@@ -54,15 +48,20 @@ export function checkAddresses(m: Obj, report: Report): void {
   }
 }
 
-/** gateway.trusted_proxies: addresses or CIDR blocks, parsed by the one CIDR module. */
+/**
+ * trusted_proxies (nginx's set_real_ip_from) and gateway.trusted_proxies (the gateway's):
+ * addresses or CIDR blocks, parsed by the one CIDR module.
+ */
 export function checkTrustedProxies(m: Obj, report: Report): void {
-  const list = isObj(m.gateway) ? m.gateway.trusted_proxies : undefined;
-  if (!Array.isArray(list)) return;
-  list.forEach((t, i) => {
-    if (typeof t !== 'string') return;
-    const c = parseCidr(t);
-    if (typeof c === 'string') report('STR_BAD_CIDR', ['gateway', 'trusted_proxies', i], c);
-  });
+  const lists: [unknown, PathSegment[]][] = [[m.trusted_proxies, ['trusted_proxies']], [isObj(m.gateway) ? m.gateway.trusted_proxies : undefined, ['gateway', 'trusted_proxies']]];
+  for (const [list, where] of lists) {
+    if (!Array.isArray(list)) continue;
+    list.forEach((t, i) => {
+      if (typeof t !== 'string') return;
+      const c = parseCidr(t);
+      if (!isCidr(c)) report('STR_BAD_CIDR', [...where, i], c);
+    });
+  }
 }
 
 /** gateway.state: a Redis URL without a password (that belongs in REDIS_PASSWORD), or a file path. */

@@ -4,7 +4,7 @@
 // request is over, whatever happened. A new step (a shadow copy, a rollout sample) is one more
 // function in STAGES or AFTER; the others do not change.
 //
-//   refuse -> decide -> limitBody -> redirect -> readBody -> attemptTarget -> fallbackToLegacy -> answerFailure
+//   refuse -> decide -> refuseUnknownHost -> limitBody -> redirect -> readBody -> attemptTarget -> fallbackToLegacy -> answerFailure
 //   after: record, logAccess
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
@@ -16,10 +16,11 @@ import { decideRoute, type Decision, type PercentSource, type RequestFacts } fro
 import { attempt, type AttemptResult } from './forward';
 import type { ClientAddress, ClientAddressOf } from './client-address';
 import type { FailureKind, GatewayMetrics } from './gateway-metrics';
-import { nginxHost, upstreamRequestHeaders } from './proxy-headers';
+import { nginxHost, upstreamHost, upstreamRequestHeaders } from './proxy-headers';
 import { BodyTooLarge, bodyLength, discardRest, readBody, relayBody } from './request-body';
 import { refusal } from './request-limits';
 import type { RouteMatcher } from './route-matcher';
+import type { ServerNameMatcher } from './server-names';
 import type { UpstreamPools } from './upstream-pools';
 
 /** What every stage may use: the current table (swapped on reload) and the shared services. */
@@ -28,6 +29,10 @@ export interface GatewayContext {
   matcher: RouteMatcher;
   /** The client's address behind gateway.trusted_proxies (client-address.ts); swapped with the table. */
   clientAddress: ClientAddressOf;
+  /** The table's server_name, for `default_server: refuse`. */
+  servesName: ServerNameMatcher;
+  /** The listener's scheme: https with gateway.tls (fixed at start). */
+  readonly scheme: 'http' | 'https';
   readonly state: PercentSource;
   readonly pools: UpstreamPools;
   readonly metrics: GatewayMetrics;
@@ -137,13 +142,20 @@ export function failureBody(status: number, route: Route, target: string, failur
 }
 
 /**
- * The request headers proxy_set_header sends; without a Host, nginx's $host is the server_name.
+ * The request headers proxy_set_header sends: Host is nginx's $host (without a Host header, the
+ * server_name) plus the client's non-default port; X-Forwarded-Proto is the listener's scheme.
  * From a trusted proxy, its X-Real-IP and X-Forwarded-* go on as received (proxy-headers.ts).
  */
-export function forwardHeaders(table: RouteTable, req: IncomingMessage, host: string | undefined, client: ClientAddress): string[] {
+export function forwardHeaders(ctx: GatewayContext, req: IncomingMessage, host: string | undefined, client: ClientAddress): string[] {
+  const upstream = upstreamHost(host ?? ctx.table.server_name.split(' ')[0], req.headers.host, ctx.scheme);
   return upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
-    host: host ?? table.server_name.split(' ')[0], remoteAddress: client.address, viaTrustedProxy: client.viaTrustedProxy,
+    host: upstream, remoteAddress: client.address, viaTrustedProxy: client.viaTrustedProxy, scheme: ctx.scheme,
   });
+}
+
+/** `default_server: refuse` and a host (nginx's $host, or a TLS client's SNI name) none of server_name names. */
+export function unknownHost(ctx: GatewayContext, host: string | undefined): boolean {
+  return ctx.table.default_server === 'refuse' && !ctx.servesName(host);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -178,6 +190,14 @@ const decide: Stage = (f) => {
   return false;
 };
 
+/** nginx's refusing default server: `return 444` closes the connection without an answer. */
+const refuseUnknownHost: Stage = (f) => {
+  if (!unknownHost(f.ctx, f.host)) return false;
+  f.route = null; // nginx's default server answered it, not a route: nothing recorded
+  f.req.socket.destroy();
+  return true;
+};
+
 /** nginx's 413: from the location's config, before the route's `set`s ran. */
 function tooLarge(f: Forwarding, route: Route): true {
   replyJson(f.res, 413, errorBody('body_too_large', { route: route.id, limit: route.body.max_size.text }), unroutedDebugHeaders(f, route), CLOSE);
@@ -197,8 +217,9 @@ const redirect: Stage = (f) => {
   const d = f.decision!;
   if (d.kind !== 'redirect') return false;
   const req = f.req;
-  const port = (req.socket.localPort ?? 80) === 80 ? '' : `:${req.socket.localPort}`;
-  const location = `http://${f.host ?? localHost(req)}${port}${d.location}`;
+  const scheme = f.ctx.scheme;
+  const port = (req.socket.localPort ?? 80) === (scheme === 'https' ? 443 : 80) ? '' : `:${req.socket.localPort}`;
+  const location = `${scheme}://${f.host ?? localHost(req)}${port}${d.location}`;
   f.res.writeHead(301, { location, 'content-type': 'text/html', ...unroutedDebugHeaders(f, d.route) });
   f.res.end(`<html><head><title>301 Moved Permanently</title></head><body>Moved to ${location}</body></html>\n`);
   return true;
@@ -223,7 +244,7 @@ const readRequestBody: Stage = (f) => {
   const fallback = d.side === 'to' ? route.fallback : null;
   const length = f.length;
   f.replayable = fallback !== null && (IDEMPOTENT.has(f.req.method!) || fallback.non_idempotent) && length !== null && length <= REPLAY_BUFFER_LIMIT;
-  f.headers = forwardHeaders(f.ctx.table, f.req, f.host, f.client!);
+  f.headers = forwardHeaders(f.ctx, f.req, f.host, f.clientAddress());
   if (length === 0) return false;
   const limit = route.body.max_size.bytes;
   const small = length !== null && length <= route.body.buffer.bytes;
@@ -301,7 +322,7 @@ const logAccess: AfterStep = (f) => {
   f.ctx.accessLog.record(f.req, f.res, f.clientAddress().address, f.route, f.target, f.status, f.seconds);
 };
 
-export const STAGES: readonly Stage[] = [refuse, decide, limitBody, redirect, readRequestBody, attemptTarget, fallbackToLegacy, answerFailure];
+export const STAGES: readonly Stage[] = [refuse, decide, refuseUnknownHost, limitBody, redirect, readRequestBody, attemptTarget, fallbackToLegacy, answerFailure];
 export const AFTER: readonly AfterStep[] = [record, logAccess];
 
 /** Runs one request through the stages, then the after steps. */
