@@ -138,7 +138,7 @@ describe('StateStore', () => {
   for (const [name, text, pattern] of [
     ['garbage', '{"version":1,"routes":{', /not valid JSON/],
     ['an empty file', '', /not valid JSON/],
-    ['another version', '{"version":2,"routes":{}}', /version 2, expected 1/],
+    ['a version that is not a change count', '{"version":-1,"routes":{}}', /"version" must be a whole number of changes, got -1/],
     ['a bad percent', '{"version":1,"routes":{"a":{"percent":101,"updated_at":"2024-01-01T00:00:00Z","by":"x"}}}', /routes\["a"\]\.percent/],
     ['a missing field', '{"version":1,"routes":{"a":{"percent":1,"by":"x"}}}', /updated_at/],
     ['an array', '[]', /not a JSON object/],

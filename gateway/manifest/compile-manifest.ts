@@ -178,6 +178,7 @@ function buildRouteTable(m: Obj, digest: string): RouteTable {
     gateway: {
       listen: hostPort(String(gw.listen ?? BUILTIN_DEFAULTS.gateway.listen)),
       admin: hostPort(String(gw.admin ?? BUILTIN_DEFAULTS.gateway.admin)),
+      admin_hosts: Array.isArray(gw.admin_hosts) ? (gw.admin_hosts as string[]).map((h) => h.toLowerCase()) : [],
     },
     defaults,
     routes,

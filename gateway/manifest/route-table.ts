@@ -74,7 +74,8 @@ export interface RouteTable {
   readonly server_name: string;
   readonly debug_headers: boolean;
   readonly upstreams: ReadonlyMap<string, Upstream>;
-  readonly gateway: { readonly listen: HostPort; readonly admin: HostPort };
+  /** admin_hosts: extra Host names the admin API answers to (lower case). */
+  readonly gateway: { readonly listen: HostPort; readonly admin: HostPort; readonly admin_hosts: readonly string[] };
   readonly defaults: { readonly timeouts: Timeouts; readonly buffers: Buffers; readonly body: Body };
   /** Manifest order. */
   readonly routes: readonly Route[];

@@ -1,8 +1,11 @@
 // The admin API: read the routes and their counters, move a route's traffic at runtime.
 // It listens on its own (loopback by default) address, apart from the traffic listener.
 //
-//   GET   /healthz        open (liveness for supervisors)
-//   GET   /routes         token: every route with manifest/effective percent and counters
+//   GET   /healthz        open (liveness for supervisors; "service" tells a client it found a strangler admin API)
+//   GET   /routes         token: every route with manifest/effective percent and counters, the
+//                         state version and the nginx hosts' reports
+//   PATCH /routes         token: {"routes": {"<id>": percent|null, …}} or {"all": percent|null}:
+//                         one change (one state version, one audit entry) over many routes
 //   GET   /routes/:id     token: one route
 //   PATCH /routes/:id     token: {"percent": 0..100} sets an override, {"percent": null} clears it
 //   GET   /metrics        token: Prometheus text (the gateway's registry plus admin metrics)
@@ -14,9 +17,14 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { DEFAULT_ROUTE_ID, type Route, type RouteTable } from '../manifest/route-table';
 import { hostChecker, originAllowed, type AdminAddress } from './admin-guard';
 import { bearerToken, tokenMatches } from './admin-token';
-import { AuditLog } from './audit-log';
+import { AuditLog, type AuditEntry } from './audit-log';
 import { BodyTooLarge, readBody } from './request-body';
-import type { StateStore } from './state-store';
+import type { HostReport } from './state-source';
+import type { StateChanges, StateStore } from './state-store';
+import { VERSION } from '../version';
+
+/** What GET /healthz says about itself, so a client can tell this API from any other JSON server. */
+export const ADMIN_SERVICE = 'strangler-admin';
 import { closeGracefully, listen } from '../util/http-server';
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -38,6 +46,8 @@ export interface AdminApiOptions {
   gateway: AdminGateway;
   token: string;
   auditPath: string;
+  /** The nginx hosts' reports (agents), shown by GET /routes; none when absent. */
+  hostReports?: () => Promise<HostReport[]>;
   log?: (line: string) => void;
 }
 
@@ -55,8 +65,36 @@ const PATCH_SCHEMA = {
   properties: { percent: { type: ['number', 'null'], minimum: 0, maximum: 100, multipleOf: 0.01 } },
 } as const;
 
+const PERCENT_OR_NULL = { type: ['number', 'null'], minimum: 0, maximum: 100, multipleOf: 0.01 } as const;
+const BATCH_SCHEMA = {
+  type: 'object',
+  minProperties: 1,
+  maxProperties: 1,
+  additionalProperties: false,
+  properties: {
+    routes: { type: 'object', minProperties: 1, maxProperties: 10000, additionalProperties: PERCENT_OR_NULL },
+    all: PERCENT_OR_NULL,
+  },
+} as const;
+const BATCH_SHAPE = 'expected {"routes": {"<id>": 0..100 or null, …}} or {"all": 0..100 or null}';
+
 // multipleOfPrecision: 0.29 / 0.01 is 28.999999999999996 in binary floating point.
-const validatePatch = new Ajv({ allErrors: false, strict: true, multipleOfPrecision: 6 }).compile(PATCH_SCHEMA);
+const ajv = new Ajv({ allErrors: false, strict: true, multipleOfPrecision: 6, allowUnionTypes: true });
+const validatePatch = ajv.compile(PATCH_SCHEMA);
+const validateBatch = ajv.compile(BATCH_SCHEMA);
+
+/** One line for the first schema error of a body. */
+function schemaProblem(e: { instancePath: string; message?: string; keyword: string; params: unknown }): string {
+  const where = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : 'body';
+  const extra = e.keyword === 'additionalProperties' ? ` (${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)})` : '';
+  return `${where} ${e.message}${extra}`;
+}
+
+/** How far behind the state an nginx host is, for GET /routes and `strangler status`. */
+export function hostView(r: HostReport, stateVersion: number, now = Date.now()) {
+  const silentMs = now - Date.parse(r.seen_at);
+  return { ...r, lagging: r.state_version < stateVersion, silent_s: Number.isFinite(silentMs) ? Math.max(0, Math.round(silentMs / 1000)) : null };
+}
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
@@ -115,28 +153,59 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     const route = findRoute(id);
     const body = await readJsonBody(req);
     if (!validatePatch(body)) {
-      const e = validatePatch.errors![0];
-      const where = e.instancePath ? e.instancePath.slice(1) : 'body';
-      const extra = e.keyword === 'additionalProperties' ? ` (${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)})` : '';
-      throw new HttpError(400, `${where} ${e.message}${extra}; expected {"percent": 0..100 with at most two decimals} or {"percent": null} to clear the override`);
+        throw new HttpError(400, `${schemaProblem(validatePatch.errors![0])}; expected {"percent": 0..100 with at most two decimals} or {"percent": null} to clear the override`);
     }
     if (route.id === DEFAULT_ROUTE_ID) throw new HttpError(409, 'the default route serves unmatched requests from legacy and has no percent to change');
     const percent = (body as { percent: number | null }).percent;
     const client = req.socket.remoteAddress ?? 'unknown';
-    let previous;
-    if (percent === null) previous = (await state.clear(route.id)).previous;
-    else previous = (await state.set(route.id, percent, client)).previous;
-    const old = previous ? previous.percent : route.canary.percent;
+    const { previous } = await state.apply(new Map([[route.id, percent]]), client);
+    const p = previous.get(route.id);
+    const old = p ? p.percent : route.canary.percent;
     const now = state.effectivePercent(route);
     changesTotal.inc({ route: route.id });
-    log(`admin: ${client} ${percent === null ? 'cleared the override of' : 'set'} route ${route.id}: ${old}% -> ${now}% to ${route.to.text}`);
+    log(`admin: ${client} ${percent === null ? 'cleared the override of' : 'set'} route ${route.id}: ${old}% -> ${now}% to ${route.to.text} (state version ${state.version})`);
+    await auditOrFail({ time: new Date().toISOString(), route: route.id, action: percent === null ? 'clear' : 'set', old, new: now, client, state_version: state.version });
+    return { ...routeView(route, state, await gateway.routeStats()), previous_percent: old, state_version: state.version };
+  }
+
+  /** PATCH /routes: many routes (or all) in one change. */
+  async function patchRoutes(req: IncomingMessage) {
+    const body = await readJsonBody(req);
+    if (!validateBatch(body)) throw new HttpError(400, `${schemaProblem(validateBatch.errors![0])}; ${BATCH_SHAPE}`);
+    const table = opts.table();
+    const b = body as { routes?: Record<string, number | null>; all?: number | null };
+    const changes: StateChanges = b.routes !== undefined
+      ? new Map(Object.entries(b.routes))
+      : new Map(table.routes.map((r) => [r.id, b.all as number | null]));
+    if (changes.has(DEFAULT_ROUTE_ID)) throw new HttpError(409, 'the default route serves unmatched requests from legacy and has no percent to change');
+    const unknown = [...changes.keys()].filter((id) => !table.routes.some((r) => r.id === id));
+    if (unknown.length) {
+      throw new HttpError(404, `no route ${unknown.map((id) => JSON.stringify(id)).join(', ')} in the manifest; nothing changed; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+    }
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const { previous } = await state.apply(changes, client);
+    const stats = await gateway.routeStats();
+    const moved: Record<string, { old: number; new: number }> = {};
+    const routes = table.routes.filter((r) => changes.has(r.id)).map((r) => {
+      const p = previous.get(r.id);
+      const old = p ? p.percent : r.canary.percent;
+      moved[r.id] = { old, new: state.effectivePercent(r) };
+      changesTotal.inc({ route: r.id });
+      return { ...routeView(r, state, stats), previous_percent: old };
+    });
+    log(`admin: ${client} changed ${routes.length} routes in one change (state version ${state.version}): ` +
+      Object.entries(moved).map(([id, m]) => `${id} ${m.old}% -> ${m.new}%`).join(', '));
+    await auditOrFail({ time: new Date().toISOString(), action: 'batch', routes: moved, client, state_version: state.version });
+    return { state_version: state.version, routes };
+  }
+
+  async function auditOrFail(entry: AuditEntry): Promise<void> {
     try {
-      await audit.append({ time: new Date().toISOString(), route: route.id, action: percent === null ? 'clear' : 'set', old, new: now, client });
+      await audit.append(entry);
     } catch (err) {
       log(`admin: audit log ${opts.auditPath}: ${(err as Error).message}`);
       throw new HttpError(500, `the change is in effect but the audit log could not be written: ${(err as Error).message}`);
     }
-    return { ...routeView(route, state, await gateway.routeStats()), previous_percent: old };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -146,11 +215,11 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     const path = (req.url ?? '/').split('?')[0];
     const method = req.method ?? 'GET';
     const routeMatch = /^\/routes\/([^/]+)$/.exec(path);
-    const allow = path === '/healthz' || path === '/routes' || path === '/metrics' ? ['GET', 'HEAD'] : routeMatch ? ['GET', 'HEAD', 'PATCH'] : null;
-    if (!allow) throw new HttpError(404, `no such endpoint ${JSON.stringify(path)}; endpoints: GET /healthz, GET /routes, GET|PATCH /routes/:id, GET /metrics`);
+    const allow = path === '/healthz' || path === '/metrics' ? ['GET', 'HEAD'] : path === '/routes' || routeMatch ? ['GET', 'HEAD', 'PATCH'] : null;
+    if (!allow) throw new HttpError(404, `no such endpoint ${JSON.stringify(path)}; endpoints: GET /healthz, GET|PATCH /routes, GET|PATCH /routes/:id, GET /metrics`);
     if (!allow.includes(method)) throw new HttpError(405, `${method} is not allowed on ${path}`, { allow: allow.join(', ') });
 
-    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok', service: ADMIN_SERVICE, version: VERSION });
     // Nothing below says anything about routes until the token checks out.
     if (!tokenMatches(opts.token, bearerToken(req.headers.authorization))) {
       throw new HttpError(401, 'missing or wrong admin token: send Authorization: Bearer <token>', { 'www-authenticate': 'Bearer realm="strangler-admin"' });
@@ -160,12 +229,16 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
       return void res.end(parts.filter(Boolean).join('\n'));
     }
+    if (path === '/routes' && method === 'PATCH') return sendJson(res, 200, await patchRoutes(req));
     if (path === '/routes') {
       const table = opts.table();
       const stats = await gateway.routeStats();
+      const hosts = opts.hostReports ? await opts.hostReports().catch((err: Error) => { log(`admin: nginx host reports: ${err.message}`); return []; }) : [];
       return sendJson(res, 200, {
         manifest_sha256: table.sha256,
+        state_version: state.version,
         routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, stats)),
+        nginx_hosts: hosts.map((h) => hostView(h, state.version)),
       });
     }
     let id: string;
@@ -194,7 +267,8 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     server,
     async listen(host, port) {
       const bound = { host, port: (await listen(server, host, port)).port };
-      hostOk = hostChecker(bound);
+      // Reloads may change gateway.admin_hosts: ask the current table every time.
+      hostOk = (h) => hostChecker(bound, opts.table().gateway.admin_hosts)(h);
       return bound;
     },
     close: (graceMs = 5000) => closeGracefully(server, graceMs),

@@ -2,16 +2,23 @@
 // images to 100% at 3am" has an answer. Appends are chained to keep the file in change order.
 import { promises as fsp } from 'node:fs';
 
-export interface AuditEntry {
+export type AuditEntry = {
   time: string;
+  /** The admin client's address. */
+  client: string;
+  /** The state version the change produced. */
+  state_version: number;
+} & ({
   route: string;
   action: 'set' | 'clear';
   /** Effective percent before and after the change. */
   old: number;
   new: number;
-  /** The admin client's address. */
-  client: string;
-}
+} | {
+  /** PATCH /routes: every route of the one change, with its effective percent before and after. */
+  action: 'batch';
+  routes: Record<string, { old: number; new: number }>;
+});
 
 export class AuditLog {
   private tail: Promise<unknown> = Promise.resolve();
