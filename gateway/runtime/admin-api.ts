@@ -15,7 +15,7 @@ import Ajv from 'ajv';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { DEFAULT_ROUTE_ID, type Route, type RouteTable } from '../manifest/route-table';
-import { hostChecker, originAllowed, type AdminAddress } from './admin-guard';
+import { ADMIN_SERVICE, hostChecker, originAllowed, type AdminAddress } from './admin-guard';
 import { bearerToken, tokenMatches } from './admin-token';
 import { AuditLog, type AuditEntry } from './audit-log';
 import { BodyTooLarge, readBody } from './request-body';
@@ -23,8 +23,6 @@ import type { HostReport } from './state-source';
 import type { StateChanges, StateStore } from './state-store';
 import { VERSION } from '../version';
 
-/** What GET /healthz says about itself, so a client can tell this API from any other JSON server. */
-export const ADMIN_SERVICE = 'strangler-admin';
 import { closeGracefully, listen } from '../util/http-server';
 
 export const MAX_BODY_BYTES = 16 * 1024;

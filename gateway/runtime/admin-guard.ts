@@ -3,6 +3,9 @@
 // and Origin, so only the admin's own address, the localhost forms, and its own origin pass.
 import { isIP } from 'node:net';
 
+/** What GET /healthz says about itself, so a client can tell this API from any other JSON server. */
+export const ADMIN_SERVICE = 'strangler-admin';
+
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1']);
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
 
