@@ -147,8 +147,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const unsubscribe = backend.source.subscribe((s) => void sync(`state version ${s.version}`));
   const watcher = watchFile(manifestPath, () => void sync('manifest changed'), opts.debounceMs ?? 200,
     (err) => log.error(`watching ${manifestPath}: ${err.message}; manifest edits are picked up every heartbeat instead`));
+  // Referenced: the heartbeat is what keeps a standalone agent process alive.
   const heartbeat = setInterval(() => void sync('heartbeat'), opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
-  heartbeat.unref();
   await sync('start');
 
   return {

@@ -1,0 +1,225 @@
+// strangler agent with a real nginx and a real `strangler serve`: flips and canary changes of
+// static routes reach nginx within a bound, the kill switch is one change, a change nginx -t
+// refuses leaves the old config serving and shows in `strangler status`, and keep-alive clients
+// under load lose at most a bounded number of requests per applied change (counted, reported).
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Agent as UndiciAgent, request } from 'undici';
+import { requireNginx } from './helpers/nginx';
+import { startStack, type Stack, type StackPorts } from './helpers/stack';
+import { runCli, startCliChild, startServeChild, type CliChild, type ServeChild } from './helpers/serve-child';
+
+const TOKEN = 'agent-test-token-0123456789abcdef';
+const ENV = { STRANGLER_ADMIN_TOKEN: TOKEN };
+/** The bound on how long nginx may take to follow a change (the agent aims at about a second). */
+const FOLLOW_BOUND_MS = 15_000;
+
+const MANIFEST = (p: StackPorts) => `
+version: 1
+listen: "127.0.0.1:${p.nginx}"
+debug_headers: true
+upstreams:
+  legacy: { servers: ["127.0.0.1:${p.legacy}"] }
+  functions: { servers: ["127.0.0.1:${p.functions}"] }
+gateway: { listen: "127.0.0.1:${p.gateway}", admin: "127.0.0.1:${p.admin}" }
+routes:
+  - { id: track, match: { prefix: /api/v1/track }, to: "function:track-package" }
+  - { id: images, match: { prefix: /images/ }, to: "function:image-resizer", canary: { percent: 0, sticky: "cookie:sid" } }
+  - { id: report, match: { exact: /report }, to: "function:generate-report" }
+`;
+
+describe('strangler agent: nginx follows runtime changes', function () {
+  this.timeout(120_000);
+  let stack: Stack;
+  let serve: ServeChild;
+  let agent: CliChild;
+  const pool = new UndiciAgent({ connections: 8, pipelining: 1, keepAliveTimeout: 60_000 });
+
+  before(async function () {
+    requireNginx(this);
+    stack = await startStack(MANIFEST);
+    serve = await startServeChild([stack.manifestPath], ENV);
+    agent = await startCliChild('agent', [stack.manifestPath, '--conf', stack.nginx!.confPath, '--prefix', stack.nginx!.prefix], ENV);
+  });
+  after(async () => {
+    await agent?.kill();
+    await serve?.kill();
+    await pool.close();
+    await stack?.stop();
+  });
+
+  const cli = (...args: string[]) => runCli([...args, '--manifest', stack.manifestPath], ENV);
+
+  async function targetOf(path: string, cookie = ''): Promise<string> {
+    const res = await request(`http://127.0.0.1:${stack.ports.nginx}${path}`, { dispatcher: pool, headers: cookie ? { cookie } : {} });
+    await res.body.dump();
+    return String(res.headers['x-strangler-target']);
+  }
+
+  /**
+   * Polls nginx until `path` is served by `want`; resolves to the polls it took and how many
+   * failed (a keep-alive connection an old worker closed as the reload retired it).
+   */
+  async function untilServedBy(path: string, want: string): Promise<{ polls: number; failed: number; ms: number }> {
+    const start = Date.now();
+    let failed = 0;
+    for (let polls = 1; ; polls++) {
+      try {
+        if ((await targetOf(path)) === want) return { polls, failed, ms: Date.now() - start };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'UND_ERR_SOCKET') throw err;
+        failed++;
+      }
+      if (Date.now() - start > FOLLOW_BOUND_MS) throw new Error(`nginx did not send ${path} to ${want} within ${FOLLOW_BOUND_MS} ms:\n${agent.stdout()}\n${agent.stderr()}`);
+    }
+  }
+
+  async function statusJson(): Promise<{ state_version: number; nginx_hosts: Array<{ host: string; state_version: number; lagging: boolean; failure: null | { message: string } }> }> {
+    const r = await cli('status', '--json');
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  }
+
+  async function untilHostsAt(version: number): Promise<void> {
+    const start = Date.now();
+    for (;;) {
+      const s = await statusJson();
+      if (s.nginx_hosts.length === 1 && s.nginx_hosts[0].state_version >= version) return;
+      if (Date.now() - start > FOLLOW_BOUND_MS) throw new Error(`no nginx host reported version ${version}: ${JSON.stringify(s.nginx_hosts)}`);
+    }
+  }
+
+  it('reports the state version nginx serves, beside the gateway, in strangler status', async () => {
+    const s = await statusJson();
+    await untilHostsAt(s.state_version);
+    const text = await cli('status');
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /^NGINX HOST\s+VERSION\s+MANIFEST\s+STATUS$/m);
+    assert.match(text.stdout, new RegExp(`:${stack.nginx!.confPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+${s.state_version}\\s+[0-9a-f]{12}\\s+ok$`, 'm'));
+  });
+
+  it('a flip of a static route moves nginx\'s traffic within the bound, and back', async () => {
+    assert.equal(await targetOf('/api/v1/track/1'), 'function:track-package');
+    const flip = await cli('flip', 'track', 'legacy');
+    assert.equal(flip.status, 0, flip.stderr);
+    assert.match(flip.stdout, /track: 100% -> 0% to function:track-package.*\n.*state version [0-9]+/);
+    const there = await untilServedBy('/api/v1/track/1', 'legacy');
+    const back = await cli('flip', 'track', 'manifest');
+    assert.equal(back.status, 0, back.stderr);
+    const again = await untilServedBy('/api/v1/track/1', 'function:track-package');
+    console.log(`      flip -> nginx serving it: ${there.ms} ms (${there.polls} polls), back: ${again.ms} ms (${again.polls} polls)`);
+  });
+
+  it('a canary change reaches nginx: the split follows the new percent, sticky per cookie', async () => {
+    const r = await cli('canary', 'images', '50');
+    assert.equal(r.status, 0, r.stderr);
+    await untilHostsAt((await statusJson()).state_version);
+    let toFunction = 0;
+    for (let i = 0; i < 200; i++) if ((await targetOf('/images/a.png', `sid=user-${i}`)) === 'function:image-resizer') toFunction++;
+    assert.ok(toFunction > 60 && toFunction < 140, `50% canary: ${toFunction}/200 to the function`);
+    // The same user stays on the same side.
+    const side = await targetOf('/images/a.png', 'sid=user-7');
+    for (let i = 0; i < 5; i++) assert.equal(await targetOf('/images/a.png', 'sid=user-7'), side);
+    assert.equal((await cli('canary', 'images', 'manifest')).status, 0);
+  });
+
+  it('flip --all legacy is one change (one state version, one audit entry) that nginx applies as a whole', async () => {
+    const before = (await statusJson()).state_version;
+    const auditPath = stack.manifestPath.replace(/\.yaml$/, '.audit.jsonl');
+    const auditLines = () => readFileSync(auditPath, 'utf8').trim().split('\n');
+    const linesBefore = auditLines().length;
+    const r = await cli('flip', '--all', 'legacy');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /3 routes in one change/);
+    const after = (await statusJson()).state_version;
+    assert.equal(after, before + 1, 'one state version for three routes');
+    const added = auditLines().slice(linesBefore).map((l) => JSON.parse(l));
+    assert.equal(added.length, 1);
+    assert.equal(added[0].action, 'batch');
+    assert.deepEqual(Object.keys(added[0].routes).sort(), ['images', 'report', 'track']);
+    await untilHostsAt(after);
+    // The host reported the version: every route of it is served by legacy now.
+    for (const path of ['/api/v1/track/9', '/report', '/images/x.png']) assert.equal(await targetOf(path), 'legacy', path);
+    // Several named routes at once, then everything back.
+    const two = await cli('flip', 'track', 'report', 'function');
+    assert.equal(two.status, 0, two.stderr);
+    assert.equal((await statusJson()).state_version, after + 1);
+    await untilHostsAt(after + 1);
+    assert.equal(await targetOf('/report'), 'function:generate-report');
+    assert.equal(await targetOf('/images/x.png'), 'legacy');
+    assert.equal((await cli('flip', '--all', 'manifest')).status, 0);
+  });
+
+  it('a change nginx -t refuses is not applied: the old config keeps serving and status shows the failure', async () => {
+    const original = readFileSync(stack.manifestPath, 'utf8');
+    const confBefore = readFileSync(stack.nginx!.confPath, 'utf8');
+    // Valid to the manifest checks, refused by nginx -t: the host name does not resolve.
+    writeFileSync(stack.manifestPath, original
+      .replace(/^( {2}functions: .*)$/m, '$1\n  ext: { servers: ["no-such-host.invalid:80"] }')
+      .replace('  - { id: report', '  - { id: ext, match: { prefix: /ext }, to: "upstream:ext" }\n  - { id: report'));
+    try {
+      const start = Date.now();
+      let failure = '';
+      while (!failure) {
+        const s = await statusJson();
+        failure = s.nginx_hosts[0]?.failure?.message ?? '';
+        if (Date.now() - start > FOLLOW_BOUND_MS) throw new Error(`no failure reported:\n${agent.stderr()}`);
+      }
+      assert.match(failure, /nginx -t refused the config/);
+      const text = await cli('status');
+      assert.match(text.stdout, /FAILED to apply version [0-9]+ at .*nginx -t refused/);
+      assert.equal(readFileSync(stack.nginx!.confPath, 'utf8'), confBefore, 'the running config is untouched');
+      assert.equal(await targetOf('/api/v1/track/2'), 'function:track-package', 'nginx keeps serving the old config');
+    } finally {
+      writeFileSync(stack.manifestPath, original);
+    }
+    // Fixed: the next sync applies and clears the failure.
+    const start = Date.now();
+    while ((await statusJson()).nginx_hosts[0].failure !== null) {
+      if (Date.now() - start > FOLLOW_BOUND_MS) throw new Error('the failure did not clear once the manifest was fixed');
+    }
+  });
+
+  it('under keep-alive load: failed requests per applied change are counted and bounded', async () => {
+    const CHANGES = 6;
+    const CONNECTIONS = 8;
+    let ok = 0;
+    const failures: string[] = [];
+    let running = true;
+    const loadPool = new UndiciAgent({ connections: CONNECTIONS, keepAliveTimeout: 60_000 });
+    const worker = async () => {
+      while (running) {
+        try {
+          const res = await request(`http://127.0.0.1:${stack.ports.nginx}/api/v1/track/3`, { dispatcher: loadPool });
+          await res.body.dump();
+          if (res.statusCode === 200) ok++;
+          else failures.push(`status ${res.statusCode}`);
+        } catch (err) {
+          failures.push((err as NodeJS.ErrnoException).code ?? (err as Error).message);
+        }
+      }
+    };
+    const workers = Array.from({ length: CONNECTIONS }, worker);
+    let probeFailed = 0;
+    try {
+      for (let i = 0; i < CHANGES; i++) {
+        const r = await cli('flip', 'track', i % 2 ? 'function' : 'legacy');
+        assert.equal(r.status, 0, r.stderr);
+        probeFailed += (await untilServedBy('/api/v1/track/3', i % 2 ? 'function:track-package' : 'legacy')).failed;
+      }
+    } finally {
+      running = false;
+      await Promise.all(workers);
+      await loadPool.close();
+      await cli('flip', 'track', 'manifest');
+    }
+    const perChange = failures.length / CHANGES;
+    console.log(`      keep-alive load: ${ok} ok, ${failures.length} failed over ${CHANGES} applied changes (${perChange.toFixed(2)} per change, ${CONNECTIONS} connections; the probe: ${probeFailed} failed)` +
+      (failures.length ? `: ${[...new Set(failures)].join(', ')}` : ''));
+    assert.ok(ok > CHANGES * 10, `traffic flowed during the changes (${ok} ok)`);
+    // Each reload closes the old workers' idle keep-alive connections: a request racing that
+    // close can fail once per connection and change, never more.
+    assert.ok(failures.length <= CHANGES * CONNECTIONS, `${failures.length} failures > ${CHANGES} changes × ${CONNECTIONS} connections`);
+    assert.ok(probeFailed <= CHANGES, `the probe's one connection failed ${probeFailed} times over ${CHANGES} changes`);
+  });
+});
