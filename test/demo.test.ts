@@ -67,6 +67,14 @@ async function waitFor(demo: Demo, text: string, timeoutMs = 20_000): Promise<vo
   }
 }
 
+/** Polls `check` until it holds; fails with the demo's output after the bound. */
+async function until(check: () => Promise<boolean>, what: string, demo: Demo, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${demo.stdout()}\n${demo.stderr()}`);
+  }
+}
+
 /** The commands under "Try:", exactly as printed (comments included: the shell drops them). */
 function printedCommands(out: string): string[] {
   const lines = out.split('\n');
@@ -206,6 +214,13 @@ describe('strangler demo', function () {
     const viaNginx = await servedBy(`curl -s http://127.0.0.1:${ports.nginx}/api/v1/track/42`);
     assert.equal(viaNginx.served_by, 'function');
 
+    // nginx follows runtime flips and manifest edits through the demo's agent.
+    const flip = await shell(`npx strangler flip track legacy --manifest ${file}`);
+    assert.equal(flip.code, 0, flip.stderr);
+    await until(async () => (await servedBy(`curl -s http://127.0.0.1:${ports.nginx}/api/v1/track/42`)).served_by === 'legacy', 'nginx to follow the flip', demo);
+    writeFileSync(file, readFileSync(file, 'utf8') + '\n  - { id: health, match: { exact: /health }, to: "function:track-package" }\n');
+    await until(async () => (await servedBy(`curl -s http://127.0.0.1:${ports.nginx}/health`)).served_by === 'function', 'nginx to follow the manifest edit', demo);
+
     await stopAndCheck(demo, ports);
     for (const pid of [nginxPid, ...workers]) assert.ok(!alive(pid), `nginx process ${pid} outlived the demo`);
     assert.ok(!existsSync(nginxPrefix), `nginx prefix ${nginxPrefix} left behind`);
@@ -216,7 +231,7 @@ describe('strangler demo', function () {
     demo = startDemo(['--manifest', file, '--no-nginx']);
     await waitFor(demo, READY);
     const out = demo.stdout();
-    assert.match(out, /nginx +not running/);
+    assert.match(out, /nginx +not running \(--no-nginx\)/);
     assert.ok(await portFree(ports.nginx), 'something listens on the nginx port with --no-nginx');
     await tryPrintedCommands(out, file, ports);
     await stopAndCheck(demo, ports);

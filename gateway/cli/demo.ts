@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Route, RouteTable, Upstream } from '../manifest/route-table';
 import { renderNginxConfig } from '../nginx/render-config';
-import { childPids, findNginx } from '../nginx/nginx-process';
+import { childPids, findNginx, type NginxTarget } from '../nginx/nginx-process';
+import { startAgent } from '../nginx/agent';
+import { openFileBackend } from '../runtime/file-state-source';
 import { TOKEN_ENV } from '../runtime/admin-token';
 import { startGateway, type GatewayHandle, type ServeLog } from '../runtime/serve-gateway';
 import { StateFileError } from '../runtime/state-store';
@@ -135,18 +137,26 @@ async function runDemo(file: string, table: RouteTable, withNginx: boolean): Pro
   }
   started.push({ what: 'the Node gateway', stop: () => gw.close(DEMO_GRACE_MS) });
 
-  // 3. nginx, when there is one; the demo goes on without it.
+  // 3. nginx, when there is one; the demo goes on without it. The agent keeps it on the
+  // manifest and the runtime state, as \`strangler agent\` does beside a production nginx.
   let nginx: DemoNginx | null = null;
+  let nginxNote = 'not running (--no-nginx)';
   if (withNginx) {
     const result = await startDemoNginx(table, file);
-    if (typeof result === 'string') say(`nginx: ${result}; going on with the Node gateway alone`);
-    else {
+    if (typeof result === 'string') {
+      nginxNote = `not running: ${result}`;
+      say(`nginx: ${result}; going on with the Node gateway alone`);
+    } else {
       nginx = result;
       started.push({ what: 'nginx', stop: () => result.stop() });
+      const backend = openFileBackend(gw.statePath);
+      const agentLog = { info: (l: string) => say(`nginx agent: ${l}`), error: (l: string) => process.stderr.write(`nginx agent: ${l}\n`) };
+      const agent = await startAgent({ manifestPath: file, target: result.target, backend, log: agentLog });
+      started.push({ what: 'the nginx agent', stop: async () => { await agent.close(); await backend.source.close(); } });
     }
   }
 
-  say(banner(file, table, gw, fixtureUrls, nginx));
+  say(banner(file, table, gw, fixtureUrls, nginx, nginxNote));
 
   return untilStopped({
     name: 'strangler demo',
@@ -231,7 +241,7 @@ function matchText(r: Route): string {
   return r.match.kind === 'regex' ? `~ ${r.match.pattern}` : r.match.path;
 }
 
-function banner(file: string, table: RouteTable, gw: GatewayHandle, fixtureUrls: string[], nginx: DemoNginx | null): string {
+function banner(file: string, table: RouteTable, gw: GatewayHandle, fixtureUrls: string[], nginx: DemoNginx | null, nginxNote: string): string {
   const gatewayUrl = localUrl(gw.listen.host, gw.listen.port);
   const adminUrl = localUrl(gw.admin.host, gw.admin.port);
   const lines = [
@@ -239,7 +249,9 @@ function banner(file: string, table: RouteTable, gw: GatewayHandle, fixtureUrls:
     `strangler demo: ${file} (${table.routes.length} routes, sha256 ${table.sha256.slice(0, 12)})`,
     ...fixtureUrls,
     `  ${label('Node gateway')} ${gatewayUrl}   (admin API ${adminUrl}, token ${gw.tokenPath ?? `$${TOKEN_ENV}`})`,
-    nginx ? `  ${label('nginx')} ${nginx.url}   (pid ${nginx.pid}, compiled from ${file}, in a temp prefix)` : `  ${label('nginx')} not running`,
+    nginx
+      ? `  ${label('nginx')} ${nginx.url}   (pid ${nginx.pid}, compiled from ${file}, in a temp prefix; follows manifest edits, flips and canaries)`
+      : `  ${label('nginx')} ${nginxNote}`,
     '',
     'Try:',
   ];
@@ -268,7 +280,8 @@ function banner(file: string, table: RouteTable, gw: GatewayHandle, fixtureUrls:
 interface DemoNginx {
   pid: number;
   url: string;
-  confPath: string;
+  /** What the agent drives: binary, prefix and config file. */
+  target: NginxTarget;
   /** SIGQUIT, then SIGKILL master and workers if they outlive the bound; removes the prefix. */
   stop(): Promise<void>;
   /** SIGKILL master and workers now (on a second Ctrl-C, or at exit). */
@@ -374,7 +387,7 @@ async function startDemoNginx(table: RouteTable, file: string): Promise<DemoNgin
     }
     await sleep(25);
   }
-  return { pid: master, url: localUrl(host, port), confPath, stop, kill };
+  return { pid: master, url: localUrl(host, port), target: { bin, prefix, conf: confPath }, stop, kill };
 }
 
 function readIfExists(path: string): string {
