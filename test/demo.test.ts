@@ -237,6 +237,30 @@ describe('strangler demo', function () {
     await stopAndCheck(demo, ports);
   });
 
+  it('npm start execs node: SIGTERM to the npm process stops the demo and frees every port', async () => {
+    const { file, ports } = await tempManifest();
+    const child = spawn('npm', ['start', '--silent', '--', '--manifest', file, '--no-nginx'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    demo = { child, stdout: () => out, stderr: () => out, exited };
+    await waitFor(demo, READY);
+    // npm's child is node itself, not a shell that would take the signal and orphan node.
+    const kids = childPids(child.pid!);
+    assert.equal(kids.length, 1, `npm has children ${kids.join(', ')}`);
+    const cmd = readFileSync(`/proc/${kids[0]}/cmdline`, 'latin1').split('\0');
+    assert.match(cmd[0], /node$/, `npm's child is ${cmd.join(' ')}`);
+    child.kill('SIGTERM');
+    await exited;
+    for (const [what, port] of Object.entries(ports)) {
+      if (what === 'nginx') continue;
+      const deadline = Date.now() + 15_000;
+      while (!(await portFree(port))) if (Date.now() > deadline) assert.fail(`port ${port} (${what}) still taken after SIGTERM to npm start:\n${out}`);
+    }
+    assert.ok(!alive(kids[0]), 'the demo outlived npm start');
+  });
+
   it('refuses a port already in use with one line naming it, and stops what it had started', async () => {
     const { file, ports } = await tempManifest();
     const squatter = createServer();
