@@ -3,7 +3,7 @@
 // version and one audit entry, applied by every gateway and nginx host together (the kill switch).
 import { adminRequest, changeFooter, clientUsage, CLIENT_OPTIONS, describeChange, resolveAdmin, type RouteJson } from './admin-client';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
-import { suggest } from '../util/did-you-mean';
+import { didYouMean } from '../util/did-you-mean';
 
 const TARGETS: Record<string, number | null> = { function: 100, legacy: 0, manifest: null };
 
@@ -39,8 +39,7 @@ Exit codes: 0 changed, 1 refused or the gateway is unreachable, 2 usage error.
     const routes = positionals.slice(0, -1);
     if (where === undefined) throw new UsageError('expected ROUTE... (or --all) and one of function, legacy, manifest');
     if (!(where in TARGETS)) {
-      const hint = suggest(where, Object.keys(TARGETS));
-      throw new UsageError(`the last argument must be function, legacy or manifest, got ${JSON.stringify(where)}${hint ? ` (did you mean ${hint}?)` : ''}`);
+      throw new UsageError(`the last argument must be function, legacy or manifest, got ${JSON.stringify(where)}${didYouMean(where, Object.keys(TARGETS))}`);
     }
     if (values.all && routes.length) throw new UsageError('--all and route names are exclusive');
     if (!values.all && !routes.length) throw new UsageError('expected at least one ROUTE, or --all');

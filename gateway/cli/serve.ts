@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { ManifestInvalidError } from '../manifest/errors';
 import { TOKEN_ENV } from '../runtime/admin-token';
 import { DEFAULT_GRACE_MS, startGateway, type GatewayHandle, type ServeLog } from '../runtime/serve-gateway';
-import { localUrl } from '../util/address';
+import { localUrl, remoteUrls } from '../util/address';
 import { StateFileError } from '../runtime/state-store';
 import { EXIT, parseCommandArgs, type Command } from './command';
 import { DEFAULT_MANIFEST, manifestPath, printDiagnostics } from './manifest-arg';
@@ -88,8 +88,10 @@ Exit codes: 0 stopped by a signal, 1 invalid manifest, unusable state file or li
     process.stdout.write([
       `strangler serve: ${file} (${table.routes.length} routes, sha256 ${table.sha256.slice(0, 12)})`,
       `  traffic  ${localUrl(gw.listen.host, gw.listen.port)}`,
+      ...remoteUrls(gw.listen.host, gw.listen.port).map((u) => `           ${u} (bound to ${gw.listen.host}: from other machines)`),
       ...(workers ? [`  workers  ${workers}, pids ${gw.trafficPids().join(', ')}`] : []),
       `  admin    ${localUrl(gw.admin.host, gw.admin.port)}`,
+      ...remoteUrls(gw.admin.host, gw.admin.port).map((u) => `           ${u} (bound to ${gw.admin.host}: from other machines; host names it answers to: gateway.admin_hosts)`),
       `  token    ${gw.tokenPath ? `${gw.tokenPath}${gw.tokenCreated ? ' (created)' : ''}` : `$${TOKEN_ENV}`}`,
       `  state    ${gw.statePath}`,
       `  audit    ${gw.auditPath}`,

@@ -22,6 +22,7 @@ import { BodyTooLarge, readBody } from './request-body';
 import type { HostReport } from './state-source';
 import type { StateChanges, StateStore } from './state-store';
 import { VERSION } from '../version';
+import { didYouMean } from '../util/did-you-mean';
 
 import { closeGracefully, listen } from '../util/http-server';
 
@@ -143,7 +144,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const findRoute = (id: string): Route => {
     const table = opts.table();
     const route = id === DEFAULT_ROUTE_ID ? table.defaultRoute : table.routes.find((r) => r.id === id);
-    if (!route) throw new HttpError(404, `no route ${JSON.stringify(id)} in the manifest; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+    if (!route) throw new HttpError(404, `no route ${JSON.stringify(id)} in the manifest${didYouMean(id, table.routes.map((r) => r.id))}; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
     return route;
   };
 
@@ -178,7 +179,8 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     if (changes.has(DEFAULT_ROUTE_ID)) throw new HttpError(409, 'the default route serves unmatched requests from legacy and has no percent to change');
     const unknown = [...changes.keys()].filter((id) => !table.routes.some((r) => r.id === id));
     if (unknown.length) {
-      throw new HttpError(404, `no route ${unknown.map((id) => JSON.stringify(id)).join(', ')} in the manifest; nothing changed; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+      const hints = unknown.map((id) => didYouMean(id, table.routes.map((r) => r.id), (c) => `${JSON.stringify(c)} for ${JSON.stringify(id)}`)).join('');
+      throw new HttpError(404, `no route ${unknown.map((id) => JSON.stringify(id)).join(', ')} in the manifest${hints}; nothing changed; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
     }
     const client = req.socket.remoteAddress ?? 'unknown';
     const { previous } = await state.apply(changes, client);

@@ -30,3 +30,9 @@ export function suggest(word: string, candidates: Iterable<string>): string | nu
   }
   return best;
 }
+
+/** " (did you mean X?)" for the closest candidate, shown through `show`; "" when none is close. */
+export function didYouMean(word: string, candidates: Iterable<string>, show: (c: string) => string = (c) => c): string {
+  const best = suggest(word, candidates);
+  return best === null ? '' : ` (did you mean ${show(best)}?)`;
+}
