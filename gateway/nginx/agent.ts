@@ -115,7 +115,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         atomicWriteFileSync(target.conf, candidate);
       }
       if (!running) return fail(table.sha256, `nginx is not running on ${target.conf} (the config is in place for its start)`);
-      if (candidate !== current) {
+      // At the start, reload even an unchanged file: an agent that died between its swap and
+      // its reload left nginx running the previous config in memory.
+      if (candidate !== current || !last) {
         const reload = await reloadAndWait(target);
         if (!reload.ok) {
           // nginx kept its running config: put the file back so disk and memory agree.
