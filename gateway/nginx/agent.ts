@@ -105,11 +105,15 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const current = existsSync(target.conf) ? readFileSync(target.conf, 'utf8') : null;
     const running = readMasterPid(target) !== null;
 
+    let testMs = 0;
+    let reloadMs = 0;
     if (candidate !== current || !last || last.failure) {
       if (candidate !== current) {
         const candidatePath = `${target.conf}.candidate`;
         atomicWriteFileSync(candidatePath, candidate);
+        const t0 = Date.now();
         const test = await nginxTest({ ...target, conf: candidatePath });
+        testMs = Date.now() - t0;
         try { unlinkSync(candidatePath); } catch { /* gone */ }
         if (!test.ok) return fail(table.sha256, `nginx -t refused the config: ${test.output.split('\n').find((l) => /emerg|error/.test(l)) ?? test.output}`);
         atomicWriteFileSync(target.conf, candidate);
@@ -118,7 +122,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       // At the start, reload even an unchanged file: an agent that died between its swap and
       // its reload left nginx running the previous config in memory.
       if (candidate !== current || !last) {
+        const t0 = Date.now();
         const reload = await reloadAndWait(target);
+        reloadMs = Date.now() - t0;
         if (!reload.ok) {
           // nginx kept its running config: put the file back so disk and memory agree.
           if (current !== null) atomicWriteFileSync(target.conf, current);
@@ -128,7 +134,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     }
     const changed = candidate !== current;
     if (changed || !last || last.failure || last.state_version !== snapshot.version || last.manifest_sha256 !== table.sha256) {
-      log.info(`${reason}: nginx serves state version ${snapshot.version}, manifest sha256 ${table.sha256.slice(0, 12)}${changed ? ' (reloaded)' : ' (config unchanged)'}`);
+      log.info(`${reason}: nginx serves state version ${snapshot.version}, manifest sha256 ${table.sha256.slice(0, 12)}${changed ? ` (nginx -t ${testMs} ms, reload until the new workers serve ${reloadMs} ms)` : ' (config unchanged)'}`);
     }
     lastLogged = '';
     await publish({
