@@ -97,6 +97,10 @@ describe('strangler agent: nginx follows runtime changes', function () {
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /^NGINX HOST\s+VERSION\s+MANIFEST\s+STATUS$/m);
     assert.match(text.stdout, new RegExp(`:${stack.nginx!.confPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+${s.state_version}\\s+[0-9a-f]{12}\\s+ok$`, 'm'));
+    const metrics = await request(`http://127.0.0.1:${stack.ports.admin}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const body = await metrics.body.text();
+    assert.match(body, new RegExp(`^strangler_state_version ${s.state_version}$`, 'm'));
+    assert.match(body, new RegExp(`^strangler_nginx_host_state_version\\{host="[^"]+nginx\\.conf"\\} ${s.state_version}$`, 'm'));
   });
 
   it('a flip of a static route moves nginx\'s traffic within the bound, and back', async () => {

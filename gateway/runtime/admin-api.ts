@@ -141,6 +141,18 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     },
   });
 
+  new Gauge({
+    name: 'strangler_state_version', help: 'The runtime state version (one more with each applied change)', registers: [registry],
+    collect() { this.set(state.version); },
+  });
+  new Gauge({
+    name: 'strangler_nginx_host_state_version', help: 'The state version each nginx host (strangler agent) serves; below strangler_state_version: lagging', labelNames: ['host'], registers: [registry],
+    async collect() {
+      this.reset();
+      for (const h of opts.hostReports ? await opts.hostReports().catch(() => []) : []) this.set({ host: h.host }, h.state_version);
+    },
+  });
+
   const findRoute = (id: string): Route => {
     const table = opts.table();
     const route = id === DEFAULT_ROUTE_ID ? table.defaultRoute : table.routes.find((r) => r.id === id);
