@@ -26,7 +26,8 @@ Each host reports the state version it serves (and its last failure) where every
 it: \`strangler status\` lists the nginx hosts beside the routes and flags those that lag or failed.
 
 Options:
-  --conf PATH     the full nginx.conf nginx runs (nginx -p PREFIX -c PATH); required
+  --conf PATH     the full nginx.conf nginx runs (nginx -p PREFIX -c PATH), as \`strangler
+                  compile\` writes it (not a --snippet); required
   --state SPEC    the runtime state the gateway writes: its state file (default
                   <manifest>.state.json beside the manifest, as \`strangler serve\`), or redis://…
                   (host reports go beside the state file, in <state file>.hosts/)

@@ -5,6 +5,7 @@ import { TOKEN_ENV } from '../runtime/admin-token';
 import { DEFAULT_GRACE_MS, startGateway, type GatewayHandle, type ServeLog } from '../runtime/serve-gateway';
 import { localUrl, remoteUrls } from '../util/address';
 import { StateFileError } from '../runtime/state-store';
+import { isRedisUrl } from '../runtime/state-source';
 import { EXIT, parseCommandArgs, type Command } from './command';
 import { DEFAULT_MANIFEST, manifestPath, printDiagnostics } from './manifest-arg';
 import { untilStopped } from './until-stopped';
@@ -58,6 +59,10 @@ Exit codes: 0 stopped by a signal, 1 invalid manifest, unusable state file or li
     if (workers instanceof Error) {
       process.stderr.write(`strangler serve: ${workers.message}\n`);
       return EXIT.USAGE;
+    }
+    if (v.state !== undefined && isRedisUrl(v.state)) {
+      process.stderr.write('strangler serve: --state redis://…: Redis state is not supported in this build; pass a state file\n');
+      return EXIT.FAIL;
     }
     const file = manifestPath(positionals);
     const stamp = (line: string) => `${new Date().toISOString()} ${line}\n`;
