@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { startStack, type Stack, type StackPorts } from './helpers/stack';
@@ -134,6 +134,23 @@ describe('the CLI and the admin API a new user meets', function () {
     const other = await admin('GET', '/routes', undefined, `evil.example:${stack.ports.admin}`);
     assert.equal(other.statusCode, 403);
     await other.body.dump();
+  });
+
+  it('serve bound to every interface prints the addresses other machines reach the admin API by, and answers them', async () => {
+    const wide = await startServeChild([stack.manifestPath, '--listen', '127.0.0.1:0', '--admin', '0.0.0.0:0', '--state', join(mkdtempSync(join(tmpdir(), 'strangler-wide-')), 's.json')], ENV);
+    try {
+      const external = Object.values(networkInterfaces()).flat().filter((a) => a && !a.internal && a.family === 'IPv4').map((a) => a!.address);
+      for (const ip of external) {
+        assert.match(wide.stdout(), new RegExp(`^ +http://${ip.replace(/\./g, '\\.')}:${wide.adminPort} \\(bound to 0\\.0\\.0\\.0`, 'm'));
+        const res = await request(`http://${ip}:${wide.adminPort}/healthz`);
+        assert.equal(res.statusCode, 200, `the printed URL http://${ip}:${wide.adminPort} is refused`);
+        await res.body.dump();
+      }
+      if (!external.length) console.warn('      (no external IPv4 interface here: only the loopback URL to check)');
+      assert.match(wide.stdout(), new RegExp(`^  admin +http://127\\.0\\.0\\.1:${wide.adminPort}$`, 'm'));
+    } finally {
+      await wide.kill();
+    }
   });
 
   it('flip: a misspelt target gets "did you mean"; a misspelt route too', async () => {

@@ -29,7 +29,7 @@ describe('strangler CLI: help and usage', () => {
   it('lists every command in --help and exits 0', async () => {
     const r = await strangler(['--help']);
     assert.equal(r.code, 0);
-    for (const c of ['validate', 'compile', 'apply', 'serve', 'flip', 'canary', 'status']) assert.match(r.stdout, new RegExp(`^  ${c} `, 'm'));
+    for (const c of ['validate', 'compile', 'apply', 'serve', 'agent', 'flip', 'canary', 'status']) assert.match(r.stdout, new RegExp(`^  ${c} `, 'm'));
   });
   it('prints a command\'s usage for --help', async () => {
     const r = await strangler(['compile', '--help']);
