@@ -66,21 +66,22 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   };
 
   /** The manifest as it is now, or the last good one with the reason it could not be used. */
-  function currentTable(): { table: RouteTable | null; problem: string | null } {
+  function currentTable(): { table: RouteTable | null; sha: string; problem: string | null } {
     let text: string;
     try {
       text = readFileSync(manifestPath, 'utf8');
     } catch (err) {
-      return { table: lastGoodTable, problem: `cannot read ${manifestPath}: ${(err as Error).message}` };
+      return { table: lastGoodTable, sha: '', problem: `cannot read ${manifestPath}: ${(err as Error).message}` };
     }
-    if (lastGoodTable && lastGoodTable.sha256 === sha256(text)) return { table: lastGoodTable, problem: null };
+    const sha = sha256(text);
+    if (lastGoodTable && lastGoodTable.sha256 === sha) return { table: lastGoodTable, sha, problem: null };
     const compiled = compileManifest(text, manifestPath);
     if (!compiled.table) {
       const first = compiled.diagnostics.find((d) => d.severity === 'error');
-      return { table: lastGoodTable, problem: `${manifestPath} is invalid: ${first ? formatDiagnostic(first) : 'errors'}` };
+      return { table: lastGoodTable, sha, problem: `${manifestPath} is invalid: ${first ? formatDiagnostic(first) : 'errors'}` };
     }
     lastGoodTable = compiled.table;
-    return { table: compiled.table, problem: null };
+    return { table: compiled.table, sha, problem: null };
   }
 
   async function syncOnce(reason: string): Promise<SyncOutcome> {
@@ -97,9 +98,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       return { outcome: 'failed', state_version: snapshot.version, message };
     };
 
-    const { table, problem } = currentTable();
-    if (!table) return fail('', problem ?? 'no manifest');
-    if (problem) return fail(table.sha256, problem);
+    const { table, sha, problem } = currentTable();
+    // The failure names the manifest that could not be applied, not the last good one.
+    if (!table || problem) return fail(sha, problem ?? 'no manifest');
     const percents = new Map(Object.entries(snapshot.routes).map(([id, o]) => [id, o.percent]));
     const candidate = renderNginxConfig(withEffectivePercents(table, percents), { manifestName: manifestPath });
     const current = existsSync(target.conf) ? readFileSync(target.conf, 'utf8') : null;
