@@ -76,7 +76,8 @@ describe('strangler agent: nginx follows runtime changes', function () {
   }
 
   async function statusJson(): Promise<{ state_version: number; nginx_hosts: Array<{ host: string; state_version: number; lagging: boolean; failure: null | { message: string } }> }> {
-    const r = await cli('status', '--json');
+    // --admin: the manifest may be mid-edit (invalid) while status is asked.
+    const r = await cli('status', '--json', '--admin', `127.0.0.1:${stack.ports.admin}`);
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout);
   }
@@ -189,6 +190,27 @@ describe('strangler agent: nginx follows runtime changes', function () {
       writeFileSync(stack.manifestPath, original);
     }
     // Fixed: the next sync applies and clears the failure.
+    const start = Date.now();
+    while ((await statusJson()).nginx_hosts[0].failure !== null) {
+      if (Date.now() - start > FOLLOW_BOUND_MS) throw new Error('the failure did not clear once the manifest was fixed');
+    }
+  });
+
+  it('an invalid manifest edit is not applied either: status names the diagnostic, nginx keeps serving', async () => {
+    const original = readFileSync(stack.manifestPath, 'utf8');
+    writeFileSync(stack.manifestPath, original.replace('to: "function:generate-report"', 'to: "functon:generate-report"'));
+    try {
+      const start = Date.now();
+      let failure = '';
+      while (!/is invalid/.test(failure)) {
+        failure = (await statusJson()).nginx_hosts[0]?.failure?.message ?? '';
+        if (Date.now() - start > FOLLOW_BOUND_MS) throw new Error(`no failure reported:\n${agent.stderr()}`);
+      }
+      assert.match(failure, /routes\.yaml:[0-9]+:[0-9]+: error STR_BAD_TARGET: routes\[2\]\.to: .*did you mean function:generate-report/);
+      assert.equal(await targetOf('/report'), 'function:generate-report', 'nginx keeps serving the last good manifest');
+    } finally {
+      writeFileSync(stack.manifestPath, original);
+    }
     const start = Date.now();
     while ((await statusJson()).nginx_hosts[0].failure !== null) {
       if (Date.now() - start > FOLLOW_BOUND_MS) throw new Error('the failure did not clear once the manifest was fixed');
