@@ -91,6 +91,24 @@ describe('strangler agent: nginx follows runtime changes', function () {
     }
   }
 
+  /** Polls status until the host reports a failure matching `pattern`; resolves to its message. */
+  async function untilFailure(pattern: RegExp): Promise<string> {
+    const start = Date.now();
+    for (;;) {
+      const failure = (await statusJson()).nginx_hosts[0]?.failure?.message ?? '';
+      if (pattern.test(failure)) return failure;
+      if (Date.now() - start > FOLLOW_BOUND_MS) throw new Error(`no failure matching ${pattern} reported:\n${agent.stderr()}`);
+    }
+  }
+
+  /** Polls status until the host's failure is gone (the next sync applied). */
+  async function untilFailureCleared(): Promise<void> {
+    const start = Date.now();
+    while ((await statusJson()).nginx_hosts[0].failure !== null) {
+      if (Date.now() - start > FOLLOW_BOUND_MS) throw new Error('the failure did not clear once the manifest was fixed');
+    }
+  }
+
   it('usage: --conf is required; --state redis://… is refused by this build, naming no password', async () => {
     const noConf = await runCli(['agent', stack.manifestPath]);
     assert.equal(noConf.status, 2);
@@ -174,14 +192,7 @@ describe('strangler agent: nginx follows runtime changes', function () {
       .replace(/^( {2}functions: .*)$/m, '$1\n  ext: { servers: ["no-such-host.invalid:80"] }')
       .replace('  - { id: report', '  - { id: ext, match: { prefix: /ext }, to: "upstream:ext" }\n  - { id: report'));
     try {
-      const start = Date.now();
-      let failure = '';
-      while (!failure) {
-        const s = await statusJson();
-        failure = s.nginx_hosts[0]?.failure?.message ?? '';
-        if (Date.now() - start > FOLLOW_BOUND_MS) throw new Error(`no failure reported:\n${agent.stderr()}`);
-      }
-      assert.match(failure, /nginx -t refused the config/);
+      await untilFailure(/nginx -t refused the config/);
       const text = await cli('status');
       assert.match(text.stdout, /FAILED to apply version [0-9]+ at .*nginx -t refused/);
       assert.equal(readFileSync(stack.nginx!.confPath, 'utf8'), confBefore, 'the running config is untouched');
@@ -190,31 +201,20 @@ describe('strangler agent: nginx follows runtime changes', function () {
       writeFileSync(stack.manifestPath, original);
     }
     // Fixed: the next sync applies and clears the failure.
-    const start = Date.now();
-    while ((await statusJson()).nginx_hosts[0].failure !== null) {
-      if (Date.now() - start > FOLLOW_BOUND_MS) throw new Error('the failure did not clear once the manifest was fixed');
-    }
+    await untilFailureCleared();
   });
 
   it('an invalid manifest edit is not applied either: status names the diagnostic, nginx keeps serving', async () => {
     const original = readFileSync(stack.manifestPath, 'utf8');
     writeFileSync(stack.manifestPath, original.replace('to: "function:generate-report"', 'to: "functon:generate-report"'));
     try {
-      const start = Date.now();
-      let failure = '';
-      while (!/is invalid/.test(failure)) {
-        failure = (await statusJson()).nginx_hosts[0]?.failure?.message ?? '';
-        if (Date.now() - start > FOLLOW_BOUND_MS) throw new Error(`no failure reported:\n${agent.stderr()}`);
-      }
+      const failure = await untilFailure(/is invalid/);
       assert.match(failure, /routes\.yaml:[0-9]+:[0-9]+: error STR_BAD_TARGET: routes\[2\]\.to: .*did you mean function:generate-report/);
       assert.equal(await targetOf('/report'), 'function:generate-report', 'nginx keeps serving the last good manifest');
     } finally {
       writeFileSync(stack.manifestPath, original);
     }
-    const start = Date.now();
-    while ((await statusJson()).nginx_hosts[0].failure !== null) {
-      if (Date.now() - start > FOLLOW_BOUND_MS) throw new Error('the failure did not clear once the manifest was fixed');
-    }
+    await untilFailureCleared();
   });
 
   it('under keep-alive load: failed requests per applied change are counted and bounded', async () => {
