@@ -8,7 +8,7 @@ import { Client } from 'undici';
 import { PROJECT_ROOT } from '../gateway/version';
 import type { LoadGenerator, LoadResult } from './load';
 import { benchManifest, PATHS } from './manifests';
-import { newPrefix, nginxBin, startNginx } from './nginx';
+import { nginxBin, startNginx } from './nginx';
 import { freePort, sleep } from './proc';
 import type { Settings } from './settings';
 import { ADMIN_TOKEN, gatewayAvailable, generatedConfig, startGatewayProcess } from './stack';
@@ -155,10 +155,9 @@ async function runReloads(load: LoadGenerator, upstream: { port: number }, s: Se
   const manifest = join(dir, 'routes.yaml');
   // Two manifests that differ in one canary percentage: each apply has a real change to make.
   const variant = (i: number) => benchManifest({ listen: port, upstream: upstream.port }).replace('percent: 10,', `percent: ${i % 2 ? 20 : 10},`);
-  const prefix = newPrefix();
-  const nginx = await startNginx(generatedConfig(variant(0)), port, prefix);
+  const nginx = await startNginx(generatedConfig(variant(0)), port);
   try {
-    const confPath = join(prefix, 'nginx.conf');
+    const { prefix, confPath } = nginx;
     const apply = await reloadsUnderLoad(load, port, s, (i) => {
       writeFileSync(manifest, variant(i));
       return run(process.execPath, [join(PROJECT_ROOT, 'bin', 'strangler.js'), 'apply', manifest, '--conf', confPath, '--prefix', prefix]);

@@ -73,19 +73,23 @@ export function summarize(samples: Sample[]): Summary {
 export async function runOverhead(load: LoadGenerator, upstream: { port: number; pid: number }, s: Settings, log: (l: string) => void): Promise<OverheadResult> {
   const skipped: OverheadResult['skipped'] = {};
   const running = new Map<ConfigId, Running | null>();
-  running.set('direct', null);
+  // BENCH_CONFIGS: a short targeted run (e.g. the gateway against the bare undici proxy).
+  const wanted = (id: ConfigId) => s.configs === null || s.configs.includes(id);
+  if (wanted('direct')) running.set('direct', null);
   try {
-    const hand = await freePort();
-    running.set('nginx-hand', asRunning('nginx-hand', hand, await startNginx(handWrittenConfig(hand, upstream.port), hand)));
-    running.set('nginx-generated', await startGeneratedNginx('nginx-generated', { listen: await freePort(), upstream: upstream.port }));
-    running.set('nginx-no-keepalive', await startGeneratedNginx('nginx-no-keepalive', { listen: await freePort(), upstream: upstream.port, keepalive: 0 }));
+    if (wanted('nginx-hand')) {
+      const hand = await freePort();
+      running.set('nginx-hand', asRunning('nginx-hand', hand, await startNginx(handWrittenConfig(hand, upstream.port), hand)));
+    }
+    if (wanted('nginx-generated')) running.set('nginx-generated', await startGeneratedNginx('nginx-generated', { listen: await freePort(), upstream: upstream.port }));
+    if (wanted('nginx-no-keepalive')) running.set('nginx-no-keepalive', await startGeneratedNginx('nginx-no-keepalive', { listen: await freePort(), upstream: upstream.port, keepalive: 0 }));
     if (gatewayAvailable()) {
-      running.set('gateway', await startGatewayProcess('gateway', benchManifest({ listen: await freePort(), upstream: upstream.port })));
-      running.set('gateway-workers', await startGatewayProcess('gateway-workers', benchManifest({ listen: await freePort(), upstream: upstream.port }), 2));
+      if (wanted('gateway')) running.set('gateway', await startGatewayProcess('gateway', benchManifest({ listen: await freePort(), upstream: upstream.port })));
+      if (wanted('gateway-workers')) running.set('gateway-workers', await startGatewayProcess('gateway-workers', benchManifest({ listen: await freePort(), upstream: upstream.port }), 2));
     } else {
       skipped.gateway = 'gateway/runtime/gateway-server.ts is not in this build';
     }
-    for (const peer of ['undici-pool', 'http-proxy', 'fastify-proxy'] as const) running.set(peer, await startPeer(peer, upstream.port));
+    for (const peer of ['undici-pool', 'http-proxy', 'fastify-proxy'] as const) if (wanted(peer)) running.set(peer, await startPeer(peer, upstream.port));
 
     const ids = CONFIGS.map((c) => c.id).filter((id) => running.has(id));
     const spec = (id: ConfigId, payload: Payload, durationSec: number) => {

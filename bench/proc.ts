@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 export { childPids } from '../gateway/nginx/nginx-process';
-export { freePort } from '../test/helpers/net';
+export { freePort } from '../gateway/util/free-port';
 
 export interface Child<T> {
   proc: ChildProcess;

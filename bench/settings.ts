@@ -16,6 +16,8 @@ export interface Settings {
   routeCounts: number[];
   /** Only these suites (overhead, scale, changes, agent); default all. */
   suites: string[];
+  /** Only these overhead configurations (e.g. gateway,undici-pool); default all. */
+  configs: string[] | null;
 }
 
 function num(name: string, dflt: number): number {
@@ -37,11 +39,12 @@ export function readSettings(): Settings {
     agentChanges: Math.round(num('BENCH_AGENT_CHANGES', 50)),
     routeCounts: (process.env.BENCH_ROUTE_COUNTS ?? '100,1000,10000').split(',').map(Number),
     suites: (process.env.BENCH_SUITES ?? 'overhead,scale,changes,agent').split(',').map((s) => s.trim()),
+    configs: process.env.BENCH_CONFIGS ? process.env.BENCH_CONFIGS.split(',').map((s) => s.trim()) : null,
   };
 }
 
 /** The environment variables that differ from the defaults, for the report's command line. */
 export function nonDefaultEnv(): string {
-  const names = ['BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_WARMUP', 'BENCH_FLIPS', 'BENCH_RELOADS', 'BENCH_AGENT_CHANGES', 'BENCH_ROUTE_COUNTS', 'BENCH_SUITES', 'BENCH_CPU_PROF', 'BENCH_LOAD'];
+  const names = ['BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_WARMUP', 'BENCH_FLIPS', 'BENCH_RELOADS', 'BENCH_AGENT_CHANGES', 'BENCH_ROUTE_COUNTS', 'BENCH_SUITES', 'BENCH_CONFIGS', 'BENCH_CPU_PROF', 'BENCH_LOAD'];
   return names.filter((n) => process.env[n]).map((n) => `${n}=${process.env[n]}`).join(' ');
 }

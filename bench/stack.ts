@@ -8,7 +8,7 @@ import { renderNginxConfig } from '../gateway/nginx/render-config';
 import { TRAFFIC_NODE_FLAGS } from '../gateway/runtime/node-flags';
 import { PROJECT_ROOT } from '../gateway/version';
 import { benchManifest, type BenchManifestOptions } from './manifests';
-import { newPrefix, startNginx, type BenchNginx } from './nginx';
+import { startNginx, type BenchNginx } from './nginx';
 import { childPids, startScript, type Child } from './proc';
 
 export const BENCH_DIST = __dirname;
@@ -86,6 +86,6 @@ export function asRunning(name: string, port: number, n: BenchNginx): Running & 
   return { name, port, pids: n.pids, stop: n.stop, nginx: n };
 }
 
-export async function startGeneratedNginx(name: string, o: BenchManifestOptions, prefix = newPrefix()): Promise<Running & { nginx: BenchNginx }> {
-  return asRunning(name, o.listen, await startNginx(generatedConfig(benchManifest(o)), o.listen, prefix));
+export async function startGeneratedNginx(name: string, o: BenchManifestOptions): Promise<Running & { nginx: BenchNginx }> {
+  return asRunning(name, o.listen, await startNginx(generatedConfig(benchManifest(o)), o.listen));
 }

@@ -47,6 +47,8 @@ export interface FunctionsFixture {
   readonly requests: number;
   /** Invocations per function name, sync and async, failed ones included. */
   readonly invocations: Readonly<Record<string, number>>;
+  /** Invocations a proxy forwarded for this client address (its X-Real-IP): tests tag requests by source address. */
+  invocationsFrom(client: string): number;
   readonly completions: readonly AsyncCompletion[];
   waitForCompletion(callId: string, timeoutMs?: number): Promise<AsyncCompletion>;
   /** Replace the start-up faults of one function, or of the whole gateway; '' clears. */
@@ -65,6 +67,7 @@ export async function startFunctions(opts: FunctionsOptions = {}): Promise<Funct
   const closing = new AbortController();
   const events = new EventEmitter();
   const invocations: Record<string, number> = {};
+  const byClient = new Map<string, number>();
   const completions: AsyncCompletion[] = [];
   const fns = new Map<string, FnState>();
   let requests = 0;
@@ -111,6 +114,8 @@ export async function startFunctions(opts: FunctionsOptions = {}): Promise<Funct
    */
   async function invoke(fn: FnState, req: IncomingMessage, body: BodyInfo, rest: string, callId: string, isAsync: boolean) {
     invocations[fn.name]++;
+    const client = req.headers['x-real-ip'];
+    if (typeof client === 'string') byClient.set(client, (byClient.get(client) ?? 0) + 1);
     const state = await scale(fn);
     if (state === 'closed') return null;
     if (state === 'unavailable') return { ran: false, reply: textReply(503, `No endpoints available for: ${fn.name}.`) };
@@ -208,6 +213,7 @@ export async function startFunctions(opts: FunctionsOptions = {}): Promise<Funct
     url: localUrl(host, port),
     get requests() { return requests; },
     invocations,
+    invocationsFrom: (client: string) => byClient.get(client) ?? 0,
     completions,
     waitForCompletion(callId, timeoutMs = 10_000) {
       const found = completions.find((c) => c.callId === callId);

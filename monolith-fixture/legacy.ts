@@ -11,7 +11,11 @@ import { localUrl } from '../gateway/util/address.js';
 import { listen } from '../gateway/util/http-server.js';
 
 export interface LegacyOptions { port?: number; host?: string; faults?: string; name?: string }
-export interface LegacyFixture { port: number; url: string; close(): Promise<void>; readonly requests: number }
+export interface LegacyFixture {
+  port: number; url: string; close(): Promise<void>; readonly requests: number;
+  /** Requests a proxy forwarded for this client address (its X-Real-IP): tests tag requests by source address. */
+  requestsFrom(client: string): number;
+}
 
 const pbkdf2Async = promisify(pbkdf2);
 const REPORT_PAGE_ITERATIONS = 250_000; // ~60 ms of SHA-256 per page on a laptop core
@@ -67,11 +71,18 @@ export async function startLegacy(opts: LegacyOptions = {}): Promise<LegacyFixtu
   const startFaults = parseFaults(opts.faults); // throws early on a bad spec
   const closing = new AbortController();
   let requests = 0;
+  const byClient = new Map<string, number>();
 
   const faultsFor = (req: IncomingMessage): Faults => parseFaults(requestFaultSpec(req), startFaults);
 
-  const server: Server = createServer(async (req, res) => {
+  const count = (req: IncomingMessage) => {
     requests++;
+    const client = req.headers['x-real-ip'];
+    if (typeof client === 'string') byClient.set(client, (byClient.get(client) ?? 0) + 1);
+  };
+
+  const server: Server = createServer(async (req, res) => {
+    count(req);
     res.setHeader('x-served-by', 'legacy');
     try {
       const keep = req.method === 'POST' && (req.url ?? '').split('?')[0] === '/api/v1/orders';
@@ -92,7 +103,7 @@ export async function startLegacy(opts: LegacyOptions = {}): Promise<LegacyFixtu
   const wss = new WebSocketServer({ noServer: true });
   wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
   server.on('upgrade', async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    requests++;
+    count(req);
     socket.on('error', () => socket.destroy());
     const path = (req.url ?? '').split('?')[0];
     let faults: Faults;
@@ -116,6 +127,7 @@ export async function startLegacy(opts: LegacyOptions = {}): Promise<LegacyFixtu
     port,
     url: localUrl(host, port),
     get requests() { return requests; },
+    requestsFrom: (client: string) => byClient.get(client) ?? 0,
     async close() {
       closing.abort();
       for (const ws of wss.clients) ws.terminate(); // upgraded sockets are no longer the server's

@@ -100,7 +100,8 @@ describe('admin API', function () {
       assert.equal(res.body.id, 'track');
       assert.ok(res.body.stats.requests >= 1);
       const nope = await api.get('/routes/nope').set(auth()).expect(404).expect('content-type', /application\/json/);
-      assert.match(nope.body.error, /no route "nope"/);
+      assert.equal(nope.body.error, 'unknown_route');
+      assert.match(nope.body.message, /no route "nope"/);
     });
 
     it('every read but /healthz needs the token: missing, wrong or another scheme is 401', async () => {
@@ -109,7 +110,8 @@ describe('admin API', function () {
           const req = api.get(path);
           if (header) req.set('authorization', header);
           const res = await req.expect(401);
-          assert.match(res.body.error, /token/);
+          assert.equal(res.body.error, 'unauthorized');
+          assert.match(res.body.message, /token/);
           assert.match(res.headers['www-authenticate'], /^Bearer/);
           assert.doesNotMatch(res.text, /images|track/, 'a 401 says nothing about routes');
         }
@@ -132,7 +134,8 @@ describe('admin API', function () {
         const req = api.patch('/routes/off').send({ percent: 100 });
         if (header) req.set('authorization', header);
         const res = await req.expect(401);
-        assert.match(res.body.error, /token/);
+        assert.equal(res.body.error, 'unauthorized');
+        assert.match(res.body.message, /token/);
       }
       assert.equal(gw.state.override('off'), undefined);
       assert.equal(read(statePath()), before.state);
@@ -148,6 +151,9 @@ describe('admin API', function () {
         ['{"percent": "50"}', /percent must be number,null/],
         ['{"percent": true}', /percent must be number,null/],
         ['{"percent": 12.345}', /percent must be multiple of 0.01/],
+        // Would round to another percent (1e-9 to 0, turning the route off): refused, not stored.
+        ['{"percent": 1e-9}', /percent must be multiple of 0.01/],
+        ['{"percent": 33.330000001}', /percent must be multiple of 0.01/],
         ['{}', /must have required property 'percent'/],
         ['{"percent": 5, "route": "images"}', /must NOT have additional properties \("route"\)/],
         ['[50]', /body must be object/],
@@ -158,13 +164,14 @@ describe('admin API', function () {
       for (const [body, why] of cases) {
         const res = await api.patch('/routes/images').set(auth()).set('content-type', 'application/json').send(body).expect(400);
         assert.match(res.headers['content-type'], /application\/json/);
-        assert.match(res.body.error, why, `body ${body}: ${res.body.error}`);
-        if (!/JSON/.test(why.source)) assert.match(res.body.error, /expected \{"percent": 0\.\.100/, 'the error says what is expected');
+        assert.match(res.body.error, /^invalid_(json|body|percent)$/);
+        assert.match(res.body.message, why, `body ${body}: ${res.body.message}`);
+        if (!/JSON/.test(why.source)) assert.match(res.body.message, /expected \{"percent": 0\.\.100/, 'the error says what is expected');
       }
       const wrongType = await api.patch('/routes/images').set(auth()).set('content-type', 'text/plain').send('{"percent": 5}').expect(415);
-      assert.match(wrongType.body.error, /application\/json/);
+      assert.deepEqual([wrongType.body.error, /application\/json/.test(wrongType.body.message)], ['unsupported_media_type', true]);
       const tooBig = await api.patch('/routes/images').set(auth()).set('content-type', 'application/json').send(`{"percent": 5, "x": "${'a'.repeat(20_000)}"}`).expect(413);
-      assert.match(tooBig.body.error, /larger than/);
+      assert.deepEqual([tooBig.body.error, /larger than/.test(tooBig.body.message)], ['body_too_large', true]);
       assert.equal(gw.state.effectivePercent(stack.table.routes.find((r) => r.id === 'images')!), 30);
       assert.equal(read(statePath()), before.state);
       assert.equal(read(gw.auditPath), before.audit);
@@ -172,9 +179,11 @@ describe('admin API', function () {
 
     it('unknown route: 404 naming the routes; the default route: 409', async () => {
       const res = await api.patch('/routes/nope').set(auth()).send({ percent: 5 }).expect(404);
-      assert.match(res.body.error, /no route "nope".*routes: track, orders/);
+      assert.equal(res.body.error, 'unknown_route');
+      assert.match(res.body.message, /no route "nope".*routes: track, orders/);
       const def = await api.patch('/routes/default').set(auth()).send({ percent: 5 }).expect(409);
-      assert.match(def.body.error, /default route/);
+      assert.equal(def.body.error, 'default_route_fixed');
+      assert.match(def.body.message, /default route/);
     });
 
     it('sets the percent: persisted atomically, audited, effective on the next request', async () => {

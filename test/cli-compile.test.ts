@@ -9,6 +9,7 @@ import { sha256 } from '../gateway/manifest/compile-manifest';
 import { PROJECT_ROOT } from '../gateway/version';
 import { findNginx, requireNginx } from './helpers/nginx';
 import { startStack, type Stack, type StackPorts } from './helpers/stack';
+import { STACK_MANIFEST_HEAD } from './helpers/manifests';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'strangler.js');
 const EXAMPLE = join(PROJECT_ROOT, 'routes', 'routes.yaml');
@@ -121,13 +122,7 @@ describe('strangler apply', function () {
   let stack: Stack;
   let dir: string;
   const manifest = (extra: string) => (p: StackPorts) => `
-version: 1
-listen: "127.0.0.1:${p.nginx}"
-debug_headers: true
-upstreams:
-  legacy: { servers: ["127.0.0.1:${p.legacy}"] }
-  functions: { servers: ["127.0.0.1:${p.functions}"] }
-routes:
+${STACK_MANIFEST_HEAD(p)}routes:
   - { id: track, match: { prefix: /api/v1/track }, to: "function:track-package" }
 ${extra}`;
 

@@ -9,6 +9,7 @@ import { ROUTING_MANIFEST } from './helpers/manifests';
 import { requireNginx } from './helpers/nginx';
 import { rawRequest, type RawResponse } from './helpers/raw-http';
 import { startStack, type Stack } from './helpers/stack';
+import { observe, pick, type Observed } from './helpers/parity';
 
 /** Request targets sent verbatim: matching kinds, boundaries, encodings, dot segments, queries. */
 export const EQUIVALENCE_TARGETS: readonly string[] = [
@@ -36,29 +37,13 @@ export const EQUIVALENCE_TARGETS: readonly string[] = [
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'];
 
-interface Seen {
-  status: number;
-  route?: string;
-  target?: string;
-  servedBy?: string;
-  fn?: string;
-  instance?: string;
-  /** The request target the upstream received. */
-  url?: string;
-}
+type Seen = Pick<Observed, 'status' | 'route' | 'target' | 'servedBy' | 'fn' | 'instance' | 'url'>;
 
-function observe(res: RawResponse): Seen {
-  const seen: Seen = { status: res.status, route: res.headers['x-strangler-route'], target: res.headers['x-strangler-target'], servedBy: res.headers['x-served-by'] };
-  try {
-    const body = JSON.parse(res.body.toString('utf8'));
-    seen.servedBy ??= body.served_by;
-    seen.fn = body.function;
-    seen.instance = body.instance;
-    seen.url = body.url;
-  } catch { /* not an echo (HEAD, images, errors) */ }
+function seenOf(res: RawResponse): Seen {
+  const o = observe(res);
   // Both answer refused requests themselves; only the status class is part of the promise.
-  if (res.status >= 400 && !seen.servedBy) return { status: Math.floor(res.status / 100) * 100 };
-  return seen;
+  if (res.status >= 400 && !o.servedBy) return { status: Math.floor(res.status / 100) * 100 };
+  return pick(o, ['route', 'target', 'servedBy', 'fn', 'instance', 'url']);
 }
 
 describe('equivalence: the gateway routes exactly as the compiled nginx', function () {
@@ -80,7 +65,7 @@ describe('equivalence: the gateway routes exactly as the compiled nginx', functi
     // A fixed session cookie: without it the /images/ canary would pick a side at random.
     const opts = { method, body, headers: { 'content-type': 'application/json', cookie: 'session_id=fixed-user', ...headers } };
     const [n, g] = await Promise.all([rawRequest(stack.ports.nginx, target, opts), rawRequest(gateway.listen.port, target, opts)]);
-    return [observe(n), observe(g)];
+    return [seenOf(n), seenOf(g)];
   }
 
   it(`routes ${EQUIVALENCE_TARGETS.length} request targets × ${METHODS.length} methods identically`, async () => {

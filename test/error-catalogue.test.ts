@@ -8,7 +8,8 @@ import { compileManifest } from '../gateway/manifest/compile-manifest';
 import { formatDiagnostic, MANIFEST_CODES } from '../gateway/manifest/errors';
 import { PROJECT_ROOT } from '../gateway/version';
 
-const DOC = readFileSync(join(PROJECT_ROOT, 'docs', 'errors.md'), 'utf8');
+// The manifest's codes; the page's last part, `# HTTP answers`, is test/http-answers.test.ts's.
+const DOC = readFileSync(join(PROJECT_ROOT, 'docs', 'errors.md'), 'utf8').split(/^# HTTP answers$/m)[0];
 
 interface Section { code: string; body: string }
 

@@ -38,8 +38,8 @@ export function compileGolden(manifest: string, file: string): string {
 describe('golden files: manifest → nginx.conf snippet', function () {
   const files = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith('.golden')).sort();
 
-  it('has 6–10 cases, the example manifest among them', () => {
-    assert.ok(files.length >= 6 && files.length <= 10, `${files.length} golden files`);
+  it('has at least 6 cases, the example manifest among them', () => {
+    assert.ok(files.length >= 6, `${files.length} golden files: the emitter's cases must stay covered`);
     assert.ok(files.includes('example-routes.golden'));
   });
 

@@ -8,6 +8,7 @@ import { Agent as UndiciAgent, request } from 'undici';
 import { requireNginx } from './helpers/nginx';
 import { startStack, type Stack, type StackPorts } from './helpers/stack';
 import { runCli, startCliChild, startServeChild, type CliChild, type ServeChild } from './helpers/serve-child';
+import { STACK_MANIFEST_HEAD } from './helpers/manifests';
 
 const TOKEN = 'agent-test-token-0123456789abcdef';
 const ENV = { STRANGLER_ADMIN_TOKEN: TOKEN };
@@ -15,13 +16,7 @@ const ENV = { STRANGLER_ADMIN_TOKEN: TOKEN };
 const FOLLOW_BOUND_MS = 30_000;
 
 const MANIFEST = (p: StackPorts) => `
-version: 1
-listen: "127.0.0.1:${p.nginx}"
-debug_headers: true
-upstreams:
-  legacy: { servers: ["127.0.0.1:${p.legacy}"] }
-  functions: { servers: ["127.0.0.1:${p.functions}"] }
-gateway: { listen: "127.0.0.1:${p.gateway}", admin: "127.0.0.1:${p.admin}" }
+${STACK_MANIFEST_HEAD(p)}gateway: { listen: "127.0.0.1:${p.gateway}", admin: "127.0.0.1:${p.admin}" }
 routes:
   - { id: track, match: { prefix: /api/v1/track }, to: "function:track-package" }
   - { id: images, match: { prefix: /images/ }, to: "function:image-resizer", canary: { percent: 0, sticky: "cookie:sid" } }
@@ -169,7 +164,7 @@ describe('strangler agent: nginx follows runtime changes', function () {
     assert.equal(after, before + 1, 'one state version for three routes');
     const added = auditLines().slice(linesBefore).map((l) => JSON.parse(l));
     assert.equal(added.length, 1);
-    assert.equal(added[0].action, 'batch');
+    assert.equal(added[0].action, 'bulk');
     assert.deepEqual(Object.keys(added[0].routes).sort(), ['images', 'report', 'track']);
     await untilHostsAt(after);
     // The host reported the version: every route of it is served by legacy now.

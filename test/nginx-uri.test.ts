@@ -1,13 +1,14 @@
 // nginx request-target parity: parseRequestTarget, escapeUri and the proxy_pass upstream URI,
 // each compared byte for byte with a real nginx fed the same raw request line.
 import assert from 'node:assert/strict';
-import { connect, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import {
   escapeArgs, escapeUri, parseRequestTarget, proxyUpstreamTarget, upstreamUriAfterRewriteBreak,
   upstreamUriForPrefix, type ParsedTargetOk,
 } from '../gateway/runtime/nginx-uri.js';
 import { freePort } from './helpers/net.js';
 import { nginxTestConf, requireNginx, startNginx, type RunningNginx } from './helpers/nginx.js';
+import { rawRequest } from './helpers/raw-http.js';
 
 // Raw targets, as latin1 binary strings (one char per byte), sent verbatim on the wire.
 const CORPUS: string[] = [
@@ -53,23 +54,9 @@ const CORPUS: string[] = [
 interface Reply { status: number; body: string }
 
 /** One request over a raw socket (HTTP clients would normalise the target). Body as latin1. */
-function send(port: number, target: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    socket.setTimeout(10_000, () => socket.destroy(new Error(`timeout on ${JSON.stringify(target)}`)));
-    socket.on('data', (c) => chunks.push(c));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const raw = Buffer.concat(chunks).toString('latin1');
-      const headEnd = raw.indexOf('\r\n\r\n');
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(raw)?.[1] ?? 0);
-      if (!status || headEnd < 0) return reject(new Error(`no HTTP response for ${JSON.stringify(target)}: ${JSON.stringify(raw)}`));
-      resolve({ status, body: raw.slice(headEnd + 4) });
-    });
-    // write, not end: nginx takes a half-close as the client giving up on a proxied request.
-    socket.write(Buffer.from(`GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`, 'latin1'));
-  });
+async function send(port: number, target: string): Promise<Reply> {
+  const r = await rawRequest(port, target);
+  return { status: r.status, body: r.body.toString('latin1') };
 }
 
 async function inBatches<T, R>(items: readonly T[], width: number, fn: (t: T) => Promise<R>): Promise<R[]> {

@@ -3,8 +3,7 @@
 // frozen table carries the effective percents to the emitter, which compiles it exactly as it
 // compiles a manifest that says those percents.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileManifest } from '../gateway/manifest/compile-manifest';
 import { withEffectivePercents } from '../gateway/manifest/effective-table';
@@ -14,28 +13,18 @@ import { fileHostReports, openFileStateSource } from '../gateway/runtime/file-st
 import { openStateBackend, StateSpecError } from '../gateway/runtime/open-state-backend';
 import type { StateSnapshot } from '../gateway/runtime/state-source';
 import { StateStore } from '../gateway/runtime/state-store';
+import { OFFLINE_MANIFEST_HEAD } from './helpers/manifests';
+import { withTempStateFile } from './helpers/temp-state-file';
 
-const manifest = (images: number) => `
-version: 1
-listen: 8080
-upstreams:
-  legacy: { servers: ["127.0.0.1:1"] }
-  functions: { servers: ["127.0.0.1:2"] }
-routes:
-  - { id: a, match: { prefix: /a }, to: "function:a" }
+const manifest = (images: number) => `${OFFLINE_MANIFEST_HEAD}  - { id: a, match: { prefix: /a }, to: "function:a" }
   - { id: images, match: { prefix: /images/ }, to: "function:img", canary: { percent: ${images}, sticky: "cookie:sid" } }
   - { id: c, match: { exact: /c }, to: "function:c" }
 `;
 const table = (images = 10): RouteTable => compileManifest(manifest(images), 'routes.yaml').table!;
 
 describe('runtime state: version and apply', () => {
-  let dir: string;
   let file: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'strangler-state-version-'));
-    file = join(dir, 'routes.state.json');
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  withTempStateFile('strangler-state-version-', (_dir, f) => { file = f; });
 
   it('counts changes: a batch over many routes is one version, persisted, and survives a reopen', async () => {
     const s = StateStore.open(file);

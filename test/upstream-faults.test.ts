@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
-import { exchange, sleep, type Exchange } from './helpers/exchange';
+import { exchange, sleep, type Exchange } from './helpers/raw-http';
 import { ROUTING_MANIFEST } from './helpers/manifests';
 import { requireNginx } from './helpers/nginx';
 import { startStack, type Stack } from './helpers/stack';

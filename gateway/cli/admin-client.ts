@@ -4,6 +4,7 @@
 import { request } from 'node:http';
 import { loadManifest } from '../manifest/compile-manifest';
 import { ManifestInvalidError, formatDiagnostic } from '../manifest/errors';
+import { parsePercentText } from '../manifest/percent';
 import { readAdminToken, tokenPathFor, TOKEN_ENV, type AdminToken } from '../runtime/admin-token';
 import { ADMIN_SERVICE } from '../runtime/admin-guard';
 import { localUrl, parseAddress, type Address } from '../util/address';
@@ -90,7 +91,7 @@ export async function adminRequest(target: AdminTarget, method: string, path: st
     throw new Error(`the admin API refused the token from ${from}.\n` +
       `The gateway uses $${TOKEN_ENV} if it was set when it started, else ${tokenPathFor(target.manifestPath)} beside its manifest; use the same token here.`);
   }
-  // {"error": message} today; {"error": code, "message": …} is read too.
+  // Admin errors are {"error": CODE, "message": what went wrong}: the message says it to a person.
   if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status}: ${String(parsed.message ?? parsed.error ?? res.text.trim())}`);
   return { status: res.status, body: parsed };
 }
@@ -127,12 +128,9 @@ function send(url: string, method: string, token: string | null, payload?: strin
 }
 
 /** "42", "42%", "12.5" -> number; "manifest" -> null (clear the override); else undefined. */
+/** A PERCENT argument: null for "manifest", undefined when it is not a percent. */
 export function parsePercentArg(text: string): number | null | undefined {
-  if (text === 'manifest') return null;
-  const m = /^([0-9]{1,3}(?:\.[0-9]{1,2})?)%?$/.exec(text);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  return n <= 100 ? n : undefined;
+  return text === 'manifest' ? null : parsePercentText(text);
 }
 
 export interface RouteJson {

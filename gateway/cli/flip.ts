@@ -52,7 +52,10 @@ Exit codes: 0 changed, 1 refused or the gateway is unreachable, 2 usage error.
     }
     const body = values.all ? { all: percent } : { routes: Object.fromEntries(routes.map((r) => [r, percent])) };
     const res = await adminRequest(target, 'PATCH', '/routes', body);
-    const changed = Array.isArray(res.body.routes) ? (res.body.routes as RouteJson[]) : [];
+    // The answer: `changes` ({id: {old, new}}) and every route; describe the changed ones.
+    const changes = (res.body.changes ?? {}) as Record<string, { old: number; new: number }>;
+    const changed = (Array.isArray(res.body.routes) ? (res.body.routes as RouteJson[]) : [])
+      .filter((r) => r.id in changes).map((r) => ({ ...r, previous_percent: changes[r.id].old }));
     process.stdout.write(changed.map((r) => describeChange(r) + '\n').join('') + `${changed.length} routes in one change; ${changeFooter(res.body.state_version)}\n`);
     return EXIT.OK;
   },

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { compileManifest } from '../manifest/compile-manifest';
-import type { ManifestDiagnostic } from '../manifest/errors';
+import { fileDiagnostic, type ManifestDiagnostic } from '../manifest/errors';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
 import { manifestPath, printDiagnostics } from './manifest-arg';
 
@@ -29,7 +29,7 @@ Exit codes: 0 valid (warnings allowed), 1 invalid, 2 usage error.`,
       diagnostics = compileManifest(text, file).diagnostics;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`no such file: ${file}`);
-      diagnostics = [{ code: 'STR_FILE', severity: 'error', path: '', file, message: (err as Error).message }];
+      diagnostics = [fileDiagnostic(file, err as Error)];
     }
     const valid = !diagnostics.some((d) => d.severity === 'error');
     if (values.json) {

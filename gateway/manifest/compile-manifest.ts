@@ -1,11 +1,12 @@
 // Manifest text -> diagnostics and, when there are no errors, the frozen RouteTable.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { formatPath, ManifestInvalidError, type ManifestDiagnostic, type PathSegment } from './errors';
+import { fileDiagnostic, formatPath, ManifestInvalidError, type ManifestDiagnostic, type PathSegment } from './errors';
+import { matchOf } from './location-plan';
 import { parseManifestYaml } from './parse-yaml';
 import {
   DEFAULT_ROUTE_ID, deepFreeze,
-  type Body, type Buffers, type Canary, type HostPort, type Listen, type Match, type Route,
+  type Body, type Buffers, type Canary, type HostPort, type Listen, type Route,
   type RouteTable, type Size, type StickyKey, type Target, type Timeouts, type Upstream,
 } from './route-table';
 import { checkSchema } from './schema';
@@ -61,7 +62,7 @@ export function loadManifest(file: string): { table: RouteTable; diagnostics: Ma
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ManifestInvalidError([{ code: 'STR_FILE', severity: 'error', path: '', file, message: (err as Error).message }]);
+    throw new ManifestInvalidError([fileDiagnostic(file, err as Error)]);
   }
   const { table, diagnostics } = compileManifest(text, file);
   if (!table) throw new ManifestInvalidError(diagnostics);
@@ -105,12 +106,6 @@ function target(to: string): Target {
   return { kind, name, text: to };
 }
 
-function match(mt: Obj): Match {
-  if (typeof mt.exact === 'string') return { kind: 'exact', path: mt.exact };
-  if (typeof mt.prefix === 'string') return { kind: 'prefix', path: mt.prefix };
-  return { kind: 'regex', pattern: String(mt.regex) };
-}
-
 function sticky(text: unknown): StickyKey {
   if (typeof text !== 'string') return { kind: 'random' };
   if (text === 'ip') return { kind: 'ip' };
@@ -148,7 +143,7 @@ function buildRouteTable(m: Obj, digest: string): RouteTable {
     return {
       id: String(r.id),
       index,
-      match: match(r.match as Obj),
+      match: matchOf(r.match as Obj),
       methods: Array.isArray(r.methods) ? [...(r.methods as string[])] : null,
       to: target(String(r.to)),
       canary,
@@ -179,6 +174,7 @@ function buildRouteTable(m: Obj, digest: string): RouteTable {
       listen: hostPort(String(gw.listen ?? BUILTIN_DEFAULTS.gateway.listen)),
       admin: hostPort(String(gw.admin ?? BUILTIN_DEFAULTS.gateway.admin)),
       admin_hosts: Array.isArray(gw.admin_hosts) ? (gw.admin_hosts as string[]).map((h) => h.toLowerCase()) : [],
+      access_log: typeof gw.access_log === 'string' ? gw.access_log : null,
     },
     defaults,
     routes,

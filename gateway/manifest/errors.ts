@@ -64,6 +64,11 @@ export function formatDiagnostic(d: ManifestDiagnostic): string {
 }
 
 /** Thrown by loaders when a manifest has errors; carries all of them. */
+/** STR_FILE: the manifest file cannot be read (missing, a directory, no permission). */
+export function fileDiagnostic(file: string, err: Error): ManifestDiagnostic {
+  return { code: 'STR_FILE', severity: 'error', path: '', file, message: err.message };
+}
+
 export class ManifestInvalidError extends Error {
   readonly code = 'STR_MANIFEST_INVALID';
   constructor(readonly diagnostics: readonly ManifestDiagnostic[]) {

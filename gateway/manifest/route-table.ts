@@ -74,8 +74,9 @@ export interface RouteTable {
   readonly server_name: string;
   readonly debug_headers: boolean;
   readonly upstreams: ReadonlyMap<string, Upstream>;
-  /** admin_hosts: extra Host names the admin API answers to (lower case). */
-  readonly gateway: { readonly listen: HostPort; readonly admin: HostPort; readonly admin_hosts: readonly string[] };
+  /** admin_hosts: extra Host names the admin API answers to (lower case).
+   *  access_log: a path as written (relative to the manifest's directory), 'stdout', 'off', or null for the default file. */
+  readonly gateway: { readonly listen: HostPort; readonly admin: HostPort; readonly admin_hosts: readonly string[]; readonly access_log: string | null };
   readonly defaults: { readonly timeouts: Timeouts; readonly buffers: Buffers; readonly body: Body };
   /** Manifest order. */
   readonly routes: readonly Route[];
@@ -84,6 +85,11 @@ export interface RouteTable {
 }
 
 export const DEFAULT_ROUTE_ID = 'default';
+
+/** A match as status and report show it: `/prefix`, `= /exact`, `~ regex`. */
+export function matchText(m: Match): string {
+  return m.kind === 'regex' ? `~ ${m.pattern}` : m.kind === 'exact' ? `= ${m.path}` : m.path;
+}
 
 /** RFC 9110 §9.2.2 idempotent methods: the ones a fallback may replay to legacy. */
 export const IDEMPOTENT_METHODS: readonly string[] = Object.freeze(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);

@@ -1,6 +1,8 @@
 // Checks the schema cannot express, one function per concern, each reporting every problem it sees.
 // They run on schema-checked data but stay defensive: a check must never throw on odd input.
 import type { ManifestCode, PathSegment } from './errors';
+import { isValidPercent } from './percent';
+import { locationsOf, matchOf, type LocationKind } from './location-plan';
 import { MAX_DURATION_MS, parseDuration, parseHostPort, parseSize } from './units';
 import { didYouMean } from '../util/did-you-mean';
 
@@ -105,18 +107,15 @@ export function checkIds(m: Obj, report: Report): void {
   }
 }
 
+const KIND_MARK: Record<LocationKind, string> = { exact: '=', prefix: '^', regex: '~' };
+
 /**
- * The nginx location(s) a match becomes. A prefix without a trailing slash matches on segment
- * boundaries, so it is emitted as `= P` plus `P/`; two routes may not claim the same location.
+ * The nginx location(s) a match becomes, as the location plan makes them; two routes may not
+ * claim the same location.
  */
 export function locationKeys(match: Obj): string[] {
-  if (typeof match.exact === 'string') return [`= ${match.exact}`];
-  if (typeof match.regex === 'string') return [`~ ${match.regex}`];
-  if (typeof match.prefix === 'string') {
-    const p = match.prefix;
-    return p.endsWith('/') ? [`^ ${p}`] : [`= ${p}`, `^ ${p}/`];
-  }
-  return [];
+  if (typeof match.exact !== 'string' && typeof match.prefix !== 'string' && typeof match.regex !== 'string') return [];
+  return locationsOf(matchOf(match)).map((l) => `${KIND_MARK[l.kind]} ${l.name}`);
 }
 
 /**
@@ -210,7 +209,7 @@ export function checkCanaries(m: Obj, report: Report): void {
     if (typeof r.canary.percent !== 'number') continue;
     const p = r.canary.percent;
     // Out of range is the schema's error already.
-    if (p >= 0 && p <= 100 && Math.abs(p * 100 - Math.round(p * 100)) > 1e-6) {
+    if (p >= 0 && p <= 100 && !isValidPercent(p)) {
       report('STR_BAD_PERCENT', ['routes', routeIndex(m, r), 'canary', 'percent'], `${p} has more than two decimals (nginx split_clients resolution is 0.01%)`);
     }
   }

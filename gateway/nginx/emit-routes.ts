@@ -11,10 +11,16 @@
 //   served by @strangler_fallback_N, which replays idempotent requests to legacy only.
 // Variables and named locations are numbered by route position: ids never reach variable names.
 import { d, entry, literal, type Directive } from './directive';
+import { LOG_FORMAT_NAME, nginxLogFormat, TARGET_HEADER } from './log-format';
 import { IDEMPOTENT_METHODS, type Body, type Buffers, type Route, type RouteTable, type StickyKey, type Timeouts } from '../manifest/route-table';
+import { formatPercent } from '../manifest/percent';
+import { upstreamFailureBody } from '../http-answers';
+import { locationPlan, type Location, type ProxyPass } from '../manifest/location-plan';
 
 export const UPSTREAM_PREFIX = 'strangler_';
 export const GATEWAY_UPSTREAM = 'strangler_gateway';
+/** $strangler_target of a location handed to the gateway, until the gateway's answer names who served it. */
+const DYNAMIC_TARGET = 'gateway';
 /**
  * The internal status that jumps to a route's legacy named location. Not 418: with
  * proxy_intercept_errors on, a function answering the jump status would be sent to legacy too,
@@ -43,13 +49,16 @@ export function emitHttpContext(table: RouteTable, opts: EmitOptions): Directive
 }
 
 function emitLogFormat(): Directive[] {
-  const fields = [
-    '"time":"$time_iso8601"', '"route":"$strangler_route"', '"target":"$strangler_target"',
-    '"method":"$request_method"', '"uri":"$request_uri"', '"status":$status', '"bytes":$body_bytes_sent',
-    '"request_time":$request_time', '"upstream_response_time":"$upstream_response_time"',
-    '"upstream_addr":"$upstream_addr"', '"upstream_status":"$upstream_status"', '"remote_addr":"$remote_addr"',
+  // A route handed to the gateway logs who answered it (the gateway's target header); any other
+  // location logs its own $strangler_target. The key pairs both, so only a gateway answer counts.
+  const header = `$upstream_http_${TARGET_HEADER.toLowerCase().replace(/-/g, '_')}`;
+  return [
+    d('log_format', [LOG_FORMAT_NAME, 'escape=json', nginxLogFormat()]),
+    d('map', [`$strangler_target:${header}`, '$strangler_served_by'], [
+      entry(`~^${DYNAMIC_TARGET}:(?<strangler_answered>.+)$`, '$strangler_answered'),
+      entry('default', '$strangler_target'),
+    ]),
   ];
-  return [d('log_format', ['strangler_json', 'escape=json', `{${fields.join(',')}}`])];
 }
 
 function emitUpstreams(table: RouteTable): Directive[] {
@@ -104,16 +113,12 @@ function emitCanaryMaps(route: Route): Directive[] {
   return out;
 }
 
-export function formatPercent(p: number): string {
-  return Number.isInteger(p) ? String(p) : p.toFixed(2).replace(/0$/, '');
-}
-
 function emitServer(table: RouteTable, opts: EmitOptions): Directive {
   const block: Directive[] = [
     d('listen', [table.listen.host ? serverAddress(table.listen.host, table.listen.port) : table.listen.port]),
     d('server_name', table.server_name.split(' ').map(literal)),
   ];
-  if (opts.accessLog) block.push(d('access_log', [opts.accessLog, 'strangler_json']));
+  if (opts.accessLog) block.push(d('access_log', [opts.accessLog, LOG_FORMAT_NAME]));
   block.push(
     d('set', ['$strangler_route', 'default']),
     d('set', ['$strangler_target', 'legacy']),
@@ -128,9 +133,7 @@ function emitServer(table: RouteTable, opts: EmitOptions): Directive {
     d('proxy_next_upstream', ['error', 'timeout']),
     ...tuning(table.defaults, null),
   );
-  const claimsRoot = table.routes.some((r) => r.match.kind === 'prefix' && r.match.path === '/');
-  if (!claimsRoot) block.push(d('location', ['/'], routeBody(table, table.defaultRoute, 'default')));
-  for (const route of table.routes) block.push(...routeLocations(table, route));
+  for (const location of locationPlan(table)) block.push(d('location', locationArgs(location), routeBody(table, location)));
   for (const route of table.routes) block.push(...routeNamedLocations(table, route));
   return d('server', [], block);
 }
@@ -152,22 +155,14 @@ function tuning(s: { timeouts: Timeouts; buffers: Buffers; body: Body }, base: {
   return out;
 }
 
-/** A segment prefix P becomes `= P` and `P/`; everything else is one location. */
-function routeLocations(table: RouteTable, route: Route): Directive[] {
-  const m = route.match;
-  switch (m.kind) {
-    case 'exact': return [d('location', ['=', m.path], routeBody(table, route, 'exact'))];
-    case 'regex': return [d('location', ['~', m.pattern], routeBody(table, route, 'regex'))];
-    case 'prefix':
-      if (m.path.endsWith('/')) return [d('location', [m.path], routeBody(table, route, 'prefix'))];
-      return [
-        d('location', ['=', m.path], routeBody(table, route, 'exact')),
-        d('location', [m.path + '/'], routeBody(table, route, 'prefix')),
-      ];
+/** `= P`, `P` or `~ P`: the location plan decides which. */
+function locationArgs(location: Location): string[] {
+  switch (location.kind) {
+    case 'exact': return ['=', location.name];
+    case 'prefix': return [location.name];
+    case 'regex': return ['~', location.name];
   }
 }
-
-type LocationKind = 'exact' | 'prefix' | 'regex' | 'default';
 
 function debugHeaders(table: RouteTable): Directive[] {
   if (!table.debug_headers) return [];
@@ -177,14 +172,17 @@ function debugHeaders(table: RouteTable): Directive[] {
   ];
 }
 
-function routeBody(table: RouteTable, route: Route, kind: LocationKind): Directive[] {
+function routeBody(table: RouteTable, location: Location): Directive[] {
+  const route = location.route;
   const n = route.index;
   const overrides = tuning(route, table.defaults);
   const head = [d('set', ['$strangler_route', literal(route.id)])];
 
   if (route.dynamic) {
-    // The gateway adds its own debug headers: nginx adds none here.
-    return [...head, d('set', ['$strangler_target', 'gateway']), ...overrides, d('proxy_pass', [`http://${GATEWAY_UPSTREAM}`])];
+    // The gateway adds its own debug headers: nginx adds none here. Without debug_headers the
+    // gateway still sends nginx its target header, for the log; the client does not see it.
+    const hide = table.debug_headers ? [] : [d('proxy_hide_header', [TARGET_HEADER])];
+    return [...head, d('set', ['$strangler_target', DYNAMIC_TARGET]), ...overrides, ...hide, d('proxy_pass', [`http://${GATEWAY_UPSTREAM}`])];
   }
   if (route.to.kind === 'legacy' || route.canary.percent === 0) {
     return [...head, d('set', ['$strangler_target', 'legacy']), ...overrides, ...debugHeaders(table), d('proxy_pass', [`http://${upstreamName('legacy')}`])];
@@ -196,7 +194,7 @@ function routeBody(table: RouteTable, route: Route, kind: LocationKind): Directi
   if (hasSplit(route)) toLegacy.push(d('if', ['(', `$strangler_canary_${n}`, '=', 'legacy', ')'], [d('return', [TO_LEGACY_STATUS])]));
   if (toLegacy.length) body.push(d('error_page', [TO_LEGACY_STATUS, '=', `@strangler_legacy_${n}`]), ...toLegacy);
 
-  body.push(...proxyToTarget(route, kind === 'default' ? 'prefix' : kind));
+  body.push(...proxyToTarget(location.pass));
   if (route.fallback) {
     body.push(
       d('proxy_intercept_errors', ['on']),
@@ -222,15 +220,15 @@ export function routeNamedLocations(table: RouteTable, route: Route): Directive[
   const out: Directive[] = [];
   if (route.methods || hasSplit(route)) out.push(d('location', [`@strangler_legacy_${n}`], legacyBody([])));
   if (route.fallback) {
-    const refuse = (status: number, error: string): Directive[] => route.fallback!.non_idempotent ? [] : [
+    const refuse = (status: 502 | 504): Directive[] => route.fallback!.non_idempotent ? [] : [
       d('default_type', ['application/json']),
       d('if', ['(', '$request_method', '!~', `^(${IDEMPOTENT_METHODS.join('|')})$`, ')'], [
         d('set', ['$strangler_target', literal(route.to.text)]),
-        d('return', [status, JSON.stringify({ error, route: literal(route.id), target: literal(route.to.text) })]),
+        d('return', [status, JSON.stringify(upstreamFailureBody(status, literal(route.id), literal(route.to.text)))]),
       ]),
     ];
-    out.push(d('location', [`@strangler_fallback_${n}`], legacyBody(refuse(502, 'upstream_failed'))));
-    out.push(d('location', [`@strangler_fallback_timeout_${n}`], legacyBody(refuse(504, 'upstream_timeout'))));
+    out.push(d('location', [`@strangler_fallback_${n}`], legacyBody(refuse(502))));
+    out.push(d('location', [`@strangler_fallback_timeout_${n}`], legacyBody(refuse(504))));
   }
   return out;
 }
@@ -239,15 +237,11 @@ export function routeNamedLocations(table: RouteTable, route: Route): Directive[
  * proxy_pass with a URI part replaces the matched location prefix; in an exact location the whole
  * path is replaced. Regex locations cannot have a URI part, so the path is rewritten first.
  */
-function proxyToTarget(route: Route, kind: Exclude<LocationKind, 'default'>): Directive[] {
-  const to = route.to;
-  if (to.kind === 'legacy') return [d('proxy_pass', [`http://${upstreamName('legacy')}`])];
-  if (to.kind === 'upstream') return [d('proxy_pass', [`http://${upstreamName(to.name)}`])];
-  const base = `/${to.kind === 'async' ? 'async-function' : 'function'}/${literal(to.name)}`;
-  const fn = `http://${upstreamName('functions')}`;
-  switch (kind) {
-    case 'exact': return [d('proxy_pass', [fn + base])];
-    case 'prefix': return [d('proxy_pass', [`${fn}${base}/`])];
-    case 'regex': return [d('rewrite', ['^', `${base}$uri`, 'break']), d('proxy_pass', [fn])];
+function proxyToTarget(pass: ProxyPass): Directive[] {
+  const up = `http://${upstreamName(pass.upstream)}`;
+  switch (pass.kind) {
+    case 'as_is': return [d('proxy_pass', [up])];
+    case 'uri_part': return [d('proxy_pass', [up + literal(pass.uriPart)])];
+    case 'rewrite': return [d('rewrite', ['^', `${literal(pass.base)}$uri`, 'break']), d('proxy_pass', [up])];
   }
 }

@@ -102,6 +102,11 @@ const tick = () => new Promise<void>((r) => setTimeout(r, 10));
 export async function reloadAndWait(t: NginxTarget, timeoutMs = 10_000): Promise<NginxResult> {
   const master = readMasterPid(t);
   if (master === null) return { ok: false, output: 'nginx is not running with this config (no live master in its pid file)' };
+  return hupAndWait(master, timeoutMs);
+}
+
+/** reloadAndWait for a master whose pid is known (nginx-runner.ts's child). */
+export async function hupAndWait(master: number, timeoutMs = 10_000): Promise<NginxResult> {
   const before = new Set(childPids(master));
   // SIGHUP to the master is what `nginx -s reload` sends, without a second parse of the config
   // (`-s` loads it before it signals: a few hundred ms on a busy machine).

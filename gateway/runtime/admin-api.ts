@@ -1,42 +1,48 @@
 // The admin API: read the routes and their counters, move a route's traffic at runtime.
 // It listens on its own (loopback by default) address, apart from the traffic listener.
 //
-//   GET   /healthz        open (liveness for supervisors; "service" tells a client it found a strangler admin API)
-//   GET   /routes         token: every route with manifest/effective percent and counters, the
-//                         state version and the nginx hosts' reports
-//   PATCH /routes         token: {"routes": {"<id>": percent|null, …}} or {"all": percent|null}:
-//                         one change (one state version, one audit entry) over many routes
-//   GET   /routes/:id     token: one route
-//   PATCH /routes/:id     token: {"percent": 0..100} sets an override, {"percent": null} clears it
-//   GET   /metrics        token: Prometheus text (the gateway's registry plus admin metrics)
+//   GET   /healthz           open (liveness; "service" tells a client it found a strangler admin API)
+//   GET   /ui/               open: the dashboard's static files (they hold no data; admin-ui.ts)
+//   GET   /whoami            token: {"access": "admin" | "read"}, which token was sent
+//   GET   /routes            token: every route with manifest/effective percent and counters, the
+//                            state version and the nginx hosts' reports
+//   PATCH /routes            admin token: several routes in one change, one audit entry:
+//                            {"all": 0..100|null} or {"routes": {"<id>": 0..100|null, ...}}
+//   GET   /routes/:id        token: one route
+//   PATCH /routes/:id        admin token: {"percent": 0..100} sets an override, {"percent": null} clears it
+//   GET   /audit?limit=N     token: the audit log's last N entries (default 50, at most 500), oldest first
+//   GET   /instances         token: {"gateways": [...], "nginx": [...]}, who serves which state version
+//   GET   /metrics           token: Prometheus text (the gateway's registry plus admin metrics)
 //
-// Reads need the token too: routes, upstream names and traffic counters are internals.
+// Reads need a token too: routes, upstream names and traffic counters are internals. The
+// read-only token (STRANGLER_READ_TOKEN) is accepted for every GET and refused for changes.
+// Every refusal is {"error": CODE, "message": "…"}, its code from the one catalogue of answers
+// (gateway/http-answers.ts).
 import Ajv from 'ajv';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { DEFAULT_ROUTE_ID, type Route, type RouteTable } from '../manifest/route-table';
 import { ADMIN_SERVICE, hostChecker, originAllowed, type AdminAddress } from './admin-guard';
 import { bearerToken, tokenMatches } from './admin-token';
+import { loadAdminUi } from './admin-ui';
 import { AuditLog, type AuditEntry } from './audit-log';
 import { BodyTooLarge, readBody } from './request-body';
 import type { HostReport } from './state-source';
-import type { StateChanges, StateStore } from './state-store';
+import type { StateStore } from './state-store';
+import type { AdminGateway, RouteStats } from './gateway-metrics';
+import { isValidPercent, PERCENT_RULE } from '../manifest/percent';
 import { VERSION } from '../version';
 import { didYouMean } from '../util/did-you-mean';
-
 import { closeGracefully, listen } from '../util/http-server';
+import { localUrl } from '../util/address';
+import { replyJson } from '../util/json-reply';
+import { errorBody, HTTP_ANSWERS, type AnswerCode } from '../http-answers';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
-export interface RouteStats { requests: number; errors: number; fallbacks: number }
-
-/** What the admin API needs from the traffic side: one server (gateway-server.ts) or a group of workers (worker-group.ts). */
-export interface AdminGateway {
-  /** Requests, errors and fallbacks by route id, summed over every worker. */
-  routeStats(): Promise<ReadonlyMap<string, RouteStats>>;
-  /** The traffic side's Prometheus text. */
-  metricsText(): Promise<string>;
-}
+// The traffic side owns its counters' types; re-exported for the admin API's users.
+export type { AdminGateway, RouteStats };
 
 export interface AdminApiOptions {
   /** The current table: reloads swap it, so the API asks every time. */
@@ -44,9 +50,13 @@ export interface AdminApiOptions {
   state: StateStore;
   gateway: AdminGateway;
   token: string;
+  /** STRANGLER_READ_TOKEN: every GET, no change. Null or absent: no read-only token. */
+  readToken?: string | null;
   auditPath: string;
   /** The nginx hosts' reports (agents), shown by GET /routes; none when absent. */
   hostReports?: () => Promise<HostReport[]>;
+  /** This gateway's traffic side, for GET /instances. */
+  instance?: () => { listen: string; traffic_pids: number[] };
   log?: (line: string) => void;
 }
 
@@ -61,47 +71,45 @@ const PATCH_SCHEMA = {
   type: 'object',
   required: ['percent'],
   additionalProperties: false,
-  properties: { percent: { type: ['number', 'null'], minimum: 0, maximum: 100, multipleOf: 0.01 } },
+  properties: { percent: { type: ['number', 'null'], minimum: 0, maximum: 100 } },
 } as const;
 
-const PERCENT_OR_NULL = { type: ['number', 'null'], minimum: 0, maximum: 100, multipleOf: 0.01 } as const;
-const BATCH_SCHEMA = {
-  type: 'object',
-  minProperties: 1,
-  maxProperties: 1,
-  additionalProperties: false,
-  properties: {
-    routes: { type: 'object', minProperties: 1, maxProperties: 10000, additionalProperties: PERCENT_OR_NULL },
-    all: PERCENT_OR_NULL,
-  },
-} as const;
-const BATCH_SHAPE = 'expected {"routes": {"<id>": 0..100 or null, …}} or {"all": 0..100 or null}';
+// The schema checks the shape; the two-decimal rule is the percent module's exact one (isValidPercent).
+const validatePatch = new Ajv({ allErrors: false, strict: true }).compile(PATCH_SCHEMA);
+const PATCH_EXPECTED = `expected {"percent": ${PERCENT_RULE}} or {"percent": null} to clear the override`;
+const DEFAULT_ROUTE_FIXED = 'the default route serves unmatched requests from legacy and has no percent to change';
 
-// multipleOfPrecision: 0.29 / 0.01 is 28.999999999999996 in binary floating point.
-const ajv = new Ajv({ allErrors: false, strict: true, multipleOfPrecision: 6, allowUnionTypes: true });
-const validatePatch = ajv.compile(PATCH_SCHEMA);
-const validateBatch = ajv.compile(BATCH_SCHEMA);
-
-/** One line for the first schema error of a body. */
-function schemaProblem(e: { instancePath: string; message?: string; keyword: string; params: unknown }): string {
-  const where = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : 'body';
-  const extra = e.keyword === 'additionalProperties' ? ` (${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)})` : '';
-  return `${where} ${e.message}${extra}`;
-}
-
-/** How far behind the state an nginx host is, for GET /routes and `strangler status`. */
+/** How far behind the state an nginx host is, for GET /routes, GET /instances and `strangler status`. */
 export function hostView(r: HostReport, stateVersion: number, now = Date.now()) {
   const silentMs = now - Date.parse(r.seen_at);
   return { ...r, lagging: r.state_version < stateVersion, silent_s: Number.isFinite(silentMs) ? Math.max(0, Math.round(silentMs / 1000)) : null };
 }
 
+export const AUDIT_DEFAULT_LIMIT = 50;
+export const AUDIT_MAX_LIMIT = 500;
+
+/** An answer from the catalogue (gateway/http-answers.ts): its status, and this case's message. */
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
+  readonly status: number;
+  constructor(readonly code: AnswerCode, message: string, readonly headers: Record<string, string> = {}) {
     super(message);
+    this.status = HTTP_ANSWERS[code].status;
   }
 }
 
-const ZERO_STATS: RouteStats = Object.freeze({ requests: 0, errors: 0, fallbacks: 0 });
+/** GET endpoints and the methods each path takes; /routes/:id is matched separately. */
+const ENDPOINTS: Record<string, readonly string[]> = {
+  '/healthz': ['GET', 'HEAD'],
+  '/whoami': ['GET', 'HEAD'],
+  '/routes': ['GET', 'HEAD', 'PATCH'],
+  '/metrics': ['GET', 'HEAD'],
+  '/audit': ['GET', 'HEAD'],
+  '/instances': ['GET', 'HEAD'],
+};
+const ENDPOINT_LIST = 'GET /healthz, GET /ui/, GET /whoami, GET|PATCH /routes, GET|PATCH /routes/:id, GET /audit?limit=N, GET /instances, GET /metrics';
+
+type Access = 'admin' | 'read';
+const ZERO_STATS: RouteStats = Object.freeze({ requests: 0, errors: 0, fallbacks: 0, by_target: {} });
 
 export function routeView(route: Route, state: StateStore, allStats: ReadonlyMap<string, RouteStats>) {
   const stats = allStats.get(route.id) ?? ZERO_STATS;
@@ -117,7 +125,7 @@ export function routeView(route: Route, state: StateStore, allStats: ReadonlyMap
     dynamic: route.dynamic,
     fallback: route.fallback !== null,
     editable,
-    stats: { requests: stats.requests, errors: stats.errors, fallbacks: stats.fallbacks },
+    stats: { requests: stats.requests, errors: stats.errors, fallbacks: stats.fallbacks, by_target: { ...stats.by_target } },
   };
 }
 
@@ -126,6 +134,9 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const audit = new AuditLog(opts.auditPath);
   const log = opts.log ?? (() => undefined);
   let hostOk: (host: string | undefined) => boolean = () => false;
+  let bound: AdminAddress | null = null;
+  const startedAt = new Date().toISOString();
+  const ui = loadAdminUi(undefined, log);
 
   const registry = new Registry();
   const requestsTotal = new Counter({ name: 'strangler_admin_requests_total', help: 'Admin API requests by method and status', labelNames: ['method', 'code'], registers: [registry] });
@@ -156,7 +167,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const findRoute = (id: string): Route => {
     const table = opts.table();
     const route = id === DEFAULT_ROUTE_ID ? table.defaultRoute : table.routes.find((r) => r.id === id);
-    if (!route) throw new HttpError(404, `no route ${JSON.stringify(id)} in the manifest${didYouMean(id, table.routes.map((r) => r.id))}; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+    if (!route) throw new HttpError('unknown_route', `no route ${JSON.stringify(id)} in the manifest${didYouMean(id, table.routes.map((r) => r.id))}; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
     return route;
   };
 
@@ -164,9 +175,17 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     const route = findRoute(id);
     const body = await readJsonBody(req);
     if (!validatePatch(body)) {
-        throw new HttpError(400, `${schemaProblem(validatePatch.errors![0])}; expected {"percent": 0..100 with at most two decimals} or {"percent": null} to clear the override`);
+      const e = validatePatch.errors![0];
+      const where = e.instancePath ? e.instancePath.slice(1) : 'body';
+      const extra = e.keyword === 'additionalProperties' ? ` (${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)})` : '';
+      throw new HttpError('invalid_body', `${where} ${e.message}${extra}; ${PATCH_EXPECTED}`);
     }
-    if (route.id === DEFAULT_ROUTE_ID) throw new HttpError(409, 'the default route serves unmatched requests from legacy and has no percent to change');
+    const asked = (body as { percent: number | null }).percent;
+    if (asked !== null && !isValidPercent(asked)) {
+      // 1e-9 would be stored as 0 and turn the route off: refuse what is not exactly a percent.
+      throw new HttpError('invalid_percent', `percent must be multiple of 0.01, got ${asked}; ${PATCH_EXPECTED}`);
+    }
+    if (route.id === DEFAULT_ROUTE_ID) throw new HttpError('default_route_fixed', DEFAULT_ROUTE_FIXED);
     const percent = (body as { percent: number | null }).percent;
     const client = req.socket.remoteAddress ?? 'unknown';
     const { previous } = await state.apply(new Map([[route.id, percent]]), client);
@@ -175,86 +194,152 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     const now = state.effectivePercent(route);
     changesTotal.inc({ route: route.id });
     log(`admin: ${client} ${percent === null ? 'cleared the override of' : 'set'} route ${route.id}: ${old}% -> ${now}% to ${route.to.text} (state version ${state.version})`);
-    await auditOrFail({ time: new Date().toISOString(), route: route.id, action: percent === null ? 'clear' : 'set', old, new: now, client, state_version: state.version });
+    await record({ time: new Date().toISOString(), route: route.id, action: percent === null ? 'clear' : 'set', old, new: now, client, state_version: state.version });
     return { ...routeView(route, state, await gateway.routeStats()), previous_percent: old, state_version: state.version };
   }
 
-  /** PATCH /routes: many routes (or all) in one change. */
-  async function patchRoutes(req: IncomingMessage) {
-    const body = await readJsonBody(req);
-    if (!validateBatch(body)) throw new HttpError(400, `${schemaProblem(validateBatch.errors![0])}; ${BATCH_SHAPE}`);
-    const table = opts.table();
-    const b = body as { routes?: Record<string, number | null>; all?: number | null };
-    const changes: StateChanges = b.routes !== undefined
-      ? new Map(Object.entries(b.routes))
-      : new Map(table.routes.map((r) => [r.id, b.all as number | null]));
-    if (changes.has(DEFAULT_ROUTE_ID)) throw new HttpError(409, 'the default route serves unmatched requests from legacy and has no percent to change');
-    const unknown = [...changes.keys()].filter((id) => !table.routes.some((r) => r.id === id));
-    if (unknown.length) {
-      const hints = unknown.map((id) => didYouMean(id, table.routes.map((r) => r.id), (c) => `${JSON.stringify(c)} for ${JSON.stringify(id)}`)).join('');
-      throw new HttpError(404, `no route ${unknown.map((id) => JSON.stringify(id)).join(', ')} in the manifest${hints}; nothing changed; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
-    }
-    const client = req.socket.remoteAddress ?? 'unknown';
-    const { previous } = await state.apply(changes, client);
-    const stats = await gateway.routeStats();
-    const moved: Record<string, { old: number; new: number }> = {};
-    const routes = table.routes.filter((r) => changes.has(r.id)).map((r) => {
-      const p = previous.get(r.id);
-      const old = p ? p.percent : r.canary.percent;
-      moved[r.id] = { old, new: state.effectivePercent(r) };
-      changesTotal.inc({ route: r.id });
-      return { ...routeView(r, state, stats), previous_percent: old };
-    });
-    log(`admin: ${client} changed ${routes.length} routes in one change (state version ${state.version}): ` +
-      Object.entries(moved).map(([id, m]) => `${id} ${m.old}% -> ${m.new}%`).join(', '));
-    await auditOrFail({ time: new Date().toISOString(), action: 'batch', routes: moved, client, state_version: state.version });
-    return { state_version: state.version, routes };
-  }
-
-  async function auditOrFail(entry: AuditEntry): Promise<void> {
+  async function record(entry: AuditEntry): Promise<void> {
     try {
       await audit.append(entry);
     } catch (err) {
       log(`admin: audit log ${opts.auditPath}: ${(err as Error).message}`);
-      throw new HttpError(500, `the change is in effect but the audit log could not be written: ${(err as Error).message}`);
+      throw new HttpError('audit_failed', `the change is in effect but the audit log could not be written: ${(err as Error).message}`);
     }
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!hostOk(req.headers.host)) throw new HttpError(403, 'Host header is not this admin API\'s address (DNS-rebinding protection)');
-    if (!originAllowed(req.headers.origin, hostOk)) throw new HttpError(403, 'cross-origin requests are refused (Origin is not this admin API)');
+  /** PATCH /routes: {"all": p} or {"routes": {"<id>": p}} (p a percent or null), applied as one change. */
+  async function patchRoutes(req: IncomingMessage) {
+    const body = await readJsonBody(req);
+    const shape = `expected {"all": ${PERCENT_RULE}, or null} or {"routes": {"<route id>": ${PERCENT_RULE}, or null, ...}}`;
+    // The shape first (invalid_body), then the percent module's exact rule (invalid_percent), as PATCH /routes/:id.
+    const checkPercent = (p: unknown, where: string): number | null => {
+      if (p !== null && (typeof p !== 'number' || !(p >= 0 && p <= 100))) throw new HttpError('invalid_body', `${where} must be ${PERCENT_RULE}, or null; ${shape}`);
+      if (p !== null && !isValidPercent(p)) throw new HttpError('invalid_percent', `${where} must be multiple of 0.01, got ${p}; ${shape}`);
+      return p;
+    };
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError('invalid_body', `body must be an object; ${shape}`);
+    const keys = Object.keys(body);
+    const table = opts.table();
+    const wanted = new Map<string, number | null>();
+    if (keys.length === 1 && keys[0] === 'all') {
+      const p = checkPercent((body as { all: unknown }).all, 'all');
+      for (const r of table.routes) wanted.set(r.id, p);
+    } else if (keys.length === 1 && keys[0] === 'routes') {
+      const routes = (body as { routes: unknown }).routes;
+      if (typeof routes !== 'object' || routes === null || Array.isArray(routes) || !Object.keys(routes).length) {
+        throw new HttpError('invalid_body', `routes must be an object naming at least one route; ${shape}`);
+      }
+      for (const [id, p] of Object.entries(routes)) wanted.set(id, checkPercent(p, `routes.${id}`));
+      if (wanted.has(DEFAULT_ROUTE_ID)) throw new HttpError('default_route_fixed', DEFAULT_ROUTE_FIXED);
+      const unknown = [...wanted.keys()].filter((id) => !table.routes.some((r) => r.id === id));
+      if (unknown.length) {
+        const hints = unknown.map((id) => didYouMean(id, table.routes.map((r) => r.id), (c) => `${JSON.stringify(c)} for ${JSON.stringify(id)}`)).join('');
+        throw new HttpError('unknown_route', `no route ${unknown.map((id) => JSON.stringify(id)).join(', ')} in the manifest${hints}; nothing changed; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+      }
+    } else {
+      throw new HttpError('invalid_body', `unexpected keys ${JSON.stringify(keys)}; ${shape}`);
+    }
+    const routes = table.routes.filter((r) => wanted.has(r.id));
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const { previous } = await state.apply(wanted, client);
+    const changes: Record<string, { old: number; new: number }> = {};
+    for (const r of routes) {
+      const p = previous.get(r.id);
+      changes[r.id] = { old: p ? p.percent : r.canary.percent, new: state.effectivePercent(r) };
+      changesTotal.inc({ route: r.id });
+    }
+    log(`admin: ${client} changed ${routes.length} routes as one (state version ${state.version}): ${routes.map((r) => `${r.id} ${changes[r.id].old}% -> ${changes[r.id].new}%`).join(', ')}`);
+    await record({ time: new Date().toISOString(), action: 'bulk', routes: changes, client, state_version: state.version });
+    const stats = await gateway.routeStats();
+    return { manifest_sha256: table.sha256, state_version: state.version, changes, routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, stats)) };
+  }
 
-    const path = (req.url ?? '/').split('?')[0];
+  function auditLimit(query: string): number {
+    const raw = new URLSearchParams(query).get('limit');
+    if (raw === null) return AUDIT_DEFAULT_LIMIT;
+    if (!/^[0-9]{1,6}$/.test(raw) || Number(raw) < 1) throw new HttpError('invalid_query', `limit must be a whole number from 1 to ${AUDIT_MAX_LIMIT}, got ${JSON.stringify(raw)}`);
+    return Math.min(Number(raw), AUDIT_MAX_LIMIT);
+  }
+
+  async function nginxHosts() {
+    const reports = opts.hostReports ? await opts.hostReports().catch((err: Error) => { log(`admin: nginx host reports: ${err.message}`); return []; }) : [];
+    return reports.map((h) => hostView(h, state.version));
+  }
+
+  async function instances() {
+    const self = opts.instance?.() ?? { listen: null, traffic_pids: [process.pid] };
+    return {
+      gateways: [{
+        id: `${hostname()}:${bound?.port ?? 0}`,
+        hostname: hostname(),
+        pid: process.pid,
+        admin: bound ? localUrl(bound.host, bound.port) : null,
+        listen: self.listen,
+        traffic_pids: self.traffic_pids,
+        started_at: startedAt,
+        manifest_sha256: opts.table().sha256,
+        state_version: state.version,
+        overrides: Object.keys(state.snapshot().routes).length,
+        self: true,
+      }],
+      nginx: await nginxHosts(),
+    };
+  }
+
+  /** Which token was sent: null when neither matches. Both are compared, in constant time. */
+  function access(req: IncomingMessage): Access | null {
+    const presented = bearerToken(req.headers.authorization);
+    const admin = tokenMatches(opts.token, presented);
+    const read = opts.readToken ? tokenMatches(opts.readToken, presented) : false;
+    return admin ? 'admin' : read ? 'read' : null;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!hostOk(req.headers.host)) throw new HttpError('forbidden_host', 'Host header is not this admin API\'s address (DNS-rebinding protection)');
+    if (!originAllowed(req.headers.origin, hostOk)) throw new HttpError('forbidden_origin', 'cross-origin requests are refused (Origin is not this admin API)');
+
+    const [path, query = ''] = (req.url ?? '/').split(/\?(.*)/s, 2);
     const method = req.method ?? 'GET';
+    if (ui.owns(path)) {
+      if (method !== 'GET' && method !== 'HEAD') throw new HttpError('method_not_allowed', `${method} is not allowed on ${path}`, { allow: 'GET, HEAD' });
+      if (ui.serve(req, res, path)) return;
+      throw new HttpError('not_found', `no dashboard file ${JSON.stringify(path)}; the dashboard is at /ui/`);
+    }
     const routeMatch = /^\/routes\/([^/]+)$/.exec(path);
-    const allow = path === '/healthz' || path === '/metrics' ? ['GET', 'HEAD'] : path === '/routes' || routeMatch ? ['GET', 'HEAD', 'PATCH'] : null;
-    if (!allow) throw new HttpError(404, `no such endpoint ${JSON.stringify(path)}; endpoints: GET /healthz, GET|PATCH /routes, GET|PATCH /routes/:id, GET /metrics`);
-    if (!allow.includes(method)) throw new HttpError(405, `${method} is not allowed on ${path}`, { allow: allow.join(', ') });
+    const allow = ENDPOINTS[path] ?? (routeMatch ? ['GET', 'HEAD', 'PATCH'] : null);
+    if (!allow) throw new HttpError('not_found', `no such endpoint ${JSON.stringify(path)}; endpoints: ${ENDPOINT_LIST}`);
+    if (!allow.includes(method)) throw new HttpError('method_not_allowed', `${method} is not allowed on ${path}`, { allow: allow.join(', ') });
 
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok', service: ADMIN_SERVICE, version: VERSION });
     // Nothing below says anything about routes until the token checks out.
-    if (!tokenMatches(opts.token, bearerToken(req.headers.authorization))) {
-      throw new HttpError(401, 'missing or wrong admin token: send Authorization: Bearer <token>', { 'www-authenticate': 'Bearer realm="strangler-admin"' });
+    const who = access(req);
+    if (!who) {
+      throw new HttpError('unauthorized', 'missing or wrong admin token: send Authorization: Bearer <token>', { 'www-authenticate': 'Bearer realm="strangler-admin"' });
     }
+    if (who === 'read' && method !== 'GET' && method !== 'HEAD') {
+      throw new HttpError('read_only', `the read-only token (STRANGLER_READ_TOKEN) cannot change anything: ${method} ${path} needs the admin token`);
+    }
+    if (path === '/whoami') return sendJson(res, 200, { access: who });
     if (path === '/metrics') {
       const parts = [await gateway.metricsText(), await registry.metrics()];
       res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
       return void res.end(parts.filter(Boolean).join('\n'));
     }
-    if (path === '/routes' && method === 'PATCH') return sendJson(res, 200, await patchRoutes(req));
+    if (path === '/audit') return sendJson(res, 200, { entries: await audit.last(auditLimit(query)) });
+    if (path === '/instances') return sendJson(res, 200, await instances());
     if (path === '/routes') {
+      if (method === 'PATCH') return sendJson(res, 200, await patchRoutes(req));
       const table = opts.table();
       const stats = await gateway.routeStats();
-      const hosts = opts.hostReports ? await opts.hostReports().catch((err: Error) => { log(`admin: nginx host reports: ${err.message}`); return []; }) : [];
       return sendJson(res, 200, {
         manifest_sha256: table.sha256,
         state_version: state.version,
         routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, stats)),
-        nginx_hosts: hosts.map((h) => hostView(h, state.version)),
+        nginx_hosts: await nginxHosts(),
       });
     }
     let id: string;
-    try { id = decodeURIComponent(routeMatch![1]); } catch { throw new HttpError(404, 'malformed route id'); }
+    try { id = decodeURIComponent(routeMatch![1]); } catch { throw new HttpError('unknown_route', 'malformed route id'); }
     if (method === 'PATCH') return sendJson(res, 200, await patchRoute(req, id));
     const route = findRoute(id);
     return sendJson(res, 200, routeView(route, state, await gateway.routeStats()));
@@ -263,12 +348,11 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const server = createServer((req, res) => {
     res.on('finish', () => requestsTotal.inc({ method: req.method ?? '', code: String(res.statusCode) }));
     handle(req, res).catch((err: unknown) => {
-      const e = err instanceof HttpError ? err : new HttpError(500, (err as Error).message ?? String(err));
+      const e = err instanceof HttpError ? err : new HttpError('internal_error', (err as Error).message ?? String(err));
       if (e.status === 500) log(`admin: ${req.method} ${req.url}: ${e.message}`);
-      if (res.headersSent) return void res.destroy();
       // A refused request may still be sending its body: do not read it, close afterwards.
       const unread = !req.complete;
-      sendJson(res, e.status, { error: e.message }, { ...e.headers, ...(unread ? { connection: 'close' } : {}) });
+      sendJson(res, e.status, errorBody(e.code, { message: e.message }), e.headers, unread);
     });
   });
   // Admin requests are small: do not let a slow client hold a socket for minutes.
@@ -278,44 +362,42 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   return {
     server,
     async listen(host, port) {
-      const bound = { host, port: (await listen(server, host, port)).port };
+      const addr = { host, port: (await listen(server, host, port)).port };
       // Reloads may change gateway.admin_hosts: ask the current table every time.
-      hostOk = (h) => hostChecker(bound, opts.table().gateway.admin_hosts)(h);
-      return bound;
+      hostOk = (h) => hostChecker(addr, opts.table().gateway.admin_hosts)(h);
+      bound = addr;
+      return addr;
     },
     close: (graceMs = 5000) => closeGracefully(server, graceMs),
   };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body, null, 2) + '\n';
-  res.writeHead(status, {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, close = false): void {
+  replyJson(res, status, body, {
     'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
     ...headers,
-  });
-  res.end(text);
+  }, { pretty: true, close });
 }
 
 /** Checks length and type before reading, and stops reading at the limit. */
 async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) throw new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`);
+  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) throw new HttpError('body_too_large', `body larger than ${MAX_BODY_BYTES} bytes`);
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (type !== 'application/json' && type !== 'application/merge-patch+json') {
-    throw new HttpError(415, `content type must be application/json, got ${type ? JSON.stringify(type) : 'none'}`, { 'accept-patch': 'application/json, application/merge-patch+json' });
+    throw new HttpError('unsupported_media_type', `content type must be application/json, got ${type ? JSON.stringify(type) : 'none'}`, { 'accept-patch': 'application/json, application/merge-patch+json' });
   }
   let text: string;
   try {
     text = (await readBody(req, MAX_BODY_BYTES)).toString('utf8');
   } catch (err) {
-    throw err instanceof BodyTooLarge ? new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`) : err;
+    throw err instanceof BodyTooLarge ? new HttpError('body_too_large', `body larger than ${MAX_BODY_BYTES} bytes`) : err;
   }
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
+    throw new HttpError('invalid_json', `body is not valid JSON: ${(err as Error).message}`);
   }
 }

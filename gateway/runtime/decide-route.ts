@@ -4,7 +4,8 @@
 // Pure: no I/O, so tests and the equivalence check can call it directly.
 import type { Route } from '../manifest/route-table';
 import { parseRequestTarget, proxyUpstreamTarget, upstreamUriAfterRewriteBreak, escapeUri, type ParsedTargetOk } from './nginx-uri';
-import type { RouteMatcher, LocationMatch } from './route-matcher';
+import type { RouteMatcher } from './route-matcher';
+import type { ProxyPass } from '../manifest/location-plan';
 import { canarySide } from './split-clients';
 
 export interface RequestFacts {
@@ -53,9 +54,8 @@ export function decideRoute(matcher: RouteMatcher, state: PercentSource, req: Re
   if (side === 'legacy') {
     return { kind: 'proxy', route, parsed, side, upstream: 'legacy', path: parsed.requestUri, target: 'legacy' };
   }
-  const to = route.to;
-  if (to.kind === 'upstream') return { kind: 'proxy', route, parsed, side, upstream: to.name, path: parsed.requestUri, target: to.text };
-  return { kind: 'proxy', route, parsed, side, upstream: 'functions', path: functionPath(route, found.location, parsed), target: to.text };
+  const pass = found.location.pass;
+  return { kind: 'proxy', route, parsed, side, upstream: pass.upstream, path: upstreamPath(pass, found.location.name, parsed), target: route.to.text };
 }
 
 function chooseSide(route: Route, state: PercentSource, req: RequestFacts): Side {
@@ -133,15 +133,13 @@ function randomRequestId(): string {
 }
 
 /**
- * `function:`/`async:` targets: proxy_pass with a URI part replaces the matched location name
- * (the whole path in an exact location); a regex location rewrites to base + $uri first.
+ * The request target proxy_pass sends: as received; with the URI part replacing the matched
+ * location name (the whole path in an exact location); or, in a regex location, base + $uri.
  */
-function functionPath(route: Route, location: LocationMatch, parsed: ParsedTargetOk): string {
-  const to = route.to as { kind: 'function' | 'async'; name: string };
-  const base = `/${to.kind === 'async' ? 'async-function' : 'function'}/${to.name}`;
-  switch (location.kind) {
-    case 'exact': return proxyUpstreamTarget(parsed, { uriPart: base, location: location.name });
-    case 'prefix': return proxyUpstreamTarget(parsed, { uriPart: base + '/', location: location.name });
-    case 'regex': return upstreamUriAfterRewriteBreak(base + parsed.uri, parsed.args);
+function upstreamPath(pass: ProxyPass, location: string, parsed: ParsedTargetOk): string {
+  switch (pass.kind) {
+    case 'as_is': return parsed.requestUri;
+    case 'uri_part': return proxyUpstreamTarget(parsed, { uriPart: pass.uriPart, location });
+    case 'rewrite': return upstreamUriAfterRewriteBreak(pass.base + parsed.uri, parsed.args);
   }
 }

@@ -453,12 +453,16 @@ function parseAbsolute(s: string): Absolute | null {
     if (ch !== SLASH && ch !== QUESTION) return null;
   }
   const host = s.slice(hostStart, p);
-  if (!validHost(host)) return null;
+  if (validateHost(host) === null) return null;
   return { host, pathStart: p };
 }
 
-/** ngx_http_validate_host's refusals: ".." , empty host (after dropping the port and a trailing dot). */
-function validHost(h: string): boolean {
+/**
+ * ngx_http_validate_host: the host lower-cased, its port and a trailing dot removed; null where
+ * nginx answers 400 (empty, "..", "/", NUL or a control character). The one port of it: the
+ * absolute-form request target and the Host header (proxy-headers.ts) are both checked here.
+ */
+export function validateHost(h: string): string | null {
   let dotPos = -2; // nginx starts at host->len; only "previous char was a dot" matters
   let hostLen = h.length;
   let literal = false;
@@ -466,7 +470,7 @@ function validHost(h: string): boolean {
   for (let i = 0; i < h.length; i++) {
     const ch = h.charCodeAt(i);
     if (ch === DOT) {
-      if (dotPos === i - 1) return false;
+      if (dotPos === i - 1) return null;
       dotPos = i;
     } else if (ch === 0x3a) {
       if (!literal && !rest) { hostLen = i; rest = true; }
@@ -475,11 +479,11 @@ function validHost(h: string): boolean {
     } else if (ch === 0x5d) {
       if (literal && !rest) { hostLen = i + 1; rest = true; literal = false; }
     } else if (ch === SLASH || ch <= 0x20 || ch === 0x7f) {
-      return false;
+      return null;
     }
   }
   if (dotPos === hostLen - 1) hostLen--;
-  return hostLen > 0;
+  return hostLen > 0 ? h.slice(0, hostLen).toLowerCase() : null;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 // hop-by-hop headers of RFC 9110 §7.6.1, including those the Connection header names.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { remoteAddr } from './decide-route';
+import { validateHost } from './nginx-uri';
 
 /** Request headers never forwarded as received (replaced, recomputed or hop-by-hop). */
 const REQUEST_DROP = new Set([
@@ -25,28 +26,7 @@ const RESPONSE_DROP = new Set([
  */
 export function nginxHost(header: string | undefined, absoluteHost: string | null): string | null | undefined {
   const h = absoluteHost ?? header;
-  if (h === undefined) return undefined;
-  let dot = -2;
-  let state = 0; // 0 usual, 1 inside [v6], 2 after the host
-  let hostLen = h.length;
-  for (let i = 0; i < h.length; i++) {
-    const c = h.charCodeAt(i);
-    if (c === 0x2e) {
-      if (dot === i - 1) return null;
-      dot = i;
-    } else if (c === 0x3a) {
-      if (state === 0) { hostLen = i; state = 2; }
-    } else if (c === 0x5b) {
-      if (i === 0) state = 1;
-    } else if (c === 0x5d) {
-      if (state === 1) { hostLen = i + 1; state = 2; }
-    } else if (c === 0x2f || c <= 0x20 || c === 0x7f) {
-      return null;
-    }
-  }
-  if (dot === hostLen - 1) hostLen--;
-  if (hostLen <= 0) return null;
-  return h.slice(0, hostLen).toLowerCase();
+  return h === undefined ? undefined : validateHost(h);
 }
 
 /** The Connection header's tokens: more hop-by-hop header names. */

@@ -11,16 +11,10 @@
 //
 // Paths and patterns are compared as binary strings (one char per byte), as nginx compares bytes.
 import type { Route, RouteTable } from '../manifest/route-table';
+import { locationPlan, type Location } from '../manifest/location-plan';
 
-/** How a location was matched: it decides which part of $uri proxy_pass replaces. */
-export type LocationKind = 'exact' | 'prefix' | 'regex';
-
-export interface LocationMatch {
-  readonly route: Route;
-  readonly kind: LocationKind;
-  /** The location's name ("/api/v1/track/"); for a regex location, the pattern. */
-  readonly name: string;
-}
+/** A planned location, its name as the bytes nginx.conf holds (a regex keeps its pattern). */
+export type LocationMatch = Location;
 
 export type MatchResult =
   | { readonly redirect: false; readonly location: LocationMatch }
@@ -41,23 +35,15 @@ export function buildRouteMatcher(table: RouteTable): RouteMatcher {
   const exact = new Map<string, LocationMatch>();
   const prefix = new Map<string, LocationMatch>();
   const regexes: { re: RegExp; location: LocationMatch }[] = [];
-  const add = (map: Map<string, LocationMatch>, route: Route, kind: LocationKind, name: string) => {
-    const key = utf8Binary(name);
-    map.set(key, Object.freeze({ route, kind, name: key }));
-  };
-
-  for (const route of table.routes) {
-    const m = route.match;
-    if (m.kind === 'exact') add(exact, route, 'exact', m.path);
-    else if (m.kind === 'regex') // PCRE without UTF mode matches bytes: so does a pattern made of the same bytes.
-      regexes.push({ re: new RegExp(utf8Binary(m.pattern)), location: Object.freeze({ route, kind: 'regex', name: m.pattern }) });
-    else if (m.path.endsWith('/')) add(prefix, route, 'prefix', m.path);
-    else {
-      add(exact, route, 'exact', m.path);
-      add(prefix, route, 'prefix', m.path + '/');
+  for (const location of locationPlan(table)) {
+    if (location.kind === 'regex') {
+      // PCRE without UTF mode matches bytes: so does a pattern made of the same bytes.
+      regexes.push({ re: new RegExp(utf8Binary(location.name)), location });
+    } else {
+      const key = utf8Binary(location.name);
+      (location.kind === 'exact' ? exact : prefix).set(key, Object.freeze({ ...location, name: key }));
     }
   }
-  if (!prefix.has('/')) add(prefix, table.defaultRoute, 'prefix', '/');
 
   const routeById = new Map(table.routes.map((r) => [r.id, r] as const));
   routeById.set(table.defaultRoute.id, table.defaultRoute);

@@ -7,15 +7,16 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname } from 'node:path';
 import { compileManifest, loadManifest, sha256 } from '../manifest/compile-manifest';
-import { formatDiagnostic, type ManifestDiagnostic } from '../manifest/errors';
+import { fileDiagnostic, formatDiagnostic, type ManifestDiagnostic } from '../manifest/errors';
 import type { RouteTable } from '../manifest/route-table';
 import { createAdminApi, type AdminGateway } from './admin-api';
+import { accessLogDestination, createAccessLog } from './access-log';
 import { createGatewayServer } from './gateway-server';
 import { createWorkerGroup } from './worker-group';
-import { besideManifest, loadOrCreateAdminToken } from './admin-token';
+import { besideManifest, loadOrCreateAdminToken, READ_TOKEN_ENV } from './admin-token';
 import { StateStore } from './state-store';
 import { fileHostReports } from './file-state-source';
-import { parseAddress, type Address } from '../util/address';
+import { localUrl, parseAddress, type Address } from '../util/address';
 import { watchFile } from '../util/watch-file';
 
 export type { Address };
@@ -40,6 +41,8 @@ export interface StartGatewayOptions {
   debounceMs?: number;
   /** Serve traffic from this many cluster workers instead of this process (default 0: in-process). */
   workers?: number;
+  /** Tests: workers apply each state change this late (see WorkerGroupOptions.applyDelayMs). */
+  workerApplyDelayMs?: number;
   env?: NodeJS.ProcessEnv;
   log?: ServeLog;
 }
@@ -62,6 +65,8 @@ export interface GatewayHandle {
   readonly state: StateStore;
   /** The processes serving traffic: this one, or the workers. */
   trafficPids(): number[];
+  /** Reopen the access log (SIGUSR1, after logrotate moved it). */
+  reopenLogs(): void;
   table(): RouteTable;
   reload(reason?: string): Promise<ReloadResult>;
   /** Stops accepting, lets requests in flight finish within `graceMs` (default 10 s). */
@@ -77,12 +82,15 @@ interface TrafficSide extends AdminGateway {
   listen(host: string, port: number): Promise<number>;
   /** A validated manifest: resolves once new requests are routed by it. */
   swapTable(table: RouteTable, text: string): Promise<void>;
+  reopenLogs(): void;
   pids(): number[];
   close(graceMs: number): Promise<void>;
 }
 
-function inProcessTraffic(table: RouteTable, state: StateStore, log: ServeLog): TrafficSide {
-  const gw = createGatewayServer({ table, state, log: (line: string) => log.info(line) });
+function inProcessTraffic(table: RouteTable, manifestPath: string, state: StateStore, log: ServeLog): TrafficSide {
+  const destination = accessLogDestination(table.gateway.access_log, manifestPath);
+  const accessLog = destination ? createAccessLog(destination, { onError: (line) => log.error(line) }) : null;
+  const gw = createGatewayServer({ table, state, log: (line: string) => log.info(line), accessLog });
   return {
     async listen(host, port) {
       await gw.listen(host, port);
@@ -90,14 +98,18 @@ function inProcessTraffic(table: RouteTable, state: StateStore, log: ServeLog): 
     },
     async swapTable(next) { gw.swapTable(next); }, // one reference swap: each request sees the old table or the new one
     pids: () => [process.pid],
+    reopenLogs: () => accessLog?.reopen(),
     routeStats: () => gw.routeStats(),
     metricsText: () => gw.metricsText(),
-    close: (graceMs) => gw.close(graceMs),
+    close: async (graceMs) => {
+      await gw.close(graceMs);
+      await accessLog?.close();
+    },
   };
 }
 
-function workerTraffic(workers: number, manifestPath: string, text: string, state: StateStore, log: ServeLog): TrafficSide {
-  const group = createWorkerGroup({ workers, manifestPath, manifestText: text, state: () => state.snapshot(), log });
+function workerTraffic(workers: number, manifestPath: string, text: string, state: StateStore, log: ServeLog, applyDelayMs?: number): TrafficSide {
+  const group = createWorkerGroup({ workers, manifestPath, manifestText: text, state: () => state.snapshot(), log, applyDelayMs });
   // A change is acknowledged once every worker serves it.
   state.onApplied((s) => group.applyState(s));
   return group;
@@ -117,16 +129,19 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
   if (dropped.length) log.info(`state: dropped overrides of routes no longer in the manifest: ${dropped.join(', ')}`);
   const token = loadOrCreateAdminToken(manifestPath, opts.env);
   for (const w of token.warnings) log.error(w);
+  const readToken = (opts.env ?? process.env)[READ_TOKEN_ENV] || null;
+  if (readToken !== null && readToken === token.token) throw new Error(`${READ_TOKEN_ENV} must differ from the admin token: a read-only token that is also the admin token changes everything`);
 
   const listenAt = opts.listen ? parseAddress(opts.listen, table.gateway.listen) : table.gateway.listen;
   const adminAt = opts.admin ? parseAddress(opts.admin, table.gateway.admin) : table.gateway.admin;
 
-  const gw = opts.workers ? workerTraffic(opts.workers, manifestPath, loaded.text, state, log) : inProcessTraffic(table, state, log);
+  const gw = opts.workers ? workerTraffic(opts.workers, manifestPath, loaded.text, state, log, opts.workerApplyDelayMs) : inProcessTraffic(table, manifestPath, state, log);
+  let listen: Address;
   const admin = createAdminApi({
-    table: () => table, state, gateway: gw, token: token.token, auditPath, log: (line) => log.info(line),
+    table: () => table, state, gateway: gw, token: token.token, readToken, auditPath, log: (line) => log.info(line),
+    instance: () => ({ listen: localUrl(listen.host, listen.port), traffic_pids: gw.pids() }),
     hostReports: fileHostReports(statePath).list,
   });
-  let listen: Address;
   let adminAddr: Address;
   try {
     listen = { host: listenAt.host, port: await gw.listen(listenAt.host, listenAt.port) };
@@ -147,7 +162,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     try {
       text = readFileSync(manifestPath, 'utf8');
     } catch (err) {
-      const d: ManifestDiagnostic = { code: 'STR_FILE', severity: 'error', path: '', file: manifestPath, message: (err as Error).message };
+      const d = fileDiagnostic(manifestPath, err as Error);
       log.error(`reload (${reason}): cannot read the manifest, still serving the previous one (sha256 ${table.sha256.slice(0, 12)})`);
       log.error(formatDiagnostic(d));
       return { outcome: 'invalid', diagnostics: [d], dropped: [] };
@@ -190,6 +205,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     tokenCreated: token.created,
     state,
     trafficPids: () => gw.pids(),
+    reopenLogs: () => gw.reopenLogs(),
     table: () => table,
     reload,
     close(graceMs = DEFAULT_GRACE_MS) {

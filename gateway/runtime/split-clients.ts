@@ -4,6 +4,10 @@
 // Strings are hashed as nginx sees bytes: a string whose chars are all <= 0xFF is taken as a
 // latin1 "binary string", one char per byte (what Node gives for header and cookie values, which
 // it decodes as latin1); a string with any char above 0xFF is hashed as its UTF-8 encoding.
+import { formatSplitPercent, percentToHundredths } from '../manifest/percent';
+
+// The percent rule's home is gateway/manifest/percent.ts; re-exported for split_clients' users.
+export { formatSplitPercent, percentToHundredths };
 
 const M = 0x5bd1e995;
 
@@ -127,24 +131,6 @@ export function parseSplitPercent(text: string): number {
   while (point-- > 0) value *= 10;
   if (value === 0) throw new Error(`invalid percent value "${text}"`);
   return value;
-}
-
-/**
- * A numeric percent in hundredths. The manifest allows at most two decimals, so this rounds away
- * binary floating-point noise (0.29 * 100 = 28.999…); anything finer is truncated like nginx.
- */
-export function percentToHundredths(percent: number): number {
-  if (!Number.isFinite(percent) || percent < 0) throw new Error(`invalid percent ${percent}`);
-  const x = percent * 100;
-  const r = Math.round(x);
-  return Math.abs(x - r) < 1e-6 ? r : Math.floor(x);
-}
-
-/** The text to put in a `split_clients` block for `percent`, e.g. 12.5 → "12.50%". */
-export function formatSplitPercent(percent: number): string {
-  const h = percentToHundredths(percent);
-  const frac = h % 100;
-  return `${Math.floor(h / 100)}${frac ? '.' + String(frac).padStart(2, '0') : ''}%`;
 }
 
 function partHundredths(p: SplitPart): number {

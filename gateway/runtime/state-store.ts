@@ -6,6 +6,9 @@ import { readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Route } from '../manifest/route-table';
 import { atomicTempPrefix, atomicWriteFileSync } from '../util/atomic-write';
+import { effectivePercent, isValidPercent, PERCENT_RULE } from '../manifest/percent';
+
+export { isValidPercent };
 
 export interface Override {
   readonly percent: number;
@@ -42,12 +45,6 @@ export class StateFileError extends Error {
   }
 }
 
-/** 0..100 with at most two decimals, the same rule as the manifest's canary.percent. */
-export function isValidPercent(p: unknown): p is number {
-  return typeof p === 'number' && Number.isFinite(p) && p >= 0 && p <= 100 && Math.abs(Math.round(p * 100) - p * 100) < 1e-6;
-}
-
-
 export class StateStore {
   private overrides: ReadonlyMap<string, Override>;
   private changeCounter: number;
@@ -70,8 +67,7 @@ export class StateStore {
 
   /** Hot path: the percent of requests sent to the route's `to`. */
   effectivePercent(route: Route): number {
-    const o = this.overrides.get(route.id);
-    return o === undefined ? route.canary.percent : o.percent;
+    return effectivePercent(route, this.overrides.get(route.id));
   }
 
   override(routeId: string): Override | undefined {
@@ -103,7 +99,7 @@ export class StateStore {
   apply(changes: StateChanges, by: string): Promise<AppliedChanges> {
     for (const [id, percent] of changes) {
       if (percent !== null && !isValidPercent(percent)) {
-        return Promise.reject(new RangeError(`${id}: percent must be 0..100 with at most two decimals, got ${percent}`));
+        return Promise.reject(new RangeError(`${id}: percent must be ${PERCENT_RULE}, got ${percent}`));
       }
     }
     const updated_at = new Date().toISOString();
@@ -188,7 +184,7 @@ export function readStateFile(file: string): { version: number; routes: Map<stri
   for (const [id, o] of Object.entries(d.routes)) {
     const where = `routes[${JSON.stringify(id)}]`;
     if (typeof o !== 'object' || o === null) throw new StateFileError(file, `${where} must be an object`);
-    if (!isValidPercent(o.percent)) throw new StateFileError(file, `${where}.percent must be 0..100 with at most two decimals`);
+    if (!isValidPercent(o.percent)) throw new StateFileError(file, `${where}.percent must be ${PERCENT_RULE}`);
     if (typeof o.updated_at !== 'string' || Number.isNaN(Date.parse(o.updated_at))) throw new StateFileError(file, `${where}.updated_at must be an ISO time`);
     if (typeof o.by !== 'string') throw new StateFileError(file, `${where}.by must be a string`);
     out.set(id, Object.freeze({ percent: o.percent, updated_at: o.updated_at, by: o.by }));

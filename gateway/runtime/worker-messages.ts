@@ -3,13 +3,15 @@
 // deterministic, so every worker holds the same frozen table as the primary), and the runtime
 // overrides as the state file holds them.
 import type { StateFile } from './state-store';
-import type { RouteStats } from './admin-api';
+import type { RouteStats } from './gateway-metrics';
 
 export type ToWorker =
-  | { readonly t: 'start'; readonly manifestPath: string; readonly manifestText: string; readonly state: StateFile; readonly host: string; readonly port: number }
+  | { readonly t: 'start'; readonly manifestPath: string; readonly manifestText: string; readonly state: StateFile; readonly host: string; readonly port: number; readonly applyDelayMs: number }
   | { readonly t: 'table'; readonly seq: number; readonly manifestText: string }
   | { readonly t: 'state'; readonly seq: number; readonly state: StateFile }
   | { readonly t: 'stats'; readonly seq: number }
+  /** Reopen the access log (SIGUSR1 reached the primary: logrotate). */
+  | { readonly t: 'reopen' }
   | { readonly t: 'close'; readonly graceMs: number };
 
 export type FromWorker =

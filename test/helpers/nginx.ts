@@ -4,12 +4,8 @@
 // Configs run as `nginx -p PREFIX -c PREFIX/nginx.conf` in the foreground (a child of this
 // process), so a crashed test run cannot leave a daemon behind: every instance still running when
 // the process exits is killed, workers included.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { childPids, findNginx as findNginxBinary } from '../../gateway/nginx/nginx-process';
-import { join } from 'node:path';
+import { findNginx as findNginxBinary } from '../../gateway/nginx/nginx-process';
+import { runNginx } from '../../gateway/nginx/nginx-runner';
 
 export interface StartNginxOptions {
   /** Ports to wait for; by default every `listen` found in the config (unix sockets skipped). */
@@ -188,56 +184,7 @@ function indent(text: string, n: number): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Processes
-
-const live = new Set<{ master: number; workers: () => number[]; cleanup: () => void }>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // mocha's --exit calls process.exit(): kill what is still running, or it outlives the run.
-  process.on('exit', () => {
-    for (const n of live) {
-      for (const pid of [...n.workers(), n.master]) {
-        try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-      }
-      try { n.cleanup(); } catch { /* best effort */ }
-    }
-  });
-}
-
-
-function procAvailable(): boolean {
-  return existsSync('/proc/self/stat');
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function canConnect(a: ListenAddr): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: a.host, port: a.port });
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => { s.destroy(); resolve(false); });
-  });
-}
-
-function runTest(bin: string, prefix: string, confPath: string): void {
-  const r = spawnSync(bin, ['-t', '-q', '-p', prefix + '/', '-c', confPath], { encoding: 'latin1', timeout: 30_000 });
-  if (r.status !== 0) {
-    // nginx prints the reason on stderr; a build whose default error log is a file logs it there.
-    const why = r.stderr.trim() || readIfExists(join(prefix, 'logs', 'error.log')).slice(-4000);
-    throw new Error(`nginx -t failed (exit ${r.status ?? r.signal}):\n${why}`);
-  }
-}
-
-function readIfExists(path: string): string {
-  try {
-    return readFileSync(path, 'latin1');
-  } catch {
-    return '';
-  }
-}
+// Processes: gateway/nginx/nginx-runner.ts supervises them; here only the test defaults.
 
 /**
  * Write `confText` into a fresh temp prefix, `nginx -t` it (rejecting with nginx's stderr), start
@@ -246,167 +193,35 @@ function readIfExists(path: string): string {
 export async function startNginx(confText: string, opts: StartNginxOptions = {}): Promise<RunningNginx> {
   const bin = findNginx();
   if (!bin) throw new Error('nginx not found: call requireNginx(this) in a before hook');
-  installExitHook();
-
-  const prefix = mkdtempSync(join(tmpdir(), 'strangler-nginx-'));
-  // As root, workers run as `nobody`: they must be able to traverse the prefix.
-  chmodSync(prefix, 0o755);
-  for (const d of ['logs', 'tmp']) mkdirSync(join(prefix, d), { recursive: true });
-  for (const [rel, content] of Object.entries(opts.files ?? {})) {
-    const path = join(prefix, rel);
-    mkdirSync(join(path, '..'), { recursive: true });
-    writeFileSync(path, content);
-  }
-  const confPath = join(prefix, 'nginx.conf');
-  let conf = confText;
-  writeFileSync(confPath, conf);
-
-  const cleanup = () => {
-    if (!(opts.keepPrefix || process.env.NGINX_KEEP_PREFIX)) rmSync(prefix, { recursive: true, force: true });
-  };
-
-  try {
-    runTest(bin, prefix, confPath);
-  } catch (err) {
-    cleanup();
-    throw err;
-  }
-
-  const bare = stripComments(conf);
-  const daemon = daemonSetting(bare);
-  if (daemon === 'on') {
-    cleanup();
-    throw new Error('the config says `daemon on;`: the harness needs nginx in the foreground');
-  }
-  // `-g 'daemon off;'` next to a `daemon` line in the file is a "duplicate directive" error.
-  const args = ['-p', prefix + '/', '-c', confPath, ...(daemon ? [] : ['-g', 'daemon off;'])];
-  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.setEncoding('latin1');
-  child.stderr!.on('data', (d: string) => { stderr += d; });
-  let exited = false;
-  let exitInfo = '';
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exited = true;
-      exitInfo = signal ? `signal ${signal}` : `code ${code}`;
-      resolve();
-    });
+  const daemon = daemonSetting(stripComments(confText));
+  if (daemon === 'on') throw new Error('the config says `daemon on;`: the harness needs nginx in the foreground');
+  const readyOf = (text: string) => opts.ports
+    ? opts.ports.map((port) => ({ host: '127.0.0.1', port }))
+    : listenAddresses(stripComments(text));
+  const run = await runNginx({
+    bin,
+    confText,
+    ready: readyOf(confText),
+    files: opts.files,
+    // `-g 'daemon off;'` next to a `daemon` line in the file is a "duplicate directive" error.
+    daemonOffFlag: daemon === null,
+    startTimeoutMs: opts.startTimeoutMs,
+    keepPrefix: opts.keepPrefix || Boolean(process.env.NGINX_KEEP_PREFIX),
   });
-  child.once('error', (err) => { stderr += `\nspawn error: ${err.message}`; });
-
-  const master = child.pid ?? -1;
-  let knownWorkers: number[] = [];
-  const liveEntry = { master, workers: () => (procAvailable() ? childPids(master) : knownWorkers), cleanup };
-  live.add(liveEntry);
-
-  const errorLogPath = join(prefix, 'logs', 'error.log');
-  let finalLog: string | null = null;
-  const errorLog = () => {
-    if (finalLog !== null) return finalLog;
-    const file = readIfExists(errorLogPath);
-    return stderr ? `${file}${file && !file.endsWith('\n') ? '\n' : ''}${stderr}` : file;
-  };
-
-  const waitReady = async (text: string) => {
-    const addrs = opts.ports
-      ? opts.ports.map((port) => ({ host: '127.0.0.1', port }))
-      : listenAddresses(stripComments(text));
-    const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
-    for (const a of addrs) {
-      for (;;) {
-        if (exited) throw new Error(`nginx exited during startup (${exitInfo}):\n${errorLog()}`);
-        if (await canConnect(a)) break;
-        if (Date.now() > deadline) throw new Error(`nginx did not accept connections on ${a.host}:${a.port}:\n${errorLog()}`);
-        await sleep(20);
-      }
-    }
-    if (procAvailable()) {
-      // Listening sockets are opened by the master: also wait for a worker to serve them.
-      while (childPids(master).length === 0) {
-        if (exited) throw new Error(`nginx exited during startup (${exitInfo}):\n${errorLog()}`);
-        if (Date.now() > deadline) throw new Error(`nginx started no worker:\n${errorLog()}`);
-        await sleep(10);
-      }
-      knownWorkers = childPids(master);
-    }
-  };
-
-  let stopped: Promise<void> | null = null;
-  const stop = (): Promise<void> => {
-    if (stopped) return stopped;
-    stopped = (async () => {
-      const workers = procAvailable() ? childPids(master) : knownWorkers;
-      if (!exited) {
-        try { process.kill(master, 'SIGQUIT'); } catch { /* gone */ }
-        await Promise.race([exitPromise, sleep(5_000)]);
-      }
-      if (!exited) {
-        try { process.kill(master, 'SIGKILL'); } catch { /* gone */ }
-        await Promise.race([exitPromise, sleep(2_000)]);
-      }
-      // A SIGKILLed master leaves its workers running (they hold the listen socket).
-      for (const pid of workers) {
-        try { process.kill(pid, 0); process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-      }
-      live.delete(liveEntry);
-      finalLog = errorLog();
-      cleanup();
-    })();
-    return stopped;
-  };
-
-  try {
-    await waitReady(conf);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-
-  const reload = async (newConfText?: string): Promise<void> => {
-    if (stopped || exited) throw new Error('reload() after nginx stopped');
-    if (newConfText !== undefined) {
-      const d = daemonSetting(stripComments(newConfText));
-      if (d === 'on') throw new Error('the new config says `daemon on;`');
-      if ((d === null) !== (daemon === null)) {
+  return {
+    prefix: run.prefix,
+    confPath: run.confPath,
+    pid: run.pid,
+    stop: run.stop,
+    errorLog: run.errorLog,
+    async reload(newConfText?: string) {
+      if (newConfText !== undefined) {
+        const d = daemonSetting(stripComments(newConfText));
+        if (d === 'on') throw new Error('the new config says `daemon on;`');
         // The -g given at start applies to every reload: the file must keep agreeing with it.
-        throw new Error('reload() config must keep the `daemon` directive as the started one had it');
+        if ((d === null) !== (daemon === null)) throw new Error('reload() config must keep the `daemon` directive as the started one had it');
       }
-      writeFileSync(confPath, newConfText);
-      try {
-        runTest(bin, prefix, confPath);
-      } catch (err) {
-        writeFileSync(confPath, conf); // leave the running config on disk
-        throw err;
-      }
-      conf = newConfText;
-    } else {
-      runTest(bin, prefix, confPath);
-    }
-    const before = procAvailable() ? new Set(childPids(master)) : null;
-    const logBefore = readIfExists(errorLogPath).length;
-    process.kill(master, 'SIGHUP');
-    const deadline = Date.now() + 10_000;
-    if (before) {
-      // Done when a worker exists that was not there before, and the old ones have stopped
-      // accepting (they exit once idle; a test's open keep-alive connection may hold one a while).
-      for (;;) {
-        if (exited) throw new Error(`nginx exited during reload (${exitInfo}):\n${errorLog()}`);
-        const now = childPids(master);
-        if (now.some((p) => !before.has(p))) break;
-        if (Date.now() > deadline) {
-          throw new Error(`no new nginx worker after SIGHUP:\n${readIfExists(errorLogPath).slice(logBefore) || errorLog()}`);
-        }
-        await sleep(10);
-      }
-      const oldDeadline = Date.now() + 2_000;
-      while (Date.now() < oldDeadline && childPids(master).some((p) => before.has(p))) await sleep(10);
-      knownWorkers = childPids(master);
-    } else {
-      await sleep(500);
-    }
-    await waitReady(conf);
+      await run.reload(newConfText, newConfText === undefined ? undefined : readyOf(newConfText));
+    },
   };
-
-  return { prefix, confPath, pid: master, reload, stop, errorLog };
 }

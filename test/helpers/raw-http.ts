@@ -1,6 +1,9 @@
-// One HTTP/1.1 exchange over a raw socket: the request target goes on the wire exactly as given
-// (HTTP clients normalise paths), and the response is parsed just enough for assertions.
-import { connect } from 'node:net';
+// The raw HTTP client of the tests: bytes go on the wire exactly as given (HTTP clients normalise
+// paths and refuse malformed requests), and the answer is parsed just enough for assertions.
+// rawRequest: one request, read to the connection's close. exchange: hostile and faulty requests
+// (optionally dribbled), read as far as the first answer goes: complete, truncated, none (0) or
+// none in time (-1).
+import { connect, type Socket } from 'node:net';
 
 export interface RawResponse {
   status: number;
@@ -48,7 +51,7 @@ export function rawRequest(port: number, target: string, opts: RawRequestOptions
       if (headEnd < 0) return reject(new Error(`incomplete response to ${target}: ${JSON.stringify(raw.toString('latin1'))}`));
       const { status, headers } = parseResponseHead(raw.subarray(0, headEnd));
       let body: Buffer = raw.subarray(headEnd + 4);
-      if (/chunked/i.test(headers['transfer-encoding'] ?? '')) body = dechunk(body);
+      if (/chunked/i.test(headers['transfer-encoding'] ?? '')) body = dechunk(body, true)!;
       resolve({ status, headers, body, raw });
     });
     if (opts.rawRequest !== undefined) {
@@ -64,16 +67,113 @@ export function rawRequest(port: number, target: string, opts: RawRequestOptions
   });
 }
 
-function dechunk(buf: Buffer): Buffer {
+/**
+ * A chunked body decoded. Until its last chunk has arrived: null, or with `partial` what arrived
+ * of it (a connection closed mid-body).
+ */
+function dechunk(buf: Buffer, partial = false): Buffer | null {
   const out: Buffer[] = [];
   let pos = 0;
   for (;;) {
     const eol = buf.indexOf('\r\n', pos);
     if (eol < 0) break;
     const size = parseInt(buf.subarray(pos, eol).toString('latin1'), 16);
-    if (!size) break;
+    if (!size) return Buffer.concat(out);
+    if (buf.length < eol + 2 + size + 2) {
+      if (partial) out.push(buf.subarray(eol + 2, eol + 2 + size));
+      break;
+    }
     out.push(buf.subarray(eol + 2, eol + 2 + size));
     pos = eol + 2 + size + 2;
   }
-  return Buffer.concat(out);
+  return partial ? Buffer.concat(out) : null;
 }
+
+export interface ExchangeRequest {
+  readonly raw: Buffer;
+  /** Send `raw` in pieces of this many bytes, pausing `ms` between them (slow clients). */
+  readonly dribble?: { readonly bytes: number; readonly ms: number };
+  /** Half-close after sending. Not by default: nginx takes a client's FIN while proxying as an abort (499). */
+  readonly halfClose?: boolean;
+  /** The loopback source address to connect from (127.x.y.z): tags the request, since proxies pass it on as X-Real-IP. */
+  readonly from?: string;
+}
+
+export interface Exchange {
+  /** 0: closed without an answer; -1: no answer within the bound. */
+  status: number;
+  /** The answer ended as its framing says (false: cut off, or body up to EOF). */
+  complete?: boolean;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Parses the first response in `raw`; null until it is complete. */
+function parseResponse(raw: Buffer): Exchange | null {
+  const headEnd = raw.indexOf('\r\n\r\n');
+  if (headEnd < 0) return null;
+  const { status, headers } = parseResponseHead(raw.subarray(0, headEnd));
+  const rest = raw.subarray(headEnd + 4);
+  if (status === 100) {
+    const next = parseResponse(rest);
+    return next;
+  }
+  if (headers['content-length'] !== undefined) {
+    const n = Number(headers['content-length']);
+    return rest.length >= n ? { status, headers, body: rest.subarray(0, n), complete: true } : null;
+  }
+  if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
+    const body = dechunk(rest);
+    return body === null ? null : { status, headers, body, complete: true };
+  }
+  return null; // body to EOF
+}
+
+/** Sends `c.raw` verbatim (or dribbled) and reads one answer, however the server ends it. */
+export function exchange(port: number, c: ExchangeRequest, timeoutMs = 15_000): Promise<Exchange> {
+  return new Promise((resolve) => {
+    const socket: Socket = connect({ port, host: '127.0.0.1', localAddress: c.from });
+    const chunks: Buffer[] = [];
+    let done = false;
+    const finish = (e: Exchange) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(e);
+    };
+    const fromBytes = (): Exchange => {
+      const raw = Buffer.concat(chunks);
+      const parsed = parseResponse(raw);
+      if (parsed) return parsed;
+      const headEnd = raw.indexOf('\r\n\r\n');
+      if (headEnd < 0) return { status: raw.length ? Number(raw.toString('latin1').split(' ')[1]) || 0 : 0, headers: {}, body: Buffer.alloc(0) };
+      const p = parseResponse(Buffer.concat([raw.subarray(0, headEnd + 4), Buffer.from('')]));
+      const status = Number(raw.subarray(0, headEnd).toString('latin1').split(' ')[1]);
+      return p ?? { status, headers: {}, body: raw.subarray(headEnd + 4) };
+    };
+    const timer = setTimeout(() => finish({ status: -1, headers: {}, body: Buffer.alloc(0) }), timeoutMs);
+    socket.on('data', (d) => {
+      chunks.push(d);
+      const parsed = parseResponse(Buffer.concat(chunks));
+      if (parsed) finish(parsed);
+    });
+    socket.on('error', () => finish(fromBytes()));
+    socket.on('close', () => finish(fromBytes()));
+    socket.on('connect', async () => {
+      if (!c.dribble) {
+        socket.write(c.raw);
+      } else {
+        for (let i = 0; i < c.raw.length && !done && !socket.destroyed; i += c.dribble.bytes) {
+          socket.write(c.raw.subarray(i, i + c.dribble.bytes));
+          await sleep(c.dribble.ms);
+        }
+      }
+      // Half-close only when asked: nginx takes a client's FIN while proxying as an abort (499).
+      if (c.halfClose && !socket.destroyed) socket.end();
+    });
+  });
+}
+

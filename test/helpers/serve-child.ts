@@ -34,8 +34,14 @@ export interface CliChild {
 const live = new Set<ChildProcess>();
 let hook = false;
 
-export async function startServeChild(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<ServeChild> {
-  const handle = await startCliChild('serve', args, env, timeoutMs);
+export interface ServeChildOptions {
+  /** Workers apply each state change this late (startGateway's workerApplyDelayMs). */
+  workerApplyDelayMs?: number;
+}
+
+export async function startServeChild(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000, opts: ServeChildOptions = {}): Promise<ServeChild> {
+  const argv = opts.workerApplyDelayMs === undefined ? [BIN, 'serve', ...args] : [join(__dirname, 'serve-slow-workers.js'), String(opts.workerApplyDelayMs), ...args];
+  const handle = await spawnCliChild('serve', argv, env, timeoutMs);
   const out = handle.stdout();
   const port = (label: string) => {
     const m = new RegExp(`^  ${label} +http://[^\\n]*:([0-9]+)$`, 'm').exec(out);
@@ -46,12 +52,17 @@ export async function startServeChild(args: string[], env: NodeJS.ProcessEnv = {
   return { ...handle, trafficPort: port('traffic'), adminPort: port('admin'), tokenLine: token ? token[1] : '' };
 }
 
-export async function startCliChild(command: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<CliChild> {
+export function startCliChild(command: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<CliChild> {
+  return spawnCliChild(command, [BIN, command, ...args], env, timeoutMs);
+}
+
+/** node ARGV: `command` names it in errors. */
+async function spawnCliChild(command: string, argv: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CliChild> {
   if (!hook) {
     hook = true;
     process.on('exit', () => { for (const c of live) try { c.kill('SIGKILL'); } catch { /* gone */ } });
   }
-  const child = spawn(process.execPath, [BIN, command, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let out = '';
   let err = '';

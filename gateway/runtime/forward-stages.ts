@@ -1,0 +1,306 @@
+// The gateway's request path as a short pipeline of small steps, in the manner of undici's
+// handlers or YARP's forwarder: each stage does one job on one request's Forwarding and either
+// answers it (returns true: the pipeline stops) or passes it on; `after` steps run once the
+// request is over, whatever happened. A new step (a shadow copy, a rollout sample) is one more
+// function in STAGES or AFTER; the others do not change.
+//
+//   refuse -> decide -> limitBody -> redirect -> readBody -> attemptTarget -> fallbackToLegacy -> answerFailure
+//   after: record, logAccess
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { errorBody, REFUSAL_CODES, upstreamFailureBody } from '../http-answers';
+import { IDEMPOTENT_METHODS, type Route, type RouteTable } from '../manifest/route-table';
+import { replyJson } from '../util/json-reply';
+import type { AccessLog } from './access-log';
+import { decideRoute, type Decision, type PercentSource, type RequestFacts } from './decide-route';
+import { attempt, type AttemptResult } from './forward';
+import type { FailureKind, GatewayMetrics } from './gateway-metrics';
+import { nginxHost, upstreamRequestHeaders } from './proxy-headers';
+import { BodyTooLarge, bodyLength, discardRest, readBody, relayBody } from './request-body';
+import { refusal } from './request-limits';
+import type { RouteMatcher } from './route-matcher';
+import { fromTrustedProxy } from './trusted-peer';
+import type { UpstreamPools } from './upstream-pools';
+
+/** What every stage may use: the current table (swapped on reload) and the shared services. */
+export interface GatewayContext {
+  table: RouteTable;
+  matcher: RouteMatcher;
+  readonly state: PercentSource;
+  readonly pools: UpstreamPools;
+  readonly metrics: GatewayMetrics;
+  readonly log: (line: string) => void;
+  /** One line per request in nginx's log format; null: gateway.access_log is off. */
+  readonly accessLog: AccessLog | null;
+}
+
+type Routed = Exclude<Decision, { kind: 'bad' }>;
+type Proxied = Extract<Decision, { kind: 'proxy' }>;
+
+/** One request on its way through the stages. One object per request, fields set as stages learn them. */
+export class Forwarding {
+  readonly started = performance.now();
+  /** Set by decide. */
+  decision: Routed | null = null;
+  /** nginx's $host; undefined without a Host header. */
+  host: string | undefined = undefined;
+  /** Content-Length; null: chunked. */
+  length: number | null = 0;
+  /** The body as sent upstream: held in memory (replayable, small) or streamed. */
+  body: Buffer | Readable | null = null;
+  /** The body is held and the route's fallback may send it to legacy again. */
+  replayable = false;
+  /** The request headers sent upstream (readRequestBody). */
+  headers: string[] = NO_HEADERS;
+  /** Who served it, for metrics and logs: null until decide found a route. */
+  route: string | null = null;
+  target = 'legacy';
+  /** The last attempt's failure, for the fallback's log line and answerFailure. */
+  failure: { status: number; kind: FailureKind; message: string } | null = null;
+  /** When the request was over, for every after step alike; 0 until one asks. */
+  private ended = 0;
+
+  constructor(readonly ctx: GatewayContext, readonly req: IncomingMessage, readonly res: ServerResponse) {}
+
+  /** The decision as a proxy decision: what it is once redirect has passed the request on. */
+  get proxied(): Proxied {
+    return this.decision as Proxied;
+  }
+
+  debugHeaders(target: string): OutgoingHttpHeaders | null {
+    return debugHeaders(this.ctx.table, this.req, this.route ?? UNROUTED.route, target);
+  }
+
+  /** The status nginx logs: 499 when the client went away before an answer started. */
+  get status(): number {
+    return this.res.headersSent ? this.res.statusCode : 499;
+  }
+
+  /** Seconds from the request's start to its end (fixed when first read). */
+  get seconds(): number {
+    if (this.ended === 0) this.ended = performance.now();
+    return (this.ended - this.started) / 1000;
+  }
+}
+
+/**
+ * A step of the request path: true when it answered the request and the pipeline stops. A stage
+ * that did not wait returns a plain boolean, and the next one runs in the same tick: no promise
+ * per stage on the hot path, and a streamed body reaches undici before it starts flowing.
+ */
+export type Stage = (f: Forwarding) => boolean | Promise<boolean>;
+/** A step run once the request is over, answered or not. */
+export type AfterStep = (f: Forwarding) => void;
+
+/** Until readRequestBody computes them: shared, so an early answer allocates nothing here. */
+const NO_HEADERS: string[] = [];
+/** Largest body kept for a fallback replay; larger or chunked bodies stream and are not replayed. */
+export const REPLAY_BUFFER_LIMIT = 16 * 1024 * 1024;
+const IDEMPOTENT = new Set(IDEMPOTENT_METHODS);
+const CLOSE = { close: true };
+/** The debug headers nginx adds before a location's `set` ran (auto-redirect, 413). */
+const UNROUTED = { route: 'default', target: 'legacy' };
+
+/** What decideRoute needs to know of a request. */
+export function requestFacts(req: IncomingMessage): RequestFacts {
+  return { method: req.method!, rawTarget: req.url!, cookie: req.headers.cookie, rawHeaders: req.rawHeaders, remoteAddress: req.socket.remoteAddress ?? '' };
+}
+
+/**
+ * With debug_headers, X-Strangler-Route and X-Strangler-Target, as nginx adds them. Without,
+ * X-Strangler-Target alone and only to the nginx in front (a trusted peer), which logs who
+ * answered a route it handed here and hides the header from its client; a client that reaches
+ * the gateway directly is not told.
+ */
+export function debugHeaders(table: RouteTable, req: IncomingMessage, route: string, target: string): OutgoingHttpHeaders | null {
+  if (table.debug_headers) return { 'x-strangler-route': route, 'x-strangler-target': target };
+  return fromTrustedProxy(req.socket.remoteAddress) ? { 'x-strangler-target': target } : null;
+}
+
+/** nginx answers these from the location's config before its `set`s ran; a dynamic route's location has no add_header. */
+function unroutedDebugHeaders(f: Forwarding, route: Route): OutgoingHttpHeaders | null {
+  return route.dynamic ? null : debugHeaders(f.ctx.table, f.req, UNROUTED.route, UNROUTED.target);
+}
+
+/** `failure` says what went wrong: refused, reset, timeout, connect_timeout, or status (a 502/503/504 answer). */
+export function failureBody(status: number, route: Route, target: string, failure: FailureKind) {
+  return { ...upstreamFailureBody(status, route.id, target), failure };
+}
+
+/** The request headers proxy_set_header sends; without a Host, nginx's $host is the server_name. */
+export function forwardHeaders(table: RouteTable, req: IncomingMessage, host: string | undefined): string[] {
+  return upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { host: host ?? table.server_name.split(' ')[0], remoteAddress: req.socket.remoteAddress ?? '' });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stages
+
+/** nginx's checks before it looks at locations. */
+const refuse: Stage = (f) => {
+  const status = refusal(f.req);
+  if (status === 0) return false;
+  replyJson(f.res, status, errorBody(REFUSAL_CODES[status]), null, CLOSE);
+  return true;
+};
+
+/** The location, the side and the upstream target, as the compiled nginx decides them; and $host. */
+const decide: Stage = (f) => {
+  const d = decideRoute(f.ctx.matcher, f.ctx.state, requestFacts(f.req));
+  if (d.kind === 'bad') {
+    replyJson(f.res, 400, errorBody('bad_request'), null, CLOSE);
+    return true;
+  }
+  const host = nginxHost(f.req.headers.host, d.parsed.host);
+  if (host === null) {
+    replyJson(f.res, 400, errorBody('bad_request', { detail: 'invalid Host header' }), null, CLOSE);
+    return true;
+  }
+  f.decision = d;
+  f.host = host;
+  f.route = d.route.id;
+  f.target = d.kind === 'proxy' ? d.target : 'legacy';
+  return false;
+};
+
+/** nginx's 413: from the location's config, before the route's `set`s ran. */
+function tooLarge(f: Forwarding, route: Route): true {
+  replyJson(f.res, 413, errorBody('body_too_large', { route: route.id, limit: route.body.max_size.text }), unroutedDebugHeaders(f, route), CLOSE);
+  return true;
+}
+
+/** A declared body over the route's max_size is refused before anything else happens. */
+const limitBody: Stage = (f) => {
+  const route = f.decision!.route;
+  const limit = route.body.max_size.bytes;
+  f.length = bodyLength(f.req);
+  return limit > 0 && f.length !== null && f.length > limit ? tooLarge(f, route) : false;
+};
+
+/** nginx's auto_redirect: 301 to the location's name. */
+const redirect: Stage = (f) => {
+  const d = f.decision!;
+  if (d.kind !== 'redirect') return false;
+  const req = f.req;
+  const port = (req.socket.localPort ?? 80) === 80 ? '' : `:${req.socket.localPort}`;
+  const location = `http://${f.host ?? localHost(req)}${port}${d.location}`;
+  f.res.writeHead(301, { location, 'content-type': 'text/html', ...unroutedDebugHeaders(f, d.route) });
+  f.res.end(`<html><head><title>301 Moved Permanently</title></head><body>Moved to ${location}</body></html>\n`);
+  return true;
+};
+
+function bodyFailed(f: Forwarding, err: Error): true {
+  const res = f.res;
+  if (res.headersSent || res.destroyed) res.destroy();
+  else if (err instanceof BodyTooLarge) tooLarge(f, f.proxied.route);
+  else res.destroy(); // the client aborted its own request
+  return true;
+}
+
+/**
+ * Like nginx's client_body_buffer_size: a small body of known length is read into memory and sent
+ * in one write; a larger one streams. A body the fallback may send twice is held in memory, so
+ * only a known, bounded one.
+ */
+const readRequestBody: Stage = (f) => {
+  const d = f.proxied;
+  const route = d.route;
+  const fallback = d.side === 'to' ? route.fallback : null;
+  const length = f.length;
+  f.replayable = fallback !== null && (IDEMPOTENT.has(f.req.method!) || fallback.non_idempotent) && length !== null && length <= REPLAY_BUFFER_LIMIT;
+  f.headers = forwardHeaders(f.ctx.table, f.req, f.host);
+  if (length === 0) return false;
+  const limit = route.body.max_size.bytes;
+  const small = length !== null && length <= route.body.buffer.bytes;
+  if (!f.replayable && !small) {
+    // Synchronously on to attemptTarget: the stream starts flowing on the next tick, and undici
+    // must be its reader (and error listener) by then.
+    f.body = relayBody(f.req, limit);
+    return false;
+  }
+  return readBody(f.req, limit).then((body) => { f.body = body; return false; }, (err: Error) => bodyFailed(f, err));
+};
+
+/** Tries the upstream's servers in turn while nothing was sent, as proxy_next_upstream does. */
+async function attemptUpstream(f: Forwarding, upstream: string, path: string, intercept: boolean, debug: OutgoingHttpHeaders | null): Promise<AttemptResult> {
+  const route = f.proxied.route;
+  const servers = f.ctx.pools.serversFor(upstream, route.timeouts.connect.ms);
+  let result: AttemptResult = { kind: 'failed', failure: { kind: 'refused', status: 502, nothingSent: true, message: `no servers in upstream ${upstream}` } };
+  for (const server of servers) {
+    result = await attempt({ server, method: f.req.method!, path, headers: f.headers, body: f.body, readMs: route.timeouts.read.ms, intercept, res: f.res, debug });
+    const retry = result.kind === 'failed' && result.failure.nothingSent && !(f.body instanceof Readable);
+    if (!retry) break;
+  }
+  return result;
+}
+
+/** The decided side; a failure (or a 502/503/504 intercepted for the fallback) goes on to the next stages. */
+const attemptTarget: Stage = async (f) => {
+  const d = f.proxied;
+  const intercept = d.side === 'to' && d.route.fallback !== null;
+  const first = await attemptUpstream(f, d.upstream, d.path, intercept, f.debugHeaders(d.target));
+  if (first.kind === 'responded' || first.kind === 'client_gone') return true;
+  if (f.body instanceof Readable && f.body.errored) return bodyFailed(f, f.body.errored);
+  // 504 stays a timeout; an intercepted 502/503 is a 502.
+  const status = first.kind === 'failed' ? first.failure.status : first.status === 504 ? 504 : 502;
+  const kind: FailureKind = first.kind === 'failed' ? first.failure.kind : 'status';
+  f.failure = { status, kind, message: first.kind === 'failed' ? first.failure.message : `answered ${first.status}` };
+  f.ctx.metrics.upstreamError(d.route.id, d.target, kind);
+  // Still receiving a streamed body: keep reading it so the answer is not lost to a reset.
+  if (f.body instanceof Readable) discardRest(f.req);
+  return false;
+};
+
+/**
+ * The route's fallback: the same request to legacy, when its body is held. Not replayed: no
+ * fallback, a non-idempotent method the route did not opt in, or a streamed body that is gone.
+ */
+const fallbackToLegacy: Stage = async (f) => {
+  if (!f.replayable) return false;
+  const d = f.proxied;
+  f.ctx.metrics.fallback(d.route.id, f.failure!.kind);
+  f.target = 'legacy';
+  f.ctx.log(`gateway: ${d.route.id}: ${d.target} failed (${f.failure!.message}), served by legacy`);
+  const second = await attemptUpstream(f, 'legacy', d.parsed.requestUri, false, f.debugHeaders('legacy'));
+  if (second.kind !== 'failed') return true;
+  f.failure = second.failure;
+  return false;
+};
+
+/** 502/504 with a short JSON body naming the route, the target that failed and how. */
+const answerFailure: Stage = (f) => {
+  const { status, kind } = f.failure!;
+  replyJson(f.res, status, failureBody(status, f.proxied.route, f.target, kind), f.debugHeaders(f.target));
+  return true;
+};
+
+/** The route's metrics. */
+const record: AfterStep = (f) => {
+  if (f.route === null) return; // refused before routing: nginx logs no route either
+  f.ctx.metrics.request(f.route, f.target, f.status, f.seconds);
+};
+
+/** The access log's line, in nginx's format, when gateway.access_log is not off. */
+const logAccess: AfterStep = (f) => {
+  if (f.route === null || f.ctx.accessLog === null) return;
+  f.ctx.accessLog.record(f.req, f.res, f.route, f.target, f.status, f.seconds);
+};
+
+export const STAGES: readonly Stage[] = [refuse, decide, limitBody, redirect, readRequestBody, attemptTarget, fallbackToLegacy, answerFailure];
+export const AFTER: readonly AfterStep[] = [record, logAccess];
+
+/** Runs one request through the stages, then the after steps. */
+export async function forward(f: Forwarding, stages: readonly Stage[] = STAGES, after: readonly AfterStep[] = AFTER): Promise<void> {
+  try {
+    for (let i = 0; i < stages.length; i++) {
+      const answered = stages[i](f);
+      if (answered === true || (answered !== false && await answered)) return;
+    }
+  } finally {
+    for (let i = 0; i < after.length; i++) after[i](f);
+  }
+}
+
+export function localHost(req: IncomingMessage): string {
+  const a = req.socket.localAddress ?? '127.0.0.1';
+  return a.startsWith('::ffff:') ? a.slice(7) : a.includes(':') ? `[${a}]` : a;
+}
