@@ -3,9 +3,9 @@
 // values. A route nginx hands to the gateway is logged by nginx with who answered it (the
 // gateway's X-Strangler-Target), which the client does not see without debug_headers.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
+import { lineFor, loggedLines } from './helpers/access-lines';
 import { requireNginx } from './helpers/nginx';
 import { raw } from './helpers/node-request';
 import { startStack, type Stack } from './helpers/stack';
@@ -27,23 +27,6 @@ routes:
     to: function:image-resizer
     dynamic: true
 `;
-
-type Line = Record<string, unknown>;
-
-function logLines(path: string): Line[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
-}
-
-async function lineFor(path: string, uri: string, after: number): Promise<Line> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const found = logLines(path).slice(after).find((l) => l.uri === uri);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no line for ${uri} in ${path}`);
-    await new Promise((r) => setTimeout(r, 10)); // polling a file another process writes
-  }
-}
 
 describe('access log: the gateway writes nginx\'s format', () => {
   let stack: Stack;
@@ -71,8 +54,8 @@ describe('access log: the gateway writes nginx\'s format', () => {
   ];
   for (const c of cases) {
     it(`${c.name}: same keys, order, types and values from both`, async () => {
-      const nBefore = logLines(nginxLog).length;
-      const gBefore = logLines(gatewayLog).length;
+      const nBefore = loggedLines(nginxLog).length;
+      const gBefore = loggedLines(gatewayLog).length;
       const viaNginx = await raw(`http://127.0.0.1:${stack.ports.nginx}`, c.uri, { method: c.method });
       const viaGateway = await raw(`http://127.0.0.1:${gateway.listen.port}`, c.uri, { method: c.method });
       assert.equal(viaNginx.status, viaGateway.status);
@@ -92,7 +75,7 @@ describe('access log: the gateway writes nginx\'s format', () => {
   }
 
   it('a route handed to the gateway: nginx logs who answered, and the client does not see the header', async () => {
-    const nBefore = logLines(nginxLog).length;
+    const nBefore = loggedLines(nginxLog).length;
     const res = await raw(`http://127.0.0.1:${stack.ports.nginx}`, '/images/cat.png');
     assert.equal(res.status, 200);
     assert.equal(res.headers['x-strangler-target'], undefined);
@@ -107,7 +90,7 @@ describe('access log: the gateway writes nginx\'s format', () => {
   it('flipped to legacy at runtime: nginx logs legacy for the same route', async () => {
     await gateway.state.set('images', 0, 'test');
     try {
-      const nBefore = logLines(nginxLog).length;
+      const nBefore = loggedLines(nginxLog).length;
       const res = await raw(`http://127.0.0.1:${stack.ports.nginx}`, '/images/dog.png');
       assert.equal(res.status, 200);
       const n = await lineFor(nginxLog, '/images/dog.png', nBefore);

@@ -132,6 +132,19 @@ describe('strangler report: figures from synthetic logs', () => {
     assert.match(r.notes.join('\n'), /more than 10 path templates: 20 requests/);
   });
 
+  it("nginx's edge answers (HTTPS redirect, refused Host, ACME file) are left out of the figures, with a note", async () => {
+    const edge = join(dir, 'edge.log');
+    writeFileSync(edge, lines(2, { time: D1, route: 'track', target: 'function:track-package', uri: '/api/v1/track/1' }) +
+      lines(3, { time: D1, route: 'default', target: 'https_redirect', uri: '/users/1', status: 301 }) +
+      lines(1, { time: D1, route: 'default', target: 'refused', uri: '/', status: 444 }) +
+      lines(1, { time: D1, route: 'default', target: 'acme_webroot', uri: '/.well-known/acme-challenge/t' }));
+    const r = await buildReport(table, [edge]);
+    assert.equal(r.requests, 2);
+    assert.equal(r.function_share, 1);
+    assert.deepEqual(r.backlog, []);
+    assert.match(r.notes.join('\n'), /5 lines answered by nginx's edge servers .* not counted/);
+  });
+
   describe('the CLI', () => {
     it('--format json: the stable shape, shares from 0 to 1, backlog busiest first', async () => {
       const r = await runCli(['report', manifest, '--log', current, rotated, gzipped, '--format', 'json']);

@@ -104,8 +104,8 @@ export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command 
       const table = gw.table();
       process.stdout.write([
         `strangler serve: ${file} (${table.routes.length} routes, sha256 ${table.sha256.slice(0, 12)})`,
-        `  traffic  ${localUrl(gw.listen.host, gw.listen.port)}`,
-        ...remoteUrls(gw.listen.host, gw.listen.port).map((u) => `           ${u} (bound to ${gw.listen.host}: from other machines)`),
+        `  traffic  ${gw.trafficUrl}`,
+        ...remoteUrls(gw.listen.host, gw.listen.port).map((u) => `           ${gw.trafficUrl.startsWith('https:') ? u.replace(/^http:/, 'https:') : u} (bound to ${gw.listen.host}: from other machines)`),
         ...(workers ? [`  workers  ${workers}, pids ${gw.trafficPids().join(', ')}`] : []),
         `  admin    ${localUrl(gw.admin.host, gw.admin.port)}`,
         ...remoteUrls(gw.admin.host, gw.admin.port).map((u) => `           ${u} (bound to ${gw.admin.host}: from other machines; host names it answers to: gateway.admin_hosts)`),

@@ -1,5 +1,6 @@
 // RouteTable -> the http-context directives of the strangler config: upstreams, canary maps,
-// and one server whose locations implement the README's routing semantics.
+// and the routing server whose locations implement the README's routing semantics (its
+// listeners, TLS and the servers around it are emit-edge.ts's).
 //
 // Shape of a route's location (why each part is there):
 // - `set $strangler_route/$strangler_target`: the log line and debug headers say who served it.
@@ -11,6 +12,7 @@
 //   served by @strangler_fallback_N, which replays idempotent requests to legacy only.
 // Variables and named locations are numbered by route position: ids never reach variable names.
 import { d, entry, literal, type Directive } from './directive';
+import { edgeHeaders, emitEdgeHttp, emitEdgeServers, forwardedFor, serverAddress, UPSTREAM_HOST } from './emit-edge';
 import { LOG_FORMAT_NAME, nginxLogFormat, TARGET_HEADER } from './log-format';
 import { IDEMPOTENT_METHODS, type Body, type Buffers, type Route, type RouteTable, type StickyKey, type Timeouts } from '../manifest/route-table';
 import { formatPercent } from '../manifest/percent';
@@ -40,11 +42,12 @@ export function upstreamName(name: string): string {
 export function emitHttpContext(table: RouteTable, opts: EmitOptions): Directive[] {
   return [
     ...emitLogFormat(),
+    ...emitEdgeHttp(table),
     // WebSocket upgrades pass through; every other request keeps the upstream connection alive.
     d('map', ['$http_upgrade', '$strangler_connection'], [entry('default', 'upgrade'), entry('', '')]),
     ...emitUpstreams(table),
     ...table.routes.flatMap(emitCanaryMaps),
-    emitServer(table, opts),
+    ...emitServer(table, opts),
   ];
 }
 
@@ -73,10 +76,6 @@ function emitUpstreams(table: RouteTable): Directive[] {
     out.push(d('upstream', [GATEWAY_UPSTREAM], [d('server', [serverAddress(gw.host, gw.port)]), d('keepalive', [64])]));
   }
   return out;
-}
-
-function serverAddress(host: string, port: number): string {
-  return `${host.includes(':') ? `[${host}]` : literal(host)}:${port}`;
 }
 
 /** The canary's key: nginx variable holding the sticky value, or a per-request random id. */
@@ -113,29 +112,27 @@ function emitCanaryMaps(route: Route): Directive[] {
   return out;
 }
 
-function emitServer(table: RouteTable, opts: EmitOptions): Directive {
-  const block: Directive[] = [
-    d('listen', [table.listen.host ? serverAddress(table.listen.host, table.listen.port) : table.listen.port]),
-    d('server_name', table.server_name.split(' ').map(literal)),
-  ];
+/** The routing server's body; emit-edge.ts puts it into server blocks with their listeners. */
+function emitServer(table: RouteTable, opts: EmitOptions): Directive[] {
+  const block: Directive[] = [];
   if (opts.accessLog) block.push(d('access_log', [opts.accessLog, LOG_FORMAT_NAME]));
   block.push(
     d('set', ['$strangler_route', 'default']),
     d('set', ['$strangler_target', 'legacy']),
     d('proxy_http_version', ['1.1']),
-    d('proxy_set_header', ['Host', '$host']),
+    d('proxy_set_header', ['Host', UPSTREAM_HOST]),
     d('proxy_set_header', ['Connection', '$strangler_connection']),
     d('proxy_set_header', ['Upgrade', '$http_upgrade']),
     d('proxy_set_header', ['X-Real-IP', '$remote_addr']),
-    d('proxy_set_header', ['X-Forwarded-For', '$proxy_add_x_forwarded_for']),
+    d('proxy_set_header', ['X-Forwarded-For', forwardedFor(table)]),
     d('proxy_set_header', ['X-Forwarded-Proto', '$scheme']),
-    d('proxy_set_header', ['X-Forwarded-Host', '$host']),
+    d('proxy_set_header', ['X-Forwarded-Host', UPSTREAM_HOST]),
     d('proxy_next_upstream', ['error', 'timeout']),
     ...tuning(table.defaults, null),
   );
   for (const location of locationPlan(table)) block.push(d('location', locationArgs(location), routeBody(table, location)));
   for (const route of table.routes) block.push(...routeNamedLocations(table, route));
-  return d('server', [], block);
+  return emitEdgeServers(table, block, opts.accessLog);
 }
 
 /** Timeouts, buffers and body limits; with a base, only what differs from it. */
@@ -169,6 +166,8 @@ function debugHeaders(table: RouteTable): Directive[] {
   return [
     d('add_header', ['X-Strangler-Route', '$strangler_route', 'always']),
     d('add_header', ['X-Strangler-Target', '$strangler_target', 'always']),
+    // A location with add_header of its own inherits none of the server's.
+    ...edgeHeaders(table),
   ];
 }
 

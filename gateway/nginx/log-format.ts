@@ -51,3 +51,10 @@ export interface AccessLine {
 
 /** The response header naming who served a request; the gateway sends it to the nginx in front, which logs it. */
 export const TARGET_HEADER = 'X-Strangler-Target';
+
+/**
+ * What nginx's edge servers log as the target of a request no route answered: the refusing
+ * default server (444), the plain-HTTP redirect to https, the ACME challenge files. Not migration
+ * traffic: `strangler report` leaves these lines out of its figures and says how many.
+ */
+export const EDGE_TARGETS = Object.freeze({ refused: 'refused', https_redirect: 'https_redirect', acme_webroot: 'acme_webroot' } as const);

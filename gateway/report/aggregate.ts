@@ -4,8 +4,11 @@
 // templates. Route ids and templates are bounded: past the bound, new ones are counted under one
 // "(other …)" entry, and a note says how many.
 import { DEFAULT_ROUTE_ID, matchText, type RouteTable } from '../manifest/route-table';
+import { EDGE_TARGETS } from '../nginx/log-format';
 import { LatencyHistogram } from './latency-histogram';
 import { pathTemplate } from './path-template';
+
+const EDGE_TARGET_NAMES: ReadonlySet<string> = new Set(Object.values(EDGE_TARGETS));
 
 export const MAX_TEMPLATES = 10_000;
 export const MAX_ROUTES = 1_000;
@@ -117,6 +120,7 @@ export class ReportAggregator {
   private overflowTemplates = 0;
   private overflowRoutes = 0;
   private viaGateway = 0;
+  private edgeLines = 0;
   readonly lines = { read: 0, counted: 0, malformed: 0, outside_window: 0 };
   private readonly malformedAt: string[] = [];
   private readonly fileNotes: string[] = [];
@@ -165,6 +169,11 @@ export class ReportAggregator {
   }
 
   private add(time: string, routeId: string, target: string, uri: string, status: number, seconds: number): void {
+    // The edge's own answers (HTTPS redirect, refused Host, ACME files) are no route's traffic.
+    if (EDGE_TARGET_NAMES.has(target)) {
+      this.edgeLines++;
+      return;
+    }
     this.lines.counted++;
     this.total++;
     // nginx logs before it recorded who answered a dynamic route say "gateway": not legacy.
@@ -230,6 +239,7 @@ export class ReportAggregator {
     }
     if (this.overflowTemplates) notes.push(`more than ${this.maxTemplates} path templates: ${this.overflowTemplates} requests of further templates are counted under "${OTHER_PATHS}"`);
     if (this.overflowRoutes) notes.push(`more than ${MAX_ROUTES} route ids not in the manifest: ${this.overflowRoutes} requests counted under "${OTHER_ROUTES}"`);
+    if (this.edgeLines) notes.push(`${this.edgeLines} line${this.edgeLines === 1 ? '' : 's'} answered by nginx's edge servers (HTTPS redirect, refused Host, ACME challenge) not counted`);
     if (this.viaGateway) notes.push(`${this.viaGateway} lines have target "gateway" (nginx logs from before it recorded who answered a dynamic route): counted as function`);
     if (!this.table) notes.push('no manifest: routes without traffic cannot be listed');
 

@@ -4,7 +4,7 @@
 // request is over, whatever happened. A new step (a shadow copy, a rollout sample) is one more
 // function in STAGES or AFTER; the others do not change.
 //
-//   refuse -> decide -> limitBody -> redirect -> readBody -> attemptTarget -> fallbackToLegacy -> answerFailure
+//   refuse -> decide -> refuseUnknownHost -> limitBody -> redirect -> readBody -> attemptTarget -> fallbackToLegacy -> answerFailure
 //   after: record, logAccess
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
@@ -15,10 +15,11 @@ import type { AccessLog } from './access-log';
 import { decideRoute, type Decision, type PercentSource, type RequestFacts } from './decide-route';
 import { attempt, type AttemptResult } from './forward';
 import type { FailureKind, GatewayMetrics } from './gateway-metrics';
-import { nginxHost, upstreamRequestHeaders } from './proxy-headers';
+import { nginxHost, upstreamHost, upstreamRequestHeaders } from './proxy-headers';
 import { BodyTooLarge, bodyLength, discardRest, readBody, relayBody } from './request-body';
 import { refusal } from './request-limits';
 import type { RouteMatcher } from './route-matcher';
+import type { ServerNameMatcher } from './server-names';
 import { fromTrustedProxy } from './trusted-peer';
 import type { UpstreamPools } from './upstream-pools';
 
@@ -26,6 +27,10 @@ import type { UpstreamPools } from './upstream-pools';
 export interface GatewayContext {
   table: RouteTable;
   matcher: RouteMatcher;
+  /** The table's server_name, for `default_server: refuse`. */
+  servesName: ServerNameMatcher;
+  /** The listener's scheme: https with gateway.tls (fixed at start). */
+  readonly scheme: 'http' | 'https';
   readonly state: PercentSource;
   readonly pools: UpstreamPools;
   readonly metrics: GatewayMetrics;
@@ -127,9 +132,18 @@ export function failureBody(status: number, route: Route, target: string, failur
   return { ...upstreamFailureBody(status, route.id, target), failure };
 }
 
-/** The request headers proxy_set_header sends; without a Host, nginx's $host is the server_name. */
-export function forwardHeaders(table: RouteTable, req: IncomingMessage, host: string | undefined): string[] {
-  return upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { host: host ?? table.server_name.split(' ')[0], remoteAddress: req.socket.remoteAddress ?? '' });
+/**
+ * The request headers proxy_set_header sends: Host is nginx's $host (without a Host header, the
+ * server_name) plus the client's non-default port; X-Forwarded-Proto is the listener's scheme.
+ */
+export function forwardHeaders(ctx: GatewayContext, req: IncomingMessage, host: string | undefined): string[] {
+  const upstream = upstreamHost(host ?? ctx.table.server_name.split(' ')[0], req.headers.host, ctx.scheme);
+  return upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { host: upstream, remoteAddress: req.socket.remoteAddress ?? '', scheme: ctx.scheme });
+}
+
+/** `default_server: refuse` and a host (nginx's $host, or a TLS client's SNI name) none of server_name names. */
+export function unknownHost(ctx: GatewayContext, host: string | undefined): boolean {
+  return ctx.table.default_server === 'refuse' && !ctx.servesName(host);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -162,6 +176,14 @@ const decide: Stage = (f) => {
   return false;
 };
 
+/** nginx's refusing default server: `return 444` closes the connection without an answer. */
+const refuseUnknownHost: Stage = (f) => {
+  if (!unknownHost(f.ctx, f.host)) return false;
+  f.route = null; // nginx's default server answered it, not a route: nothing recorded
+  f.req.socket.destroy();
+  return true;
+};
+
 /** nginx's 413: from the location's config, before the route's `set`s ran. */
 function tooLarge(f: Forwarding, route: Route): true {
   replyJson(f.res, 413, errorBody('body_too_large', { route: route.id, limit: route.body.max_size.text }), unroutedDebugHeaders(f, route), CLOSE);
@@ -181,8 +203,9 @@ const redirect: Stage = (f) => {
   const d = f.decision!;
   if (d.kind !== 'redirect') return false;
   const req = f.req;
-  const port = (req.socket.localPort ?? 80) === 80 ? '' : `:${req.socket.localPort}`;
-  const location = `http://${f.host ?? localHost(req)}${port}${d.location}`;
+  const scheme = f.ctx.scheme;
+  const port = (req.socket.localPort ?? 80) === (scheme === 'https' ? 443 : 80) ? '' : `:${req.socket.localPort}`;
+  const location = `${scheme}://${f.host ?? localHost(req)}${port}${d.location}`;
   f.res.writeHead(301, { location, 'content-type': 'text/html', ...unroutedDebugHeaders(f, d.route) });
   f.res.end(`<html><head><title>301 Moved Permanently</title></head><body>Moved to ${location}</body></html>\n`);
   return true;
@@ -207,7 +230,7 @@ const readRequestBody: Stage = (f) => {
   const fallback = d.side === 'to' ? route.fallback : null;
   const length = f.length;
   f.replayable = fallback !== null && (IDEMPOTENT.has(f.req.method!) || fallback.non_idempotent) && length !== null && length <= REPLAY_BUFFER_LIMIT;
-  f.headers = forwardHeaders(f.ctx.table, f.req, f.host);
+  f.headers = forwardHeaders(f.ctx, f.req, f.host);
   if (length === 0) return false;
   const limit = route.body.max_size.bytes;
   const small = length !== null && length <= route.body.buffer.bytes;
@@ -285,7 +308,7 @@ const logAccess: AfterStep = (f) => {
   f.ctx.accessLog.record(f.req, f.res, f.route, f.target, f.status, f.seconds);
 };
 
-export const STAGES: readonly Stage[] = [refuse, decide, limitBody, redirect, readRequestBody, attemptTarget, fallbackToLegacy, answerFailure];
+export const STAGES: readonly Stage[] = [refuse, decide, refuseUnknownHost, limitBody, redirect, readRequestBody, attemptTarget, fallbackToLegacy, answerFailure];
 export const AFTER: readonly AfterStep[] = [record, logAccess];
 
 /** Runs one request through the stages, then the after steps. */

@@ -56,6 +56,8 @@ export interface ReloadResult {
 
 export interface GatewayHandle {
   readonly listen: Address;
+  /** The traffic listener's URL: https:// with gateway.tls (read at start; turning it on or off needs a restart). */
+  readonly trafficUrl: string;
   readonly admin: Address;
   readonly statePath: string;
   readonly auditPath: string;
@@ -137,14 +139,16 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
 
   const gw = opts.workers ? workerTraffic(opts.workers, manifestPath, loaded.text, state, log, opts.workerApplyDelayMs) : inProcessTraffic(table, manifestPath, state, log);
   let listen: Address;
+  let trafficUrl = '';
   const admin = createAdminApi({
     table: () => table, state, gateway: gw, token: token.token, readToken, auditPath, log: (line) => log.info(line),
-    instance: () => ({ listen: localUrl(listen.host, listen.port), traffic_pids: gw.pids() }),
+    instance: () => ({ listen: trafficUrl, traffic_pids: gw.pids() }),
     hostReports: fileHostReports(statePath).list,
   });
   let adminAddr: Address;
   try {
     listen = { host: listenAt.host, port: await gw.listen(listenAt.host, listenAt.port) };
+    trafficUrl = localUrl(listen.host, listen.port, table.gateway.tls ? 'https' : 'http');
     adminAddr = await admin.listen(adminAt.host, adminAt.port);
   } catch (err) {
     await Promise.allSettled([gw.close(0), admin.close(0)]);
@@ -167,7 +171,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
       log.error(formatDiagnostic(d));
       return { outcome: 'invalid', diagnostics: [d], dropped: [] };
     }
-    if (sha256(text) === table.sha256) return { outcome: 'unchanged', diagnostics: [], dropped: [] };
+    // With gateway.tls a reload also reads the certificate again (certbot renewed it): no shortcut.
+    if (sha256(text) === table.sha256 && table.gateway.tls === null) return { outcome: 'unchanged', diagnostics: [], dropped: [] };
     const compiled = compileManifest(text, manifestPath);
     if (!compiled.table) {
       log.error(`reload (${reason}): ${manifestPath} is invalid, still serving the previous manifest (sha256 ${table.sha256.slice(0, 12)}):`);
@@ -198,6 +203,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
   let closing: Promise<void> | null = null;
   return {
     listen,
+    trafficUrl,
     admin: adminAddr,
     statePath,
     auditPath,

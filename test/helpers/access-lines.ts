@@ -1,5 +1,26 @@
-// Synthetic access log lines in the strangler_json format, for report tests.
+// Access log lines in the strangler_json format: synthetic ones for report tests, and reading the
+// lines nginx or the gateway wrote.
+import { existsSync, readFileSync } from 'node:fs';
 import { formatAccessLine } from '../../gateway/runtime/access-log';
+
+export type LoggedLine = Record<string, unknown>;
+
+/** Every line of a log file another process writes (none while it does not exist yet). */
+export function loggedLines(path: string): LoggedLine[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LoggedLine);
+}
+
+/** The first line for `uri` after the first `after` lines, polled for until it is written. */
+export async function lineFor(path: string, uri: string, after = 0): Promise<LoggedLine> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const found = loggedLines(path).slice(after).find((l) => l.uri === uri);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no line for ${uri} in ${path}`);
+    await new Promise((r) => setTimeout(r, 10)); // polling a file another process writes
+  }
+}
 
 export interface LineSpec { time: string; route: string; target: string; uri: string; status?: number; seconds?: number; method?: string }
 

@@ -79,3 +79,15 @@ routes:
     to: function:track-package
     canary: { percent: 0 }
 `;
+
+/**
+ * ROUTING_MANIFEST with HTTPS in both layers: nginx's tls listener on `tlsPort` and gateway.tls,
+ * with the same certificate.
+ */
+export const TLS_ROUTING_MANIFEST = (files: { certificate: string; certificate_key: string }, tlsPort: number) => (p: StackPorts) => {
+  const pair = `certificate: ${files.certificate}, certificate_key: ${files.certificate_key}`;
+  const plain = ROUTING_MANIFEST(p);
+  const withGatewayTls = plain.replace(/^gateway: \{ (.*) \}$/m, `gateway: { $1, tls: { ${pair} } }`);
+  if (withGatewayTls === plain) throw new Error('ROUTING_MANIFEST has no one-line gateway block to add tls to');
+  return `${withGatewayTls}tls: { listen: "127.0.0.1:${tlsPort}", ${pair} }\n`;
+};
