@@ -226,6 +226,7 @@ function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts |
       state: typeof gw.state === 'string' ? gw.state : null,
       trusted_proxies: ((gw.trusted_proxies as string[] | undefined) ?? LOOPBACK_CIDRS).map(parseCidr).filter(isCidr),
       servers: ((gw.servers as string[] | undefined) ?? [String(gw.listen ?? BUILTIN_DEFAULTS.gateway.listen)]).map(hostPort),
+      admin_hosts: Array.isArray(gw.admin_hosts) ? (gw.admin_hosts as string[]).map((h) => h.toLowerCase()) : [],
       tls: typeof gw.tls === 'object' && gw.tls !== null ? tlsFiles(gw.tls as Obj) : null,
       access_log: typeof gw.access_log === 'string' ? gw.access_log : null,
     },

@@ -115,6 +115,8 @@ export interface RouteTable {
 export interface GatewaySettings {
   readonly listen: HostPort;
   readonly admin: HostPort;
+  /** Extra Host names the admin API answers to (lower case). */
+  readonly admin_hosts: readonly string[];
   /** gateway.state as written (a redis:// URL or a file path); null: the file beside the manifest. */
   readonly state: string | null;
   /** Peers whose forwarding headers the gateway believes; default loopback. */

@@ -1,18 +1,20 @@
 // The admin API: read the routes and their counters, move a route's traffic at runtime.
 // It listens on its own (loopback by default) address, apart from the traffic listener.
 //
-//   GET   /healthz           open (liveness for supervisors; says whether the state store is reachable)
+//   GET   /healthz           open (liveness for supervisors; "service" tells a client it found a strangler
+//                            admin API; says whether the state store is reachable)
 //   GET   /ui/               open: the dashboard's static files (they hold no data; admin-ui.ts)
 //   GET   /whoami            token: {"access": "admin" | "read"}, which token was sent
-//   GET   /routes            token: every route with manifest/effective percent and counters
+//   GET   /routes            token: every route with manifest/effective percent and counters, the
+//                            state version and the nginx hosts' reports
 //   PATCH /routes            admin token: several routes in one change, one audit entry:
 //                            {"all": 0..100|null} or {"routes": {"<id>": 0..100|null, ...}}
 //   GET   /routes/:id        token: one route
 //   PATCH /routes/:id        admin token: {"percent": 0..100} sets an override, {"percent": null} clears it
 //                            (changes: 503 state_unavailable while the shared state, Redis, is unreachable)
 //   GET   /audit?limit=N     token: the audit log's last N entries (default 50, at most 500), oldest first
-//   GET   /instances         token: {"gateways": [...], "nginx": [...]}, who serves which state (every
-//                            instance sharing a Redis state; this one alone with a file)
+//   GET   /instances         token: {"gateways": [...], "nginx": [...]}, who serves which state version: every
+//                            gateway sharing a Redis state (this one alone with a file) and every nginx host
 //   GET   /metrics           token: Prometheus text (the gateway's registry plus admin metrics)
 //
 // Reads need a token too: routes, upstream names and traffic counters are internals. The
@@ -23,15 +25,18 @@ import Ajv from 'ajv';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { DEFAULT_ROUTE_ID, type Route, type RouteTable } from '../manifest/route-table';
-import { hostChecker, originAllowed, type AdminAddress } from './admin-guard';
+import { ADMIN_SERVICE, hostChecker, originAllowed, type AdminAddress } from './admin-guard';
 import { bearerToken, tokenMatches } from './admin-token';
 import { loadAdminUi } from './admin-ui';
 import type { InstanceInfo } from './redis-state-store';
 import type { AuditEntry, AuditSink } from './audit-log';
 import { BodyTooLarge, readBody } from './request-body';
 import { StateUnavailableError, type RuntimeState } from './runtime-state';
+import type { HostReport } from './state-source';
 import type { AdminGateway, RouteStats } from './gateway-metrics';
 import { isValidPercent, PERCENT_RULE } from '../manifest/percent';
+import { VERSION } from '../version';
+import { didYouMean } from '../util/did-you-mean';
 import { closeGracefully, listen } from '../util/http-server';
 import { replyJson } from '../util/json-reply';
 import { errorBody, HTTP_ANSWERS, type AnswerCode } from '../http-answers';
@@ -56,6 +61,8 @@ export interface AdminApiOptions {
   instances: () => Promise<readonly InstanceInfo[]>;
   /** This instance's registry id, to mark it "self". */
   instanceId: () => string;
+  /** The nginx hosts' reports (agents), shown by GET /routes and GET /instances; none when absent. */
+  hostReports?: () => Promise<HostReport[]>;
   log?: (line: string) => void;
 }
 
@@ -77,6 +84,12 @@ const PATCH_SCHEMA = {
 const validatePatch = new Ajv({ allErrors: false, strict: true }).compile(PATCH_SCHEMA);
 const PATCH_EXPECTED = `expected {"percent": ${PERCENT_RULE}} or {"percent": null} to clear the override`;
 const DEFAULT_ROUTE_FIXED = 'the default route serves unmatched requests from legacy and has no percent to change';
+
+/** How far behind the state an nginx host is, for GET /routes, GET /instances and `strangler status`. */
+export function hostView(r: HostReport, stateVersion: number, now = Date.now()) {
+  const silentMs = now - Date.parse(r.seen_at);
+  return { ...r, lagging: r.state_version < stateVersion, silent_s: Number.isFinite(silentMs) ? Math.max(0, Math.round(silentMs / 1000)) : null };
+}
 
 export const AUDIT_DEFAULT_LIMIT = 50;
 export const AUDIT_MAX_LIMIT = 500;
@@ -157,18 +170,25 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     collect() { this.set(state.health().available ? 1 : 0); },
   });
   new Gauge({
-    name: 'strangler_state_version', help: 'Version (change counter) of the runtime state this instance serves', registers: [registry],
+    name: 'strangler_state_version', help: 'The runtime state version this instance serves (one more with each applied change)', registers: [registry],
     collect() { this.set(state.health().version); },
   });
   new Gauge({
     name: 'strangler_state_stale_seconds', help: 'Seconds since this instance last confirmed its state against the store (0 while in sync)', registers: [registry],
     collect() { this.set(state.health().stale_seconds); },
   });
+  new Gauge({
+    name: 'strangler_nginx_host_state_version', help: 'The state version each nginx host (strangler agent) serves; below strangler_state_version: lagging', labelNames: ['host'], registers: [registry],
+    async collect() {
+      this.reset();
+      for (const h of opts.hostReports ? await opts.hostReports().catch(() => []) : []) this.set({ host: h.host }, h.state_version);
+    },
+  });
 
   const findRoute = (id: string): Route => {
     const table = opts.table();
     const route = id === DEFAULT_ROUTE_ID ? table.defaultRoute : table.routes.find((r) => r.id === id);
-    if (!route) throw new HttpError('unknown_route', `no route ${JSON.stringify(id)} in the manifest; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+    if (!route) throw new HttpError('unknown_route', `no route ${JSON.stringify(id)} in the manifest${didYouMean(id, table.routes.map((r) => r.id))}; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
     return route;
   };
 
@@ -189,13 +209,15 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     if (route.id === DEFAULT_ROUTE_ID) throw new HttpError('default_route_fixed', DEFAULT_ROUTE_FIXED);
     const percent = (body as { percent: number | null }).percent;
     const client = req.socket.remoteAddress ?? 'unknown';
-    const previous = (await unlessUnavailable(state.apply(new Map([[route.id, percent]]), client))).previous.get(route.id);
+    const applied = await unlessUnavailable(state.apply(new Map([[route.id, percent]]), client));
+    const version = applied.version;
+    const previous = applied.previous.get(route.id);
     const old = previous ? previous.percent : route.canary.percent;
     const now = state.effectivePercent(route);
     changesTotal.inc({ route: route.id });
-    log(`admin: ${client} ${percent === null ? 'cleared the override of' : 'set'} route ${route.id}: ${old}% -> ${now}% to ${route.to.text}`);
-    await record({ time: new Date().toISOString(), route: route.id, action: percent === null ? 'clear' : 'set', old, new: now, client });
-    return { ...routeView(route, state, await gateway.routeStats()), previous_percent: old };
+    log(`admin: ${client} ${percent === null ? 'cleared the override of' : 'set'} route ${route.id}: ${old}% -> ${now}% to ${route.to.text} (state version ${version})`);
+    await record({ time: new Date().toISOString(), route: route.id, action: percent === null ? 'clear' : 'set', old, new: now, client, state_version: version });
+    return { ...routeView(route, state, await gateway.routeStats()), previous_percent: old, state_version: version };
   }
 
   async function record(entry: AuditEntry): Promise<void> {
@@ -232,23 +254,26 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       for (const [id, p] of Object.entries(routes)) wanted.set(id, checkPercent(p, `routes.${id}`));
       if (wanted.has(DEFAULT_ROUTE_ID)) throw new HttpError('default_route_fixed', DEFAULT_ROUTE_FIXED);
       const unknown = [...wanted.keys()].filter((id) => !table.routes.some((r) => r.id === id));
-      if (unknown.length) throw new HttpError('unknown_route', `no route ${unknown.map((id) => JSON.stringify(id)).join(', ')} in the manifest; nothing changed; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+      if (unknown.length) {
+        const hints = unknown.map((id) => didYouMean(id, table.routes.map((r) => r.id), (c) => `${JSON.stringify(c)} for ${JSON.stringify(id)}`)).join('');
+        throw new HttpError('unknown_route', `no route ${unknown.map((id) => JSON.stringify(id)).join(', ')} in the manifest${hints}; nothing changed; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+      }
     } else {
       throw new HttpError('invalid_body', `unexpected keys ${JSON.stringify(keys)}; ${shape}`);
     }
     const routes = table.routes.filter((r) => wanted.has(r.id));
     const client = req.socket.remoteAddress ?? 'unknown';
     // One version, on either store: through Redis the whole fleet takes it at once (the kill switch).
-    const { previous } = await unlessUnavailable(state.apply(wanted, client));
+    const { previous, version } = await unlessUnavailable(state.apply(wanted, client));
     const changes: Record<string, { old: number; new: number }> = {};
     for (const r of routes) {
       changes[r.id] = { old: previous.get(r.id)?.percent ?? r.canary.percent, new: state.effectivePercent(r) };
       changesTotal.inc({ route: r.id });
     }
-    log(`admin: ${client} changed ${routes.length} routes as one: ${routes.map((r) => `${r.id} ${changes[r.id].old}% -> ${changes[r.id].new}%`).join(', ')}`);
-    await record({ time: new Date().toISOString(), action: 'bulk', routes: changes, client });
+    log(`admin: ${client} changed ${routes.length} routes as one (state version ${version}): ${routes.map((r) => `${r.id} ${changes[r.id].old}% -> ${changes[r.id].new}%`).join(', ')}`);
+    await record({ time: new Date().toISOString(), action: 'bulk', routes: changes, client, state_version: version });
     const stats = await gateway.routeStats();
-    return { manifest_sha256: table.sha256, changes, routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, stats)) };
+    return { manifest_sha256: table.sha256, state_version: version, changes, routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, stats)) };
   }
 
   function auditLimit(query: string): number {
@@ -258,11 +283,19 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     return Math.min(Number(raw), AUDIT_MAX_LIMIT);
   }
 
-  async function instances(): Promise<{ gateways: InstanceView[]; nginx: never[] }> {
+  async function nginxHosts(stateVersion = state.snapshot().version) {
+    const reports = opts.hostReports ? await opts.hostReports().catch((err: Error) => { log(`admin: nginx host reports: ${err.message}`); return []; }) : [];
+    return reports.map((h) => hostView(h, stateVersion));
+  }
+
+  async function instances(): Promise<{ gateways: InstanceView[]; nginx: ReturnType<typeof hostView>[] }> {
     const all = await unlessUnavailable(opts.instances());
-    const newest = Math.max(0, ...all.map((i) => i.state_version));
+    const newest = Math.max(state.snapshot().version, ...all.map((i) => i.state_version));
     const me = opts.instanceId();
-    return { gateways: all.map((i) => ({ ...i, lag: newest - i.state_version, self: i.id === me })), nginx: [] };
+    return {
+      gateways: all.map((i) => ({ ...i, lag: newest - i.state_version, self: i.id === me })),
+      nginx: await nginxHosts(newest),
+    };
   }
 
   /** The store unreachable (Redis): 503 state_unavailable from the catalogue, retry soon. */
@@ -304,7 +337,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     if (path === '/healthz') {
       const h = state.health();
       return sendJson(res, 200, {
-        status: h.available ? 'ok' : 'degraded',
+        status: h.available ? 'ok' : 'degraded', service: ADMIN_SERVICE, version: VERSION,
         state: { store: h.store, available: h.available, state_version: h.version, stale_seconds: h.stale_seconds },
       });
     }
@@ -332,6 +365,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
         manifest_sha256: table.sha256,
         state_version: state.snapshot().version,
         routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, stats)),
+        nginx_hosts: await nginxHosts(),
       });
     }
     let id: string;
@@ -359,7 +393,8 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     server,
     async listen(host, port) {
       const addr = { host, port: (await listen(server, host, port)).port };
-      hostOk = hostChecker(addr);
+      // Reloads may change gateway.admin_hosts: ask the current table every time.
+      hostOk = (h) => hostChecker(addr, opts.table().gateway.admin_hosts)(h);
       return addr;
     },
     close: (graceMs = 5000) => closeGracefully(server, graceMs),

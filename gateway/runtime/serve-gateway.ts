@@ -4,7 +4,7 @@
 // The traffic side is one server in this process, or with `workers` a group of cluster workers
 // sharing the port (worker-group.ts); everything else stays here.
 import { hostname } from 'node:os';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname } from 'node:path';
 import { compileManifest, loadManifest, sha256 } from '../manifest/compile-manifest';
@@ -15,11 +15,13 @@ import { accessLogDestination, createAccessLog } from './access-log';
 import { createGatewayServer } from './gateway-server';
 import { createWorkerGroup } from './worker-group';
 import { besideManifest, loadOrCreateAdminToken, READ_TOKEN_ENV } from './admin-token';
+import { fileHostReports } from './file-state-source';
 import { openRuntimeState } from './open-state';
 import type { InstanceInfo, InstanceSelf } from './redis-state-store';
 import type { RuntimeState } from './runtime-state';
 import { resolveStateTarget } from './state-target';
 import { localUrl, parseAddress, type Address } from '../util/address';
+import { watchFile } from '../util/watch-file';
 
 export type { Address };
 
@@ -174,6 +176,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     table: () => table, state, gateway: gw, token: token.token, readToken, audit, auditName: auditLocation, log: (line) => log.info(line),
     instances: async () => redis ? redis.instances() : alone(),
     instanceId: () => redis ? redis.id : alone()[0].id,
+    hostReports: redis ? undefined : fileHostReports(statePath).list,
   });
   try {
     listen = { host: listenAt.host, port: await gw.listen(listenAt.host, listenAt.port) };
@@ -227,23 +230,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     return { outcome: 'reloaded', diagnostics: compiled.diagnostics, dropped: gone };
   }
 
-  // Watch the directory, not the file: editors save by writing a new file and renaming it
-  // over the old one, which a watch on the old inode would miss.
-  let watcher: FSWatcher | null = null;
-  let debounce: NodeJS.Timeout | null = null;
-  if (opts.watch !== false) {
-    const name = basename(manifestPath);
-    try {
-      watcher = watch(dirname(manifestPath), { persistent: false }, (_event, file) => {
-        if (file !== null && file !== name) return;
-        if (debounce) clearTimeout(debounce);
-        debounce = setTimeout(() => { debounce = null; void reload('file changed'); }, opts.debounceMs ?? 200);
-      });
-      watcher.on('error', (err) => log.error(`watching ${manifestPath}: ${err.message}; reload with SIGHUP instead`));
-    } catch (err) {
-      log.error(`cannot watch ${manifestPath}: ${(err as Error).message}; reload with SIGHUP instead`);
-    }
-  }
+  const watcher = opts.watch === false ? null : watchFile(manifestPath, () => void reload('file changed'), opts.debounceMs ?? 200,
+    (err) => log.error(`watching ${manifestPath}: ${err.message}; reload with SIGHUP instead`));
 
   let closing: Promise<void> | null = null;
   return {
@@ -263,7 +251,6 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     close(graceMs = DEFAULT_GRACE_MS) {
       closing ??= (async () => {
         watcher?.close();
-        if (debounce) clearTimeout(debounce);
         await Promise.all([gw.close(graceMs), admin.close(Math.min(graceMs, 2000))]);
         await reloading.catch(() => undefined);
         await state.close();

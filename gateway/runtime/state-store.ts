@@ -123,9 +123,9 @@ export function readStateFile(file: string): StateSnapshot | null {
   }
   const d = data as { format?: unknown; version?: unknown } | null;
   if (typeof d !== 'object' || d === null || Array.isArray(d)) throw new StateFileError(file, 'is not a JSON object');
-  // Format 1 had no counter and used "version" for the format: it counts as one change.
-  if (d.format === undefined && d.version === 1) data = { ...d, version: 1 };
-  else if (d.format !== FILE_FORMAT) throw new StateFileError(file, `has format ${JSON.stringify(d.format)}, expected ${FILE_FORMAT}`);
+  // Files without "format" hold {version, routes} with version the change counter (format 1's
+  // "version": 1 reads as one change): the same rule accepts both.
+  if (d.format !== undefined && d.format !== FILE_FORMAT) throw new StateFileError(file, `has format ${JSON.stringify(d.format)}, expected ${FILE_FORMAT}`);
   const parsed = parseSnapshot(data);
   if ('problem' in parsed) throw new StateFileError(file, parsed.problem);
   return parsed.snapshot;

@@ -11,6 +11,25 @@ upstreams:
 gateway: { listen: "127.0.0.1:${p.gateway}", admin: "127.0.0.1:${p.admin}"${gatewayExtra} }
 `;
 
+/** The top of a manifest whose upstreams are never contacted (state and compile tests); routes follow. */
+export const OFFLINE_MANIFEST_HEAD = `
+version: 1
+listen: 8080
+upstreams:
+  legacy: { servers: ["127.0.0.1:1"] }
+  functions: { servers: ["127.0.0.1:2"] }
+routes:
+`;
+
+/** The top of a small manifest for a stack: nginx's listen, debug headers, legacy and functions. */
+export const STACK_MANIFEST_HEAD = (p: StackPorts) => `version: 1
+listen: "127.0.0.1:${p.nginx}"
+debug_headers: true
+upstreams:
+  legacy: { servers: ["127.0.0.1:${p.legacy}"] }
+  functions: { servers: ["127.0.0.1:${p.functions}"] }
+`;
+
 /** Every kind of match, target, method rule, canary, fallback and override the semantics name. */
 export const ROUTING_MANIFEST = (p: StackPorts) => `
 version: 1
