@@ -104,13 +104,13 @@ describe('strangler agent: nginx follows runtime changes', function () {
     }
   }
 
-  it('usage: --conf is required; --state redis://… is refused by this build, naming no password', async () => {
+  it('usage: --conf is required; an unusable --state redis://… is refused, naming no password', async () => {
     const noConf = await runCli(['agent', stack.manifestPath]);
     assert.equal(noConf.status, 2);
     assert.match(noConf.stderr, /--conf PATH is required/);
-    const redis = await runCli(['agent', stack.manifestPath, '--conf', stack.nginx!.confPath, '--state', 'redis://u:pw-123@cache:6379']);
+    const redis = await runCli(['agent', stack.manifestPath, '--conf', stack.nginx!.confPath, '--state', 'redis://u:pw-123@cache:6379/x']);
     assert.equal(redis.status, 1);
-    assert.match(redis.stderr, /Redis state is not supported in this build/);
+    assert.match(redis.stderr, /the path must be a database number/);
     assert.doesNotMatch(redis.stderr, /pw-123/);
   });
 

@@ -6,7 +6,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { atomicWriteFileSync } from '../util/atomic-write';
 import { watchFile } from '../util/watch-file';
-import type { HostReport, HostReports, StateBackend, StateSnapshot, StateSource } from './state-source';
+import { isHostReport, type HostReport, type HostReports, type StateBackend, type StateSnapshot, type StateSource } from './state-source';
 import { readStateFile } from './state-store';
 
 export const DEFAULT_POLL_MS = 1000;
@@ -79,8 +79,8 @@ export function fileHostReports(stateFile: string): HostReports {
       const out: HostReport[] = [];
       for (const n of names.filter((x) => x.endsWith('.json')).sort()) {
         try {
-          const r = JSON.parse(readFileSync(join(dir, n), 'utf8')) as HostReport;
-          if (r && typeof r.host === 'string' && typeof r.state_version === 'number') out.push(r);
+          const r: unknown = JSON.parse(readFileSync(join(dir, n), 'utf8'));
+          if (isHostReport(r)) out.push(r);
         } catch { /* a half-removed or foreign file: not a report */ }
       }
       return out;

@@ -1,19 +1,33 @@
 // `--state FILE|redis://…`: the one place a state spec becomes a backend.
 import { openFileBackend, type FileStateSourceOptions } from './file-state-source';
-import { isRedisUrl, type StateBackend } from './state-source';
+import { openRedisBackend } from './redis-state-source';
+import type { StateBackend } from './state-source';
+import { isRedisUrl } from '../util/redis-url';
+import { parseRedisUrl, StateTargetError, type StateTarget } from './state-target';
 
-/** The Redis backend, when this build has one: plugging it in is this one line. */
-const REDIS_BACKEND: ((url: string) => Promise<StateBackend>) | null = null;
+export interface StateBackendOptions extends FileStateSourceOptions {
+  /** With Redis: the local snapshot of the last state followed (required for a redis:// spec). */
+  snapshotFile?: string;
+  log?: { info(line: string): void; error(line: string): void };
+  env?: NodeJS.ProcessEnv;
+}
 
 export class StateSpecError extends Error {}
 
-export async function openStateBackend(spec: string, opts: FileStateSourceOptions = {}): Promise<StateBackend> {
-  if (isRedisUrl(spec)) {
-    if (!REDIS_BACKEND) {
-      const shown = spec.replace(/\/\/[^@/]*@/, '//***@'); // never print a password
-      throw new StateSpecError(`--state ${shown}: Redis state is not supported in this build; pass the gateway's state file (--state FILE)`);
-    }
-    return REDIS_BACKEND(spec);
+/** StateSpecError for a spec that cannot be used; StateFileError for an untrustworthy file or snapshot. */
+export async function openStateBackend(spec: string, opts: StateBackendOptions = {}): Promise<StateBackend> {
+  if (!isRedisUrl(spec)) return openStateTarget({ kind: 'file', path: spec }, opts);
+  try {
+    return await openStateTarget(parseRedisUrl(spec, opts.env), opts);
+  } catch (err) {
+    if (err instanceof StateTargetError) throw new StateSpecError(`--state ${err.message}`);
+    throw err;
   }
-  return openFileBackend(spec, opts);
+}
+
+/** A target resolved as serve resolves it (flag, STRANGLER_REDIS_URL, gateway.state, the default file). */
+export async function openStateTarget(target: StateTarget, opts: StateBackendOptions = {}): Promise<StateBackend> {
+  if (target.kind === 'file') return openFileBackend(target.path, opts);
+  if (!opts.snapshotFile) throw new StateSpecError('--state redis://…: a local snapshot file is required');
+  return openRedisBackend({ target, snapshotFile: opts.snapshotFile, reconcileMs: opts.pollMs, log: opts.log });
 }

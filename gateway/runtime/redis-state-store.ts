@@ -11,11 +11,14 @@
 //   while Redis is down boots from. A Redis that comes back empty, or older than what the
 //   instances served, is re-seeded from their last state (loudly), never reset.
 // - Each instance registers itself (address, version, last seen); the audit log is a stream.
+// - A follower (the nginx agent) uses the same read side (boot from its snapshot, push,
+//   reconcile) and never writes the state or registers as a gateway; nginx hosts report in a hash.
 import { hostname } from 'node:os';
 import { createClient, type RedisClientType } from 'redis';
 import type { Route } from '../manifest/route-table';
 import { effectivePercent } from '../manifest/percent';
 import type { AuditEntry, AuditSink } from './audit-log';
+import { isHostReport, type HostReport, type HostReports } from './state-source';
 import { sameRoutes, readStateFile, writeStateFile } from './state-store';
 import {
   applyChanges, checkChanges, overridesOf, parseSnapshot, StateUnavailableError,
@@ -28,6 +31,7 @@ export const KEYS = {
   channel: 'strangler:state',
   instances: 'strangler:instances',
   audit: 'strangler:audit',
+  nginxHosts: 'strangler:nginx-hosts',
 } as const;
 
 /** Compare-and-set: writes only over `expected` (-1: no state yet), before `deadline` (ms, Redis clock). */
@@ -81,6 +85,8 @@ export interface RedisStoreOptions {
   /** How long start waits for Redis before serving the local snapshot (default 2000 ms). */
   bootWaitMs?: number;
   log?: { info(line: string): void; error(line: string): void };
+  /** Read-only: follow the shared state without ever writing it or joining the gateway registry (the nginx agent). */
+  follower?: boolean;
 }
 
 /** Registry entries older than this are removed by whoever sees them (an instance killed without closing). */
@@ -104,6 +110,8 @@ export class RedisStateStore implements RuntimeState {
   /** Redis's clock minus ours (ms), measured on every reconcile: change deadlines are in Redis's time. */
   private clockOffsetMs = 0;
   private snapshotPending = false;
+  /** Told of each newer state once this instance serves it (the agent's StateSource). */
+  private readonly followers = new Set<(state: StateSnapshot) => void>();
   readonly id = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   private readonly startedAt = new Date().toISOString();
   private describeSelf: () => InstanceSelf = () => ({ admin: '', listen: '', traffic_pids: [process.pid], manifest_sha256: '' });
@@ -187,6 +195,7 @@ export class RedisStateStore implements RuntimeState {
   }
 
   apply(changes: StateChanges, by: string): Promise<ApplyResult> {
+    if (this.o.follower) return Promise.reject(new Error('a follower of the shared state does not change it'));
     try { checkChanges(changes); } catch (err) { return Promise.reject(err); }
     return this.serially(async () => {
       for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
@@ -250,20 +259,44 @@ export class RedisStateStore implements RuntimeState {
     };
   }
 
+  /** Called with each newer state after this instance serves it; returns an unsubscribe function. */
+  follow(listener: (state: StateSnapshot) => void): () => void {
+    this.followers.add(listener);
+    return () => this.followers.delete(listener);
+  }
+
+  /** nginx hosts' reports (strangler agent), one field each in a hash every gateway reads. */
+  hostReports(): HostReports {
+    return {
+      publish: async (r: HostReport) => {
+        if (!this.cmd.isReady) throw this.unavailable();
+        await this.timed(this.cmd.hSet(KEYS.nginxHosts, r.host, JSON.stringify(r)));
+      },
+      list: async () => (await this.hashValues<unknown>(KEYS.nginxHosts))
+        .filter(isHostReport)
+        .sort((a, b) => a.host.localeCompare(b.host)),
+    };
+  }
+
   /** Every registered instance, this one included. */
   async instances(): Promise<InstanceInfo[]> {
+    return (await this.hashValues<InstanceInfo>(KEYS.instances)).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** A hash's values as JSON (foreign values skipped); StateUnavailableError while Redis cannot answer. */
+  private async hashValues<T>(key: string): Promise<T[]> {
     let all: Record<string, string>;
     try {
-      all = await this.timed(this.cmd.hGetAll(KEYS.instances)) as Record<string, string>;
+      all = await this.timed(this.cmd.hGetAll(key)) as Record<string, string>;
     } catch (err) {
       this.noteError(err as Error);
       throw this.unavailable();
     }
-    const out: InstanceInfo[] = [];
+    const out: T[] = [];
     for (const v of Object.values(all)) {
-      try { out.push(JSON.parse(v) as InstanceInfo); } catch { /* a foreign value: skip */ }
+      try { out.push(JSON.parse(v) as T); } catch { /* a foreign value: skip */ }
     }
-    return out.sort((a, b) => a.id.localeCompare(b.id));
+    return out;
   }
 
   async close(): Promise<void> {
@@ -271,7 +304,8 @@ export class RedisStateStore implements RuntimeState {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.queue.catch(() => undefined);
-    if (this.cmd.isReady) await this.timed(this.cmd.hDel(KEYS.instances, this.id)).catch(() => undefined);
+    if (this.cmd.isReady && !this.o.follower) await this.timed(this.cmd.hDel(KEYS.instances, this.id)).catch(() => undefined);
+    this.followers.clear();
     for (const c of [this.sub, this.cmd]) {
       try { c.destroy(); } catch { /* already closed */ }
     }
@@ -350,6 +384,8 @@ export class RedisStateStore implements RuntimeState {
     await this.measureClock();
     const [v, routesJson] = await this.timed(this.cmd.hmGet(KEYS.state, ['version', 'routes'])) as [string | null, string | null];
     const mine = this.state;
+    // A follower never writes the state: it waits for a gateway to (re-)seed it.
+    if (this.o.follower && (v === null || Number(v) < mine.version)) return this.confirmed();
     if (v === null || Number(v) < mine.version) {
       const reply = await this.timed(this.cmd.eval(SEED_SCRIPT, {
         keys: [KEYS.state, KEYS.channel],
@@ -388,6 +424,7 @@ export class RedisStateStore implements RuntimeState {
     this.state = next;
     this.overrides = overridesOf(next);
     this.scheduleSnapshot();
+    for (const f of this.followers) f(next);
     void this.heartbeat().catch(() => undefined);
   }
 
@@ -417,7 +454,7 @@ export class RedisStateStore implements RuntimeState {
   }
 
   private async heartbeat(): Promise<void> {
-    if (!this.cmd.isReady || this.closed) return;
+    if (!this.cmd.isReady || this.closed || this.o.follower) return;
     const now = Date.now();
     const me: InstanceInfo = {
       id: this.id, hostname: hostname(), pid: process.pid, ...this.describeSelf(),

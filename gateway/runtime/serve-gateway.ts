@@ -176,7 +176,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     table: () => table, state, gateway: gw, token: token.token, readToken, audit, auditName: auditLocation, log: (line) => log.info(line),
     instances: async () => redis ? redis.instances() : alone(),
     instanceId: () => redis ? redis.id : alone()[0].id,
-    hostReports: redis ? undefined : fileHostReports(statePath).list,
+    hostReports: (redis ? redis.hostReports() : fileHostReports(statePath)).list,
   });
   try {
     listen = { host: listenAt.host, port: await gw.listen(listenAt.host, listenAt.port) };

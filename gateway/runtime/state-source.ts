@@ -32,6 +32,12 @@ export interface HostReport {
   readonly seen_at: string;
 }
 
+/** A value read back from a host-report store is one (a foreign or half-written value is not). */
+export function isHostReport(r: unknown): r is HostReport {
+  const h = r as Partial<HostReport> | null;
+  return typeof h === 'object' && h !== null && typeof h.host === 'string' && typeof h.state_version === 'number';
+}
+
 export interface HostReports {
   publish(report: HostReport): Promise<void>;
   list(): Promise<HostReport[]>;
@@ -41,9 +47,4 @@ export interface HostReports {
 export interface StateBackend {
   readonly source: StateSource;
   readonly reports: HostReports;
-}
-
-/** `--state` values naming a Redis server. */
-export function isRedisUrl(spec: string): boolean {
-  return /^rediss?:\/\//i.test(spec);
 }
