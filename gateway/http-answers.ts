@@ -29,6 +29,7 @@ export const HTTP_ANSWERS = {
   forbidden_origin: { status: 403, by: 'admin', message: 'a cross-origin request (Origin is not the admin API)' },
   not_found: { status: 404, by: 'admin', message: 'no such endpoint' },
   unknown_route: { status: 404, by: 'admin', message: 'no route with that id in the manifest' },
+  not_shadowed: { status: 404, by: 'admin', message: 'the route has no shadow in the manifest, so there are no comparisons to show' },
   default_route_fixed: { status: 409, by: 'admin', message: 'the default route serves unmatched requests from legacy and has no percent to change' },
   unsupported_media_type: { status: 415, by: 'admin', message: 'the request body is not application/json' },
   audit_failed: { status: 500, by: 'admin', message: 'the change is in effect but the audit log could not be written' },

@@ -11,6 +11,7 @@ const COMMANDS: Record<string, () => Command> = {
   flip: () => require('./flip').command,
   canary: () => require('./canary').command,
   status: () => require('./status').command,
+  diff: () => require('./diff').command,
   demo: () => require('./demo').command,
 };
 

@@ -26,6 +26,9 @@ export const MANIFEST_CODES = {
   STR_BAD_BUFFERS: 'buffer sizes that nginx would refuse (proxy_busy_buffers_size rules)',
   STR_BAD_ADDRESS: 'an address that is not host:port (or a port, for listen)',
   STR_UNSAFE_STRING: 'a string with characters that could break out of an nginx directive',
+  STR_BAD_SHADOW: 'a shadow that cannot work: on a route to legacy, or a percent with more than two decimals',
+  STR_BAD_SHADOW_IGNORE: 'a shadow ignore rule that is not $.a.b[*].c or header:NAME',
+  STR_SHADOW_UNSAFE_METHOD: 'a shadow copies a method other than GET, HEAD, OPTIONS without side_effect_free: true',
   STR_W_UNREACHABLE: 'warning: a route that can never be reached',
   STR_W_IGNORED: 'warning: a setting that has no effect on this route',
 } as const;

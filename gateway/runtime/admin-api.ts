@@ -5,6 +5,7 @@
 //   GET   /routes         token: every route with manifest/effective percent and counters
 //   GET   /routes/:id     token: one route
 //   PATCH /routes/:id     token: {"percent": 0..100} sets an override, {"percent": null} clears it
+//   GET   /routes/:id/shadow  token: what the route's shadow copies found (DELETE: forget it)
 //   GET   /metrics        token: Prometheus text (the gateway's registry plus admin metrics)
 //
 // Reads need the token too: routes, upstream names and traffic counters are internals.
@@ -79,6 +80,7 @@ export function routeView(route: Route, state: StateStore, allStats: ReadonlyMap
     effective_percent: state.effectivePercent(route),
     override: (editable && state.override(route.id)) || null,
     dynamic: route.dynamic,
+    shadow: route.shadow !== null,
     fallback: route.fallback !== null,
     editable,
     stats: { requests: stats.requests, errors: stats.errors, fallbacks: stats.fallbacks },
@@ -151,9 +153,10 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
 
     const path = (req.url ?? '/').split('?')[0];
     const method = req.method ?? 'GET';
-    const routeMatch = /^\/routes\/([^/]+)$/.exec(path);
-    const allow = path === '/healthz' || path === '/routes' || path === '/metrics' ? ['GET', 'HEAD'] : routeMatch ? ['GET', 'HEAD', 'PATCH'] : null;
-    if (!allow) throw new HttpError('not_found', `no such endpoint ${JSON.stringify(path)}; endpoints: GET /healthz, GET /routes, GET|PATCH /routes/:id, GET /metrics`);
+    const routeMatch = /^\/routes\/([^/]+)(\/shadow)?$/.exec(path);
+    const shadow = routeMatch?.[2] !== undefined;
+    const allow = path === '/healthz' || path === '/routes' || path === '/metrics' ? ['GET', 'HEAD'] : shadow ? ['GET', 'HEAD', 'DELETE'] : routeMatch ? ['GET', 'HEAD', 'PATCH'] : null;
+    if (!allow) throw new HttpError('not_found', `no such endpoint ${JSON.stringify(path)}; endpoints: GET /healthz, GET /routes, GET|PATCH /routes/:id, GET|DELETE /routes/:id/shadow, GET /metrics`);
     if (!allow.includes(method)) throw new HttpError('method_not_allowed', `${method} is not allowed on ${path}`, { allow: allow.join(', ') });
 
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
@@ -178,6 +181,14 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     try { id = decodeURIComponent(routeMatch![1]); } catch { throw new HttpError('unknown_route', 'malformed route id'); }
     if (method === 'PATCH') return sendJson(res, 200, await patchRoute(req, id));
     const route = findRoute(id);
+    if (shadow) {
+      if (route.shadow === null) throw new HttpError('not_shadowed', `route ${JSON.stringify(id)} has no shadow in the manifest; add shadow: {} to it to compare its two sides`);
+      if (method === 'DELETE') {
+        await gateway.resetShadow(route.id);
+        log(`admin: ${req.socket.remoteAddress ?? 'unknown'} reset the shadow results of route ${route.id}`);
+      }
+      return sendJson(res, 200, { route: route.id, to: route.to.text, shadow: { percent: route.shadow.percent, methods: route.shadow.methods, ignore: route.shadow.ignore }, ...await gateway.shadowReport(route.id) });
+    }
     return sendJson(res, 200, routeView(route, state, await gateway.routeStats()));
   }
 

@@ -4,20 +4,22 @@
 // request is over, whatever happened. A new step (a shadow copy, a rollout sample, an access-log
 // record) is one more function in STAGES or AFTER; the others do not change.
 //
-//   refuse -> decide -> limitBody -> redirect -> readBody -> attemptTarget -> fallbackToLegacy -> answerFailure
+//   refuse -> decide -> limitBody -> redirect -> readBody -> shadowCopy -> attemptTarget -> fallbackToLegacy -> answerFailure
 //   after: record
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { errorBody, REFUSAL_CODES, upstreamFailureBody } from '../http-answers';
+import { handedToGateway } from '../manifest/location-plan';
 import { IDEMPOTENT_METHODS, type Route, type RouteTable } from '../manifest/route-table';
 import { replyJson } from '../util/json-reply';
 import { decideRoute, type Decision, type PercentSource, type RequestFacts } from './decide-route';
-import { attempt, type AttemptResult } from './forward';
+import { attempt, type AttemptResult, type ResponseTap } from './forward';
 import type { FailureKind, GatewayMetrics } from './gateway-metrics';
 import { nginxHost, upstreamRequestHeaders } from './proxy-headers';
 import { BodyTooLarge, bodyLength, discardRest, readBody, relayBody } from './request-body';
 import { refusal } from './request-limits';
 import type { RouteMatcher } from './route-matcher';
+import { shadowCopy, type ShadowCopies } from './shadow-copy';
 import type { UpstreamPools } from './upstream-pools';
 
 /** What every stage may use: the current table (swapped on reload) and the shared services. */
@@ -27,6 +29,7 @@ export interface GatewayContext {
   readonly state: PercentSource;
   readonly pools: UpstreamPools;
   readonly metrics: GatewayMetrics;
+  readonly shadow: ShadowCopies;
   readonly log: (line: string) => void;
 }
 
@@ -53,6 +56,8 @@ export class Forwarding {
   target = 'legacy';
   /** The last attempt's failure, for the fallback's log line and answerFailure. */
   failure: { status: number; kind: FailureKind; message: string } | null = null;
+  /** Watches the answer the user gets from the decided side (a shadow copy compares it). */
+  tap: ResponseTap | null = null;
 
   constructor(readonly ctx: GatewayContext, readonly req: IncomingMessage, readonly res: ServerResponse) {}
 
@@ -95,7 +100,7 @@ export function debugHeaders(table: RouteTable, route: string, target: string): 
 
 /** nginx answers these from the location's config before its `set`s ran; a dynamic route's location has no add_header. */
 function unroutedDebugHeaders(table: RouteTable, route: Route): OutgoingHttpHeaders | null {
-  return route.dynamic ? null : debugHeaders(table, UNROUTED.route, UNROUTED.target);
+  return handedToGateway(route) ? null : debugHeaders(table, UNROUTED.route, UNROUTED.target);
 }
 
 /** `failure` says what went wrong: refused, reset, timeout, connect_timeout, or status (a 502/503/504 answer). */
@@ -197,12 +202,12 @@ const readRequestBody: Stage = (f) => {
 };
 
 /** Tries the upstream's servers in turn while nothing was sent, as proxy_next_upstream does. */
-async function attemptUpstream(f: Forwarding, upstream: string, path: string, intercept: boolean, debug: OutgoingHttpHeaders | null): Promise<AttemptResult> {
+async function attemptUpstream(f: Forwarding, upstream: string, path: string, intercept: boolean, debug: OutgoingHttpHeaders | null, tap: ResponseTap | null = null): Promise<AttemptResult> {
   const route = f.proxied.route;
   const servers = f.ctx.pools.serversFor(upstream, route.timeouts.connect.ms);
   let result: AttemptResult = { kind: 'failed', failure: { kind: 'refused', status: 502, nothingSent: true, message: `no servers in upstream ${upstream}` } };
   for (const server of servers) {
-    result = await attempt({ server, method: f.req.method!, path, headers: f.headers, body: f.body, readMs: route.timeouts.read.ms, intercept, res: f.res, debug });
+    result = await attempt({ server, method: f.req.method!, path, headers: f.headers, body: f.body, readMs: route.timeouts.read.ms, intercept, res: f.res, debug, tap });
     const retry = result.kind === 'failed' && result.failure.nothingSent && !(f.body instanceof Readable);
     if (!retry) break;
   }
@@ -213,7 +218,7 @@ async function attemptUpstream(f: Forwarding, upstream: string, path: string, in
 const attemptTarget: Stage = async (f) => {
   const d = f.proxied;
   const intercept = d.side === 'to' && d.route.fallback !== null;
-  const first = await attemptUpstream(f, d.upstream, d.path, intercept, f.debugHeaders(d.target));
+  const first = await attemptUpstream(f, d.upstream, d.path, intercept, f.debugHeaders(d.target), f.tap);
   if (first.kind === 'responded' || first.kind === 'client_gone') return true;
   if (f.body instanceof Readable && f.body.errored) return bodyFailed(f, f.body.errored);
   // 504 stays a timeout; an intercepted 502/503 is a 502.
@@ -255,7 +260,7 @@ const record: AfterStep = (f) => {
   f.ctx.metrics.request(f.route, f.target, f.res.headersSent ? f.res.statusCode : 499, (performance.now() - f.started) / 1000);
 };
 
-export const STAGES: readonly Stage[] = [refuse, decide, limitBody, redirect, readRequestBody, attemptTarget, fallbackToLegacy, answerFailure];
+export const STAGES: readonly Stage[] = [refuse, decide, limitBody, redirect, readRequestBody, shadowCopy, attemptTarget, fallbackToLegacy, answerFailure];
 export const AFTER: readonly AfterStep[] = [record];
 
 /** Runs one request through the stages, then the after steps. */

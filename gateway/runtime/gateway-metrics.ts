@@ -5,6 +5,7 @@
 // the gateway's routing work together. The rare series (fallbacks, upstream errors) use
 // prom-client as is.
 import { Counter, Registry, type Metric } from 'prom-client';
+import type { ShadowReport } from './shadow-results';
 
 /** Requests, errors and fallbacks of one route. */
 export interface RouteStats { requests: number; errors: number; fallbacks: number }
@@ -15,6 +16,10 @@ export interface AdminGateway {
   routeStats(): Promise<ReadonlyMap<string, RouteStats>>;
   /** The traffic side's Prometheus text. */
   metricsText(): Promise<string>;
+  /** A shadowed route's comparison results, summed over every worker. */
+  shadowReport(route: string): Promise<ShadowReport>;
+  /** Forgets a route's comparison results (every worker). */
+  resetShadow(route: string): Promise<void>;
 }
 
 

@@ -16,6 +16,7 @@ import { GatewayMetrics, type AdminGateway } from './gateway-metrics';
 import { nginxHost, rawResponseHead } from './proxy-headers';
 import { HEADER_BUFFER, refusal } from './request-limits';
 import { buildRouteMatcher } from './route-matcher';
+import { ShadowCopies } from './shadow-copy';
 import { UpstreamPools } from './upstream-pools';
 
 export interface GatewayServerOptions {
@@ -39,15 +40,18 @@ export { REPLAY_BUFFER_LIMIT };
 const CLOSE = { close: true };
 
 export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
+  const metrics = new GatewayMetrics();
+  const log = opts.log ?? (() => undefined);
   const ctx: GatewayContext = {
     table: opts.table,
     matcher: buildRouteMatcher(opts.table),
     state: opts.state,
     pools: new UpstreamPools(opts.table),
-    metrics: new GatewayMetrics(),
-    log: opts.log ?? (() => undefined),
+    metrics,
+    shadow: new ShadowCopies(opts.table, metrics.registry, log),
+    log,
   };
-  const { pools, metrics, log } = ctx;
+  const { pools, shadow } = ctx;
   const upgraded = new Set<Socket>();
 
   const server = createServer({
@@ -116,14 +120,17 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     swapTable(next: RouteTable) {
       ctx.matcher = buildRouteMatcher(next);
       pools.use(next);
+      shadow.use(next);
       ctx.table = next;
     },
     routeStats: async () => metrics.allStats(),
     metricsText: () => metrics.registry.metrics(),
+    shadowReport: async (route) => shadow.results.report(route),
+    resetShadow: async (route) => shadow.results.reset(route),
     async close(graceMs: number) {
       for (const s of upgraded) s.destroy();
       await closeGracefully(server, graceMs);
-      await pools.destroy();
+      await Promise.all([pools.destroy(), shadow.destroy()]);
     },
   };
 }

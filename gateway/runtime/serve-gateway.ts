@@ -92,6 +92,8 @@ function inProcessTraffic(table: RouteTable, state: StateStore, log: ServeLog): 
     pids: () => [process.pid],
     routeStats: () => gw.routeStats(),
     metricsText: () => gw.metricsText(),
+    shadowReport: (route) => gw.shadowReport(route),
+    resetShadow: (route) => gw.resetShadow(route),
     close: (graceMs) => gw.close(graceMs),
   };
 }
