@@ -45,6 +45,16 @@ function canaryExample(table: RouteTable): { route: Route; percent: number } | n
   return { route: moving, percent: moving.canary.percent < 50 ? 50 : 25 };
 }
 
+/** A GET path of a shadowed route, e.g. /api/v1/prices/42: served as usual, and compared. */
+function shadowExample(table: RouteTable): { path: string; route: Route } | null {
+  for (const r of table.routes) {
+    if (r.shadow === null || !r.shadow.methods.includes('GET') || !acceptsGet(r)) continue;
+    if (r.match.kind === 'exact') return { path: r.match.path, route: r };
+    if (r.match.kind === 'prefix') return { path: r.match.path.endsWith('/') ? `${r.match.path}42` : `${r.match.path}/42`, route: r };
+  }
+  return null;
+}
+
 function matchText(r: Route): string {
   return r.match.kind === 'regex' ? `~ ${r.match.pattern}` : r.match.path;
 }
@@ -70,6 +80,13 @@ export function banner(file: string, table: RouteTable, gw: GatewayHandle, fixtu
     const manifestArg = resolve(file) === resolve(DEFAULT_MANIFEST) ? '' : ` --manifest ${sh(file)}`;
     cmds.push([`npx strangler canary ${canary.route.id} ${canary.percent}${manifestArg}`,
       `${canary.percent}% of ${matchText(canary.route)} to ${canary.route.to.text} (was ${canary.route.canary.percent}%)`]);
+  }
+  const shadowed = shadowExample(table);
+  if (shadowed) {
+    const manifestArg = resolve(file) === resolve(DEFAULT_MANIFEST) ? '' : ` --manifest ${sh(file)}`;
+    const served = shadowed.route.canary.percent === 0 ? 'served by legacy' : 'served as usual';
+    cmds.push([`curl -s ${sh(gatewayUrl + shadowed.path)}`, `${served}; a copy goes to the other side and the answers are compared (route ${shadowed.route.id})`]);
+    cmds.push([`npx strangler diff ${shadowed.route.id}${manifestArg}`, `what the copies found: the paths where ${shadowed.route.to.text} differs from legacy`]);
   }
   const width = Math.max(...cmds.map(([c]) => c.length)) + 3;
   for (const [c, why] of cmds) lines.push(`  ${c.padEnd(width)}# ${why}`);
