@@ -7,6 +7,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Registry } from 'prom-client';
+import type { Dispatcher } from 'undici';
 import type { Route, RouteTable, Shadow } from '../manifest/route-table';
 import { toSideTarget } from './decide-route';
 import { classifyUpstreamError, type ResponseTap } from './forward';
@@ -132,37 +133,59 @@ export class ShadowCopies {
     this.results.compared(id, compareAnswers(legacy, fn).filter((x) => !ignored(x.path) && !this.results.isNoise(id, x.path)));
   }
 
-  /** One copy: the whole answer up to max_body, within the shadow's timeout; never throws. */
-  private async send(f: Forwarding, route: Route, s: Shadow, target: { upstream: string; path: string }): Promise<Outcome> {
+  /** One copy: the whole answer up to max_body, within the shadow's timeout; never rejects. */
+  private send(f: Forwarding, route: Route, s: Shadow, target: { upstream: string; path: string }): Promise<Outcome> {
     const [server] = this.pools.serversFor(target.upstream, Math.min(route.timeouts.connect.ms, s.timeout.ms));
-    if (!server) return { kind: 'error', error: 'refused' };
-    const signal = AbortSignal.timeout(s.timeout.ms);
-    try {
-      const res = await server.pool.request({
+    if (!server) return Promise.resolve({ kind: 'error', error: 'refused' });
+    const limit = s.max_body.bytes;
+    return new Promise((resolve) => {
+      let status = 0;
+      let headers: IncomingHttpHeaders = {};
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let done = false;
+      let controller: Dispatcher.DispatchController | null = null;
+      const settle = (o: Outcome) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve(o);
+      };
+      // undici bounds the wait for headers and between reads; this bounds the whole copy.
+      const timer = setTimeout(() => {
+        // Settled first: abort calls onResponseError at once.
+        settle({ kind: 'error', error: 'timeout' });
+        controller?.abort(new Error('shadow timeout'));
+      }, s.timeout.ms);
+      server.pool.dispatch({
         path: target.path,
         method: f.req.method!,
         headers: [...f.headers, SHADOW_HEADER, '1'],
         body: f.body as Buffer | null,
-        signal,
         headersTimeout: s.timeout.ms,
         bodyTimeout: s.timeout.ms,
         reset: !server.keepalive,
+      }, {
+        onRequestStart(c) { controller = c; },
+        onResponseStart(_c, statusCode, h) {
+          status = statusCode;
+          headers = h;
+        },
+        onResponseData(c, chunk) {
+          size += chunk.length;
+          if (size > limit) {
+            settle({ kind: 'too_large' });
+            c.abort(new Error('shadow answer over max_body'));
+          } else chunks.push(chunk);
+        },
+        onResponseEnd() {
+          settle({ kind: 'answer', answer: { status, headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) } });
+        },
+        onResponseError(_c, err) {
+          settle({ kind: 'error', error: classifyUpstreamError(err).kind });
+        },
       });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res.body) {
-        size += (chunk as Buffer).length;
-        if (size > s.max_body.bytes) {
-          res.body.destroy();
-          return { kind: 'too_large' };
-        }
-        chunks.push(chunk as Buffer);
-      }
-      return { kind: 'answer', answer: { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) } };
-    } catch (err) {
-      const e = err as Error & { code?: string };
-      return { kind: 'error', error: signal.aborted || e.name === 'AbortError' || e.name === 'TimeoutError' ? 'timeout' : classifyUpstreamError(e).kind };
-    }
+    });
   }
 }
 
