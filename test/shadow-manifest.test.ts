@@ -6,16 +6,8 @@ import { formatDiagnostic } from '../gateway/manifest/errors';
 import { handedToGateway } from '../gateway/manifest/location-plan';
 import type { RouteTable } from '../gateway/manifest/route-table';
 import { renderNginxConfig } from '../gateway/nginx/render-config';
+import { withRoutes } from './helpers/manifest-text';
 
-const HEAD = [
-  'version: 1',
-  'listen: 8080',
-  'upstreams:',
-  '  legacy: { servers: ["127.0.0.1:8081"] }',
-  '  functions: { servers: ["127.0.0.1:8082"] }',
-  'routes:',
-];
-const withRoutes = (...lines: string[]) => [...HEAD, ...lines, ''].join('\n');
 
 function accepted(text: string): RouteTable {
   const { table, diagnostics } = compileManifest(text, 'routes.yaml');
