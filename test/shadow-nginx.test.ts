@@ -97,6 +97,8 @@ describe('shadow through nginx: the route is handed to the gateway and compared'
     const unknown = await runCli(['diff', 'nope', '--admin', admin], env);
     assert.equal(unknown.status, 1);
     assert.match(unknown.stderr, /no route "nope"/);
+    const usage = await runCli(['diff', '--admin', admin], env);
+    assert.equal(usage.status, 2, 'ROUTE is required');
   });
 });
 

@@ -242,6 +242,9 @@ describe('shadow copies: compare the function with legacy on real traffic', func
     const cleared = await reset('report');
     assert.equal(cleared.status, 200);
     assert.equal(cleared.body.compared, 0);
+    const anonymous = await request(`http://127.0.0.1:${gateway.admin.port}/routes/report/shadow`);
+    assert.equal(anonymous.statusCode, 401, 'results need the admin token');
+    await anonymous.body.dump();
     const plain = await admin('GET', '/routes/plain/shadow');
     assert.equal(plain.status, 404);
     assert.equal(plain.body.error, 'not_shadowed');
