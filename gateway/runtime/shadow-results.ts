@@ -57,6 +57,8 @@ export function exampleValue(path: string, v: unknown): unknown {
 export class ShadowResults {
   private readonly routes = new Map<string, RouteResults>();
   private readonly outcomes: Counter<'route' | 'outcome'>;
+  /** prom-client hashes the labels on every inc(): each (route, outcome) child is looked up once. */
+  private readonly children = new Map<string, Map<ShadowOutcome, { inc(): void }>>();
 
   constructor(registry: Registry) {
     this.outcomes = new Counter({
@@ -76,6 +78,14 @@ export class ShadowResults {
     });
   }
 
+  private count(id: string, outcome: ShadowOutcome): void {
+    let byOutcome = this.children.get(id);
+    if (byOutcome === undefined) this.children.set(id, byOutcome = new Map());
+    let child = byOutcome.get(outcome);
+    if (child === undefined) byOutcome.set(outcome, child = this.outcomes.labels(id, outcome));
+    child.inc();
+  }
+
   private route(id: string): RouteResults {
     let r = this.routes.get(id);
     if (r === undefined) this.routes.set(id, r = new RouteResults());
@@ -85,14 +95,14 @@ export class ShadowResults {
   skipped(id: string, reason: SkipReason): void {
     const r = this.route(id);
     r.skipped.set(reason, (r.skipped.get(reason) ?? 0) + 1);
-    this.outcomes.inc({ route: id, outcome: 'skipped' });
+    this.count(id, 'skipped');
   }
 
   error(id: string, kind: string): void {
     const r = this.route(id);
     r.errors++;
     r.errorKinds.set(kind, (r.errorKinds.get(kind) ?? 0) + 1);
-    this.outcomes.inc({ route: id, outcome: 'error' });
+    this.count(id, 'error');
   }
 
   /** Paths where legacy answered differently to the same request twice. */
@@ -113,11 +123,11 @@ export class ShadowResults {
     r.compared++;
     if (differences.length === 0) {
       r.equal++;
-      this.outcomes.inc({ route: id, outcome: 'equal' });
+      this.count(id, 'equal');
       return;
     }
     r.different++;
-    this.outcomes.inc({ route: id, outcome: 'different' });
+    this.count(id, 'different');
     for (const d of differences) {
       const entry = r.differences.get(d.path);
       if (entry) entry.count++;
@@ -144,6 +154,7 @@ export class ShadowResults {
 
   reset(id: string): void {
     this.routes.delete(id);
+    this.children.delete(id);
     for (const outcome of ['equal', 'different', 'error', 'skipped']) this.outcomes.remove({ route: id, outcome });
   }
 }
