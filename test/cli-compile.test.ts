@@ -139,7 +139,9 @@ ${extra}`;
   after(async () => stack?.stop());
 
   async function routeOf(path: string): Promise<string | undefined> {
-    const res = await request(`http://127.0.0.1:${stack.ports.nginx}${path}`);
+    // A fresh connection each time: a reload closes the old workers' idle keep-alive connections
+    // by design, and a request sent on one as it closes fails with "other side closed".
+    const res = await request(`http://127.0.0.1:${stack.ports.nginx}${path}`, { reset: true });
     await res.body.dump();
     return res.headers['x-strangler-route'] as string | undefined;
   }

@@ -9,6 +9,7 @@ import { request } from 'undici';
 import { compileManifest } from '../gateway/manifest/compile-manifest';
 import { renderNginxConfig } from '../gateway/nginx/render-config';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
+import { gatewayBehindNginx } from './helpers/manifests';
 import { freePort } from './helpers/net';
 import { requireNginx, startNginx, type RunningNginx } from './helpers/nginx';
 import { pollUntil } from './helpers/poll';
@@ -17,22 +18,12 @@ import { runCli } from './helpers/serve-child';
 
 const TOKEN = 'shadow-nginx-test';
 
-const manifest = (p: { nginx: number; legacy: number; functions: number; gateway: number; admin: number }) => `
-version: 1
-listen: "127.0.0.1:${p.nginx}"
-upstreams:
-  legacy: { servers: ["127.0.0.1:${p.legacy}"] }
-  functions: { servers: ["127.0.0.1:${p.functions}"] }
-gateway:
-  listen: "127.0.0.1:${p.gateway}"
-  admin: "127.0.0.1:${p.admin}"
-routes:
-  - id: quote
+type Ports = Parameters<typeof gatewayBehindNginx>[0];
+const manifest = (p: Ports) => gatewayBehindNginx(p, `  - id: quote
     match: { prefix: /quote }
     to: function:quote
     canary: { percent: 0 }
-    shadow: { ignore: ["$.served_at"] }
-`;
+    shadow: { ignore: ["$.served_at"] }`);
 
 async function scripted(): Promise<{ legacy: ScriptedUpstream; functions: ScriptedUpstream }> {
   const legacy = await startScriptedUpstream();
@@ -53,12 +44,18 @@ async function shadowOf(admin: number): Promise<{ compared: number; different: n
   return await res.body.json() as { compared: number; different: number; differences: { path: string; count: number }[] };
 }
 
+/** The quote route's shadow summary in GET /routes (what the dashboard shows). */
+async function routesSummary(admin: number): Promise<unknown> {
+  const res = await request(`http://127.0.0.1:${admin}/routes`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  return ((await res.body.json()) as { routes: { id: string; shadow?: unknown }[] }).routes.find((r) => r.id === 'quote')!.shadow;
+}
+
 describe('shadow through nginx: the route is handed to the gateway and compared', function () {
   this.timeout(30_000);
   let up: { legacy: ScriptedUpstream; functions: ScriptedUpstream };
   let nginx: RunningNginx;
   let gateway: GatewayHandle;
-  let ports: { nginx: number; legacy: number; functions: number; gateway: number; admin: number };
+  let ports: Ports;
 
   before(async function () {
     requireNginx(this);
@@ -127,7 +124,9 @@ describe('shadow with --workers: results summed over the workers', function () {
     const r = await pollUntil('10 comparisons', async () => { const s = await shadowOf(gateway.admin.port); return s.compared >= 10 ? s : null; });
     assert.equal(r.compared, 10);
     assert.deepEqual(r.differences, [{ path: '$.price', count: 10, example: { legacy: 100, function: 101 } }]);
+    assert.deepEqual(await routesSummary(gateway.admin.port), { compared: 10, equal: 0, different: 10, match_ratio: 0 }, 'GET /routes sums the workers too');
     const cleared = await request(`http://127.0.0.1:${gateway.admin.port}/routes/quote/shadow`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal((await cleared.body.json() as { compared: number }).compared, 0);
+    assert.deepEqual(await routesSummary(gateway.admin.port), { compared: 0, equal: 0, different: 0, match_ratio: null });
   });
 });

@@ -2,7 +2,7 @@
 // the other side, and the two answers are compared into GET /routes/:id/shadow. Upstreams are
 // real HTTP servers whose answers each test scripts (test/helpers/scripted-upstream.ts).
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -59,11 +59,12 @@ describe('shadow copies: compare the function with legacy on real traffic', func
   let legacy: ScriptedUpstream;
   let functions: ScriptedUpstream;
   let gateway: GatewayHandle;
+  let dir: string;
 
   before(async () => {
     legacy = await startScriptedUpstream();
     functions = await startScriptedUpstream();
-    const dir = mkdtempSync(join(tmpdir(), 'strangler-shadow-'));
+    dir = mkdtempSync(join(tmpdir(), 'strangler-shadow-'));
     const manifestPath = join(dir, 'routes.yaml');
     writeFileSync(manifestPath, manifest(legacy.port, functions.port));
     gateway = await startGateway({ manifestPath, listen: '127.0.0.1:0', admin: '127.0.0.1:0', watch: false, env: { STRANGLER_ADMIN_TOKEN: TOKEN } });
@@ -248,6 +249,30 @@ describe('shadow copies: compare the function with legacy on real traffic', func
     const plain = await admin('GET', '/routes/plain/shadow');
     assert.equal(plain.status, 404);
     assert.equal(plain.body.error, 'not_shadowed');
+  });
+
+  it('logs and counts only the user\'s requests: copies and noise samples write no access-log line', async () => {
+    await reset('noisy');
+    legacy.on('/noisy', json(200, { value: 'same' }));
+    functions.on('/function/noisy', json(200, { value: 'same' }));
+    const sides = async () => ((await admin('GET', '/routes/noisy')).body as unknown as { stats: { by_target: Record<string, { requests: number }> } }).stats.by_target;
+    const before = await sides();
+    for (let i = 0; i < 3; i++) assert.equal((await get(`/noisy/logged?n=${i}`)).status, 200);
+    await settled('noisy', 3);
+    assert.equal(legacy.seen.get('/noisy/logged?n=0'), 2, 'the user\'s request and a noise sample reached legacy');
+    assert.equal(functions.seen.get('/function/noisy/logged?n=0'), 1, 'the copy reached the function');
+    // The log is written in order: once a later request's line is there, every earlier one is.
+    assert.equal((await get('/plain/marker')).status, 404);
+    const logFile = join(dir, 'routes.access.log');
+    const lines = await pollUntil('the marker line in the access log', () => {
+      const all = readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { route: string; target: string; uri: string; status: number });
+      return all.some((l) => l.uri === '/plain/marker') ? all : null;
+    });
+    const logged = lines.filter((l) => l.uri.startsWith('/noisy/logged') || l.uri.startsWith('/function/noisy'));
+    assert.deepEqual(logged.map((l) => [l.route, l.target, l.uri, l.status]), [0, 1, 2].map((i) => ['noisy', 'legacy', `/noisy/logged?n=${i}`, 200]));
+    const after = await sides();
+    assert.equal(after.legacy.requests - (before.legacy?.requests ?? 0), 3, 'three user requests on the legacy side');
+    assert.equal(after['function:noisy']?.requests ?? 0, before['function:noisy']?.requests ?? 0, 'copies are not counted as function requests');
   });
 
   it('counts outcomes by route in Prometheus, with the match ratio', async () => {

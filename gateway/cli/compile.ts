@@ -10,7 +10,7 @@ import { loadManifestOrReport, manifestPath } from './manifest-arg';
 export const command: Command = {
   name: 'compile',
   summary: 'turn the manifest into a tuned nginx.conf (or a conf.d snippet)',
-  usage: `Usage: strangler compile [FILE] [-o OUT] [--snippet] [--check OUT] [--access-log PATH] [--test]
+  usage: `Usage: strangler compile [FILE] [-o OUT] [--snippet] [--check OUT] [--access-log PATH] [--test] [--no-tls-files]
 
 Compiles the manifest (default routes/routes.yaml) into nginx config. The output is
 deterministic (same manifest, same bytes) and starts with a comment carrying the manifest's
@@ -22,6 +22,8 @@ Options:
   --check OUT          write nothing; exit 1 when OUT differs from what would be compiled (for CI)
   --access-log PATH    JSON access log path (default logs/access.log; inherited with --snippet)
   --test               also run \`nginx -t\` on the result in a scratch prefix
+  --no-tls-files       compile for another machine: do not read the certificate and key that
+                       tls names (they are not checked, and no OCSP stapling lines are written)
 
 The full config runs unprivileged: mkdir -p DIR/logs && nginx -p DIR -c DIR/nginx.conf
 
@@ -38,11 +40,12 @@ Exit codes: 0 ok, 1 invalid manifest, stale --check, or nginx -t failed, 2 usage
       check: { type: 'string' },
       'access-log': { type: 'string' },
       test: { type: 'boolean' },
+      'no-tls-files': { type: 'boolean' },
     });
     if (values.out && values.check) throw new UsageError('--out and --check are exclusive');
     const file = manifestPath(positionals);
     if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
-    const table = loadManifestOrReport(file);
+    const table = loadManifestOrReport(file, { checkFiles: values['no-tls-files'] !== true });
     if (!table) return EXIT.FAIL;
 
     const conf = renderNginxConfig(table, { snippet: values.snippet, manifestName: file, accessLog: values['access-log'] });

@@ -140,6 +140,7 @@ async function runDemo(file: string, table: RouteTable, withNginx: boolean): Pro
   return untilStopped({
     name: 'strangler demo',
     onHup: () => void gw.reload('SIGHUP'),
+    onUsr1: () => gw.reopenLogs(),
     async stop(signal) {
       say(`${signal}: stopping everything the demo started`);
       await stopAll();

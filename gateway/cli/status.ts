@@ -1,12 +1,12 @@
 // `strangler status`: what the running gateway does with each route right now.
 import { adminRequest, CLIENT_OPTIONS, CLIENT_USAGE, resolveAdmin, type RouteJson } from './admin-client';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
-import type { Match } from '../manifest/route-table';
+import { matchText, type Match } from '../manifest/route-table';
 
 interface StatusRoute extends RouteJson {
   match: Match;
   editable: boolean;
-  stats: { requests: number; errors: number; fallbacks: number };
+  stats: { requests: number; errors: number; fallbacks: number; by_target?: Record<string, { requests: number; errors: number }> };
 }
 
 export const command: Command = {
@@ -16,7 +16,9 @@ export const command: Command = {
 
 Asks the running gateway (strangler serve) for every route: its match, its target, the
 manifest's percent and the effective one (a * marks a runtime override from flip/canary),
-and the requests, error rate and fallbacks to legacy counted since the gateway started.
+and the requests counted since the gateway started: in all, served by the route's target
+(TO), served by legacy (LEGACY: the canary's legacy share, other methods, fallbacks), the
+error rate (5xx) and the fallbacks to legacy.
 "default" is the unmatched traffic, always served by legacy.
 
       --json           print the admin API's JSON instead of a table
@@ -43,9 +45,13 @@ Exit codes: 0 ok, 1 the gateway is unreachable or refused the token, 2 usage err
   },
 };
 
-function matchText(m: Match): string {
-  return m.kind === 'regex' ? `~ ${m.pattern}` : m.kind === 'exact' ? `= ${m.path}` : m.path;
+/** Requests served by the route's `to` and by legacy (after a fallback too). */
+function sideCounts(r: StatusRoute): { to: number; legacy: number } {
+  const byTarget = r.stats.by_target ?? {};
+  const legacy = byTarget.legacy?.requests ?? 0;
+  return { legacy, to: Object.values(byTarget).reduce((a, b) => a + b.requests, 0) - legacy };
 }
+
 
 export function renderTable(routes: readonly StatusRoute[]): string {
   const rows = routes.map((r) => [
@@ -55,12 +61,14 @@ export function renderTable(routes: readonly StatusRoute[]): string {
     r.editable ? `${r.manifest_percent}%` : '-',
     r.editable ? `${r.effective_percent}%${r.override ? '*' : ''}` : '-',
     String(r.stats.requests),
+    r.to === 'legacy' ? '-' : String(sideCounts(r).to),
+    String(sideCounts(r).legacy),
     r.stats.requests ? `${((100 * r.stats.errors) / r.stats.requests).toFixed(1)}%` : '-',
     String(r.stats.fallbacks),
   ]);
-  const header = ['ROUTE', 'MATCH', 'TARGET', 'MANIFEST', 'EFFECTIVE', 'REQUESTS', 'ERRORS', 'FALLBACKS'];
+  const header = ['ROUTE', 'MATCH', 'TARGET', 'MANIFEST', 'EFFECTIVE', 'REQUESTS', 'TO', 'LEGACY', 'ERRORS', 'FALLBACKS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const numeric = new Set([3, 4, 5, 6, 7]);
+  const numeric = new Set([3, 4, 5, 6, 7, 8, 9]);
   const line = (cells: string[]) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   const out = [line(header), ...rows.map(line)];
   if (routes.some((r) => r.override)) out.push('', '* runtime override (strangler flip/canary); `strangler flip ROUTE manifest` drops it');

@@ -3,11 +3,10 @@
 import type { PathSegment } from './errors';
 import { isValidPercent } from './percent';
 import { SHADOW_SAFE_METHODS } from './route-table';
-import type { Report } from './semantic-checks';
+import { isObj, type Report } from './semantic-checks';
 import { parseDuration, parseSize, MAX_DURATION_MS } from './units';
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The largest body a copy may compare: both answers are held in memory while they are compared. */
 export const SHADOW_MAX_BODY_LIMIT = 64 * 1024 * 1024;

@@ -5,14 +5,40 @@
 // the gateway's routing work together. The rare series (fallbacks, upstream errors) use
 // prom-client as is.
 import { Counter, Registry, type Metric } from 'prom-client';
-import type { ShadowReport } from './shadow-results';
+import { addShadowCounts, NO_COMPARISONS, type ShadowCounts, type ShadowReport } from './shadow-results';
+
+/** Requests and 5xx answers of one side of a route. */
+export interface SideStats { requests: number; errors: number }
 
 /** Requests, errors and fallbacks of one route. */
-export interface RouteStats { requests: number; errors: number; fallbacks: number }
+export interface RouteStats {
+  requests: number;
+  errors: number;
+  fallbacks: number;
+  /** By who served the request: "legacy" or the route's `to` (a fallback counts for legacy). */
+  by_target: Record<string, SideStats>;
+  /** A shadowed route's comparisons (shadow-results.ts); absent until it has any. */
+  shadow?: ShadowCounts;
+}
+
+/** A route without traffic yet. */
+export const ZERO_STATS: RouteStats = Object.freeze({ requests: 0, errors: 0, fallbacks: 0, by_target: {} });
+
+/** Sums stats from several sources (the workers of a group). */
+export function addRouteStats(a: RouteStats, b: RouteStats): RouteStats {
+  const by_target: Record<string, SideStats> = { ...a.by_target };
+  for (const [t, s] of Object.entries(b.by_target)) {
+    const x = by_target[t] ?? { requests: 0, errors: 0 };
+    by_target[t] = { requests: x.requests + s.requests, errors: x.errors + s.errors };
+  }
+  const sum: RouteStats = { requests: a.requests + b.requests, errors: a.errors + b.errors, fallbacks: a.fallbacks + b.fallbacks, by_target };
+  if (a.shadow || b.shadow) sum.shadow = addShadowCounts(a.shadow ?? NO_COMPARISONS, b.shadow ?? NO_COMPARISONS);
+  return sum;
+}
 
 /** What the admin API needs from the traffic side: one server (gateway-server.ts) or a group of workers (worker-group.ts). */
 export interface AdminGateway {
-  /** Requests, errors and fallbacks by route id, summed over every worker. */
+  /** Requests, errors, fallbacks (and shadow comparisons) by route id, summed over every worker. */
   routeStats(): Promise<ReadonlyMap<string, RouteStats>>;
   /** The traffic side's Prometheus text. */
   metricsText(): Promise<string>;
@@ -125,6 +151,11 @@ export class GatewayMetrics {
   }
 
   allStats(): Map<string, RouteStats> {
-    return new Map([...this.routes].map(([id, r]) => [id, { ...r.stats }]));
+    return new Map([...this.routes].map(([id, r]) => [id, { ...r.stats, by_target: Object.fromEntries([...r.targets].map(([t, s]) => [t, sideStats(s)])) }]));
   }
+}
+
+/** A target's requests and 5xx answers, from its status classes. */
+function sideStats(s: Series): SideStats {
+  return { requests: s.byClass.reduce((a, b) => a + b, 0), errors: s.byClass[5] };
 }

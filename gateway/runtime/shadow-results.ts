@@ -31,10 +31,28 @@ class RouteResults {
   pathsDropped = 0;
 }
 
-export interface ShadowReport {
-  compared: number;
-  equal: number;
-  different: number;
+/** The counts behind a route's match ratio. */
+export interface ShadowCounts { compared: number; equal: number; different: number }
+
+export const NO_COMPARISONS: ShadowCounts = Object.freeze({ compared: 0, equal: 0, different: 0 });
+
+export function addShadowCounts(a: ShadowCounts, b: ShadowCounts): ShadowCounts {
+  return { compared: a.compared + b.compared, equal: a.equal + b.equal, different: a.different + b.different };
+}
+
+/** What GET /routes shows of a shadowed route (the dashboard's match rate). */
+export interface ShadowSummary extends ShadowCounts { match_ratio: number | null }
+
+/** Share of compared copies whose answers were equal; null before the first comparison. */
+export function matchRatio(c: ShadowCounts): number | null {
+  return c.compared ? c.equal / c.compared : null;
+}
+
+export function shadowSummary(c: ShadowCounts): ShadowSummary {
+  return { compared: c.compared, equal: c.equal, different: c.different, match_ratio: matchRatio(c) };
+}
+
+export interface ShadowReport extends ShadowCounts {
   errors: number;
   skipped: Record<string, number>;
   match_ratio: number | null;
@@ -144,12 +162,17 @@ export class ShadowResults {
       different: r.different,
       errors: r.errors,
       skipped: Object.fromEntries(r.skipped),
-      match_ratio: r.compared ? r.equal / r.compared : null,
+      match_ratio: matchRatio(r),
       differences: [...r.differences].map(([path, e]) => ({ path, count: e.count, example: e.example })).sort(worstFirst),
       noise: [...r.noise].map(([path, count]) => ({ path, count })).sort(worstFirst),
       error_kinds: Object.fromEntries(r.errorKinds),
       paths_dropped: r.pathsDropped,
     };
+  }
+
+  /** Every route's counts, for GET /routes. */
+  counts(): Map<string, ShadowCounts> {
+    return new Map([...this.routes].map(([id, r]) => [id, { compared: r.compared, equal: r.equal, different: r.different }]));
   }
 
   reset(id: string): void {
@@ -183,7 +206,7 @@ export function sumShadowReports(reports: readonly ShadowReport[]): ShadowReport
     }
     for (const n of r.noise) if (noise.has(n.path) || noise.size < MAX_PATHS) noise.set(n.path, (noise.get(n.path) ?? 0) + n.count);
   }
-  sum.match_ratio = sum.compared ? sum.equal / sum.compared : null;
+  sum.match_ratio = matchRatio(sum);
   sum.differences = [...differences.values()].sort(worstFirst);
   sum.noise = [...noise].map(([path, count]) => ({ path, count })).sort(worstFirst);
   return sum;

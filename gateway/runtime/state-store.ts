@@ -89,6 +89,26 @@ export class StateStore {
     });
   }
 
+  /**
+   * Several routes in one change (one write, one audit entry): a percent sets an override, null
+   * drops it. Resolves to each route's override before the change.
+   */
+  setMany(changes: ReadonlyMap<string, number | null>, client: string): Promise<Map<string, Override | undefined>> {
+    for (const [id, p] of changes) {
+      if (p !== null && !isValidPercent(p)) return Promise.reject(new RangeError(`${id}: percent must be ${PERCENT_RULE}, got ${p}`));
+    }
+    const updated_at = new Date().toISOString();
+    return this.mutate((next) => {
+      const previous = new Map<string, Override | undefined>();
+      for (const [id, p] of changes) {
+        previous.set(id, next.get(id));
+        if (p === null) next.delete(id);
+        else next.set(id, Object.freeze({ percent: Math.round(p * 100) / 100, updated_at, by: client }));
+      }
+      return previous;
+    });
+  }
+
   /** After a manifest reload: forget overrides of routes that no longer exist; resolves to their ids. */
   retainOnly(ids: Iterable<string>): Promise<string[]> {
     const keep = new Set(ids);

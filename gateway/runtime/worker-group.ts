@@ -7,7 +7,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { join } from 'node:path';
 import { AggregatorRegistry } from 'prom-client';
 import type { RouteTable } from '../manifest/route-table';
-import type { AdminGateway, RouteStats } from './gateway-metrics';
+import { addRouteStats, type AdminGateway, type RouteStats } from './gateway-metrics';
 import { sumShadowReports } from './shadow-results';
 import { withTrafficFlags } from './node-flags';
 import type { StateFile } from './state-store';
@@ -36,6 +36,8 @@ export interface WorkerGroup {
   metricsText(): Promise<string>;
   shadowReport: AdminGateway['shadowReport'];
   resetShadow: AdminGateway['resetShadow'];
+  /** Every worker reopens its access log. */
+  reopenLogs(): void;
   pids(): number[];
   close(graceMs: number): Promise<void>;
 }
@@ -152,8 +154,8 @@ export function createWorkerGroup(o: WorkerGroupOptions): WorkerGroup {
       const sum = new Map<string, RouteStats>();
       for (const answer of await stats()) {
         for (const [id, s] of answer.stats) {
-          const t = sum.get(id) ?? { requests: 0, errors: 0, fallbacks: 0 };
-          sum.set(id, { requests: t.requests + s.requests, errors: t.errors + s.errors, fallbacks: t.fallbacks + s.fallbacks });
+          const t = sum.get(id);
+          sum.set(id, t ? addRouteStats(t, s) : s);
         }
       }
       return sum;
@@ -168,6 +170,11 @@ export function createWorkerGroup(o: WorkerGroupOptions): WorkerGroup {
     },
     async resetShadow(route) {
       await everyWorker((s) => ({ t: 'shadow', seq: s, route, reset: true }));
+    },
+    reopenLogs() {
+      for (const w of members.keys()) {
+        try { w.send({ t: 'reopen' } satisfies ToWorker); } catch { /* exiting: its replacement opens the file anew */ }
+      }
     },
     pids: () => [...members.keys()].map((w) => w.process.pid!),
     async close(graceMs) {

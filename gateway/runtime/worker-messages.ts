@@ -13,6 +13,8 @@ export type ToWorker =
   | { readonly t: 'stats'; readonly seq: number }
   /** A shadowed route's results; with reset, forgets them. */
   | { readonly t: 'shadow'; readonly seq: number; readonly route: string; readonly reset: boolean }
+  /** Reopen the access log (SIGUSR1 reached the primary: logrotate). */
+  | { readonly t: 'reopen' }
   | { readonly t: 'close'; readonly graceMs: number };
 
 export type FromWorker =

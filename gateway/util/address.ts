@@ -16,8 +16,8 @@ export function reachableHost(host: string | null): string {
   return host === null || host === '' || host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
 }
 
-/** http://host:port for a listener bound at host:port. */
-export function localUrl(host: string | null, port: number): string {
+/** http://host:port (or https://) for a listener bound at host:port. */
+export function localUrl(host: string | null, port: number, scheme: 'http' | 'https' = 'http'): string {
   const h = reachableHost(host);
-  return `http://${h.includes(':') ? `[${h}]` : h}:${port}`;
+  return `${scheme}://${h.includes(':') ? `[${h}]` : h}:${port}`;
 }

@@ -1,6 +1,19 @@
 // Manifests shared by the nginx, gateway and equivalence tests, written for a stack's ports.
 import type { StackPorts } from './stack';
 
+/** nginx on `p.nginx` in front of the gateway, legacy and functions; the route lines follow `routes:`. */
+export const gatewayBehindNginx = (p: Pick<StackPorts, 'nginx' | 'legacy' | 'functions' | 'gateway' | 'admin'>, ...routes: string[]) => `version: 1
+listen: "127.0.0.1:${p.nginx}"
+upstreams:
+  legacy: { servers: ["127.0.0.1:${p.legacy}"] }
+  functions: { servers: ["127.0.0.1:${p.functions}"] }
+gateway:
+  listen: "127.0.0.1:${p.gateway}"
+  admin: "127.0.0.1:${p.admin}"
+routes:
+${routes.join('\n')}
+`;
+
 /** Every kind of match, target, method rule, canary, fallback and override the semantics name. */
 export const ROUTING_MANIFEST = (p: StackPorts) => `
 version: 1
@@ -60,3 +73,15 @@ routes:
     to: function:track-package
     canary: { percent: 0 }
 `;
+
+/**
+ * ROUTING_MANIFEST with HTTPS in both layers: nginx's tls listener on `tlsPort` and gateway.tls,
+ * with the same certificate.
+ */
+export const TLS_ROUTING_MANIFEST = (files: { certificate: string; certificate_key: string }, tlsPort: number) => (p: StackPorts) => {
+  const pair = `certificate: ${files.certificate}, certificate_key: ${files.certificate_key}`;
+  const plain = ROUTING_MANIFEST(p);
+  const withGatewayTls = plain.replace(/^gateway: \{ (.*) \}$/m, `gateway: { $1, tls: { ${pair} } }`);
+  if (withGatewayTls === plain) throw new Error('ROUTING_MANIFEST has no one-line gateway block to add tls to');
+  return `${withGatewayTls}tls: { listen: "127.0.0.1:${tlsPort}", ${pair} }\n`;
+};

@@ -88,7 +88,7 @@ export async function startServeChild(args: string[], env: NodeJS.ProcessEnv = {
     throw e;
   }
   const port = (label: string) => {
-    const m = new RegExp(`^  ${label} +http://[^\\n]*:([0-9]+)$`, 'm').exec(out);
+    const m = new RegExp(`^  ${label} +https?://[^\\n]*:([0-9]+)$`, 'm').exec(out);
     if (!m) throw new Error(`no ${label} address in the output of strangler serve:\n${out}`);
     return Number(m[1]);
   };

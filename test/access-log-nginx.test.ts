@@ -1,0 +1,121 @@
+// The gateway's access log lines are nginx's: the same request through a real nginx and through
+// the gateway gives lines with the same keys in the same order, the same types and the same
+// values. A route nginx hands to the gateway is logged by nginx with who answered it (the
+// gateway's X-Strangler-Target), which the client does not see without debug_headers. A shadowed
+// route's copy is no user request: neither log has a line for it.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
+import { lineFor, loggedLines } from './helpers/access-lines';
+import { requireNginx } from './helpers/nginx';
+import { raw } from './helpers/node-request';
+import { pollUntil } from './helpers/poll';
+import { gatewayBehindNginx } from './helpers/manifests';
+import { startStack, type Stack, type StackPorts } from './helpers/stack';
+
+const manifest = (p: StackPorts) => gatewayBehindNginx(p, `  - id: track
+    match: { prefix: /api/v1/track }
+    to: function:track-package
+  - id: images
+    match: { prefix: /images/ }
+    to: function:image-resizer
+    dynamic: true
+  - id: prices
+    match: { prefix: /api/v1/prices }
+    to: function:price-quote
+    canary: { percent: 0 }
+    shadow: {}`);
+
+const TOKEN = 'access-log-test';
+
+describe('access log: the gateway writes nginx\'s format', () => {
+  let stack: Stack;
+  let gateway: GatewayHandle;
+  let nginxLog: string;
+  let gatewayLog: string;
+
+  before(async function () {
+    requireNginx(this);
+    stack = await startStack(manifest);
+    gateway = await startGateway({ manifestPath: stack.manifestPath, watch: false, env: { STRANGLER_ADMIN_TOKEN: TOKEN } });
+    nginxLog = join(stack.nginx!.prefix, 'logs', 'access.log');
+    gatewayLog = stack.manifestPath.replace(/\.yaml$/, '.access.log'); // the default: beside the manifest
+  });
+  after(async () => {
+    await gateway?.close(1000);
+    await stack?.stop();
+  });
+
+  const cases: { name: string; method: string; uri: string }[] = [
+    { name: 'a function route', method: 'GET', uri: '/api/v1/track/42?full=1' },
+    { name: 'unclaimed traffic to legacy', method: 'GET', uri: '/users/7' },
+    { name: 'a legacy 404', method: 'GET', uri: '/status/404' },
+    { name: 'a HEAD request', method: 'HEAD', uri: '/api/v1/track/9' },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: same keys, order, types and values from both`, async () => {
+      const nBefore = loggedLines(nginxLog).length;
+      const gBefore = loggedLines(gatewayLog).length;
+      const viaNginx = await raw(`http://127.0.0.1:${stack.ports.nginx}`, c.uri, { method: c.method });
+      const viaGateway = await raw(`http://127.0.0.1:${gateway.listen.port}`, c.uri, { method: c.method });
+      assert.equal(viaNginx.status, viaGateway.status);
+      const n = await lineFor(nginxLog, c.uri, nBefore);
+      const g = await lineFor(gatewayLog, c.uri, gBefore);
+      assert.deepEqual(Object.keys(g), Object.keys(n));
+      for (const k of Object.keys(n)) assert.equal(typeof g[k], typeof n[k], `type of ${k}`);
+      for (const k of ['route', 'target', 'method', 'uri', 'status', 'remote_addr']) assert.equal(g[k], n[k], k);
+      // The fixtures echo the request, whose Host differs: each line counts the body its client got.
+      assert.equal(n.bytes, viaNginx.body.length);
+      assert.equal(g.bytes, viaGateway.body.length);
+      const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$/;
+      assert.match(String(n.time), iso);
+      assert.match(String(g.time), iso);
+      assert.ok((g.request_time as number) >= 0 && (n.request_time as number) >= 0);
+    });
+  }
+
+  it('a route handed to the gateway: nginx logs who answered, and the client does not see the header', async () => {
+    const nBefore = loggedLines(nginxLog).length;
+    const res = await raw(`http://127.0.0.1:${stack.ports.nginx}`, '/images/cat.png');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-strangler-target'], undefined);
+    const n = await lineFor(nginxLog, '/images/cat.png', nBefore);
+    assert.equal(n.route, 'images');
+    assert.equal(n.target, 'function:image-resizer');
+    assert.equal(n.upstream_addr, `127.0.0.1:${stack.ports.gateway}`);
+    const g = await lineFor(gatewayLog, '/images/cat.png', 0);
+    assert.equal(g.target, 'function:image-resizer');
+  });
+
+  it('a shadowed route: one line in each log, naming the side that served the user; the copy writes none', async () => {
+    const [nBefore, gBefore] = [loggedLines(nginxLog).length, loggedLines(gatewayLog).length];
+    const res = await raw(`http://127.0.0.1:${stack.ports.nginx}`, '/api/v1/prices/sku-9');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-strangler-target'], undefined);
+    await pollUntil('the copy compared', async () => {
+      const r = await request(`http://127.0.0.1:${stack.ports.admin}/routes/prices/shadow`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      return ((await r.body.json()) as { compared: number }).compared === 1;
+    });
+    // Each log is written in order: a later request's line means every earlier one is there.
+    await raw(`http://127.0.0.1:${stack.ports.nginx}`, '/after-the-copy');
+    await raw(`http://127.0.0.1:${stack.ports.gateway}`, '/after-the-copy');
+    await Promise.all([lineFor(nginxLog, '/after-the-copy', nBefore), lineFor(gatewayLog, '/after-the-copy', gBefore)]);
+    const prices = (lines: ReturnType<typeof loggedLines>) => lines.filter((l) => String(l.uri).includes('prices')).map((l) => [l.route, l.target, l.uri]);
+    assert.deepEqual(prices(loggedLines(nginxLog).slice(nBefore)), [['prices', 'legacy', '/api/v1/prices/sku-9']]);
+    assert.deepEqual(prices(loggedLines(gatewayLog).slice(gBefore)), [['prices', 'legacy', '/api/v1/prices/sku-9']]);
+  });
+
+  it('flipped to legacy at runtime: nginx logs legacy for the same route', async () => {
+    await gateway.state.set('images', 0, 'test');
+    try {
+      const nBefore = loggedLines(nginxLog).length;
+      const res = await raw(`http://127.0.0.1:${stack.ports.nginx}`, '/images/dog.png');
+      assert.equal(res.status, 200);
+      const n = await lineFor(nginxLog, '/images/dog.png', nBefore);
+      assert.equal(n.target, 'legacy');
+    } finally {
+      await gateway.state.clear('images');
+    }
+  });
+});
