@@ -83,9 +83,10 @@ describe('admin API: PATCH /routes, GET /audit, GET /instances', function () {
     const lines = auditLines(gw).slice(audited);
     assert.equal(lines.length, 2, 'one entry per change');
     assert.deepEqual(lines.map((l) => ({ ...l, time: undefined })), [
-      { time: undefined, action: 'bulk', routes: { track: { old: 100, new: 0 }, off: { old: 0, new: 100 } }, client: '127.0.0.1' },
-      { time: undefined, action: 'bulk', routes: { track: { old: 0, new: 100 } }, client: '127.0.0.1' },
+      { time: undefined, action: 'bulk', routes: { track: { old: 100, new: 0 }, off: { old: 0, new: 100 } }, client: '127.0.0.1', state_version: res.body.state_version },
+      { time: undefined, action: 'bulk', routes: { track: { old: 0, new: 100 } }, client: '127.0.0.1', state_version: res.body.state_version + 1 },
     ]);
+    assert.equal(cleared.body.state_version, res.body.state_version + 1, 'one state version per change');
   });
 
   it('{"all": 0} sends every route to legacy as one change; {"all": null} goes back to the manifest', async () => {

@@ -5,12 +5,13 @@
 // disabled and the API refusing), and the Content-Security-Policy blocking injected script.
 // Screenshots of the main views go to test-artifacts/dashboard/.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { request } from 'undici';
 import { UI_CSP, UI_DIR } from '../gateway/runtime/admin-ui';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
+import { fileHostReports, hostReportDir } from '../gateway/runtime/file-state-source';
 import { PROJECT_ROOT } from '../gateway/version';
 import { launchBrowser } from './helpers/browser';
 import { ROUTING_MANIFEST } from './helpers/manifests';
@@ -162,6 +163,27 @@ describe('dashboard in a browser', function () {
     assert.equal(await page.evaluate(() => sessionStorage.getItem('strangler.token')), ADMIN_TOKEN);
     assert.deepEqual(await page.context().cookies(), []);
     await shot(page, 'routes');
+  });
+
+  it('shows the nginx hosts the agents report: version, manifest, and a failure or lag', async () => {
+    const reports = fileHostReports(gw.statePath);
+    const base = { pid: 4242, conf: '/etc/nginx/nginx.conf', manifest_sha256: gw.table().sha256, applied_at: new Date().toISOString(), seen_at: new Date().toISOString() };
+    await reports.publish({ ...base, host: 'web-ok:/etc/nginx/nginx.conf', state_version: gw.state.version, failure: null });
+    await reports.publish({
+      ...base, host: 'web-bad:/etc/nginx/nginx.conf', state_version: gw.state.version - 1,
+      failure: { state_version: gw.state.version, manifest_sha256: 'f'.repeat(64), at: new Date().toISOString(), message: 'nginx -t: unknown directive' },
+    });
+    try {
+      const page = await signIn(READ_TOKEN);
+      await page.locator('#nginx', { hasText: 'web-bad' }).waitFor();
+      const text = await page.locator('#nginx').innerText();
+      assert.match(text, /web-ok:\/etc\/nginx\/nginx\.conf[\s\S]*ok/);
+      assert.match(text, new RegExp(`web-bad[\\s\\S]*failed to apply version ${gw.state.version}: nginx -t: unknown directive`));
+      assert.match(text, new RegExp(gw.table().sha256.slice(0, 12)));
+      await shot(page, 'nginx-hosts');
+    } finally {
+      rmSync(hostReportDir(gw.statePath), { recursive: true, force: true });
+    }
   });
 
   it('refuses a wrong token and shows nothing', async () => {

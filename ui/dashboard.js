@@ -484,10 +484,12 @@
       { label: 'Since', get: (g) => when(g.started_at || g.last_seen) },
     ], gateways) : notAvailable('No gateway instances reported.'));
     $('nginx').replaceChildren(nginx.length ? table([
-      { label: 'Host', get: (n) => n.id || n.host || n.hostname },
+      // Each entry is an agent's host report (gateway/runtime/state-source.ts: HostReport) plus lagging.
+      { label: 'Host', get: (n) => n.host },
       { label: 'State version', get: (n) => n.state_version, num: true },
-      { label: 'Config', get: (n) => shortSha(n.config_sha256 || n.manifest_sha256), mono: true },
-      { label: 'Last seen', get: (n) => when(n.last_seen || n.updated_at) },
+      { label: 'Manifest', get: (n) => shortSha(n.manifest_sha256), mono: true },
+      { label: 'Status', get: (n) => (n.failure ? `failed to apply version ${n.failure.state_version}: ${n.failure.message}` : n.lagging ? 'behind' : 'ok') },
+      { label: 'Last seen', get: (n) => when(n.seen_at) },
     ], nginx) : notAvailable('No nginx hosts report to this gateway.'));
   }
 

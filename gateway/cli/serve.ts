@@ -3,8 +3,9 @@ import { availableParallelism } from 'node:os';
 import { ManifestInvalidError } from '../manifest/errors';
 import { READ_TOKEN_ENV, TOKEN_ENV } from '../runtime/admin-token';
 import { DEFAULT_GRACE_MS, startGateway, type GatewayHandle, type ServeLog, type StartGatewayOptions } from '../runtime/serve-gateway';
-import { localUrl } from '../util/address';
+import { localUrl, remoteUrls } from '../util/address';
 import { StateFileError } from '../runtime/state-store';
+import { isRedisUrl } from '../runtime/state-source';
 import { EXIT, parseCommandArgs, type Command } from './command';
 import { DEFAULT_MANIFEST, manifestPath, printDiagnostics } from './manifest-arg';
 import { untilStopped } from './until-stopped';
@@ -71,6 +72,10 @@ export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command 
         process.stderr.write(`strangler serve: ${workers.message}\n`);
         return EXIT.USAGE;
       }
+      if (v.state !== undefined && isRedisUrl(v.state)) {
+        process.stderr.write('strangler serve: --state redis://…: Redis state is not supported in this build; pass a state file\n');
+        return EXIT.FAIL;
+      }
       const file = manifestPath(positionals);
       const stamp = (line: string) => `${new Date().toISOString()} ${line}\n`;
       const log: ServeLog = { info: (l) => process.stdout.write(stamp(l)), error: (l) => process.stderr.write(stamp(l)) };
@@ -100,8 +105,10 @@ export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command 
       process.stdout.write([
         `strangler serve: ${file} (${table.routes.length} routes, sha256 ${table.sha256.slice(0, 12)})`,
         `  traffic  ${gw.trafficUrl}`,
+        ...remoteUrls(gw.listen.host, gw.listen.port).map((u) => `           ${gw.trafficUrl.startsWith('https:') ? u.replace(/^http:/, 'https:') : u} (bound to ${gw.listen.host}: from other machines)`),
         ...(workers ? [`  workers  ${workers}, pids ${gw.trafficPids().join(', ')}`] : []),
         `  admin    ${localUrl(gw.admin.host, gw.admin.port)}`,
+        ...remoteUrls(gw.admin.host, gw.admin.port).map((u) => `           ${u} (bound to ${gw.admin.host}: from other machines; host names it answers to: gateway.admin_hosts)`),
         `  dashboard ${localUrl(gw.admin.host, gw.admin.port)}/ui/`,
         `  token    ${gw.tokenPath ? `${gw.tokenPath}${gw.tokenCreated ? ' (created)' : ''}` : `$${TOKEN_ENV}`}`,
         `  state    ${gw.statePath}`,

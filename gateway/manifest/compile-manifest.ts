@@ -244,6 +244,7 @@ function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts |
     gateway: {
       listen: hostPort(String(gw.listen ?? BUILTIN_DEFAULTS.gateway.listen)),
       admin: hostPort(String(gw.admin ?? BUILTIN_DEFAULTS.gateway.admin)),
+      admin_hosts: Array.isArray(gw.admin_hosts) ? (gw.admin_hosts as string[]).map((h) => h.toLowerCase()) : [],
       tls: typeof gw.tls === 'object' && gw.tls !== null ? tlsFiles(gw.tls as Obj) : null,
       access_log: typeof gw.access_log === 'string' ? gw.access_log : null,
     },

@@ -124,8 +124,9 @@ export interface RouteTable {
   readonly trusted_proxies: readonly TrustedProxy[];
   readonly debug_headers: boolean;
   readonly upstreams: ReadonlyMap<string, Upstream>;
-  /** access_log: a path as written (relative to the manifest's directory), 'stdout', 'off', or null for the default file. */
-  readonly gateway: { readonly listen: HostPort; readonly admin: HostPort; readonly tls: TlsFiles | null; readonly access_log: string | null };
+  /** admin_hosts: extra Host names the admin API answers to (lower case).
+   *  access_log: a path as written (relative to the manifest's directory), 'stdout', 'off', or null for the default file. */
+  readonly gateway: { readonly listen: HostPort; readonly admin: HostPort; readonly admin_hosts: readonly string[]; readonly tls: TlsFiles | null; readonly access_log: string | null };
   readonly defaults: { readonly timeouts: Timeouts; readonly buffers: Buffers; readonly body: Body };
   /** Manifest order. */
   readonly routes: readonly Route[];

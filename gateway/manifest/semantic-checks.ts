@@ -4,6 +4,7 @@ import type { ManifestCode, PathSegment } from './errors';
 import { isValidPercent } from './percent';
 import { locationsOf, matchOf, type LocationKind } from './location-plan';
 import { MAX_DURATION_MS, parseDuration, parseHostPort, parseSize } from './units';
+import { didYouMean } from '../util/did-you-mean';
 
 export type Report = (code: ManifestCode, path: PathSegment[], message: string, severity?: 'error' | 'warning') => void;
 type Obj = Record<string, unknown>;
@@ -182,7 +183,7 @@ export function checkTargets(m: Obj, report: Report): void {
       report('STR_UNKNOWN_UPSTREAM', ['routes', i, 'to'], `${JSON.stringify(r.to)} needs upstreams.functions (the function gateway), which is not defined`);
     }
     if (kind === 'upstream' && name !== undefined && !has(name)) {
-      report('STR_UNKNOWN_UPSTREAM', ['routes', i, 'to'], `upstream ${JSON.stringify(name)} is not defined in upstreams`);
+      report('STR_UNKNOWN_UPSTREAM', ['routes', i, 'to'], `upstream ${JSON.stringify(name)} is not defined in upstreams${didYouMean(name, Object.keys(upstreams), (n) => `upstream:${n}`)}`);
     }
     if (r.to === 'legacy') {
       if (r.canary !== undefined) report('STR_W_IGNORED', ['routes', i, 'canary'], 'has no effect: the route already goes to legacy', 'warning');

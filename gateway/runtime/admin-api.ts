@@ -1,17 +1,18 @@
 // The admin API: read the routes and their counters, move a route's traffic at runtime.
 // It listens on its own (loopback by default) address, apart from the traffic listener.
 //
-//   GET   /healthz           open (liveness for supervisors)
+//   GET   /healthz           open (liveness; "service" tells a client it found a strangler admin API)
 //   GET   /ui/               open: the dashboard's static files (they hold no data; admin-ui.ts)
 //   GET   /whoami            token: {"access": "admin" | "read"}, which token was sent
-//   GET   /routes            token: every route with manifest/effective percent and counters
+//   GET   /routes            token: every route with manifest/effective percent and counters, the
+//                            state version and the nginx hosts' reports
 //   PATCH /routes            admin token: several routes in one change, one audit entry:
 //                            {"all": 0..100|null} or {"routes": {"<id>": 0..100|null, ...}}
 //   GET   /routes/:id        token: one route
 //   PATCH /routes/:id        admin token: {"percent": 0..100} sets an override, {"percent": null} clears it
 //   GET   /routes/:id/shadow token: what the route's shadow copies found (DELETE, admin token: forget it)
 //   GET   /audit?limit=N     token: the audit log's last N entries (default 50, at most 500), oldest first
-//   GET   /instances         token: {"gateways": [...], "nginx": [...]}, who serves which state
+//   GET   /instances         token: {"gateways": [...], "nginx": [...]}, who serves which state version
 //   GET   /metrics           token: Prometheus text (the gateway's registry plus admin metrics)
 //
 // Reads need a token too: routes, upstream names and traffic counters are internals. The
@@ -23,15 +24,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { hostname } from 'node:os';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { DEFAULT_ROUTE_ID, type Route, type RouteTable } from '../manifest/route-table';
-import { hostChecker, originAllowed, type AdminAddress } from './admin-guard';
+import { ADMIN_SERVICE, hostChecker, originAllowed, type AdminAddress } from './admin-guard';
 import { bearerToken, tokenMatches } from './admin-token';
 import { loadAdminUi } from './admin-ui';
 import { AuditLog, type AuditEntry } from './audit-log';
 import { BodyTooLarge, readBody } from './request-body';
+import type { HostReport } from './state-source';
 import type { StateStore } from './state-store';
 import { ZERO_STATS, type AdminGateway, type RouteStats } from './gateway-metrics';
 import { NO_COMPARISONS, shadowSummary } from './shadow-results';
 import { isValidPercent, PERCENT_RULE } from '../manifest/percent';
+import { VERSION } from '../version';
+import { didYouMean } from '../util/did-you-mean';
 import { closeGracefully, listen } from '../util/http-server';
 import { localUrl } from '../util/address';
 import { replyJson } from '../util/json-reply';
@@ -51,6 +55,8 @@ export interface AdminApiOptions {
   /** STRANGLER_READ_TOKEN: every GET, no change. Null or absent: no read-only token. */
   readToken?: string | null;
   auditPath: string;
+  /** The nginx hosts' reports (agents), shown by GET /routes; none when absent. */
+  hostReports?: () => Promise<HostReport[]>;
   /** This gateway's traffic side, for GET /instances. */
   instance?: () => { listen: string; traffic_pids: number[] };
   log?: (line: string) => void;
@@ -74,6 +80,12 @@ const PATCH_SCHEMA = {
 const validatePatch = new Ajv({ allErrors: false, strict: true }).compile(PATCH_SCHEMA);
 const PATCH_EXPECTED = `expected {"percent": ${PERCENT_RULE}} or {"percent": null} to clear the override`;
 const DEFAULT_ROUTE_FIXED = 'the default route serves unmatched requests from legacy and has no percent to change';
+
+/** How far behind the state an nginx host is, for GET /routes, GET /instances and `strangler status`. */
+export function hostView(r: HostReport, stateVersion: number, now = Date.now()) {
+  const silentMs = now - Date.parse(r.seen_at);
+  return { ...r, lagging: r.state_version < stateVersion, silent_s: Number.isFinite(silentMs) ? Math.max(0, Math.round(silentMs / 1000)) : null };
+}
 
 export const AUDIT_DEFAULT_LIMIT = 50;
 export const AUDIT_MAX_LIMIT = 500;
@@ -143,10 +155,22 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     },
   });
 
+  new Gauge({
+    name: 'strangler_state_version', help: 'The runtime state version (one more with each applied change)', registers: [registry],
+    collect() { this.set(state.version); },
+  });
+  new Gauge({
+    name: 'strangler_nginx_host_state_version', help: 'The state version each nginx host (strangler agent) serves; below strangler_state_version: lagging', labelNames: ['host'], registers: [registry],
+    async collect() {
+      this.reset();
+      for (const h of opts.hostReports ? await opts.hostReports().catch(() => []) : []) this.set({ host: h.host }, h.state_version);
+    },
+  });
+
   const findRoute = (id: string): Route => {
     const table = opts.table();
     const route = id === DEFAULT_ROUTE_ID ? table.defaultRoute : table.routes.find((r) => r.id === id);
-    if (!route) throw new HttpError('unknown_route', `no route ${JSON.stringify(id)} in the manifest; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+    if (!route) throw new HttpError('unknown_route', `no route ${JSON.stringify(id)} in the manifest${didYouMean(id, table.routes.map((r) => r.id))}; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
     return route;
   };
 
@@ -167,15 +191,14 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     if (route.id === DEFAULT_ROUTE_ID) throw new HttpError('default_route_fixed', DEFAULT_ROUTE_FIXED);
     const percent = (body as { percent: number | null }).percent;
     const client = req.socket.remoteAddress ?? 'unknown';
-    let previous;
-    if (percent === null) previous = (await state.clear(route.id)).previous;
-    else previous = (await state.set(route.id, percent, client)).previous;
-    const old = previous ? previous.percent : route.canary.percent;
+    const { previous } = await state.apply(new Map([[route.id, percent]]), client);
+    const p = previous.get(route.id);
+    const old = p ? p.percent : route.canary.percent;
     const now = state.effectivePercent(route);
     changesTotal.inc({ route: route.id });
-    log(`admin: ${client} ${percent === null ? 'cleared the override of' : 'set'} route ${route.id}: ${old}% -> ${now}% to ${route.to.text}`);
-    await record({ time: new Date().toISOString(), route: route.id, action: percent === null ? 'clear' : 'set', old, new: now, client });
-    return { ...routeView(route, state, await gateway.routeStats()), previous_percent: old };
+    log(`admin: ${client} ${percent === null ? 'cleared the override of' : 'set'} route ${route.id}: ${old}% -> ${now}% to ${route.to.text} (state version ${state.version})`);
+    await record({ time: new Date().toISOString(), route: route.id, action: percent === null ? 'clear' : 'set', old, new: now, client, state_version: state.version });
+    return { ...routeView(route, state, await gateway.routeStats()), previous_percent: old, state_version: state.version };
   }
 
   async function record(entry: AuditEntry): Promise<void> {
@@ -212,23 +235,26 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       for (const [id, p] of Object.entries(routes)) wanted.set(id, checkPercent(p, `routes.${id}`));
       if (wanted.has(DEFAULT_ROUTE_ID)) throw new HttpError('default_route_fixed', DEFAULT_ROUTE_FIXED);
       const unknown = [...wanted.keys()].filter((id) => !table.routes.some((r) => r.id === id));
-      if (unknown.length) throw new HttpError('unknown_route', `no route ${unknown.map((id) => JSON.stringify(id)).join(', ')} in the manifest; nothing changed; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+      if (unknown.length) {
+        const hints = unknown.map((id) => didYouMean(id, table.routes.map((r) => r.id), (c) => `${JSON.stringify(c)} for ${JSON.stringify(id)}`)).join('');
+        throw new HttpError('unknown_route', `no route ${unknown.map((id) => JSON.stringify(id)).join(', ')} in the manifest${hints}; nothing changed; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+      }
     } else {
       throw new HttpError('invalid_body', `unexpected keys ${JSON.stringify(keys)}; ${shape}`);
     }
     const routes = table.routes.filter((r) => wanted.has(r.id));
-    const before = new Map(routes.map((r) => [r.id, state.effectivePercent(r)]));
     const client = req.socket.remoteAddress ?? 'unknown';
-    await state.setMany(wanted, client);
+    const { previous } = await state.apply(wanted, client);
     const changes: Record<string, { old: number; new: number }> = {};
     for (const r of routes) {
-      changes[r.id] = { old: before.get(r.id)!, new: state.effectivePercent(r) };
+      const p = previous.get(r.id);
+      changes[r.id] = { old: p ? p.percent : r.canary.percent, new: state.effectivePercent(r) };
       changesTotal.inc({ route: r.id });
     }
-    log(`admin: ${client} changed ${routes.length} routes as one: ${routes.map((r) => `${r.id} ${changes[r.id].old}% -> ${changes[r.id].new}%`).join(', ')}`);
-    await record({ time: new Date().toISOString(), action: 'bulk', routes: changes, client });
+    log(`admin: ${client} changed ${routes.length} routes as one (state version ${state.version}): ${routes.map((r) => `${r.id} ${changes[r.id].old}% -> ${changes[r.id].new}%`).join(', ')}`);
+    await record({ time: new Date().toISOString(), action: 'bulk', routes: changes, client, state_version: state.version });
     const stats = await gateway.routeStats();
-    return { manifest_sha256: table.sha256, changes, routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, stats)) };
+    return { manifest_sha256: table.sha256, state_version: state.version, changes, routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, stats)) };
   }
 
   function auditLimit(query: string): number {
@@ -238,7 +264,12 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     return Math.min(Number(raw), AUDIT_MAX_LIMIT);
   }
 
-  function instances() {
+  async function nginxHosts() {
+    const reports = opts.hostReports ? await opts.hostReports().catch((err: Error) => { log(`admin: nginx host reports: ${err.message}`); return []; }) : [];
+    return reports.map((h) => hostView(h, state.version));
+  }
+
+  async function instances() {
     const self = opts.instance?.() ?? { listen: null, traffic_pids: [process.pid] };
     return {
       gateways: [{
@@ -250,12 +281,11 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
         traffic_pids: self.traffic_pids,
         started_at: startedAt,
         manifest_sha256: opts.table().sha256,
-        // A file-backed state has no version number: one gateway serves it, so nothing to compare.
-        state_version: null,
+        state_version: state.version,
         overrides: Object.keys(state.snapshot().routes).length,
         self: true,
       }],
-      nginx: [],
+      nginx: await nginxHosts(),
     };
   }
 
@@ -284,7 +314,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     if (!allow) throw new HttpError('not_found', `no such endpoint ${JSON.stringify(path)}; endpoints: ${ENDPOINT_LIST}`);
     if (!allow.includes(method)) throw new HttpError('method_not_allowed', `${method} is not allowed on ${path}`, { allow: allow.join(', ') });
 
-    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok', service: ADMIN_SERVICE, version: VERSION });
     // Nothing below says anything about routes until the token checks out.
     const who = access(req);
     if (!who) {
@@ -300,14 +330,16 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       return void res.end(parts.filter(Boolean).join('\n'));
     }
     if (path === '/audit') return sendJson(res, 200, { entries: await audit.last(auditLimit(query)) });
-    if (path === '/instances') return sendJson(res, 200, instances());
+    if (path === '/instances') return sendJson(res, 200, await instances());
     if (path === '/routes') {
       if (method === 'PATCH') return sendJson(res, 200, await patchRoutes(req));
       const table = opts.table();
       const stats = await gateway.routeStats();
       return sendJson(res, 200, {
         manifest_sha256: table.sha256,
+        state_version: state.version,
         routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, stats)),
+        nginx_hosts: await nginxHosts(),
       });
     }
     let id: string;
@@ -343,7 +375,8 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     server,
     async listen(host, port) {
       const addr = { host, port: (await listen(server, host, port)).port };
-      hostOk = hostChecker(addr);
+      // Reloads may change gateway.admin_hosts: ask the current table every time.
+      hostOk = (h) => hostChecker(addr, opts.table().gateway.admin_hosts)(h);
       bound = addr;
       return addr;
     },

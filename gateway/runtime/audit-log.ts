@@ -12,6 +12,8 @@ export interface RouteAuditEntry {
   new: number;
   /** The admin client's address. */
   client: string;
+  /** The state version the change produced. */
+  state_version: number;
 }
 
 /** Several routes changed as one (PATCH /routes, e.g. the kill switch): one entry, every route's before and after. */
@@ -20,6 +22,7 @@ export interface BulkAuditEntry {
   action: 'bulk';
   routes: Record<string, { old: number; new: number }>;
   client: string;
+  state_version: number;
 }
 
 export type AuditEntry = RouteAuditEntry | BulkAuditEntry;

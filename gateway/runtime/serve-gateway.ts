@@ -3,7 +3,7 @@
 // file change (the old table keeps serving if the new manifest is invalid), graceful close.
 // The traffic side is one server in this process, or with `workers` a group of cluster workers
 // sharing the port (worker-group.ts); everything else stays here.
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname } from 'node:path';
 import { compileManifest, loadManifest, sha256 } from '../manifest/compile-manifest';
@@ -15,7 +15,9 @@ import { createGatewayServer } from './gateway-server';
 import { createWorkerGroup } from './worker-group';
 import { besideManifest, loadOrCreateAdminToken, READ_TOKEN_ENV } from './admin-token';
 import { StateStore } from './state-store';
+import { fileHostReports } from './file-state-source';
 import { localUrl, parseAddress, type Address } from '../util/address';
+import { watchFile } from '../util/watch-file';
 
 export type { Address };
 
@@ -143,6 +145,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
   const admin = createAdminApi({
     table: () => table, state, gateway: gw, token: token.token, readToken, auditPath, log: (line) => log.info(line),
     instance: () => ({ listen: trafficUrl, traffic_pids: gw.pids() }),
+    hostReports: fileHostReports(statePath).list,
   });
   let adminAddr: Address;
   try {
@@ -196,23 +199,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     return { outcome: 'reloaded', diagnostics: compiled.diagnostics, dropped: gone };
   }
 
-  // Watch the directory, not the file: editors save by writing a new file and renaming it
-  // over the old one, which a watch on the old inode would miss.
-  let watcher: FSWatcher | null = null;
-  let debounce: NodeJS.Timeout | null = null;
-  if (opts.watch !== false) {
-    const name = basename(manifestPath);
-    try {
-      watcher = watch(dirname(manifestPath), { persistent: false }, (_event, file) => {
-        if (file !== null && file !== name) return;
-        if (debounce) clearTimeout(debounce);
-        debounce = setTimeout(() => { debounce = null; void reload('file changed'); }, opts.debounceMs ?? 200);
-      });
-      watcher.on('error', (err) => log.error(`watching ${manifestPath}: ${err.message}; reload with SIGHUP instead`));
-    } catch (err) {
-      log.error(`cannot watch ${manifestPath}: ${(err as Error).message}; reload with SIGHUP instead`);
-    }
-  }
+  const watcher = opts.watch === false ? null : watchFile(manifestPath, () => void reload('file changed'), opts.debounceMs ?? 200,
+    (err) => log.error(`watching ${manifestPath}: ${err.message}; reload with SIGHUP instead`));
 
   let closing: Promise<void> | null = null;
   return {
@@ -231,7 +219,6 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     close(graceMs = DEFAULT_GRACE_MS) {
       closing ??= (async () => {
         watcher?.close();
-        if (debounce) clearTimeout(debounce);
         await Promise.all([gw.close(graceMs), admin.close(Math.min(graceMs, 2000))]);
         await reloading.catch(() => undefined);
       })();

@@ -1,6 +1,25 @@
 // Manifests shared by the nginx, gateway and equivalence tests, written for a stack's ports.
 import type { StackPorts } from './stack';
 
+/** The top of a manifest whose upstreams are never contacted (state and compile tests); routes follow. */
+export const OFFLINE_MANIFEST_HEAD = `
+version: 1
+listen: 8080
+upstreams:
+  legacy: { servers: ["127.0.0.1:1"] }
+  functions: { servers: ["127.0.0.1:2"] }
+routes:
+`;
+
+/** The top of a small manifest for a stack: nginx's listen, debug headers, legacy and functions. */
+export const STACK_MANIFEST_HEAD = (p: StackPorts) => `version: 1
+listen: "127.0.0.1:${p.nginx}"
+debug_headers: true
+upstreams:
+  legacy: { servers: ["127.0.0.1:${p.legacy}"] }
+  functions: { servers: ["127.0.0.1:${p.functions}"] }
+`;
+
 /** nginx on `p.nginx` in front of the gateway, legacy and functions; the route lines follow `routes:`. */
 export const gatewayBehindNginx = (p: Pick<StackPorts, 'nginx' | 'legacy' | 'functions' | 'gateway' | 'admin'>, ...routes: string[]) => `version: 1
 listen: "127.0.0.1:${p.nginx}"
