@@ -17,7 +17,7 @@ import { LOG_FORMAT_NAME, nginxLogFormat, TARGET_HEADER } from './log-format';
 import { IDEMPOTENT_METHODS, type Body, type Buffers, type Route, type RouteTable, type StickyKey, type Timeouts } from '../manifest/route-table';
 import { formatPercent } from '../manifest/percent';
 import { upstreamFailureBody } from '../http-answers';
-import { locationPlan, type Location, type ProxyPass } from '../manifest/location-plan';
+import { handedToGateway, locationPlan, type Location, type ProxyPass } from '../manifest/location-plan';
 
 export const UPSTREAM_PREFIX = 'strangler_';
 export const GATEWAY_UPSTREAM = 'strangler_gateway';
@@ -73,7 +73,7 @@ function emitUpstreams(table: RouteTable): Directive[] {
     if (up.keepalive > 0) block.push(d('keepalive', [up.keepalive]), d('keepalive_requests', [10000]), d('keepalive_timeout', ['60s']));
     out.push(d('upstream', [upstreamName(up.name)], block));
   }
-  if (table.routes.some((r) => r.dynamic)) {
+  if (table.routes.some(handedToGateway)) {
     // gateway.servers: every instance sharing the state. Passive health checks: an instance that
     // fails GATEWAY_MAX_FAILS times within GATEWAY_FAIL_TIMEOUT is skipped for that long, and a
     // request it refused goes to the next one (proxy_next_upstream's default: error timeout).
@@ -95,7 +95,7 @@ function stickyVariable(s: StickyKey): string {
 }
 
 export function hasSplit(route: Route): boolean {
-  return !route.dynamic && route.to.kind !== 'legacy' && route.canary.percent > 0 && route.canary.percent < 100;
+  return !handedToGateway(route) && route.to.kind !== 'legacy' && route.canary.percent > 0 && route.canary.percent < 100;
 }
 
 /** split_clients refuses 0% parts, so only a real split (0 < percent < 100) gets one. */
@@ -182,7 +182,7 @@ function routeBody(table: RouteTable, location: Location): Directive[] {
   const overrides = tuning(route, table.defaults);
   const head = [d('set', ['$strangler_route', literal(route.id)])];
 
-  if (route.dynamic) {
+  if (handedToGateway(route)) {
     // The gateway adds its own debug headers: nginx adds none here. Without debug_headers the
     // gateway still sends nginx its target header, for the log; the client does not see it.
     const hide = table.debug_headers ? [] : [d('proxy_hide_header', [TARGET_HEADER])];
@@ -211,7 +211,7 @@ function routeBody(table: RouteTable, location: Location): Directive[] {
 
 /** Named locations live at server level, after the route's own locations. */
 export function routeNamedLocations(table: RouteTable, route: Route): Directive[] {
-  if (route.dynamic || route.to.kind === 'legacy' || route.canary.percent === 0) return [];
+  if (handedToGateway(route) || route.to.kind === 'legacy' || route.canary.percent === 0) return [];
   const n = route.index;
   const overrides = tuning(route, table.defaults);
   const legacyBody = (extra: Directive[]) => [

@@ -119,6 +119,8 @@ function inProcessTraffic(table: RouteTable, manifestPath: string, state: Runtim
     reopenLogs: () => accessLog?.reopen(),
     routeStats: () => gw.routeStats(),
     metricsText: () => gw.metricsText(),
+    shadowReport: (route) => gw.shadowReport(route),
+    resetShadow: (route) => gw.resetShadow(route),
     close: async (graceMs) => {
       await gw.close(graceMs);
       await accessLog?.close();

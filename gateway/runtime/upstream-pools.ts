@@ -19,7 +19,8 @@ export class UpstreamPools {
   private upstreams: ReadonlyMap<string, Upstream> = new Map();
   private readonly next = new Map<string, number>();
 
-  constructor(table: RouteTable) {
+  /** connections: at most this many per server (null: unbounded, as nginx). */
+  constructor(table: RouteTable, private readonly connections: number | null = null) {
     this.use(table);
   }
 
@@ -52,7 +53,7 @@ export class UpstreamPools {
         address,
         keepalive,
         pool: new Pool(`http://${address}`, {
-          connections: null,
+          connections: this.connections,
           pipelining: 1,
           connect: { timeout: connectMs },
           keepAliveTimeout: 60_000,
