@@ -18,9 +18,9 @@ import { parseDuration, parseHostPort, parseSize } from './units';
 type Obj = Record<string, unknown>;
 
 export const BUILTIN_DEFAULTS = Object.freeze({
-  timeouts: { connect: '5s', send: '60s', read: '60s' },
+  timeouts: { connect: '5s', send: '60s', read: '60s', client_body_timeout: '60s', send_timeout: '60s' },
   buffers: { size: '128k', count: 4, each: '256k', busy: '256k' },
-  body: { max_size: '50m', buffer: '128k' },
+  body: { max_size: '50m', buffer: '128k', buffering: true },
   keepalive: 64,
   gateway: { listen: '127.0.0.1:8090', admin: '127.0.0.1:8091' },
 });
@@ -90,14 +90,14 @@ function hostPort(text: string): HostPort {
 
 function timeouts(t: Obj): Timeouts {
   const d = (s: unknown) => ({ text: String(s), ms: parseDuration(String(s))! });
-  return { connect: d(t.connect), send: d(t.send), read: d(t.read) };
+  return { connect: d(t.connect), send: d(t.send), read: d(t.read), client_body_timeout: d(t.client_body_timeout), send_timeout: d(t.send_timeout) };
 }
 const size = (v: unknown): Size => ({ text: String(v), bytes: parseSize(String(v))! });
 function buffers(b: Obj): Buffers {
   return { size: size(b.size), count: Number(b.count), each: size(b.each), busy: size(b.busy) };
 }
 function body(b: Obj): Body {
-  return { max_size: size(b.max_size), buffer: size(b.buffer) };
+  return { max_size: size(b.max_size), buffer: size(b.buffer), buffering: b.buffering !== false };
 }
 
 function target(to: string): Target {
@@ -173,6 +173,7 @@ function buildRouteTable(m: Obj, digest: string): RouteTable {
     gateway: {
       listen: hostPort(String(gw.listen ?? BUILTIN_DEFAULTS.gateway.listen)),
       admin: hostPort(String(gw.admin ?? BUILTIN_DEFAULTS.gateway.admin)),
+      body_temp_path: typeof gw.body_temp_path === 'string' ? gw.body_temp_path : null,
     },
     defaults,
     routes,

@@ -11,7 +11,7 @@
 //   served by @strangler_fallback_N, which replays idempotent requests to legacy only.
 // Variables and named locations are numbered by route position: ids never reach variable names.
 import { d, entry, literal, type Directive } from './directive';
-import { IDEMPOTENT_METHODS, type Body, type Buffers, type Route, type RouteTable, type StickyKey, type Timeouts } from '../manifest/route-table';
+import { IDEMPOTENT_METHODS, requestBuffering, type Body, type Buffers, type Route, type RouteTable, type StickyKey, type Timeouts } from '../manifest/route-table';
 import { formatPercent } from '../manifest/percent';
 import { upstreamFailureBody } from '../http-answers';
 import { locationPlan, type Location, type ProxyPass } from '../manifest/location-plan';
@@ -125,6 +125,9 @@ function emitServer(table: RouteTable, opts: EmitOptions): Directive {
     d('proxy_set_header', ['X-Forwarded-Proto', '$scheme']),
     d('proxy_set_header', ['X-Forwarded-Host', '$host']),
     d('proxy_next_upstream', ['error', 'timeout']),
+    // The gateway never spools a response to disk (it relays with backpressure); nor does nginx, so
+    // clients that do not read cannot fill the disk with proxy_temp files.
+    d('proxy_max_temp_file_size', ['0']),
     ...tuning(table.defaults, null),
   );
   for (const location of locationPlan(table)) block.push(d('location', locationArgs(location), routeBody(table, location)));
@@ -146,6 +149,10 @@ function tuning(s: { timeouts: Timeouts; buffers: Buffers; body: Body }, base: {
   if (changed(s.buffers.busy, base?.buffers.busy)) out.push(d('proxy_busy_buffers_size', [s.buffers.busy.text]));
   if (changed(s.body.max_size, base?.body.max_size)) out.push(d('client_max_body_size', [s.body.max_size.text]));
   if (changed(s.body.buffer, base?.body.buffer)) out.push(d('client_body_buffer_size', [s.body.buffer.text]));
+  if (changed(s.timeouts.client_body_timeout, base?.timeouts.client_body_timeout)) out.push(d('client_body_timeout', [s.timeouts.client_body_timeout.text]));
+  if (changed(s.timeouts.send_timeout, base?.timeouts.send_timeout)) out.push(d('send_timeout', [s.timeouts.send_timeout.text]));
+  const buffering = requestBuffering(s.body);
+  if (!base || buffering !== requestBuffering(base.body)) out.push(d('proxy_request_buffering', [buffering ? 'on' : 'off']));
   return out;
 }
 

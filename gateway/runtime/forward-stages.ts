@@ -5,16 +5,17 @@
 // record) is one more function in STAGES or AFTER; the others do not change.
 //
 //   refuse -> decide -> limitBody -> redirect -> readBody -> attemptTarget -> fallbackToLegacy -> answerFailure
-//   after: record
+//   after: record, releaseBody
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { errorBody, REFUSAL_CODES, upstreamFailureBody } from '../http-answers';
-import { IDEMPOTENT_METHODS, type Route, type RouteTable } from '../manifest/route-table';
+import { IDEMPOTENT_METHODS, requestBuffering, type Route, type RouteTable } from '../manifest/route-table';
 import { replyJson } from '../util/json-reply';
 import { decideRoute, type Decision, type PercentSource, type RequestFacts } from './decide-route';
 import { attempt, type AttemptResult } from './forward';
 import type { FailureKind, GatewayMetrics } from './gateway-metrics';
 import { nginxHost, upstreamRequestHeaders } from './proxy-headers';
+import { bodySource, bufferBody, DEFAULT_BODY_TEMP_PATH, releaseBody, type BufferedBody } from './buffer-body';
 import { BodyTooLarge, bodyLength, discardRest, readBody, relayBody } from './request-body';
 import { refusal } from './request-limits';
 import type { RouteMatcher } from './route-matcher';
@@ -44,6 +45,8 @@ export class Forwarding {
   length: number | null = 0;
   /** The body as sent upstream: held in memory (replayable, small) or streamed. */
   body: Buffer | Readable | null = null;
+  /** The whole body, read before the upstream request (proxy_request_buffering on). */
+  buffered: BufferedBody | null = null;
   /** The body is held and the route's fallback may send it to legacy again. */
   replayable = false;
   /** The request headers sent upstream (readRequestBody). */
@@ -59,6 +62,11 @@ export class Forwarding {
   /** The decision as a proxy decision: what it is once redirect has passed the request on. */
   get proxied(): Proxied {
     return this.decision as Proxied;
+  }
+
+  /** The body for one upstream attempt: a buffered body is read afresh each time, so any attempt can replay it. */
+  attemptBody(): Buffer | Readable | null {
+    return this.buffered !== null ? bodySource(this.buffered) : this.body;
   }
 
   debugHeaders(target: string): OutgoingHttpHeaders | null {
@@ -77,7 +85,7 @@ export type AfterStep = (f: Forwarding) => void;
 
 /** Until readRequestBody computes them: shared, so an early answer allocates nothing here. */
 const NO_HEADERS: string[] = [];
-/** Largest body kept for a fallback replay; larger or chunked bodies stream and are not replayed. */
+/** Without request buffering: the largest body kept in memory for a fallback replay; larger or chunked bodies stream and are not replayed. */
 export const REPLAY_BUFFER_LIMIT = 16 * 1024 * 1024;
 const IDEMPOTENT = new Set(IDEMPOTENT_METHODS);
 const CLOSE = { close: true };
@@ -168,24 +176,37 @@ function bodyFailed(f: Forwarding, err: Error): true {
   const res = f.res;
   if (res.headersSent || res.destroyed) res.destroy();
   else if (err instanceof BodyTooLarge) tooLarge(f, f.proxied.route);
-  else res.destroy(); // the client aborted its own request
+  else res.destroy(); // the client aborted, stalled past client_body_timeout or sent a bad body: nginx closes too
   return true;
 }
 
 /**
- * Like nginx's client_body_buffer_size: a small body of known length is read into memory and sent
- * in one write; a larger one streams. A body the fallback may send twice is held in memory, so
- * only a known, bounded one.
+ * proxy_request_buffering on (the default): the whole body is read, in memory up to body.buffer and
+ * then in a temp file, before any upstream sees the request; the fallback can replay it from there.
+ * With buffering off (`body: { buffering: false }`, or an unlimited max_size), as nginx's
+ * client_body_buffer_size: a small body of known length is read into memory and sent in one
+ * write; a larger one streams. A streamed body the fallback may send twice is held in memory,
+ * so only a known, bounded one.
  */
 const readRequestBody: Stage = (f) => {
   const d = f.proxied;
   const route = d.route;
   const fallback = d.side === 'to' ? route.fallback : null;
   const length = f.length;
-  f.replayable = fallback !== null && (IDEMPOTENT.has(f.req.method!) || fallback.non_idempotent) && length !== null && length <= REPLAY_BUFFER_LIMIT;
+  const buffering = requestBuffering(route.body);
+  f.replayable = fallback !== null && (IDEMPOTENT.has(f.req.method!) || fallback.non_idempotent) && (buffering || (length !== null && length <= REPLAY_BUFFER_LIMIT));
   f.headers = forwardHeaders(f.ctx.table, f.req, f.host);
   if (length === 0) return false;
   const limit = route.body.max_size.bytes;
+  if (buffering) {
+    const limits = { memory: route.body.buffer.bytes, max: limit, idleMs: route.timeouts.client_body_timeout.ms, dir: f.ctx.table.gateway.body_temp_path ?? DEFAULT_BODY_TEMP_PATH };
+    return bufferBody(f.req, limits).then((body) => {
+      f.buffered = body;
+      // A chunked body goes upstream with its length, as nginx sends a buffered one.
+      if (length === null) f.headers.push('content-length', String(body.kind === 'memory' ? body.data.length : body.size));
+      return false;
+    }, (err: Error) => bodyFailed(f, err));
+  }
   const small = length !== null && length <= route.body.buffer.bytes;
   if (!f.replayable && !small) {
     // Synchronously on to attemptTarget: the stream starts flowing on the next tick, and undici
@@ -202,7 +223,7 @@ async function attemptUpstream(f: Forwarding, upstream: string, path: string, in
   const servers = f.ctx.pools.serversFor(upstream, route.timeouts.connect.ms);
   let result: AttemptResult = { kind: 'failed', failure: { kind: 'refused', status: 502, nothingSent: true, message: `no servers in upstream ${upstream}` } };
   for (const server of servers) {
-    result = await attempt({ server, method: f.req.method!, path, headers: f.headers, body: f.body, readMs: route.timeouts.read.ms, intercept, res: f.res, debug });
+    result = await attempt({ server, method: f.req.method!, path, headers: f.headers, body: f.attemptBody(), readMs: route.timeouts.read.ms, intercept, res: f.res, debug });
     const retry = result.kind === 'failed' && result.failure.nothingSent && !(f.body instanceof Readable);
     if (!retry) break;
   }
@@ -249,6 +270,11 @@ const answerFailure: Stage = (f) => {
   return true;
 };
 
+/** The temp file of a buffered body goes once the request is over, whatever happened. */
+const releaseRequestBody: AfterStep = (f) => {
+  releaseBody(f.buffered);
+};
+
 /** 499, as nginx logs it: the client went away before an answer started. */
 const record: AfterStep = (f) => {
   if (f.route === null) return; // refused before routing: nginx logs no route either
@@ -256,7 +282,7 @@ const record: AfterStep = (f) => {
 };
 
 export const STAGES: readonly Stage[] = [refuse, decide, limitBody, redirect, readRequestBody, attemptTarget, fallbackToLegacy, answerFailure];
-export const AFTER: readonly AfterStep[] = [record];
+export const AFTER: readonly AfterStep[] = [record, releaseRequestBody];
 
 /** Runs one request through the stages, then the after steps. */
 export async function forward(f: Forwarding, stages: readonly Stage[] = STAGES, after: readonly AfterStep[] = AFTER): Promise<void> {
