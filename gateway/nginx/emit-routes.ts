@@ -37,6 +37,12 @@ export function upstreamName(name: string): string {
 export function emitHttpContext(table: RouteTable, opts: EmitOptions): Directive[] {
   return [
     ...emitLogFormat(),
+    // Defined by map (then overwritten by `set`): a request refused before the server's `set`s ran
+    // (a malformed head) logs "-" rather than an "uninitialized variable" warning per request.
+    d('map', ['', '$strangler_route'], [entry('default', '-')]),
+    d('map', ['', '$strangler_target'], [entry('default', '-')]),
+    // The client's X-Request-Id, or nginx's own $request_id: logged and sent upstream, as the gateway does.
+    d('map', ['$http_x_request_id', '$strangler_request_id'], [entry('', '$request_id'), entry('default', '$http_x_request_id')]),
     // WebSocket upgrades pass through; every other request keeps the upstream connection alive.
     d('map', ['$http_upgrade', '$strangler_connection'], [entry('default', 'upgrade'), entry('', '')]),
     ...emitUpstreams(table),
@@ -51,6 +57,7 @@ function emitLogFormat(): Directive[] {
     '"method":"$request_method"', '"uri":"$request_uri"', '"status":$status', '"bytes":$body_bytes_sent',
     '"request_time":$request_time', '"upstream_response_time":"$upstream_response_time"',
     '"upstream_addr":"$upstream_addr"', '"upstream_status":"$upstream_status"', '"remote_addr":"$remote_addr"',
+    '"request_id":"$strangler_request_id"', '"user_agent":"$http_user_agent"',
   ];
   return [d('log_format', ['strangler_json', 'escape=json', `{${fields.join(',')}}`])];
 }
@@ -64,7 +71,14 @@ function emitUpstreams(table: RouteTable): Directive[] {
   }
   if (table.routes.some((r) => r.dynamic)) {
     const gw = table.gateway.listen;
-    out.push(d('upstream', [GATEWAY_UPSTREAM], [d('server', [serverAddress(gw.host, gw.port)]), d('keepalive', [64])]));
+    // Legacy's servers as backup: when no gateway answers, nginx serves the dynamic routes from
+    // legacy rather than 502 (the gateway, when up, decides the side itself).
+    const legacy = table.upstreams.get('legacy')?.servers ?? [];
+    out.push(d('upstream', [GATEWAY_UPSTREAM], [
+      d('server', [serverAddress(gw.host, gw.port)]),
+      ...legacy.map((s) => d('server', [serverAddress(s.host, s.port), 'backup'])),
+      d('keepalive', [64]),
+    ]));
   }
   return out;
 }
@@ -124,6 +138,7 @@ function emitServer(table: RouteTable, opts: EmitOptions): Directive {
     d('proxy_set_header', ['X-Forwarded-For', '$proxy_add_x_forwarded_for']),
     d('proxy_set_header', ['X-Forwarded-Proto', '$scheme']),
     d('proxy_set_header', ['X-Forwarded-Host', '$host']),
+    d('proxy_set_header', ['X-Request-Id', '$strangler_request_id']),
     d('proxy_next_upstream', ['error', 'timeout']),
     // The gateway never spools a response to disk (it relays with backpressure); nor does nginx, so
     // clients that do not read cannot fill the disk with proxy_temp files.

@@ -223,7 +223,7 @@ async function attemptUpstream(f: Forwarding, upstream: string, path: string, in
   const servers = f.ctx.pools.serversFor(upstream, route.timeouts.connect.ms);
   let result: AttemptResult = { kind: 'failed', failure: { kind: 'refused', status: 502, nothingSent: true, message: `no servers in upstream ${upstream}` } };
   for (const server of servers) {
-    result = await attempt({ server, method: f.req.method!, path, headers: f.headers, body: f.attemptBody(), readMs: route.timeouts.read.ms, intercept, res: f.res, debug });
+    result = await attempt({ server, method: f.req.method!, path, headers: f.headers, body: f.attemptBody(), readMs: route.timeouts.read.ms, sendMs: route.timeouts.send_timeout.ms, intercept, res: f.res, debug });
     const retry = result.kind === 'failed' && result.failure.nothingSent && !(f.body instanceof Readable);
     if (!retry) break;
   }

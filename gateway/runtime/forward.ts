@@ -36,6 +36,8 @@ export interface AttemptOptions {
   readonly body: Buffer | Readable | null;
   /** The route's read timeout: to the response headers, and between two reads of the body. */
   readonly readMs: number;
+  /** send_timeout: the longest a client may leave the answer unread. */
+  readonly sendMs: number;
   /** Hand 502/503/504 answers back to the caller instead of relaying them (fallback). */
   readonly intercept: boolean;
   readonly res: ServerResponse;
@@ -54,11 +56,19 @@ export function classifyUpstreamError(err: Error & { code?: string }): UpstreamF
   }
 }
 
-/** Writes a chunk of the upstream's answer to the client; pauses the upstream while the client is behind. */
-function relay(c: Dispatcher.DispatchController, dest: { write(chunk: Buffer): boolean; once(event: 'drain', fn: () => void): unknown }, chunk: Buffer): void {
+/**
+ * Writes a chunk of the upstream's answer to the client; pauses the upstream while the client is
+ * behind. nginx's send_timeout: a client that reads nothing for `sendMs` loses its connection
+ * (the timer outlives the response's end, so an unread tail is bounded too).
+ */
+function relay(c: Dispatcher.DispatchController, dest: { write(chunk: Buffer): boolean; once(event: 'drain', fn: () => void): unknown; destroy(): unknown }, chunk: Buffer, sendMs: number): void {
   if (!dest.write(chunk)) {
     c.pause();
-    dest.once('drain', () => c.resume());
+    const timer = setTimeout(() => dest.destroy(), sendMs);
+    dest.once('drain', () => {
+      clearTimeout(timer);
+      c.resume();
+    });
   }
 }
 
@@ -98,7 +108,7 @@ export function attempt(o: AttemptOptions): Promise<AttemptResult> {
         res.writeHead(statusCode, clientResponseHeaders(headers, o.debug));
       },
       onResponseData(c, chunk) {
-        if (!intercepted) relay(c, res, chunk);
+        if (!intercepted) relay(c, res, chunk, o.sendMs);
       },
       onResponseEnd() {
         if (intercepted) return settle({ kind: 'intercepted', status: intercepted });
@@ -143,6 +153,7 @@ export interface UpgradeOptions {
   readonly headers: string[];
   readonly protocol: string;
   readonly readMs: number;
+  readonly sendMs: number;
   /** The client's socket (from the server's 'upgrade' event). */
   readonly client: Socket;
   readonly debug: OutgoingHttpHeaders | null;
@@ -183,7 +194,7 @@ export function upgradeAttempt(o: UpgradeOptions): Promise<UpgradeResult> {
         client.write(rawResponseHead(statusCode, statusMessage || STATUS_CODES[statusCode] || '', out));
       },
       onResponseData(c, chunk) {
-        relay(c, client, chunk);
+        relay(c, client, chunk, o.sendMs);
       },
       onResponseEnd() {
         client.end();

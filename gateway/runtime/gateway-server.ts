@@ -16,6 +16,7 @@ import { GatewayMetrics, type AdminGateway } from './gateway-metrics';
 import { nginxHost, rawResponseHead } from './proxy-headers';
 import { HEADER_BUFFER, refusal } from './request-limits';
 import { buildRouteMatcher } from './route-matcher';
+import { oneAtATime } from './one-at-a-time';
 import { UpstreamPools } from './upstream-pools';
 
 export interface GatewayServerOptions {
@@ -57,13 +58,11 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     headersTimeout: 60_000,
     // Uploads and slow functions may take long: nginx bounds the gaps between reads, not the total.
     requestTimeout: 0,
-  }, (req, res) => {
-    forward(new Forwarding(ctx, req, res)).catch((err: Error) => {
-      log(`gateway: internal error on ${req.method} ${req.url}: ${err.stack ?? err.message}`);
-      if (!res.headersSent) replyJson(res, 500, errorBody('internal_error'), null, CLOSE);
-      else res.destroy();
-    });
-  });
+  }, oneAtATime((req, res) => forward(new Forwarding(ctx, req, res)).catch((err: Error) => {
+    log(`gateway: internal error on ${req.method} ${req.url}: ${err.stack ?? err.message}`);
+    if (!res.headersSent) replyJson(res, 500, errorBody('internal_error'), null, CLOSE);
+    else res.destroy();
+  })));
   // nginx refuses CONNECT with 400; without a listener Node would drop the connection unanswered.
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {
     socket.on('error', () => socket.destroy());
@@ -87,7 +86,7 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     if (!server) return refuse(502, failureBody(502, d.route, d.target, 'refused'), debug(d.route.id, d.target));
     const up = await upgradeAttempt({
       server, path: d.path, method: req.method!, headers, protocol: String(req.headers.upgrade), readMs: d.route.timeouts.read.ms,
-      client: socket, debug: debug(d.route.id, d.target),
+      sendMs: d.route.timeouts.send_timeout.ms, client: socket, debug: debug(d.route.id, d.target),
     });
     if (up.kind === 'responded') return void metrics.request(d.route.id, d.target, up.status, 0);
     if (up.kind === 'failed') {
@@ -103,6 +102,8 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     const cleanup = () => { upgraded.delete(socket); socket.destroy(); up.socket.destroy(); };
     up.socket.on('error', cleanup).on('close', cleanup);
     socket.on('close', cleanup);
+    // nginx applies proxy_read_timeout to a tunnel: an upgraded connection idle that long is closed.
+    up.socket.setTimeout(d.route.timeouts.read.ms, cleanup);
     socket.pipe(up.socket);
     up.socket.pipe(socket);
   }

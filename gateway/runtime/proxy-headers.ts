@@ -1,8 +1,9 @@
 // The headers the gateway sends upstream and back, as the compiled nginx sends them:
 // `proxy_set_header Host $host`, X-Real-IP, X-Forwarded-For/-Proto/-Host; nginx's own defaults
-// (Keep-Alive, Expect, TE dropped; Content-Length/Transfer-Encoding recomputed); headers with
-// "_" in their name ignored (ignore_invalid_headers on, underscores_in_headers off); plus the
+// (Keep-Alive, Expect, TE dropped; Content-Length/Transfer-Encoding recomputed); X-Request-Id
+// (the client's, or a new one like $request_id); headers with "_" in their name ignored (ignore_invalid_headers on, underscores_in_headers off); plus the
 // hop-by-hop headers of RFC 9110 §7.6.1, including those the Connection header names.
+import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { remoteAddr } from './decide-route';
 import { validateHost } from './nginx-uri';
@@ -10,7 +11,7 @@ import { validateHost } from './nginx-uri';
 /** Request headers never forwarded as received (replaced, recomputed or hop-by-hop). */
 const REQUEST_DROP = new Set([
   'host', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-  'expect', 'x-real-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
+  'expect', 'x-real-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id',
 ]);
 
 /** Response headers nginx does not pass (hop-by-hop, and proxy_hide_header's defaults). */
@@ -43,14 +44,22 @@ export interface ForwardedFor {
   remoteAddress: string;
 }
 
+/** Like nginx's $request_id: 16 random bytes as 32 hex digits. */
+export function newRequestId(): string {
+  return randomBytes(16).toString('hex');
+}
+
 /** Flat [name, value, …] list for undici, in the client's order and spelling. */
 export function upstreamRequestHeaders(rawHeaders: readonly string[], connection: string | undefined, fwd: ForwardedFor): string[] {
   const extra = connectionTokens(connection);
   const out: string[] = [];
   const xff: string[] = [];
+  let requestId = '';
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i];
     const lower = name.toLowerCase();
+    // nginx 1.22's $http_x_request_id is the first such header.
+    if (lower === 'x-request-id' && requestId === '') requestId = rawHeaders[i + 1];
     if (lower === 'x-forwarded-for') { xff.push(rawHeaders[i + 1]); continue; }
     if (REQUEST_DROP.has(lower) || (extra !== null && extra.has(lower)) || lower.includes('_')) continue;
     out.push(name, rawHeaders[i + 1]);
@@ -63,6 +72,7 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
     'x-forwarded-for', xff.length ? `${xff.join(', ')}, ${addr}` : addr,
     'x-forwarded-proto', 'http',
     'x-forwarded-host', fwd.host,
+    'x-request-id', requestId === '' ? newRequestId() : requestId,
   );
   return out;
 }
