@@ -6,84 +6,16 @@
 // manifest keep it quick; every wait polls for a state, with a bound.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileManifest } from '../gateway/manifest/compile-manifest';
 import { renderNginxConfig } from '../gateway/nginx/render-config';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
-import { listen } from '../gateway/util/http-server';
+import { CountingUpstream } from './helpers/counting-upstream';
 import { freePort } from './helpers/net';
 import { requireNginx, startNginx, type RunningNginx } from './helpers/nginx';
 import { sleep } from './helpers/raw-http';
-
-/** The monolith's view: how many requests it saw, how many at once, how many answers were cut. */
-class CountingUpstream {
-  requests = 0;
-  inFlight = 0;
-  maxInFlight = 0;
-  bodies: number[] = [];
-  cutAnswers = 0;
-  requestIds: string[] = [];
-  readonly server: Server;
-  port = 0;
-
-  constructor() {
-    this.server = createServer((req, res) => {
-      this.requests++;
-      this.inFlight++;
-      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-      this.requestIds.push(String(req.headers['x-request-id'] ?? ''));
-      let bytes = 0;
-      req.on('data', (c: Buffer) => { bytes += c.length; });
-      req.on('end', () => {
-        this.bodies.push(bytes);
-        if (req.url!.startsWith('/big')) return this.endless(res);
-        const delay = req.url!.startsWith('/slow') ? 50 : 0;
-        setTimeout(() => {
-          this.inFlight--;
-          res.end(JSON.stringify({ bytes, url: req.url }));
-        }, delay);
-      });
-    });
-    // An upgrade answered 101 and then left idle: only a timeout ends it.
-    this.server.on('upgrade', (_req, socket: Socket) => {
-      this.requests++;
-      socket.on('error', () => undefined);
-      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
-    });
-  }
-
-  /** 256 MiB at most, written as the proxy takes it; a proxy that gives up cuts the answer. */
-  private endless(res: ServerResponse): void {
-    const chunk = Buffer.alloc(64 * 1024, 120);
-    let left = 4096;
-    res.writeHead(200, { 'content-length': String(left * chunk.length) });
-    res.on('close', () => {
-      this.inFlight--;
-      if (!res.writableFinished) this.cutAnswers++;
-    });
-    const pump = () => {
-      while (left > 0) {
-        left--;
-        if (!res.write(chunk)) return void res.once('drain', pump);
-      }
-      res.end();
-    };
-    pump();
-  }
-
-  async start(): Promise<void> {
-    this.port = await freePort();
-    await listen(this.server, '127.0.0.1', this.port);
-  }
-
-  close(): void {
-    this.server.closeAllConnections();
-    this.server.close();
-  }
-}
 
 const manifest = (p: { nginx: number; upstream: number; gateway: number; admin: number; tmp: string }) => `
 version: 1

@@ -125,6 +125,7 @@ function buildRouteTable(m: Obj, digest: string): RouteTable {
       name,
       servers: (u.servers as string[]).map(hostPort),
       keepalive: typeof u.keepalive === 'number' ? u.keepalive : BUILTIN_DEFAULTS.keepalive,
+      max_conns: typeof u.max_conns === 'number' ? u.max_conns : 0,
     });
   }
 

@@ -10,7 +10,10 @@ export interface HostPort { readonly host: string; readonly port: number; readon
 export interface Upstream {
   readonly name: string;
   readonly servers: readonly HostPort[];
+  /** Idle connections kept per server (nginx: per worker); 0: none. */
   readonly keepalive: number;
+  /** All connections to each server at once (nginx `server … max_conns=`); 0: unlimited. */
+  readonly max_conns: number;
 }
 
 export type Target =

@@ -65,7 +65,10 @@ function emitLogFormat(): Directive[] {
 function emitUpstreams(table: RouteTable): Directive[] {
   const out: Directive[] = [];
   for (const up of table.upstreams.values()) {
-    const block = up.servers.map((s) => d('server', [serverAddress(s.host, s.port)]));
+    const limit = up.max_conns > 0 ? [`max_conns=${up.max_conns}`] : [];
+    const block = up.servers.map((s) => d('server', [serverAddress(s.host, s.port), ...limit]));
+    // Without a shared zone, max_conns would hold per worker: the zone makes it one cap.
+    if (up.max_conns > 0) block.unshift(d('zone', [upstreamName(up.name), '64k']));
     if (up.keepalive > 0) block.push(d('keepalive', [up.keepalive]), d('keepalive_requests', [10000]), d('keepalive_timeout', ['60s']));
     out.push(d('upstream', [upstreamName(up.name)], block));
   }

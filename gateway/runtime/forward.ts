@@ -50,7 +50,7 @@ export function classifyUpstreamError(err: Error & { code?: string }): UpstreamF
     case 'UND_ERR_CONNECT_TIMEOUT': return { kind: 'connect_timeout', status: 504, nothingSent: true, message };
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT': return { kind: 'timeout', status: 504, nothingSent: false, message };
-    case 'ECONNREFUSED': case 'ENOTFOUND': case 'EAI_AGAIN': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'EADDRNOTAVAIL':
+    case 'STR_MAX_CONNS': case 'ECONNREFUSED': case 'ENOTFOUND': case 'EAI_AGAIN': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'EADDRNOTAVAIL':
       return { kind: 'refused', status: 502, nothingSent: true, message };
     default: return { kind: 'reset', status: 502, nothingSent: false, message };
   }
