@@ -28,6 +28,10 @@ defaults:
   timeouts: { read: 1s, client_body_timeout: 1s, send_timeout: 1s }
   body: { max_size: 1m, buffer: 16k }
 routes:
+  - id: stream
+    match: { prefix: /stream }
+    to: legacy
+    body: { buffering: false }
   - id: dyn
     match: { prefix: /dynamic }
     to: function:anything
@@ -120,6 +124,13 @@ describe('client shield: nginx and the gateway protect the monolith alike', func
         assert.doesNotMatch(c.data(), /^HTTP\/1\.1 [25]/, 'no answer from upstream');
         await barrier(port());
         assert.equal(up.requests, before + 1, 'only the barrier reached the upstream');
+      });
+
+      it('closes a stalled body on a route that streams it (buffering: false) too', async () => {
+        const c = await open(port());
+        c.socket.write('POST /stream HTTP/1.1\r\nHost: shield\r\nContent-Length: 1000\r\n\r\n0123456789');
+        await until('the stalled streamed upload is closed', c.closed);
+        assert.doesNotMatch(c.data(), /^HTTP\/1\.1 2/);
       });
 
       it('reads a slow upload whole (spilled to a temp file) before the upstream sees it, then removes the file', async () => {

@@ -9,18 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { BodyTooLarge } from './request-body';
+import { BodyTimeout, BodyTooLarge } from './request-body';
 
 /** A body read to its end: in memory, or in a temp file of `size` bytes (which can be read again). */
 export type BufferedBody =
   | { readonly kind: 'memory'; readonly data: Buffer }
   | { readonly kind: 'file'; readonly path: string; readonly size: number };
-
-/** The client sent nothing for client_body_timeout: nginx closes the connection without an answer (408 in its log). */
-export class BodyTimeout extends Error {
-  readonly code = 'STR_BODY_TIMEOUT';
-  constructor(readonly ms: number) { super(`no request body data for ${ms} ms`); }
-}
 
 /** The client aborted, or its body was malformed (bad chunk size) or truncated. */
 export class BodyIncomplete extends Error {

@@ -16,7 +16,7 @@ import { attempt, type AttemptResult } from './forward';
 import type { FailureKind, GatewayMetrics } from './gateway-metrics';
 import { nginxHost, upstreamRequestHeaders } from './proxy-headers';
 import { bodySource, bufferBody, DEFAULT_BODY_TEMP_PATH, releaseBody, type BufferedBody } from './buffer-body';
-import { BodyTooLarge, bodyLength, discardRest, readBody, relayBody } from './request-body';
+import { BodyTooLarge, bodyLength, discardRest, relayBody } from './request-body';
 import { refusal } from './request-limits';
 import type { RouteMatcher } from './route-matcher';
 import type { UpstreamPools } from './upstream-pools';
@@ -198,23 +198,24 @@ const readRequestBody: Stage = (f) => {
   f.headers = forwardHeaders(f.ctx.table, f.req, f.host);
   if (length === 0) return false;
   const limit = route.body.max_size.bytes;
-  if (buffering) {
-    const limits = { memory: route.body.buffer.bytes, max: limit, idleMs: route.timeouts.client_body_timeout.ms, dir: f.ctx.table.gateway.body_temp_path ?? DEFAULT_BODY_TEMP_PATH };
-    return bufferBody(f.req, limits).then((body) => {
-      f.buffered = body;
-      // A chunked body goes upstream with its length, as nginx sends a buffered one.
-      if (length === null) f.headers.push('content-length', String(body.kind === 'memory' ? body.data.length : body.size));
-      return false;
-    }, (err: Error) => bodyFailed(f, err));
-  }
+  const idleMs = route.timeouts.client_body_timeout.ms;
   const small = length !== null && length <= route.body.buffer.bytes;
-  if (!f.replayable && !small) {
+  if (!buffering && !f.replayable && !small) {
     // Synchronously on to attemptTarget: the stream starts flowing on the next tick, and undici
     // must be its reader (and error listener) by then.
-    f.body = relayBody(f.req, limit);
+    f.body = relayBody(f.req, limit, idleMs);
     return false;
   }
-  return readBody(f.req, limit).then((body) => { f.body = body; return false; }, (err: Error) => bodyFailed(f, err));
+  // Held whole: with buffering, in memory up to body.buffer and then in a temp file; without, a
+  // known and bounded body (small, or one the fallback may replay) in memory.
+  const memory = buffering ? route.body.buffer.bytes : Number.POSITIVE_INFINITY;
+  const dir = f.ctx.table.gateway.body_temp_path ?? DEFAULT_BODY_TEMP_PATH;
+  return bufferBody(f.req, { memory, max: limit, idleMs, dir }).then((body) => {
+    f.buffered = body;
+    // A chunked body goes upstream with its length, as nginx sends a buffered one.
+    if (length === null) f.headers.push('content-length', String(body.kind === 'memory' ? body.data.length : body.size));
+    return false;
+  }, (err: Error) => bodyFailed(f, err));
 };
 
 /** Tries the upstream's servers in turn while nothing was sent, as proxy_next_upstream does. */

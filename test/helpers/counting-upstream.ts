@@ -24,6 +24,7 @@ export class CountingUpstream {
       this.requests++;
       this.inFlight++;
       this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      res.on('close', () => { this.inFlight--; });
       this.requestIds.push(String(req.headers['x-request-id'] ?? ''));
       let bytes = 0;
       req.on('data', (c: Buffer) => { bytes += c.length; });
@@ -31,10 +32,7 @@ export class CountingUpstream {
         this.bodies.push(bytes);
         if (req.url!.startsWith('/big')) return this.endless(res);
         const delay = req.url!.includes('/slow') ? Number(req.headers['x-delay-ms'] ?? 50) : 0;
-        setTimeout(() => {
-          this.inFlight--;
-          res.end(JSON.stringify({ bytes, url: req.url }));
-        }, delay);
+        setTimeout(() => res.end(JSON.stringify({ bytes, url: req.url })), delay);
       });
     });
     this.server.on('connection', (socket: Socket) => {
@@ -55,7 +53,6 @@ export class CountingUpstream {
     let left = 4096;
     res.writeHead(200, { 'content-length': String(left * chunk.length) });
     res.on('close', () => {
-      this.inFlight--;
       if (!res.writableFinished) this.cutAnswers++;
     });
     const pump = () => {
