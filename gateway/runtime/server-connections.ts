@@ -43,6 +43,9 @@ export class ServerConnections {
     let client = this.idle.pop();
     if (client === undefined) {
       if (this.limits.maxConns > 0 && this.all.size >= this.limits.maxConns) {
+        // A body stream (a buffered body's temp file) nobody will read: close it, as undici would.
+        const body = opts.body as { destroy?: () => void } | null | undefined;
+        if (body && typeof body.destroy === 'function' && !Buffer.isBuffer(body)) body.destroy();
         handler.onResponseError?.(NO_CONTROLLER, new ServerAtMaxConns(this.address, this.limits.maxConns));
         return;
       }
