@@ -14,7 +14,7 @@ import { replyJson } from '../util/json-reply';
 import { decideRoute, type Decision, type PercentSource, type RequestFacts } from './decide-route';
 import { attempt, type AttemptResult } from './forward';
 import type { FailureKind, GatewayMetrics } from './gateway-metrics';
-import { nginxHost, upstreamRequestHeaders } from './proxy-headers';
+import { nginxHost, requestIdOf, upstreamRequestHeaders } from './proxy-headers';
 import { bodySource, bufferBody, DEFAULT_BODY_TEMP_PATH, releaseBody, type BufferedBody } from './buffer-body';
 import { BodyTooLarge, bodyLength, discardRest, relayBody } from './request-body';
 import { refusal } from './request-limits';
@@ -51,6 +51,8 @@ export class Forwarding {
   replayable = false;
   /** The request headers sent upstream (readRequestBody). */
   headers: string[] = NO_HEADERS;
+  /** X-Request-Id as sent upstream (the client's, or a new one): for the access log. '' until readBody. */
+  requestId = '';
   /** Who served it, for metrics and logs: null until decide found a route. */
   route: string | null = null;
   target = 'legacy';
@@ -112,8 +114,8 @@ export function failureBody(status: number, route: Route, target: string, failur
 }
 
 /** The request headers proxy_set_header sends; without a Host, nginx's $host is the server_name. */
-export function forwardHeaders(table: RouteTable, req: IncomingMessage, host: string | undefined): string[] {
-  return upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { host: host ?? table.server_name.split(' ')[0], remoteAddress: req.socket.remoteAddress ?? '' });
+export function forwardHeaders(table: RouteTable, req: IncomingMessage, host: string | undefined, requestId: string): string[] {
+  return upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { host: host ?? table.server_name.split(' ')[0], remoteAddress: req.socket.remoteAddress ?? '', requestId });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,7 +197,8 @@ const readRequestBody: Stage = (f) => {
   const length = f.length;
   const buffering = requestBuffering(route.body);
   f.replayable = fallback !== null && (IDEMPOTENT.has(f.req.method!) || fallback.non_idempotent) && (buffering || (length !== null && length <= REPLAY_BUFFER_LIMIT));
-  f.headers = forwardHeaders(f.ctx.table, f.req, f.host);
+  f.requestId = requestIdOf(f.req.rawHeaders);
+  f.headers = forwardHeaders(f.ctx.table, f.req, f.host, f.requestId);
   if (length === 0) return false;
   const limit = route.body.max_size.bytes;
   const idleMs = route.timeouts.client_body_timeout.ms;

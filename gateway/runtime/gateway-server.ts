@@ -13,7 +13,7 @@ import {
   debugHeaders, failureBody, forward, Forwarding, forwardHeaders, REPLAY_BUFFER_LIMIT, requestFacts, type GatewayContext,
 } from './forward-stages';
 import { GatewayMetrics, type AdminGateway } from './gateway-metrics';
-import { nginxHost, rawResponseHead } from './proxy-headers';
+import { nginxHost, rawResponseHead, requestIdOf } from './proxy-headers';
 import { HEADER_BUFFER, refusal } from './request-limits';
 import { buildRouteMatcher } from './route-matcher';
 import { oneAtATime } from './one-at-a-time';
@@ -80,7 +80,7 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     const d = decideRoute(ctx.matcher, ctx.state, requestFacts(req));
     const host = d.kind === 'bad' ? null : nginxHost(req.headers.host, d.parsed.host);
     if (d.kind !== 'proxy' || host === null || refusal(req)) return refuse(400, errorBody('bad_request'));
-    const headers = forwardHeaders(ctx.table, req, host);
+    const headers = forwardHeaders(ctx.table, req, host, requestIdOf(req.rawHeaders));
     // Upgrade requests carry no body: the WebSocket handshake is headers only.
     const [server] = pools.serversFor(d.upstream, d.route.timeouts.connect.ms);
     if (!server) return refuse(502, failureBody(502, d.route, d.target, 'refused'), debug(d.route.id, d.target));

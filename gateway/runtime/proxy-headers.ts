@@ -42,10 +42,18 @@ function connectionTokens(value: string | undefined): Set<string> | null {
 export interface ForwardedFor {
   host: string;
   remoteAddress: string;
+  /** Sent as X-Request-Id (requestIdOf). */
+  requestId: string;
 }
 
-/** Like nginx's $request_id: 16 random bytes as 32 hex digits. */
-export function newRequestId(): string {
+/** The client's X-Request-Id (the first, as nginx 1.22's $http_x_request_id), or a new one like nginx's $request_id: 32 hex digits. */
+export function requestIdOf(rawHeaders: readonly string[]): string {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i].toLowerCase() === 'x-request-id') {
+      if (rawHeaders[i + 1] !== '') return rawHeaders[i + 1];
+      break;
+    }
+  }
   return randomBytes(16).toString('hex');
 }
 
@@ -54,12 +62,9 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
   const extra = connectionTokens(connection);
   const out: string[] = [];
   const xff: string[] = [];
-  let requestId = '';
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i];
     const lower = name.toLowerCase();
-    // nginx 1.22's $http_x_request_id is the first such header.
-    if (lower === 'x-request-id' && requestId === '') requestId = rawHeaders[i + 1];
     if (lower === 'x-forwarded-for') { xff.push(rawHeaders[i + 1]); continue; }
     if (REQUEST_DROP.has(lower) || (extra !== null && extra.has(lower)) || lower.includes('_')) continue;
     out.push(name, rawHeaders[i + 1]);
@@ -72,7 +77,7 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
     'x-forwarded-for', xff.length ? `${xff.join(', ')}, ${addr}` : addr,
     'x-forwarded-proto', 'http',
     'x-forwarded-host', fwd.host,
-    'x-request-id', requestId === '' ? newRequestId() : requestId,
+    'x-request-id', fwd.requestId,
   );
   return out;
 }
