@@ -66,6 +66,7 @@ async function openIdle(port: number, n: number, mode: 'gradual' | 'burst'): Pro
 async function measureLayer(load: LoadGenerator, r: Running, mode: 'gradual' | 'burst'): Promise<Row> {
   const url = `http://127.0.0.1:${r.port}${PATHS.get}`;
   const spec = { url, durationSec: SECONDS, connections: 8 };
+  await load.run({ ...spec, durationSec: Math.min(3, SECONDS) }); // warm-up: JIT, pools
   const alone = await load.run(spec);
   const rssBefore = rssOf(r);
   const idle = await openIdle(r.port, IDLE, mode);

@@ -57,7 +57,7 @@ export function relayBody(req: IncomingMessage, limit: number, idleMs: number): 
   return out;
 }
 
-/** The whole body in memory, stopping at `limit` (0: unlimited): small bodies, and those a fallback may send twice. */
+/** The whole body in memory, stopping at `limit` (0: unlimited): the admin API's small JSON bodies (traffic uses bufferBody). */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
