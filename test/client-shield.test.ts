@@ -232,6 +232,7 @@ describe('client shield: nginx and the gateway protect the monolith alike', func
     assert.match(c.data(), /^HTTP\/1\.1 400/);
     await until('the access log has the refused request', () => /"status":400/.test(readLog(nginx.prefix)));
     assert.doesNotMatch(nginx.errorLog(), /uninitialized/);
+    assert.doesNotMatch(nginx.errorLog(), /setrlimit/, 'worker_rlimit_nofile is omitted by default');
     assert.match(readLog(nginx.prefix), /"route":"-","target":"-".*"status":400/);
   });
 });
