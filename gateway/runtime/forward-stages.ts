@@ -16,7 +16,7 @@ import { attempt, type AttemptResult } from './forward';
 import type { FailureKind, GatewayMetrics } from './gateway-metrics';
 import { nginxHost, requestIdOf, upstreamRequestHeaders } from './proxy-headers';
 import { bodySource, bufferBody, DEFAULT_BODY_TEMP_PATH, releaseBody, type BufferedBody } from './buffer-body';
-import { BodyTooLarge, bodyLength, discardRest, relayBody } from './request-body';
+import { BodyTimeout, BodyTooLarge, bodyLength, discardRest, relayBody } from './request-body';
 import { refusal } from './request-limits';
 import type { RouteMatcher } from './route-matcher';
 import type { UpstreamPools } from './upstream-pools';
@@ -56,6 +56,8 @@ export class Forwarding {
   /** Who served it, for metrics and logs: null until decide found a route. */
   route: string | null = null;
   target = 'legacy';
+  /** A status for a request closed without an answer (408: client_body_timeout, as nginx logs it); else 499. */
+  closedWith = 499;
   /** The last attempt's failure, for the fallback's log line and answerFailure. */
   failure: { status: number; kind: FailureKind; message: string } | null = null;
 
@@ -178,7 +180,11 @@ function bodyFailed(f: Forwarding, err: Error): true {
   const res = f.res;
   if (res.headersSent || res.destroyed) res.destroy();
   else if (err instanceof BodyTooLarge) tooLarge(f, f.proxied.route);
-  else res.destroy(); // the client aborted, stalled past client_body_timeout or sent a bad body: nginx closes too
+  else {
+    // The client aborted, stalled past client_body_timeout or sent a bad body: nginx closes too.
+    if (err instanceof BodyTimeout) f.closedWith = 408;
+    res.destroy();
+  }
   return true;
 }
 
@@ -279,10 +285,10 @@ const releaseRequestBody: AfterStep = (f) => {
   releaseBody(f.buffered);
 };
 
-/** 499, as nginx logs it: the client went away before an answer started. */
+/** 499, as nginx logs it: the client went away before an answer started (408 for a body that stalled). */
 const record: AfterStep = (f) => {
   if (f.route === null) return; // refused before routing: nginx logs no route either
-  f.ctx.metrics.request(f.route, f.target, f.res.headersSent ? f.res.statusCode : 499, (performance.now() - f.started) / 1000);
+  f.ctx.metrics.request(f.route, f.target, f.res.headersSent ? f.res.statusCode : f.closedWith, (performance.now() - f.started) / 1000);
 };
 
 export const STAGES: readonly Stage[] = [refuse, decide, limitBody, redirect, readRequestBody, attemptTarget, fallbackToLegacy, answerFailure];
