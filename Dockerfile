@@ -20,6 +20,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY bin ./bin
 COPY nginx-templates ./nginx-templates
+# The dashboard's static files, served by the admin API at /ui/.
+COPY ui ./ui
 COPY --from=build /app/dist/gateway ./dist/gateway
 COPY --from=build /app/dist/monolith-fixture ./dist/monolith-fixture
 # The gateway writes its admin token beside the manifest and its state where --state says:

@@ -4,6 +4,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../gateway/version';
 import type { ChangesResult, ReloadRun } from './changes';
+import type { AgentResult } from './agent';
 import { nginxVersion } from './nginx';
 import { CONFIGS, PAYLOADS, POST_BYTES, type ConfigId, type OverheadResult, type Payload, type Summary } from './overhead';
 import type { ScaleResult } from './scale';
@@ -33,6 +34,8 @@ export interface BenchResults {
   overhead?: OverheadResult;
   scale?: ScaleResult;
   changes?: ChangesResult;
+  /** The agent suite, or why it did not run. */
+  agent?: AgentResult | string;
 }
 
 function pkgVersion(name: string): string {
@@ -185,6 +188,13 @@ function targets(r: BenchResults): Target[] {
   out.push(f
     ? { what: 'canary change propagation < 10 ms (p99 over the changes)', measured: `p99 ${ms(f.propagationMs.p99)} ms (median ${ms(f.propagationMs.median)}, max ${ms(f.propagationMs.max)})`, met: f.propagationMs.p99 < 10 }
     : { what: 'canary change propagation < 10 ms', measured: 'not measured', met: null });
+  const a = typeof r.agent === 'object' ? r.agent : null;
+  out.push(a
+    ? { what: `PATCH → nginx serving the new split (strangler agent), p50/p99 over ${a.changes} changes: about a second`, measured: `p50 ${ms(a.followMs.p50)} ms, p99 ${ms(a.followMs.p99)} ms`, met: a.followMs.p99 < 1500 }
+    : { what: 'PATCH → nginx serving the new split (strangler agent)', measured: 'not measured', met: null });
+  out.push(a
+    ? { what: 'nginx req/s on the agent-applied config ≥ 0.98× the same config compiled directly', measured: ratio3(a.ratio), met: a.ratio >= 0.98 }
+    : { what: 'nginx req/s on the agent-applied config ≥ 0.98× compiled directly', measured: 'not measured', met: null });
   return out;
 }
 
@@ -333,6 +343,27 @@ function whatWasTried(): string {
   }
 }
 
+function agentSection(a: AgentResult | string): string {
+  const out: string[] = ['## 4. nginx following runtime changes (strangler agent)', ''];
+  if (typeof a === 'string') return [...out, `Not run (${a}).`, ''].join('\n');
+  out.push(
+    'A real gateway, a real nginx on the bench manifest and `strangler agent` beside it, following the gateway\'s state file. ' +
+    'Each change is `PATCH /routes/flip {"percent": 100 | 0}`; the time runs from sending it to the first response from nginx, ' +
+    'polled on one keep-alive connection, that follows the new split (the agent: state file change seen, compile, `nginx -t`, ' +
+    'swap, reload, new workers). Then nginx\'s req/s (small GET) on the config the agent applied with overrides in force ' +
+    '(flip 100%, images 50%) against the same percentages compiled directly from a manifest, in interleaved rounds.', '',
+    table(['', 'value'], [
+      ['changes', String(a.changes)],
+      ['PATCH → nginx serving it, p50 / p99 / max', `${ms(a.followMs.p50)} / ${ms(a.followMs.p99)} / ${ms(a.followMs.max)} ms`],
+      ['poll requests failed during reloads (keep-alive closed by retiring workers)', String(a.pollFailures)],
+      ['req/s on the agent\'s config, per round', a.agentRps.map((x) => int(x)).join(', ')],
+      ['req/s compiled directly, per round', a.directRps.map((x) => int(x)).join(', ')],
+      ['ratio of medians', ratio3(a.ratio)],
+      ['configs identical (apart from the header comment)', a.identical ? 'yes' : 'no'],
+    ]), '');
+  return out.join('\n');
+}
+
 export function renderReport(r: BenchResults): string {
   const m = r.machine;
   const out: string[] = [
@@ -355,6 +386,7 @@ export function renderReport(r: BenchResults): string {
   if (r.overhead) out.push(overheadSection(r.overhead, r.settings));
   if (r.scale) out.push(scaleSection(r.scale));
   if (r.changes) out.push(changesSection(r.changes));
+  if (r.agent) out.push(agentSection(r.agent));
   out.push(whatWasTried());
   return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
 }

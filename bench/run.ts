@@ -1,10 +1,11 @@
-// `npm run bench`: the three suites against an echo upstream on loopback, then BENCHMARKS.md.
+// `npm run bench`: the four suites against an echo upstream on loopback, then BENCHMARKS.md.
 // Settings come from the environment (see settings.ts); the defaults take about 10 minutes.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLoadGenerator } from './load';
 import { machineFacts, writeReport, type BenchResults } from './report';
 import { runChanges } from './changes';
+import { runAgentSuite } from './agent';
 import { runOverhead } from './overhead';
 import { runScale } from './scale';
 import { nonDefaultEnv, readSettings } from './settings';
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
     if (settings.suites.includes('overhead')) results.overhead = await runOverhead(load, up, settings, log);
     if (settings.suites.includes('scale')) results.scale = await runScale(load, up, settings, log);
     if (settings.suites.includes('changes')) results.changes = await runChanges(load, up, settings, log);
+    if (settings.suites.includes('agent')) results.agent = await runAgentSuite(load, up, settings, log);
   } finally {
     load.close();
     await upstream.stop();

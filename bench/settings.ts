@@ -10,9 +10,11 @@ export interface Settings {
   /** Runtime canary changes and nginx reloads during load. */
   flips: number;
   reloads: number;
+  /** Runtime changes the agent suite times from PATCH to nginx serving them. */
+  agentChanges: number;
   /** Route counts for the scale suite. */
   routeCounts: number[];
-  /** Only these suites (overhead, scale, changes); default all. */
+  /** Only these suites (overhead, scale, changes, agent); default all. */
   suites: string[];
   /** Only these overhead configurations (e.g. gateway,undici-pool); default all. */
   configs: string[] | null;
@@ -34,14 +36,15 @@ export function readSettings(): Settings {
     warmup: num('BENCH_WARMUP', 2),
     flips: Math.round(num('BENCH_FLIPS', 100)),
     reloads: Math.round(num('BENCH_RELOADS', 20)),
+    agentChanges: Math.round(num('BENCH_AGENT_CHANGES', 50)),
     routeCounts: (process.env.BENCH_ROUTE_COUNTS ?? '100,1000,10000').split(',').map(Number),
-    suites: (process.env.BENCH_SUITES ?? 'overhead,scale,changes').split(',').map((s) => s.trim()),
+    suites: (process.env.BENCH_SUITES ?? 'overhead,scale,changes,agent').split(',').map((s) => s.trim()),
     configs: process.env.BENCH_CONFIGS ? process.env.BENCH_CONFIGS.split(',').map((s) => s.trim()) : null,
   };
 }
 
 /** The environment variables that differ from the defaults, for the report's command line. */
 export function nonDefaultEnv(): string {
-  const names = ['BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_WARMUP', 'BENCH_FLIPS', 'BENCH_RELOADS', 'BENCH_ROUTE_COUNTS', 'BENCH_SUITES', 'BENCH_CONFIGS', 'BENCH_CPU_PROF', 'BENCH_LOAD'];
+  const names = ['BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_WARMUP', 'BENCH_FLIPS', 'BENCH_RELOADS', 'BENCH_AGENT_CHANGES', 'BENCH_ROUTE_COUNTS', 'BENCH_SUITES', 'BENCH_CONFIGS', 'BENCH_CPU_PROF', 'BENCH_LOAD'];
   return names.filter((n) => process.env[n]).map((n) => `${n}=${process.env[n]}`).join(' ');
 }

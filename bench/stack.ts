@@ -41,6 +41,9 @@ export function gatewayAvailable(): boolean {
 export interface RunningGateway extends Running {
   admin: number;
   pid: number;
+  /** The manifest and state file it runs on (an agent beside nginx follows the same two). */
+  manifestPath: string;
+  statePath: string;
 }
 
 /** The gateway on a manifest text, in its own temp directory (manifest, state, audit log); `workers` as `serve --workers`. */
@@ -58,6 +61,7 @@ export async function startGatewayProcess(name: string, manifestText: string, wo
     join(BENCH_DIST, 'peers', 'gateway.js'), [manifestPath, join(dir, 'state.json'), ADMIN_TOKEN, String(workers)], nodeArgs);
   return {
     name, port: c.ready.port, admin: c.ready.admin, pid: c.pid, pids: () => [c.pid, ...childPids(c.pid)],
+    manifestPath, statePath: join(dir, 'state.json'),
     async stop() {
       await c.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -78,7 +78,8 @@ describe('admin API', function () {
   describe('reads', () => {
     it('GET /healthz needs no token', async () => {
       const res = await api.get('/healthz').expect(200).expect('content-type', /application\/json/);
-      assert.deepEqual(res.body, { status: 'ok' });
+      assert.equal(res.body.status, 'ok');
+      assert.equal(res.body.service, 'strangler-admin');
     });
 
     it('GET /routes lists every route and default with manifest and effective percent', async () => {
@@ -195,12 +196,12 @@ describe('admin API', function () {
       assert.equal(res.body.override.by, '127.0.0.1');
       assert.equal(await servedBy('/off/3'), 'function', 'the very next request follows the change');
       const state = JSON.parse(readFileSync(statePath(), 'utf8'));
-      assert.equal(state.version, 1);
+      assert.equal(res.body.state_version, state.version, 'the answer names the state version it produced');
       assert.equal(state.routes.off.percent, 100);
       assert.equal(statSync(statePath()).mode & 0o777, 0o600);
       const lines = readFileSync(gw.auditPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       const last = lines[lines.length - 1];
-      assert.deepEqual({ ...last, time: undefined }, { time: undefined, route: 'off', action: 'set', old: 0, new: 100, client: '127.0.0.1' });
+      assert.deepEqual({ ...last, time: undefined }, { time: undefined, route: 'off', action: 'set', old: 0, new: 100, client: '127.0.0.1', state_version: state.version });
       assert.ok(Math.abs(Date.parse(last.time) - Date.now()) < 60_000, `audit time ${last.time}`);
       assert.match(last.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
     });

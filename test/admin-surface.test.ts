@@ -109,8 +109,10 @@ describe('admin surface: what an unauthenticated or cross-site caller can do', f
     assert.doesNotMatch(fn, /expected\s*[!=]==|[!=]==\s*expected|\.equals\(|\.compare\(/, 'no early-exit comparison of the token');
     // The admin API uses it for every token check.
     const api = readFileSync(join(__dirname, '..', '..', 'gateway', 'runtime', 'admin-api.ts'), 'utf8');
-    assert.match(api, /tokenMatches\(opts\.token, bearerToken\(req\.headers\.authorization\)\)/);
-    assert.doesNotMatch(api, /opts\.token\s*[!=]==|[!=]==\s*opts\.token/, 'no direct comparison of the token');
+    assert.match(api, /const presented = bearerToken\(req\.headers\.authorization\);/);
+    assert.match(api, /tokenMatches\(opts\.token, presented\)/);
+    assert.match(api, /tokenMatches\(opts\.readToken, presented\)/, 'the read-only token too');
+    assert.doesNotMatch(api, /opts\.(read)?[tT]oken\s*[!=]==|[!=]==\s*opts\.(read)?[tT]oken/, 'no direct comparison of a token');
     // Different lengths do not throw (timingSafeEqual would on raw inputs of unequal length).
     assert.equal(tokenMatches(TOKEN, 'x'), false);
     assert.equal(tokenMatches(TOKEN, TOKEN + TOKEN), false);

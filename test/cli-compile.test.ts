@@ -1,7 +1,7 @@
 // `strangler validate | compile | apply` as a user runs them: real child processes, real nginx.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -9,6 +9,7 @@ import { sha256 } from '../gateway/manifest/compile-manifest';
 import { PROJECT_ROOT } from '../gateway/version';
 import { findNginx, requireNginx } from './helpers/nginx';
 import { startStack, type Stack, type StackPorts } from './helpers/stack';
+import { STACK_MANIFEST_HEAD } from './helpers/manifests';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'strangler.js');
 const EXAMPLE = join(PROJECT_ROOT, 'routes', 'routes.yaml');
@@ -29,7 +30,7 @@ describe('strangler CLI: help and usage', () => {
   it('lists every command in --help and exits 0', async () => {
     const r = await strangler(['--help']);
     assert.equal(r.code, 0);
-    for (const c of ['validate', 'compile', 'apply', 'serve', 'flip', 'canary', 'status']) assert.match(r.stdout, new RegExp(`^  ${c} `, 'm'));
+    for (const c of ['validate', 'compile', 'apply', 'serve', 'agent', 'flip', 'canary', 'status']) assert.match(r.stdout, new RegExp(`^  ${c} `, 'm'));
   });
   it('prints a command\'s usage for --help', async () => {
     const r = await strangler(['compile', '--help']);
@@ -133,13 +134,7 @@ describe('strangler apply', function () {
   let stack: Stack;
   let dir: string;
   const manifest = (extra: string) => (p: StackPorts) => `
-version: 1
-listen: "127.0.0.1:${p.nginx}"
-debug_headers: true
-upstreams:
-  legacy: { servers: ["127.0.0.1:${p.legacy}"] }
-  functions: { servers: ["127.0.0.1:${p.functions}"] }
-routes:
+${STACK_MANIFEST_HEAD(p)}routes:
   - { id: track, match: { prefix: /api/v1/track }, to: "function:track-package" }
 ${extra}`;
 
@@ -151,24 +146,29 @@ ${extra}`;
   after(async () => stack?.stop());
 
   async function routeOf(path: string): Promise<string | undefined> {
-    const res = await request(`http://127.0.0.1:${stack.ports.nginx}${path}`);
+    // A fresh connection each time: a reload closes the old workers' idle keep-alive connections
+    // by design, and a request sent on one as it closes fails with "other side closed".
+    const res = await request(`http://127.0.0.1:${stack.ports.nginx}${path}`, { reset: true });
     await res.body.dump();
     return res.headers['x-strangler-route'] as string | undefined;
   }
 
-  it('diffs, tests, swaps in and reloads: the new route serves on the next request', async () => {
+  it('diffs, tests, swaps in and reloads, and returns once nginx serves it: the request right after apply sees the new config', async () => {
     const file = join(dir, 'routes.yaml');
     writeFileSync(file, manifest('  - { id: report, match: { prefix: /generate-report }, to: "function:generate-report" }')(stack.ports));
     assert.equal(await routeOf('/generate-report'), 'default');
     const r = await strangler(['apply', file, '--conf', stack.nginx!.confPath, '--prefix', stack.nginx!.prefix, '--nginx', findNginx()!]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^\+\s+location = \/generate-report \{/m);
-    let route: string | undefined;
-    for (let i = 0; i < 50 && route !== 'report'; i++) {
-      route = await routeOf('/generate-report');
-      if (route !== 'report') await new Promise((res) => setTimeout(res, 100));
+    assert.match(r.stdout, /nginx serves it; previous version in /);
+    assert.equal(await routeOf('/generate-report'), 'report', 'the first request after apply returned');
+    // And back, three times over: never the old config right after apply.
+    for (let i = 0; i < 3; i++) {
+      writeFileSync(file, manifest(i % 2 ? '  - { id: report, match: { prefix: /generate-report }, to: "function:generate-report" }' : '')(stack.ports));
+      const again = await strangler(['apply', file, '--conf', stack.nginx!.confPath, '--prefix', stack.nginx!.prefix]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(await routeOf('/generate-report'), i % 2 ? 'report' : 'default', `apply ${i + 2}: the first request after it`);
     }
-    assert.equal(route, 'report');
     assert.equal((await strangler(['apply', file, '--conf', stack.nginx!.confPath, '--prefix', stack.nginx!.prefix])).stdout.includes('already up to date'), true);
   });
 
@@ -193,8 +193,28 @@ ${extra}`;
     const file = join(dir, 'routes.yaml');
     const r = await strangler(['apply', file, '--conf', conf, '--prefix', prefix]);
     assert.equal(r.code, 1);
+    assert.match(r.stderr, /nginx is not running with this config/);
     assert.match(r.stderr, /rolled back/);
     assert.equal(readFileSync(conf, 'utf8'), '# the previous config\n');
+  });
+
+  it('refuses a --conf path that does not exist (a typo) unless --create, and says it changed nothing', async () => {
+    const prefix = tempDir();
+    const conf = join(prefix, 'ngnix.conf');
+    const r = await strangler(['apply', join(dir, 'routes.yaml'), '--conf', conf, '--prefix', prefix]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /no such file; nothing was changed.*--create/);
+    assert.equal(existsSync(conf), false, 'no file created');
+    // --create in a fresh prefix with no nginx: honest about what there is to roll back to.
+    const c = await strangler(['apply', join(dir, 'routes.yaml'), '--conf', conf, '--prefix', prefix, '--create']);
+    assert.equal(c.code, 1);
+    assert.match(c.stderr, /removed .*which this apply created: there was no previous version/);
+    assert.doesNotMatch(c.stderr, /rolled back/);
+    assert.equal(existsSync(conf), false);
+    const n = await strangler(['apply', join(dir, 'routes.yaml'), '--conf', conf, '--prefix', prefix, '--create', '--no-reload']);
+    assert.equal(n.code, 0, n.stderr);
+    assert.match(n.stdout, /\(not reloaded\) \(a new file\)/);
+    assert.doesNotMatch(n.stdout, /previous version/);
   });
 
   it('needs --conf', async () => {

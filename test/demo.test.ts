@@ -67,6 +67,14 @@ async function waitFor(demo: Demo, text: string, timeoutMs = 20_000): Promise<vo
   }
 }
 
+/** Polls `check` until it holds; fails with the demo's output after the bound. */
+async function until(check: () => Promise<boolean>, what: string, demo: Demo, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${demo.stdout()}\n${demo.stderr()}`);
+  }
+}
+
 /** The commands under "Try:", exactly as printed (comments included: the shell drops them). */
 function printedCommands(out: string): string[] {
   const lines = out.split('\n');
@@ -206,6 +214,13 @@ describe('strangler demo', function () {
     const viaNginx = await servedBy(`curl -s http://127.0.0.1:${ports.nginx}/api/v1/track/42`);
     assert.equal(viaNginx.served_by, 'function');
 
+    // nginx follows runtime flips and manifest edits through the demo's agent.
+    const flip = await shell(`npx strangler flip track legacy --manifest ${file}`);
+    assert.equal(flip.code, 0, flip.stderr);
+    await until(async () => (await servedBy(`curl -s http://127.0.0.1:${ports.nginx}/api/v1/track/42`)).served_by === 'legacy', 'nginx to follow the flip', demo);
+    writeFileSync(file, readFileSync(file, 'utf8') + '\n  - { id: health, match: { exact: /health }, to: "function:track-package" }\n');
+    await until(async () => (await servedBy(`curl -s http://127.0.0.1:${ports.nginx}/health`)).served_by === 'function', 'nginx to follow the manifest edit', demo);
+
     await stopAndCheck(demo, ports);
     for (const pid of [nginxPid, ...workers]) assert.ok(!alive(pid), `nginx process ${pid} outlived the demo`);
     assert.ok(!existsSync(nginxPrefix), `nginx prefix ${nginxPrefix} left behind`);
@@ -216,10 +231,34 @@ describe('strangler demo', function () {
     demo = startDemo(['--manifest', file, '--no-nginx']);
     await waitFor(demo, READY);
     const out = demo.stdout();
-    assert.match(out, /nginx +not running/);
+    assert.match(out, /nginx +not running \(--no-nginx\)/);
     assert.ok(await portFree(ports.nginx), 'something listens on the nginx port with --no-nginx');
     await tryPrintedCommands(out, file, ports);
     await stopAndCheck(demo, ports);
+  });
+
+  it('npm start execs node: SIGTERM to the npm process stops the demo and frees every port', async () => {
+    const { file, ports } = await tempManifest();
+    const child = spawn('npm', ['start', '--silent', '--', '--manifest', file, '--no-nginx'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    demo = { child, stdout: () => out, stderr: () => out, exited };
+    await waitFor(demo, READY);
+    // npm's child is node itself, not a shell that would take the signal and orphan node.
+    const kids = childPids(child.pid!);
+    assert.equal(kids.length, 1, `npm has children ${kids.join(', ')}`);
+    const cmd = readFileSync(`/proc/${kids[0]}/cmdline`, 'latin1').split('\0');
+    assert.match(cmd[0], /node$/, `npm's child is ${cmd.join(' ')}`);
+    child.kill('SIGTERM');
+    await exited;
+    for (const [what, port] of Object.entries(ports)) {
+      if (what === 'nginx') continue;
+      const deadline = Date.now() + 15_000;
+      while (!(await portFree(port))) if (Date.now() > deadline) assert.fail(`port ${port} (${what}) still taken after SIGTERM to npm start:\n${out}`);
+    }
+    assert.ok(!alive(kids[0]), 'the demo outlived npm start');
   });
 
   it('refuses a port already in use with one line naming it, and stops what it had started', async () => {

@@ -200,9 +200,10 @@ describe('Dockerfile', () => {
     assert.deepEqual(cmd.slice(0, 4 + TRAFFIC_NODE_FLAGS.length), ['node', ...TRAFFIC_NODE_FLAGS, 'bin/strangler.js', 'serve', 'routes/routes.yaml']);
     // The files the image needs at run time are in the build context.
     const ignored = readFileSync(join(PROJECT_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    for (const needed of ['bin', 'gateway', 'monolith-fixture', 'nginx-templates', 'routes', 'deploy', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+    for (const needed of ['bin', 'gateway', 'monolith-fixture', 'nginx-templates', 'ui', 'routes', 'deploy', 'package.json', 'package-lock.json', 'tsconfig.json']) {
       assert.ok(!ignored.includes(needed), `.dockerignore excludes ${needed}`);
       assert.ok(existsSync(join(PROJECT_ROOT, needed)), `${needed} missing`);
     }
+    assert.match(text, /^COPY ui \.\/ui$/m, 'the image carries the dashboard');
   });
 });

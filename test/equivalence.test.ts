@@ -3,13 +3,16 @@
 // standalone; every request of the corpus goes through both, and the route, the target and the
 // request the upstream received must be identical.
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import { request } from 'undici';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
-import { ROUTING_MANIFEST } from './helpers/manifests';
+import { ROUTING_MANIFEST, TLS_ROUTING_MANIFEST } from './helpers/manifests';
+import { freePort } from './helpers/net';
 import { requireNginx } from './helpers/nginx';
-import { rawRequest, type RawResponse } from './helpers/raw-http';
+import { rawRequest, type RawRequestOptions, type RawResponse } from './helpers/raw-http';
 import { startStack, type Stack } from './helpers/stack';
 import { observe, pick, type Observed } from './helpers/parity';
+import { makeCertificate, requireTlsTools } from './helpers/tls';
 
 /** Request targets sent verbatim: matching kinds, boundaries, encodings, dot segments, queries. */
 export const EQUIVALENCE_TARGETS: readonly string[] = [
@@ -37,13 +40,18 @@ export const EQUIVALENCE_TARGETS: readonly string[] = [
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'];
 
-type Seen = Pick<Observed, 'status' | 'route' | 'target' | 'servedBy' | 'fn' | 'instance' | 'url'>;
+/** What both must agree on; upstreamHeaders holds the Host, X-Forwarded-Host and -Proto the upstream received. */
+type Seen = Pick<Observed, 'status' | 'route' | 'target' | 'servedBy' | 'fn' | 'instance' | 'url' | 'upstreamHeaders'>;
+
+/** Host headers with and without ports, default and not, in the forms nginx normalises. */
+const HOSTS = ['localhost', 'localhost:80', 'localhost:443', 'localhost:8443', 'LocalHost.:8080', 'api.example.test:080',
+  '[::1]:80', '[::1]:8443', '127.0.0.1:9', 'localhost:abc', 'localhost:'];
 
 function seenOf(res: RawResponse): Seen {
   const o = observe(res);
   // Both answer refused requests themselves; only the status class is part of the promise.
   if (res.status >= 400 && !o.servedBy) return { status: Math.floor(res.status / 100) * 100 };
-  return pick(o, ['route', 'target', 'servedBy', 'fn', 'instance', 'url']);
+  return pick(o, ['route', 'target', 'servedBy', 'fn', 'instance', 'url', 'upstreamHeaders']);
 }
 
 describe('equivalence: the gateway routes exactly as the compiled nginx', function () {
@@ -60,13 +68,8 @@ describe('equivalence: the gateway routes exactly as the compiled nginx', functi
     await stack?.stop();
   });
 
-  async function both(target: string, method = 'GET', headers: Record<string, string> = {}): Promise<[Seen, Seen]> {
-    const body = method === 'POST' || method === 'PUT' || method === 'PATCH' ? '{"n":1}' : undefined;
-    // A fixed session cookie: without it the /images/ canary would pick a side at random.
-    const opts = { method, body, headers: { 'content-type': 'application/json', cookie: 'session_id=fixed-user', ...headers } };
-    const [n, g] = await Promise.all([rawRequest(stack.ports.nginx, target, opts), rawRequest(gateway.listen.port, target, opts)]);
-    return [seenOf(n), seenOf(g)];
-  }
+  const both = (target: string, method = 'GET', headers: Record<string, string> = {}) =>
+    compare(stack.ports.nginx, gateway.listen.port, target, method, headers);
 
   it(`routes ${EQUIVALENCE_TARGETS.length} request targets × ${METHODS.length} methods identically`, async () => {
     const mismatches: string[] = [];
@@ -104,4 +107,78 @@ describe('equivalence: the gateway routes exactly as the compiled nginx', functi
     assert.deepEqual(disagree, []);
     assert.ok(toFunction > 240 && toFunction < 360, `function share ${toFunction}/1000`);
   });
+
+  it(`sends the same Host upstream for ${HOSTS.length} Host headers (the client's port kept where it is not 80)`, async () => {
+    const mismatches = await compareHosts(both);
+    assert.deepEqual(mismatches, []);
+  });
 });
+
+describe('equivalence over HTTPS: nginx\'s tls listener and the gateway\'s gateway.tls', function () {
+  let stack: Stack;
+  let gateway: GatewayHandle;
+  let tlsPort: number;
+
+  before(async function () {
+    requireNginx(this);
+    requireTlsTools(this);
+    const cert = makeCertificate();
+    tlsPort = await freePort();
+    stack = await startStack(TLS_ROUTING_MANIFEST(cert, tlsPort));
+    gateway = await startGateway({ manifestPath: stack.manifestPath, watch: false, env: { STRANGLER_ADMIN_TOKEN: 'equivalence-test-token' } });
+  });
+  after(async () => {
+    await gateway?.close(1000);
+    await stack?.stop();
+  });
+
+  const both = (target: string, method = 'GET', headers: Record<string, string> = {}) =>
+    compare(tlsPort, gateway.listen.port, target, method, headers, { tls: { servername: 'localhost' } });
+
+  it(`routes ${EQUIVALENCE_TARGETS.length} request targets × GET, POST identically over HTTPS`, async () => {
+    const mismatches: string[] = [];
+    for (const target of EQUIVALENCE_TARGETS) {
+      for (const method of ['GET', 'POST']) {
+        const [n, g] = await both(target, method);
+        if (!isDeepStrictEqual(n, g)) mismatches.push(`${method} ${target}\n    nginx:   ${JSON.stringify(n)}\n    gateway: ${JSON.stringify(g)}`);
+      }
+    }
+    console.log(`      equivalence over HTTPS: ${EQUIVALENCE_TARGETS.length * 2} requests compared, ${mismatches.length} mismatches`);
+    assert.equal(mismatches.length, 0, `gateway and nginx disagree over HTTPS:\n${mismatches.slice(0, 30).join('\n')}`);
+  });
+
+  it('redirects a trailing-slash prefix without its slash to https, each on its own port', async () => {
+    const opts = { tls: { servername: 'localhost' } };
+    const [n, g] = await Promise.all([rawRequest(tlsPort, '/images', opts), rawRequest(gateway.listen.port, '/images', opts)]);
+    assert.deepEqual([n.status, g.status], [301, 301]);
+    assert.equal(n.headers.location, `https://localhost:${tlsPort}/images/`);
+    assert.equal(g.headers.location, `https://localhost:${gateway.listen.port}/images/`);
+  });
+
+  it(`sends the same Host upstream for ${HOSTS.length} Host headers (the client's port kept where it is not 443)`, async () => {
+    const [n] = await both('/health', 'GET', { host: 'localhost:8443' });
+    assert.equal(n.upstreamHeaders?.host, 'localhost:8443');
+    assert.equal(n.upstreamHeaders?.['x-forwarded-proto'], 'https');
+    assert.deepEqual(await compareHosts(both), []);
+  });
+});
+
+async function compare(nginxPort: number, gatewayPort: number, target: string, method: string, headers: Record<string, string>,
+  extra: Partial<RawRequestOptions> = {}): Promise<[Seen, Seen]> {
+  const body = method === 'POST' || method === 'PUT' || method === 'PATCH' ? '{"n":1}' : undefined;
+  // A fixed session cookie: without it the /images/ canary would pick a side at random.
+  const opts = { ...extra, method, body, headers: { 'content-type': 'application/json', cookie: 'session_id=fixed-user', ...headers } };
+  const [n, g] = await Promise.all([rawRequest(nginxPort, target, opts), rawRequest(gatewayPort, target, opts)]);
+  return [seenOf(n), seenOf(g)];
+}
+
+async function compareHosts(both: (target: string, method: string, headers: Record<string, string>) => Promise<[Seen, Seen]>): Promise<string[]> {
+  const mismatches: string[] = [];
+  for (const host of HOSTS) {
+    for (const target of ['/health', '/api/v1/track/7', 'http://other.example/health']) {
+      const [n, g] = await both(target, 'GET', { host });
+      if (!isDeepStrictEqual(n, g)) mismatches.push(`Host: ${host}, ${target}: nginx ${JSON.stringify(n)}, gateway ${JSON.stringify(g)}`);
+    }
+  }
+  return mismatches;
+}

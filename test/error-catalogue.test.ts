@@ -85,6 +85,9 @@ describe('error catalogue: docs/errors.md and MANIFEST_CODES', () => {
       assert.ok(actual.includes(expected), `${s.code}: the page shows\n  ${expected}\nthe compiler reports\n  ${actual.join('\n  ')}`);
       checked++;
     }
-    assert.ok(checked >= catalogue.length - 1, `only ${checked} examples checked`);
+    // STR_FILE, STR_TLS_KEY_MISMATCH and STR_W_CERTIFICATE need files on disk (an unreadable
+    // manifest, a certificate and another's key, a certificate for other names):
+    // test/manifest-tls.test.ts checks the latter two's lines.
+    assert.ok(checked >= catalogue.length - 3, `only ${checked} examples checked`);
   });
 });

@@ -185,11 +185,13 @@ describe('gateway forwarding (strangler serve as a child process)', function () 
       assert.deepEqual(received.get('x-forwarded-for'), ['203.0.113.7, 127.0.0.1']);
       assert.deepEqual(received.get('x-real-ip'), ['127.0.0.1'], 'the client cannot choose X-Real-IP');
       assert.deepEqual(received.get('x-forwarded-proto'), ['http']);
-      assert.deepEqual(received.get('x-forwarded-host'), ['api.example.no']);
+      assert.deepEqual(received.get('x-forwarded-host'), ['api.example.no:8443']);
     });
 
-    it('sends Host as nginx\'s $host: lower-cased, without the port', () => {
-      assert.deepEqual(received.get('host'), ['api.example.no']);
+    it('sends Host as nginx\'s $host (lower-cased) with the client\'s port where it is not 80', async () => {
+      assert.deepEqual(received.get('host'), ['api.example.no:8443']);
+      const res = await rawRequest(gw.trafficPort, '/hop/w', { headers: { host: 'API.Example.NO:80' } });
+      assert.deepEqual(parseHead(JSON.parse(res.body.toString()).head).get('host'), ['api.example.no']);
     });
 
     it('starts X-Forwarded-For with the client address when the client sent none', async () => {

@@ -148,8 +148,9 @@ describe('strangler serve --workers 2', function () {
   it('sums stats and metrics over the workers', async () => {
     const before = ((await (await admin('/routes/search')).body.json()) as { stats: { requests: number } }).stats.requests;
     for (let i = 0; i < 40; i++) await freshRequest(gw.trafficPort, `/search/${i}`);
-    const view = (await (await admin('/routes/search')).body.json()) as { stats: { requests: number } };
+    const view = (await (await admin('/routes/search')).body.json()) as { stats: { requests: number; by_target: Record<string, { requests: number }> } };
     assert.equal(view.stats.requests - before, 40);
+    assert.equal(view.stats.by_target['upstream:search'].requests, before + 40, 'the per-side counts sum over the workers too');
     const text = await (await admin('/metrics')).body.text();
     const line = /^strangler_requests_total\{route="search",target="upstream:search",status_class="2xx"\} (\d+)$/m.exec(text);
     assert.ok(line, `the search series in /metrics:\n${text.slice(0, 2000)}`);

@@ -251,6 +251,9 @@ const HOST_CASES: CorpusCase[] = [
   { name: 'Host with a trailing dot and upper case', group: 'host', raw: bytes('GET /health HTTP/1.1\r\nHost: LocalHost.\r\nConnection: close\r\n\r\n') },
   { name: 'Host of an IPv6 literal', group: 'host', raw: bytes('GET /health HTTP/1.1\r\nHost: [::1]:80\r\nConnection: close\r\n\r\n') },
   { name: 'Host with a bad port', group: 'host', raw: bytes('GET /health HTTP/1.1\r\nHost: localhost:abc\r\nConnection: close\r\n\r\n') },
+  { name: 'Host with a non-default port (kept upstream)', group: 'host', raw: bytes('GET /health HTTP/1.1\r\nHost: LocalHost:8080\r\nConnection: close\r\n\r\n') },
+  { name: 'Host with the default port (dropped upstream)', group: 'host', raw: bytes('GET /health HTTP/1.1\r\nHost: localhost:80\r\nConnection: close\r\n\r\n') },
+  { name: 'Host with two ports', group: 'host', raw: bytes('GET /health HTTP/1.1\r\nHost: localhost:1:2\r\nConnection: close\r\n\r\n') },
   { name: 'absolute-form target overriding Host', group: 'host', raw: line('GET http://other.example/health HTTP/1.1') },
   { name: 'absolute-form target with a bad host', group: 'host', raw: line('GET http://a..b/health HTTP/1.1') },
 ];

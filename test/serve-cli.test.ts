@@ -57,6 +57,7 @@ describe('strangler serve (child process) and flip/canary/status', function () {
       assert.match(out, new RegExp(`^strangler serve: ${manifest} \\(12 routes, sha256 [0-9a-f]{12}\\)$`, 'm'));
       assert.match(out, /^ {2}traffic +http:\/\/127\.0\.0\.1:\d+$/m);
       assert.match(out, /^ {2}admin +http:\/\/127\.0\.0\.1:\d+$/m);
+      assert.match(out, new RegExp(`^ {2}dashboard http://127\\.0\\.0\\.1:${gw.adminPort}/ui/$`, 'm'));
       assert.equal(gw.tokenLine, `${join(dir, 'routes.token')} (created)`);
       assert.equal(statSync(join(dir, 'routes.token')).mode & 0o777, 0o600);
       assert.match(out, new RegExp(`^ {2}state +${join(dir, 'routes.state.json')}$`, 'm'));
@@ -103,7 +104,7 @@ describe('strangler serve (child process) and flip/canary/status', function () {
     it('status: a table of the routes, exit 0', async () => {
       const r = await runCli(['status', ...adminArgs], NO_ENV_TOKEN);
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, /^ROUTE +MATCH +TARGET +MANIFEST +EFFECTIVE +REQUESTS +ERRORS +FALLBACKS$/m);
+      assert.match(r.stdout, /^ROUTE +MATCH +TARGET +MANIFEST +EFFECTIVE +REQUESTS +TO +LEGACY +ERRORS +FALLBACKS$/m);
       assert.match(r.stdout, /^images +\/images\/ +function:image-resizer +30% +30%/m);
       assert.match(r.stdout, /^track +\/api\/v1\/track +function:track-package +100% +100% +[1-9]/m);
       const json = await runCli(['status', '--json', ...adminArgs], NO_ENV_TOKEN);

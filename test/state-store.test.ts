@@ -1,21 +1,15 @@
 // StateStore: overrides persist atomically, reload, refuse a corrupt file, and survive kill -9.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileManifest } from '../gateway/manifest/compile-manifest';
 import type { Route } from '../gateway/manifest/route-table';
 import { isValidPercent, StateFileError, StateStore } from '../gateway/runtime/state-store';
+import { OFFLINE_MANIFEST_HEAD } from './helpers/manifests';
+import { withTempStateFile } from './helpers/temp-state-file';
 
-const { table } = compileManifest(`
-version: 1
-listen: 8080
-upstreams:
-  legacy: { servers: ["127.0.0.1:1"] }
-  functions: { servers: ["127.0.0.1:2"] }
-routes:
-  - { id: a, match: { prefix: /a }, to: "function:a" }
+const { table } = compileManifest(`${OFFLINE_MANIFEST_HEAD}  - { id: a, match: { prefix: /a }, to: "function:a" }
   - { id: b, match: { prefix: /b }, to: "function:b", canary: { percent: 10 } }
 `, 'routes.yaml');
 const [routeA, routeB] = table!.routes as Route[];
@@ -23,11 +17,7 @@ const [routeA, routeB] = table!.routes as Route[];
 describe('StateStore', () => {
   let dir: string;
   let file: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'strangler-state-'));
-    file = join(dir, 'routes.state.json');
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  withTempStateFile('strangler-state-', (d, f) => { dir = d; file = f; });
 
   it('starts empty without a file and falls back to the manifest percent', () => {
     const s = StateStore.open(file);
@@ -138,7 +128,7 @@ describe('StateStore', () => {
   for (const [name, text, pattern] of [
     ['garbage', '{"version":1,"routes":{', /not valid JSON/],
     ['an empty file', '', /not valid JSON/],
-    ['another version', '{"version":2,"routes":{}}', /version 2, expected 1/],
+    ['a version that is not a change count', '{"version":-1,"routes":{}}', /"version" must be a whole number of changes, got -1/],
     ['a bad percent', '{"version":1,"routes":{"a":{"percent":101,"updated_at":"2024-01-01T00:00:00Z","by":"x"}}}', /routes\["a"\]\.percent/],
     ['a missing field', '{"version":1,"routes":{"a":{"percent":1,"by":"x"}}}', /updated_at/],
     ['an array', '[]', /not a JSON object/],

@@ -6,6 +6,7 @@ import { loadManifest } from '../manifest/compile-manifest';
 import { ManifestInvalidError, formatDiagnostic } from '../manifest/errors';
 import { parsePercentText } from '../manifest/percent';
 import { readAdminToken, tokenPathFor, TOKEN_ENV, type AdminToken } from '../runtime/admin-token';
+import { ADMIN_SERVICE } from '../runtime/admin-guard';
 import { localUrl, parseAddress, type Address } from '../util/address';
 import { DEFAULT_MANIFEST } from './manifest-arg';
 
@@ -14,13 +15,15 @@ export const CLIENT_OPTIONS = {
   admin: { type: 'string' },
 } as const;
 
-export const CLIENT_USAGE = `Options:
-  -m, --manifest FILE  the manifest the gateway serves (default ${DEFAULT_MANIFEST}): gives the
+/** The options every admin client shares, under one Options: heading with the command's own `extra` lines. */
+export const clientUsage = (extra = '') => `Options:
+${extra}  -m, --manifest FILE  the manifest the gateway serves (default ${DEFAULT_MANIFEST}): gives the
                        admin address (gateway.admin) and the token file beside it
       --admin ADDR     the admin API's host:port, overriding gateway.admin
 
 The token is $${TOKEN_ENV} if set, else the file \`strangler serve\` created beside the
 manifest (${tokenPathFor(DEFAULT_MANIFEST)} for the default manifest).`;
+export const CLIENT_USAGE = clientUsage();
 
 export interface AdminTarget {
   url: string;
@@ -55,24 +58,33 @@ export function resolveAdmin(values: { manifest?: string; admin?: string }, env:
   return { url: localUrl(addr.host, addr.port), manifestPath, token };
 }
 
-export async function adminRequest(target: AdminTarget, method: string, path: string, body?: unknown): Promise<AdminResponse> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  let res: { status: number; text: string };
-  try {
-    res = await send(target.url + path, method, target.token.token, payload);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EADDRNOTAVAIL') {
-      throw new Error(`the gateway is not running: nothing answers on ${target.url} (its admin API).\n` +
-        `Start it with: strangler serve ${target.manifestPath}   (or point at another one with --admin HOST:PORT)`);
-    }
-    throw new Error(`cannot reach the admin API on ${target.url}: ${(err as Error).message}`);
+/**
+ * Makes sure `target` is a strangler admin API before the token goes anywhere: GET /healthz,
+ * which needs no token, must name the service. A wrong --admin (the gateway's traffic port,
+ * nginx, the monolith) is refused here, and the token is never sent to it.
+ */
+export async function verifyAdmin(target: AdminTarget): Promise<void> {
+  const res = await exchange(target, 'GET', '/healthz', null);
+  let service: unknown;
+  try { service = (JSON.parse(res.text) as { service?: unknown } | null)?.service; } catch { /* not JSON */ }
+  if (service !== ADMIN_SERVICE) {
+    const said = res.text.trim().replace(/\s+/g, ' ').slice(0, 80);
+    throw new Error(`${target.url} is not a strangler admin API (GET /healthz answered ${res.status}${said ? `: ${said}` : ''}); the admin token was not sent.\n` +
+      'The admin API listens on gateway.admin in the manifest (default 127.0.0.1:8091), not on the gateway\'s traffic port or nginx\'s; pass --admin HOST:PORT.');
   }
+}
+
+export async function adminRequest(target: AdminTarget, method: string, path: string, body?: unknown): Promise<AdminResponse> {
+  await verifyAdmin(target);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const res = await exchange(target, method, path, target.token.token, payload);
   let parsed: Record<string, unknown>;
   try {
-    parsed = JSON.parse(res.text) as Record<string, unknown>;
+    const p = JSON.parse(res.text) as unknown;
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new Error('not an object');
+    parsed = p as Record<string, unknown>;
   } catch {
-    throw new Error(`${target.url}${path} answered ${res.status} with something that is not JSON: is that a strangler admin API?`);
+    throw new Error(`${target.url}${path} answered ${res.status} with something that is not a JSON object: is that a strangler admin API?`);
   }
   if (res.status === 401) {
     const from = target.token.source === 'env' ? `$${TOKEN_ENV}` : `the token file ${target.token.file}`;
@@ -84,9 +96,23 @@ export async function adminRequest(target: AdminTarget, method: string, path: st
   return { status: res.status, body: parsed };
 }
 
-function send(url: string, method: string, token: string, payload?: string): Promise<{ status: number; text: string }> {
+/** One request; connection failures become a message saying what to do. */
+async function exchange(target: AdminTarget, method: string, path: string, token: string | null, payload?: string): Promise<{ status: number; text: string }> {
+  try {
+    return await send(target.url + path, method, token, payload);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EADDRNOTAVAIL') {
+      throw new Error(`the gateway is not running: nothing answers on ${target.url} (its admin API).\n` +
+        `Start it with: strangler serve ${target.manifestPath}   (or point at another one with --admin HOST:PORT)`);
+    }
+    throw new Error(`cannot reach the admin API on ${target.url}: ${(err as Error).message}`);
+  }
+}
+
+function send(url: string, method: string, token: string | null, payload?: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) };
     if (payload !== undefined) headers['content-type'] = 'application/json';
     // agent:false: one connection, closed afterwards, so the CLI exits as soon as it is done.
     const req = request(url, { method, headers, agent: false, timeout: 15_000 }, (res) => {
@@ -120,5 +146,11 @@ export interface RouteJson {
 export function describeChange(r: RouteJson): string {
   const was = r.previous_percent === undefined ? '' : `${r.previous_percent}% -> `;
   const source = r.override ? `runtime override; manifest says ${r.manifest_percent}%` : 'the manifest\'s percent, no override';
-  return `${r.id}: ${was}${r.effective_percent}% to ${r.to}, the rest to legacy (${source}); in effect from the next request`;
+  return `${r.id}: ${was}${r.effective_percent}% to ${r.to}, the rest to legacy (${source})`;
+}
+
+/** What follows a change: where it is in effect, and how nginx hosts catch up. */
+export function changeFooter(stateVersion: unknown): string {
+  const v = typeof stateVersion === 'number' ? ` (state version ${stateVersion})` : '';
+  return `in effect on the gateway from the next request${v}; nginx hosts follow through \`strangler agent\` within about a second (\`strangler status\` shows each host's version)`;
 }

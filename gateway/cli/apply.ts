@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, unlinkSy
 import { dirname, resolve } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { renderNginxConfig } from '../nginx/render-config';
-import { findNginx, nginxSignal, nginxTest, type NginxTarget } from '../nginx/nginx-process';
+import { findNginx, nginxTest, readMasterPid, reloadAndWait, type NginxTarget } from '../nginx/nginx-process';
 import { atomicWriteFileSync } from '../util/atomic-write';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
 import { loadManifestOrReport, manifestPath } from './manifest-arg';
@@ -10,15 +10,21 @@ import { loadManifestOrReport, manifestPath } from './manifest-arg';
 export const command: Command = {
   name: 'apply',
   summary: 'compile, diff, nginx -t, swap in atomically and reload; roll back on any failure',
-  usage: `Usage: strangler apply [FILE] --conf PATH [--nginx BIN] [--prefix DIR] [--snippet --main-conf FILE] [--dry-run] [--no-reload]
+  usage: `Usage: strangler apply [FILE] --conf PATH [--create] [--nginx BIN] [--prefix DIR] [--snippet --main-conf FILE] [--dry-run] [--no-reload]
 
 Compiles the manifest (default routes/routes.yaml), prints a unified diff against PATH, proves
-the candidate with \`nginx -t\`, swaps it in atomically (temp file + rename) and reloads nginx.
-If the test or the reload fails, the previous file is put back (and nginx reloaded on it): a
-broken config is never left in place. The previous file is kept as PATH.previous.
+the candidate with \`nginx -t\`, swaps it in atomically (temp file + rename), reloads nginx and
+returns once nginx's new workers serve it (so \`apply && curl …\` sees the new config). If the
+test or the reload fails, the previous file is put back (and nginx reloaded on it): a broken
+config is never left in place. The previous file is kept as PATH.previous.
+
+apply writes the manifest's percentages; with runtime flips and canaries in use, run
+\`strangler agent\` beside nginx instead: it applies the manifest with the runtime percentages.
 
 Options:
-  --conf PATH        the config file nginx runs (required)
+  --conf PATH        the config file nginx runs (required; must exist unless --create)
+  --create           PATH does not exist yet: create it (a new nginx is then started on it by
+                     you; with nothing running, use --no-reload)
   --nginx BIN        nginx binary (default: NGINX_BIN, PATH, /usr/sbin/nginx)
   --prefix DIR       nginx -p prefix (default: the directory of PATH for a full config;
                      nginx's own default with --snippet)
@@ -37,8 +43,12 @@ Exit codes: 0 applied (or nothing to change), 1 refused or rolled back, 2 usage 
       'main-conf': { type: 'string' },
       'dry-run': { type: 'boolean' },
       'no-reload': { type: 'boolean' },
+      create: { type: 'boolean' },
     });
     if (!values.conf) throw new UsageError('--conf PATH is required');
+    if (!existsSync(values.conf) && !values.create) {
+      throw new UsageError(`--conf ${values.conf}: no such file; nothing was changed. Check the path nginx runs (nginx -T shows it), or pass --create to write a new file there`);
+    }
     const file = manifestPath(positionals);
     if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
     const bin = findNginx(values.nginx);
@@ -81,10 +91,15 @@ Exit codes: 0 applied (or nothing to change), 1 refused or rolled back, 2 usage 
     if (hadPrevious) copyFileSync(confPath, previous);
     atomicWriteFileSync(confPath, candidate);
     const rollback = async (why: string) => {
-      if (hadPrevious) renameSync(previous, confPath);
-      else unlinkSync(confPath);
-      if (!values['no-reload']) await nginxSignal(target, 'reload');
-      return refuse(`${why}\nrolled back: ${values.conf} is the previous version again`);
+      if (!hadPrevious) {
+        unlinkSync(confPath);
+        return refuse(`${why}\nremoved ${values.conf}, which this apply created: there was no previous version to go back to`);
+      }
+      renameSync(previous, confPath);
+      // Nothing to reload when nginx is not running (the usual reason a reload failed).
+      const back = values['no-reload'] || readMasterPid(target) === null ? null : await reloadAndWait(target);
+      return refuse(`${why}\nrolled back: ${values.conf} is the previous version again` +
+        (back === null ? '' : back.ok ? ', and nginx serves it' : ` (reloading nginx on it failed too: ${back.output})`));
     };
 
     if (snippet) {
@@ -92,10 +107,11 @@ Exit codes: 0 applied (or nothing to change), 1 refused or rolled back, 2 usage 
       if (!test.ok) return rollback(`nginx -t refused the config with the new snippet:\n${test.output}`);
     }
     if (!values['no-reload']) {
-      const reload = await nginxSignal(target, 'reload');
-      if (!reload.ok) return rollback(`nginx -s reload failed (is nginx running with this config?):\n${reload.output}`);
+      const reload = await reloadAndWait(target);
+      if (!reload.ok) return rollback(`reload failed: ${reload.output}`);
     }
-    process.stdout.write(`applied ${values.conf}${values['no-reload'] ? ' (not reloaded)' : ' and reloaded nginx'}; previous version in ${previous}\n`);
+    const kept = hadPrevious ? `; previous version in ${previous}` : ' (a new file)';
+    process.stdout.write(`applied ${values.conf}${values['no-reload'] ? ' (not reloaded)' : '; nginx serves it'}${kept}\n`);
     return EXIT.OK;
   },
 };

@@ -1,5 +1,5 @@
 // `strangler canary ROUTE PERCENT`: send a share of a route to its function at runtime.
-import { adminRequest, CLIENT_OPTIONS, CLIENT_USAGE, describeChange, parsePercentArg, resolveAdmin, type RouteJson } from './admin-client';
+import { adminRequest, changeFooter, CLIENT_OPTIONS, CLIENT_USAGE, describeChange, parsePercentArg, resolveAdmin, type RouteJson } from './admin-client';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
 
 export const command: Command = {
@@ -9,8 +9,9 @@ export const command: Command = {
 
 Sets the share of ROUTE's requests the running gateway (strangler serve) sends to the route's
 \`to\`; the rest goes to legacy. Requests keep their side while the percent stays the same
-(the route's sticky key decides). Takes effect on the next request, survives restarts (state
-file) and is recorded in the audit log.
+(the route's sticky key decides). Takes effect on the gateway from the next request and on every
+nginx host that runs \`strangler agent\` within about a second; survives restarts (state file)
+and is recorded in the audit log.
 
   PERCENT    0..100 with at most two decimals, "%" optional (25, 12.5, 0.5%);
              "manifest" drops the runtime override and goes back to the manifest's percent
@@ -32,7 +33,7 @@ Exit codes: 0 changed, 1 refused or the gateway is unreachable, 2 usage error.
     if (percent === undefined) throw new UsageError(`PERCENT must be 0..100 with at most two decimals (or "manifest"), got ${JSON.stringify(text)}`);
     const target = resolveAdmin(values as { manifest?: string; admin?: string });
     const res = await adminRequest(target, 'PATCH', `/routes/${encodeURIComponent(route)}`, { percent });
-    process.stdout.write(describeChange(res.body as unknown as RouteJson) + '\n');
+    process.stdout.write(`${describeChange(res.body as unknown as RouteJson)}\n${changeFooter(res.body.state_version)}\n`);
     return EXIT.OK;
   },
 };

@@ -11,7 +11,7 @@ export const command: Command = {
   name: 'compile',
   summary: 'turn the manifest into a tuned nginx.conf (or a conf.d snippet)',
   usage: `Usage: strangler compile [FILE] [-o OUT] [--snippet] [--check OUT] [--access-log PATH]
-                         [--worker-rlimit-nofile N] [--test]
+                         [--worker-rlimit-nofile N] [--test] [--no-tls-files]
 
 Compiles the manifest (default routes/routes.yaml) into nginx config. The output is
 deterministic (same manifest, same bytes) and starts with a comment carrying the manifest's
@@ -26,6 +26,8 @@ Options:
                        emit worker_rlimit_nofile N (default: omitted; nginx keeps the host's limit,
                        and a value over the hard limit only makes it log a setrlimit alert)
   --test               also run \`nginx -t\` on the result in a scratch prefix
+  --no-tls-files       compile for another machine: do not read the certificate and key that
+                       tls names (they are not checked, and no OCSP stapling lines are written)
 
 The full config runs unprivileged: mkdir -p DIR/logs && nginx -p DIR -c DIR/nginx.conf
 
@@ -43,6 +45,7 @@ Exit codes: 0 ok, 1 invalid manifest, stale --check, or nginx -t failed, 2 usage
       'access-log': { type: 'string' },
       test: { type: 'boolean' },
       'worker-rlimit-nofile': { type: 'string' },
+      'no-tls-files': { type: 'boolean' },
     });
     const rlimitText = values['worker-rlimit-nofile'];
     const workerRlimitNofile = rlimitText === undefined ? null : Number(rlimitText);
@@ -52,7 +55,7 @@ Exit codes: 0 ok, 1 invalid manifest, stale --check, or nginx -t failed, 2 usage
     if (values.out && values.check) throw new UsageError('--out and --check are exclusive');
     const file = manifestPath(positionals);
     if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
-    const table = loadManifestOrReport(file);
+    const table = loadManifestOrReport(file, { checkFiles: values['no-tls-files'] !== true });
     if (!table) return EXIT.FAIL;
 
     const conf = renderNginxConfig(table, { snippet: values.snippet, manifestName: file, accessLog: values['access-log'], workerRlimitNofile });

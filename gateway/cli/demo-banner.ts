@@ -49,7 +49,7 @@ function matchText(r: Route): string {
   return r.match.kind === 'regex' ? `~ ${r.match.pattern}` : r.match.path;
 }
 
-export function banner(file: string, table: RouteTable, gw: GatewayHandle, fixtures: readonly { name: string; url: string }[], nginx: BannerNginx | null): string {
+export function banner(file: string, table: RouteTable, gw: GatewayHandle, fixtures: readonly { name: string; url: string }[], nginx: BannerNginx | null, nginxNote: string): string {
   const gatewayUrl = localUrl(gw.listen.host, gw.listen.port);
   const adminUrl = localUrl(gw.admin.host, gw.admin.port);
   const lines = [
@@ -57,7 +57,9 @@ export function banner(file: string, table: RouteTable, gw: GatewayHandle, fixtu
     `strangler demo: ${file} (${table.routes.length} routes, sha256 ${table.sha256.slice(0, 12)})`,
     ...fixtures.map((f) => `  ${label(f.name)} ${f.url}`),
     `  ${label('Node gateway')} ${gatewayUrl}   (admin API ${adminUrl}, token ${gw.tokenPath ?? `$${TOKEN_ENV}`})`,
-    nginx ? `  ${label('nginx')} ${nginx.url}   (pid ${nginx.pid}, compiled from ${file}, in a temp prefix)` : `  ${label('nginx')} not running`,
+    nginx
+      ? `  ${label('nginx')} ${nginx.url}   (pid ${nginx.pid}, compiled from ${file}, in a temp prefix; follows manifest edits, flips and canaries)`
+      : `  ${label('nginx')} ${nginxNote}`,
     '',
     'Try:',
   ];

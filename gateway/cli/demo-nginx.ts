@@ -2,7 +2,7 @@
 // child of the demo (gateway/nginx/nginx-runner.ts); or one line saying why it is not running.
 import { createServer } from 'node:net';
 import type { RouteTable } from '../manifest/route-table';
-import { findNginx } from '../nginx/nginx-process';
+import { findNginx, type NginxTarget } from '../nginx/nginx-process';
 import { NginxStartError, runNginx } from '../nginx/nginx-runner';
 import { renderNginxConfig } from '../nginx/render-config';
 import { localUrl, reachableHost } from '../util/address';
@@ -13,7 +13,8 @@ const NGINX_START_TIMEOUT_MS = 10_000;
 export interface DemoNginx {
   pid: number;
   url: string;
-  confPath: string;
+  /** What the agent drives: binary, prefix and config file. */
+  target: NginxTarget;
   /** SIGQUIT, then SIGKILL master and workers if they outlive the bound; removes the prefix. */
   stop(): Promise<void>;
   /** SIGKILL master and workers now (on a second Ctrl-C, or at exit). */
@@ -45,7 +46,7 @@ export async function startDemoNginx(table: RouteTable, file: string): Promise<D
       test: false,
       startTimeoutMs: NGINX_START_TIMEOUT_MS,
     });
-    return { pid: run.pid, url: localUrl(host, port), confPath: run.confPath, stop: run.stop, kill: run.kill };
+    return { pid: run.pid, url: localUrl(host, port), target: { bin, prefix: run.prefix, conf: run.confPath }, stop: run.stop, kill: run.kill };
   } catch (err) {
     if (!(err instanceof NginxStartError)) throw err;
     if (/did not accept connections|started no worker/.test(err.message)) {

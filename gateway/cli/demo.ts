@@ -6,6 +6,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RouteTable } from '../manifest/route-table';
+import { startAgent } from '../nginx/agent';
+import { openFileBackend } from '../runtime/file-state-source';
 import { TOKEN_ENV } from '../runtime/admin-token';
 import { startGateway, type GatewayHandle, type ServeLog } from '../runtime/serve-gateway';
 import { StateFileError } from '../runtime/state-store';
@@ -124,22 +126,31 @@ async function runDemo(file: string, table: RouteTable, withNginx: boolean): Pro
   }
   started.push({ what: 'the Node gateway', stop: () => gw.close(DEMO_GRACE_MS) });
 
-  // 3. nginx, when there is one; the demo goes on without it.
+  // 3. nginx, when there is one; the demo goes on without it. The agent keeps it on the
+  // manifest and the runtime state, as `strangler agent` does beside a production nginx.
   let nginx: DemoNginx | null = null;
+  let nginxNote = 'not running (--no-nginx)';
   if (withNginx) {
     const result = await startDemoNginx(table, file);
-    if (typeof result === 'string') say(`nginx: ${result}; going on with the Node gateway alone`);
-    else {
+    if (typeof result === 'string') {
+      nginxNote = `not running: ${result}`;
+      say(`nginx: ${result}; going on with the Node gateway alone`);
+    } else {
       nginx = result;
       started.push({ what: 'nginx', stop: () => result.stop() });
+      const backend = openFileBackend(gw.statePath);
+      const agentLog = { info: (l: string) => say(`nginx agent: ${l}`), error: (l: string) => process.stderr.write(`nginx agent: ${l}\n`) };
+      const agent = await startAgent({ manifestPath: file, target: result.target, backend, log: agentLog });
+      started.push({ what: 'the nginx agent', stop: async () => { await agent.close(); await backend.source.close(); } });
     }
   }
 
-  say(banner(file, table, gw, fixtures, nginx));
+  say(banner(file, table, gw, fixtures, nginx, nginxNote));
 
   return untilStopped({
     name: 'strangler demo',
     onHup: () => void gw.reload('SIGHUP'),
+    onUsr1: () => gw.reopenLogs(),
     async stop(signal) {
       say(`${signal}: stopping everything the demo started`);
       await stopAll();

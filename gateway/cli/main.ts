@@ -8,9 +8,11 @@ const COMMANDS: Record<string, () => Command> = {
   compile: () => require('./compile').command,
   apply: () => require('./apply').command,
   serve: () => require('./serve').command,
+  agent: () => require('./agent').command,
   flip: () => require('./flip').command,
   canary: () => require('./canary').command,
   status: () => require('./status').command,
+  report: () => require('./report').command,
   demo: () => require('./demo').command,
 };
 

@@ -1,6 +1,6 @@
 // The manifest every command reads: the first positional argument, else routes/routes.yaml.
 import { formatDiagnostic, ManifestInvalidError, type ManifestDiagnostic } from '../manifest/errors';
-import { loadManifest } from '../manifest/compile-manifest';
+import { loadManifest, type CompileOptions } from '../manifest/compile-manifest';
 import type { RouteTable } from '../manifest/route-table';
 import { UsageError } from './command';
 
@@ -16,9 +16,9 @@ export function printDiagnostics(diagnostics: readonly ManifestDiagnostic[]): vo
 }
 
 /** Loads the manifest, printing every diagnostic; null when it has errors (already printed). */
-export function loadManifestOrReport(file: string): RouteTable | null {
+export function loadManifestOrReport(file: string, opts: CompileOptions = {}): RouteTable | null {
   try {
-    const { table, diagnostics } = loadManifest(file);
+    const { table, diagnostics } = loadManifest(file, opts);
     printDiagnostics(diagnostics);
     return table;
   } catch (err) {

@@ -1,13 +1,15 @@
 // `strangler serve`: run the Node gateway and its admin API until SIGTERM/SIGINT.
 import { availableParallelism } from 'node:os';
 import { ManifestInvalidError } from '../manifest/errors';
-import { TOKEN_ENV } from '../runtime/admin-token';
+import { READ_TOKEN_ENV, TOKEN_ENV } from '../runtime/admin-token';
 import { DEFAULT_GRACE_MS, startGateway, type GatewayHandle, type ServeLog, type StartGatewayOptions } from '../runtime/serve-gateway';
-import { localUrl } from '../util/address';
+import { localUrl, remoteUrls } from '../util/address';
 import { StateFileError } from '../runtime/state-store';
+import { isRedisUrl } from '../runtime/state-source';
 import { EXIT, parseCommandArgs, type Command } from './command';
 import { DEFAULT_MANIFEST, manifestPath, printDiagnostics } from './manifest-arg';
 import { untilStopped } from './until-stopped';
+import { accessLogDestination } from '../runtime/access-log';
 
 /** The serve command; `extra` options reach startGateway as they are (tests run it with workerApplyDelayMs). */
 export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command {
@@ -32,10 +34,19 @@ export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command 
                     reloads; an admin change or a reload is answered once every worker serves it,
                     and a worker that dies is replaced. Default: traffic served in this process.
 
+  Access log: gateway.access_log in the manifest (default <manifest>.access.log beside the
+  manifest; stdout; off), one JSON line per request in nginx's strangler_json format, written
+  asynchronously. SIGUSR1 reopens it (for logrotate), as nginx does.
+
   Admin token: $${TOKEN_ENV} if set, else the 0600 file <manifest>.token beside the
   manifest (created with a random token on first start; its path is printed). Every admin
-  endpoint except GET /healthz needs "Authorization: Bearer <token>". Changes are appended to
-  <manifest>.audit.jsonl beside the state file.
+  endpoint except GET /healthz and the dashboard's files needs "Authorization: Bearer <token>".
+  Changes are appended to <manifest>.audit.jsonl beside the state file. $${READ_TOKEN_ENV}, if
+  set, is a second token accepted for every GET (the dashboard in read-only mode, Prometheus
+  scraping /metrics) and refused with 403 {"error": "read_only"} for changes.
+
+  Dashboard: open http://ADMIN/ui/ in a browser (the admin address above; sign in with a token).
+  Without a token at hand, http://ADMIN/ui/#token=TOKEN signs in and drops the token from the URL.
 
   Reload: on SIGHUP and whenever FILE changes, the manifest is revalidated; a valid one replaces
   the running table atomically (overrides of removed routes are dropped), an invalid one is
@@ -60,6 +71,10 @@ export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command 
       if (workers instanceof Error) {
         process.stderr.write(`strangler serve: ${workers.message}\n`);
         return EXIT.USAGE;
+      }
+      if (v.state !== undefined && isRedisUrl(v.state)) {
+        process.stderr.write('strangler serve: --state redis://…: Redis state is not supported in this build; pass a state file\n');
+        return EXIT.FAIL;
       }
       const file = manifestPath(positionals);
       const stamp = (line: string) => `${new Date().toISOString()} ${line}\n`;
@@ -89,12 +104,16 @@ export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command 
       const table = gw.table();
       process.stdout.write([
         `strangler serve: ${file} (${table.routes.length} routes, sha256 ${table.sha256.slice(0, 12)})`,
-        `  traffic  ${localUrl(gw.listen.host, gw.listen.port)}`,
+        `  traffic  ${gw.trafficUrl}`,
+        ...remoteUrls(gw.listen.host, gw.listen.port).map((u) => `           ${gw.trafficUrl.startsWith('https:') ? u.replace(/^http:/, 'https:') : u} (bound to ${gw.listen.host}: from other machines)`),
         ...(workers ? [`  workers  ${workers}, pids ${gw.trafficPids().join(', ')}`] : []),
         `  admin    ${localUrl(gw.admin.host, gw.admin.port)}`,
+        ...remoteUrls(gw.admin.host, gw.admin.port).map((u) => `           ${u} (bound to ${gw.admin.host}: from other machines; host names it answers to: gateway.admin_hosts)`),
+        `  dashboard ${localUrl(gw.admin.host, gw.admin.port)}/ui/`,
         `  token    ${gw.tokenPath ? `${gw.tokenPath}${gw.tokenCreated ? ' (created)' : ''}` : `$${TOKEN_ENV}`}`,
         `  state    ${gw.statePath}`,
         `  audit    ${gw.auditPath}`,
+        `  access   ${accessLogText(table.gateway.access_log, file)}`,
         ...table.routes.filter((r) => gw.state.override(r.id)).map((r) => {
           const o = gw.state.override(r.id)!;
           return `  override ${r.id}: ${o.percent}% (manifest ${r.canary.percent}%), set ${o.updated_at} by ${o.by}`;
@@ -106,6 +125,10 @@ export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command 
       return untilStopped({
         name: 'strangler serve',
         onHup: () => void gw.reload('SIGHUP'),
+        onUsr1: () => {
+          log.info('SIGUSR1: reopening the access log');
+          gw.reopenLogs();
+        },
         async stop(signal) {
           log.info(`${signal}: no new connections; waiting up to ${DEFAULT_GRACE_MS / 1000} s for requests in flight`);
           await gw.close(DEFAULT_GRACE_MS);
@@ -117,6 +140,11 @@ export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command 
 }
 
 export const command: Command = serveCommand();
+
+function accessLogText(setting: string | null, manifest: string): string {
+  const d = accessLogDestination(setting, manifest);
+  return d === null ? 'off' : d.kind === 'stdout' ? 'stdout' : d.path;
+}
 
 /** --workers: a whole number from 1 to 256, or "auto" (one per core); absent: 0, in-process. */
 export function parseWorkers(value: string | undefined): number | Error {

@@ -1,12 +1,12 @@
 // `strangler status`: what the running gateway does with each route right now.
-import { adminRequest, CLIENT_OPTIONS, CLIENT_USAGE, resolveAdmin, type RouteJson } from './admin-client';
+import { adminRequest, clientUsage, CLIENT_OPTIONS, resolveAdmin, type RouteJson } from './admin-client';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
-import type { Match } from '../manifest/route-table';
+import { matchText, type Match } from '../manifest/route-table';
 
 interface StatusRoute extends RouteJson {
   match: Match;
   editable: boolean;
-  stats: { requests: number; errors: number; fallbacks: number };
+  stats: { requests: number; errors: number; fallbacks: number; by_target?: Record<string, { requests: number; errors: number }> };
 }
 
 export const command: Command = {
@@ -16,17 +16,23 @@ export const command: Command = {
 
 Asks the running gateway (strangler serve) for every route: its match, its target, the
 manifest's percent and the effective one (a * marks a runtime override from flip/canary),
-and the requests, error rate and fallbacks to legacy counted since the gateway started.
+and the requests counted since the gateway started: in all, served by the route's target
+(TO), served by legacy (LEGACY: the canary's legacy share, other methods, fallbacks), the
+error rate (5xx) and the fallbacks to legacy.
 "default" is the unmatched traffic, always served by legacy.
 
-      --json           print the admin API's JSON instead of a table
-${CLIENT_USAGE}
+Below the routes, the nginx hosts that \`strangler agent\` keeps up to date: the state version
+each serves, and which lag behind the gateway's version or failed to apply a change (the
+previous config keeps serving there), with the reason.
+
+${clientUsage('      --json           print the admin API\'s JSON instead of a table\n')}
 
 Examples:
   strangler status
   strangler status --admin 127.0.0.1:8091 --json
 
-Exit codes: 0 ok, 1 the gateway is unreachable or refused the token, 2 usage error.
+Exit codes: 0 ok, 1 the gateway is unreachable, not a strangler admin API or refused the token,
+2 usage error.
 `,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, { ...CLIENT_OPTIONS, json: { type: 'boolean' } });
@@ -37,15 +43,65 @@ Exit codes: 0 ok, 1 the gateway is unreachable or refused the token, 2 usage err
       process.stdout.write(JSON.stringify(res.body, null, 2) + '\n');
       return EXIT.OK;
     }
-    process.stdout.write(`gateway ${target.url}, manifest sha256 ${String(res.body.manifest_sha256).slice(0, 12)}\n\n`);
-    process.stdout.write(renderTable(res.body.routes as StatusRoute[]) + '\n');
+    const routes = res.body.routes;
+    if (!Array.isArray(routes) || !routes.every(isStatusRoute)) {
+      throw new Error(`${target.url}/routes did not answer with the routes this strangler version expects (a different version?); try --json to see the answer`);
+    }
+    const version = typeof res.body.state_version === 'number' ? `, state version ${res.body.state_version}` : '';
+    process.stdout.write(`gateway ${target.url}, manifest sha256 ${String(res.body.manifest_sha256).slice(0, 12)}${version}\n\n`);
+    process.stdout.write(renderTable(routes) + '\n');
+    const hosts = Array.isArray(res.body.nginx_hosts) ? (res.body.nginx_hosts as unknown[]).filter(isHost) : [];
+    process.stdout.write('\n' + renderHosts(hosts, typeof res.body.state_version === 'number' ? res.body.state_version : null) + '\n');
     return EXIT.OK;
   },
 };
 
-function matchText(m: Match): string {
-  return m.kind === 'regex' ? `~ ${m.pattern}` : m.kind === 'exact' ? `= ${m.path}` : m.path;
+interface StatusHost {
+  host: string;
+  state_version: number;
+  manifest_sha256: string;
+  lagging?: boolean;
+  silent_s?: number | null;
+  failure: { state_version: number; at: string; message: string } | null;
 }
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function isStatusRoute(r: unknown): r is StatusRoute {
+  return isObj(r) && typeof r.id === 'string' && isObj(r.match) && typeof r.to === 'string' && typeof r.manifest_percent === 'number' &&
+    typeof r.effective_percent === 'number' && isObj(r.stats) && typeof r.stats.requests === 'number' &&
+    typeof r.stats.errors === 'number' && typeof r.stats.fallbacks === 'number';
+}
+
+function isHost(h: unknown): h is StatusHost {
+  return isObj(h) && typeof h.host === 'string' && typeof h.state_version === 'number' && (h.failure === null || isObj(h.failure));
+}
+
+/** A host silent for this long has probably lost its agent. */
+const SILENT_AFTER_S = 30;
+
+export function renderHosts(hosts: readonly StatusHost[], stateVersion: number | null): string {
+  if (!hosts.length) return 'nginx hosts: none report (run `strangler agent --conf PATH` beside each nginx to have it follow flips and canaries)';
+  const rows = hosts.map((h) => {
+    const problems: string[] = [];
+    if (h.failure) problems.push(`FAILED to apply version ${h.failure.state_version} at ${h.failure.at}: ${h.failure.message}`);
+    if (stateVersion !== null && h.state_version < stateVersion) problems.push(`LAGGING ${stateVersion - h.state_version} behind`);
+    if (typeof h.silent_s === 'number' && h.silent_s > SILENT_AFTER_S) problems.push(`SILENT for ${h.silent_s} s (is its agent running?)`);
+    return [h.host, h.state_version < 0 ? 'none' : String(h.state_version), String(h.manifest_sha256 ?? '').slice(0, 12) || '-', problems.length ? problems.join('; ') : 'ok'];
+  });
+  const header = ['NGINX HOST', 'VERSION', 'MANIFEST', 'STATUS'];
+  const widths = header.map((x, i) => Math.max(x.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** Requests served by the route's `to` and by legacy (after a fallback too). */
+function sideCounts(r: StatusRoute): { to: number; legacy: number } {
+  const byTarget = r.stats.by_target ?? {};
+  const legacy = byTarget.legacy?.requests ?? 0;
+  return { legacy, to: Object.values(byTarget).reduce((a, b) => a + b.requests, 0) - legacy };
+}
+
 
 export function renderTable(routes: readonly StatusRoute[]): string {
   const rows = routes.map((r) => [
@@ -55,12 +111,14 @@ export function renderTable(routes: readonly StatusRoute[]): string {
     r.editable ? `${r.manifest_percent}%` : '-',
     r.editable ? `${r.effective_percent}%${r.override ? '*' : ''}` : '-',
     String(r.stats.requests),
+    r.to === 'legacy' ? '-' : String(sideCounts(r).to),
+    String(sideCounts(r).legacy),
     r.stats.requests ? `${((100 * r.stats.errors) / r.stats.requests).toFixed(1)}%` : '-',
     String(r.stats.fallbacks),
   ]);
-  const header = ['ROUTE', 'MATCH', 'TARGET', 'MANIFEST', 'EFFECTIVE', 'REQUESTS', 'ERRORS', 'FALLBACKS'];
+  const header = ['ROUTE', 'MATCH', 'TARGET', 'MANIFEST', 'EFFECTIVE', 'REQUESTS', 'TO', 'LEGACY', 'ERRORS', 'FALLBACKS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const numeric = new Set([3, 4, 5, 6, 7]);
+  const numeric = new Set([3, 4, 5, 6, 7, 8, 9]);
   const line = (cells: string[]) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   const out = [line(header), ...rows.map(line)];
   if (routes.some((r) => r.override)) out.push('', '* runtime override (strangler flip/canary); `strangler flip ROUTE manifest` drops it');

@@ -11,7 +11,9 @@ export const command: Command = {
 
 Checks the manifest (default routes/routes.yaml) against routes/routes.schema.json, then the
 rules the schema cannot express: unique ids and matches, referenced upstreams, regexes that
-compile, percents, durations, sizes, addresses, buffer rules. Reports every error in one run as
+compile, percents, durations, sizes, addresses, buffer rules; and the files tls and gateway.tls
+name: they must exist, be readable (run as the user nginx's master runs as), hold a PEM
+certificate and key, and the key must belong to the certificate. Reports every error in one run as
   FILE:LINE:COLUMN: error CODE: routes[3].match.prefix: message
 and warnings (such as routes that can never be reached). Codes are listed in docs/errors.md.
 

@@ -7,13 +7,16 @@ import { parseManifestYaml } from './parse-yaml';
 import {
   DEFAULT_ROUTE_ID, deepFreeze,
   type Body, type Buffers, type Canary, type HostPort, type Listen, type Route,
-  type RouteTable, type Size, type StickyKey, type Target, type Timeouts, type Upstream,
+  type RouteTable, type Size, type StickyKey, type Target, type Timeouts, type Tls, type TlsFiles, type TrustedProxy, type Upstream,
 } from './route-table';
+import { checkEdge, serverNameText } from './edge-checks';
+import { isCidr, parseCidr } from './cidr';
 import { checkSchema } from './schema';
+import { checkAcmeWebroot, checkCertificatePair, type CertificateFacts } from './tls-files';
 import {
   checkAddresses, checkBuffers, checkCanaries, checkIds, checkMatches, checkTargets, checkUnits, type Report,
 } from './semantic-checks';
-import { parseDuration, parseHostPort, parseSize } from './units';
+import { parseAge, parseDuration, parseHostPort, parseSize } from './units';
 
 type Obj = Record<string, unknown>;
 
@@ -30,7 +33,16 @@ export interface CompileResult {
   diagnostics: ManifestDiagnostic[];
 }
 
-export function compileManifest(text: string, file = 'routes.yaml'): CompileResult {
+export interface CompileOptions {
+  /**
+   * Read the files tls and gateway.tls name (exist, readable, key matches certificate; OCSP
+   * stapling when the certificate names a responder). Default true; false compiles a manifest
+   * for another machine, without stapling.
+   */
+  checkFiles?: boolean;
+}
+
+export function compileManifest(text: string, file = 'routes.yaml', opts: CompileOptions = {}): CompileResult {
   const parsed = parseManifestYaml(text, file);
   if (parsed.diagnostics.length) return { table: null, diagnostics: parsed.diagnostics };
 
@@ -43,7 +55,15 @@ export function compileManifest(text: string, file = 'routes.yaml'): CompileResu
   if (typeof m !== 'object' || m === null || Array.isArray(m)) return { table: null, diagnostics };
 
   const manifest = m as Obj;
-  for (const check of [checkAddresses, checkUnits, checkIds, checkMatches, checkTargets, checkCanaries]) check(manifest, report);
+  for (const check of [checkAddresses, checkUnits, checkIds, checkMatches, checkTargets, checkCanaries, checkEdge]) check(manifest, report);
+  let certificate: CertificateFacts | null = null;
+  if (opts.checkFiles !== false) {
+    // Only paths the checks above accepted are opened.
+    const clean = (path: string) => !diagnostics.some((x) => x.severity === 'error' && x.path.startsWith(path));
+    if (clean('tls.certificate')) certificate = checkCertificatePair(manifest, ['tls'], report);
+    if (clean('gateway.tls.certificate')) checkCertificatePair(manifest, ['gateway', 'tls'], report);
+    if (clean('tls.acme_webroot')) checkAcmeWebroot(manifest, report);
+  }
   checkBuffers(manifest, report, (r) => {
     const b = { ...BUILTIN_DEFAULTS.buffers, ...objAt(manifest, 'defaults', 'buffers'), ...(r ? objAt(r, 'buffers') : {}) };
     return { size: parseSize(String(b.size)) ?? NaN, count: Number(b.count), each: parseSize(String(b.each)) ?? NaN, busy: parseSize(String(b.busy)) ?? NaN };
@@ -51,20 +71,20 @@ export function compileManifest(text: string, file = 'routes.yaml'): CompileResu
 
   if (diagnostics.some((d) => d.severity === 'error')) return { table: null, diagnostics: sortDiagnostics(diagnostics) };
 
-  const table = buildRouteTable(manifest, sha256(text));
+  const table = buildRouteTable(manifest, sha256(text), certificate);
   warnUnreachable(table, report);
   return { table, diagnostics: sortDiagnostics(diagnostics) };
 }
 
 /** Reads and compiles a manifest file; throws ManifestInvalidError carrying every error. */
-export function loadManifest(file: string): { table: RouteTable; diagnostics: ManifestDiagnostic[]; text: string } {
+export function loadManifest(file: string, opts: CompileOptions = {}): { table: RouteTable; diagnostics: ManifestDiagnostic[]; text: string } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ManifestInvalidError([fileDiagnostic(file, err as Error)]);
   }
-  const { table, diagnostics } = compileManifest(text, file);
+  const { table, diagnostics } = compileManifest(text, file, opts);
   if (!table) throw new ManifestInvalidError(diagnostics);
   return { table, diagnostics, text };
 }
@@ -113,7 +133,35 @@ function sticky(text: unknown): StickyKey {
   return kind === 'cookie' ? { kind, name } : { kind, name: name.toLowerCase() };
 }
 
-function buildRouteTable(m: Obj, digest: string): RouteTable {
+function listenOf(value: unknown): Listen {
+  return typeof value === 'number' ? { host: null, port: value, text: String(value) } : { ...hostPort(String(value)) };
+}
+
+function tlsFiles(t: Obj): TlsFiles {
+  return { certificate: String(t.certificate), certificate_key: String(t.certificate_key) };
+}
+
+function tls(m: Obj, certificate: CertificateFacts | null): Tls | null {
+  const t = objAt(m, 'tls');
+  // tls with only acme_webroot serves the challenges for the first certificate: no HTTPS yet.
+  if (typeof t.certificate !== 'string') return null;
+  const hsts = t.hsts === undefined ? null : String(t.hsts);
+  return {
+    ...tlsFiles(t),
+    listen: listenOf(t.listen ?? 443),
+    http2: t.http2 !== false,
+    redirect_http: t.redirect_http === true,
+    hsts: hsts === null ? null : { text: hsts, seconds: parseAge(hsts)! },
+    session_tickets: t.session_tickets === true,
+    ocsp_stapling: certificate?.ocsp === true,
+  };
+}
+
+function trustedProxies(m: Obj): TrustedProxy[] {
+  return (Array.isArray(m.trusted_proxies) ? m.trusted_proxies : []).map((p) => parseCidr(String(p))).filter(isCidr);
+}
+
+function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts | null): RouteTable {
   const defTimeouts = { ...BUILTIN_DEFAULTS.timeouts, ...objAt(m, 'defaults', 'timeouts') };
   const defBuffers = { ...BUILTIN_DEFAULTS.buffers, ...objAt(m, 'defaults', 'buffers') };
   const defBody = { ...BUILTIN_DEFAULTS.body, ...objAt(m, 'defaults', 'body') };
@@ -129,9 +177,7 @@ function buildRouteTable(m: Obj, digest: string): RouteTable {
     });
   }
 
-  const listen: Listen = typeof m.listen === 'number'
-    ? { host: null, port: m.listen, text: String(m.listen) }
-    : { ...hostPort(String(m.listen)) };
+  const listen = listenOf(m.listen);
 
   const routes: Route[] = ((m.routes as Obj[] | undefined) ?? []).map((r, index) => {
     const c = r.canary as Obj | undefined;
@@ -168,12 +214,19 @@ function buildRouteTable(m: Obj, digest: string): RouteTable {
     version: 1,
     sha256: digest,
     listen,
-    server_name: typeof m.server_name === 'string' ? m.server_name : '_',
+    server_name: serverNameText(m.server_name),
+    default_server: m.default_server === 'refuse' ? 'refuse' : 'serve',
+    tls: tls(m, certificate),
+    acme_webroot: typeof objAt(m, 'tls').acme_webroot === 'string' ? String(objAt(m, 'tls').acme_webroot) : null,
+    trusted_proxies: trustedProxies(m),
     debug_headers: m.debug_headers === true,
     upstreams,
     gateway: {
       listen: hostPort(String(gw.listen ?? BUILTIN_DEFAULTS.gateway.listen)),
       admin: hostPort(String(gw.admin ?? BUILTIN_DEFAULTS.gateway.admin)),
+      admin_hosts: Array.isArray(gw.admin_hosts) ? (gw.admin_hosts as string[]).map((h) => h.toLowerCase()) : [],
+      tls: typeof gw.tls === 'object' && gw.tls !== null ? tlsFiles(gw.tls as Obj) : null,
+      access_log: typeof gw.access_log === 'string' ? gw.access_log : null,
       body_temp_path: typeof gw.body_temp_path === 'string' ? gw.body_temp_path : null,
     },
     defaults,

@@ -26,8 +26,14 @@ export const MANIFEST_CODES = {
   STR_BAD_BUFFERS: 'buffer sizes that nginx would refuse (proxy_busy_buffers_size rules)',
   STR_BAD_ADDRESS: 'an address that is not host:port (or a port, for listen)',
   STR_UNSAFE_STRING: 'a string with characters that could break out of an nginx directive',
+  STR_BAD_FILE_PATH: 'a file path that is not absolute or has characters outside [A-Za-z0-9._@+/-]',
+  STR_BAD_CIDR: 'a trusted proxy that is not an IPv4/IPv6 address or CIDR block',
+  STR_TLS_FILE: 'a certificate, key or ACME webroot that does not exist, is not readable, or is the wrong kind of file',
+  STR_TLS_CERT: 'a certificate or key file that does not hold a PEM certificate or private key',
+  STR_TLS_KEY_MISMATCH: 'a private key that does not belong to the certificate',
   STR_W_UNREACHABLE: 'warning: a route that can never be reached',
   STR_W_IGNORED: 'warning: a setting that has no effect on this route',
+  STR_W_CERTIFICATE: 'warning: a certificate that has expired or does not cover a server_name',
 } as const;
 
 export type ManifestCode = keyof typeof MANIFEST_CODES;

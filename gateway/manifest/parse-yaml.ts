@@ -38,16 +38,12 @@ export function parseManifestYaml(text: string, file: string): ParsedYaml {
     return fail('STR_YAML_LIMIT', `the YAML parser gave up: ${(err as Error).message.split('\n')[0]}`);
   }
   if (doc.errors.length > 0) {
-    return {
-      data: undefined,
-      locate: none,
-      diagnostics: doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        // The parser records running out of stack (deep block nesting) as an ordinary error.
-        const limit = /call stack/i.test(e.message);
-        return { code: limit ? 'STR_YAML_LIMIT' as const : 'STR_YAML_SYNTAX' as const, severity: 'error' as const, path: '', message: e.message.split('\n')[0], file, line: pos.line, column: pos.col };
-      }),
-    };
+    // One error: after the first, the parser's further complaints are mostly echoes of it.
+    const e = doc.errors[0];
+    const pos = lineCounter.linePos(syntaxErrorOffset(text, e.pos[0], e.message));
+    // The parser records running out of stack (deep block nesting) as an ordinary error.
+    const limit = /call stack/i.test(e.message);
+    return fail(limit ? 'STR_YAML_LIMIT' : 'STR_YAML_SYNTAX', e.message.split('\n')[0], pos.line, pos.col);
   }
 
   let data: unknown;
@@ -90,6 +86,27 @@ export function parseManifestYaml(text: string, file: string): ParsedYaml {
   };
 
   return { data, locate, diagnostics: [] };
+}
+
+/**
+ * Where a syntax error really is. The parser notices an unclosed quote or bracket only where the
+ * text ends or the next line starts, so point at the opening character instead; and point at the
+ * first character of a line, not at its indentation.
+ */
+function syntaxErrorOffset(text: string, offset: number, message: string): number {
+  const missing = /^Missing closing (["'])|must .*end with an? ([}\]])/.exec(message);
+  if (missing) {
+    const close = missing[1] ?? missing[2];
+    const open = close === '}' ? '{' : close === ']' ? '[' : close;
+    let depth = 0;
+    for (let i = Math.min(offset, text.length) - 1; i >= 0; i--) {
+      if (open !== close && text[i] === close) depth++;
+      else if (text[i] === open && depth-- === 0) return i;
+    }
+  }
+  let at = offset;
+  while (at < text.length && text[at] === ' ') at++;
+  return text[at] === '\n' || at >= text.length ? offset : at;
 }
 
 /** Deepest run of flow brackets: the parser recurses on them, so a bound is checked before parsing. */

@@ -83,18 +83,50 @@ export interface Route {
 
 export interface Listen { readonly host: string | null; readonly port: number; readonly text: string }
 
+/** A certificate and its key: absolute paths, checked to exist, be readable and match. */
+export interface TlsFiles { readonly certificate: string; readonly certificate_key: string }
+
+/** The public edge: nginx's HTTPS listener. */
+export interface Tls extends TlsFiles {
+  readonly listen: Listen;
+  readonly http2: boolean;
+  /** Plain HTTP answers 301 to https (ACME challenges excepted). */
+  readonly redirect_http: boolean;
+  /** Strict-Transport-Security max-age. */
+  readonly hsts: { readonly text: string; readonly seconds: number } | null;
+  readonly session_tickets: boolean;
+  /** The certificate names an OCSP responder, so nginx staples its answers (false when the files were not read). */
+  readonly ocsp_stapling: boolean;
+}
+
+/** An address or CIDR block whose X-Forwarded-For is trusted to name the client. */
+export interface TrustedProxy { readonly family: 4 | 6; readonly address: string; readonly bits: number; readonly text: string }
+
 export interface RouteTable {
   readonly version: 1;
   /** sha256 of the manifest's bytes. */
   readonly sha256: string;
   readonly listen: Listen;
+  /** One or more names separated by single spaces, as nginx's server_name takes them. */
   readonly server_name: string;
+  /** refuse: a separate default server closes connections whose Host is none of server_name (444). */
+  readonly default_server: 'serve' | 'refuse';
+  /** null: plain HTTP only. */
+  readonly tls: Tls | null;
+  /** tls.acme_webroot: /.well-known/acme-challenge/ is served from here over plain HTTP (also before there is a certificate). */
+  readonly acme_webroot: string | null;
+  readonly trusted_proxies: readonly TrustedProxy[];
   readonly debug_headers: boolean;
   readonly upstreams: ReadonlyMap<string, Upstream>;
+  /** admin_hosts: extra Host names the admin API answers to (lower case).
+   *  access_log: a path as written (relative to the manifest's directory), 'stdout', 'off', or null for the default file.
+   *  body_temp_path: where the gateway spools request bodies over body.buffer; null: <os tmpdir>/strangler-body. */
   readonly gateway: {
     readonly listen: HostPort;
     readonly admin: HostPort;
-    /** Where the gateway spools request bodies over body.buffer; null: <os tmpdir>/strangler-body. */
+    readonly admin_hosts: readonly string[];
+    readonly tls: TlsFiles | null;
+    readonly access_log: string | null;
     readonly body_temp_path: string | null;
   };
   readonly defaults: { readonly timeouts: Timeouts; readonly buffers: Buffers; readonly body: Body };
@@ -105,6 +137,11 @@ export interface RouteTable {
 }
 
 export const DEFAULT_ROUTE_ID = 'default';
+
+/** A match as status and report show it: `/prefix`, `= /exact`, `~ regex`. */
+export function matchText(m: Match): string {
+  return m.kind === 'regex' ? `~ ${m.pattern}` : m.kind === 'exact' ? `= ${m.path}` : m.path;
+}
 
 /** RFC 9110 §9.2.2 idempotent methods: the ones a fallback may replay to legacy. */
 export const IDEMPOTENT_METHODS: readonly string[] = Object.freeze(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../version';
 import { formatPath, type ManifestCode, type ManifestDiagnostic, type PathSegment } from './errors';
 import type { Locator } from './parse-yaml';
+import { didYouMean } from '../util/did-you-mean';
 
 export const SCHEMA_PATH = join(PROJECT_ROOT, 'routes', 'routes.schema.json');
 export const MANIFEST_SCHEMA = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8'));
@@ -48,7 +49,8 @@ function toDiagnostic(e: ErrorObject, data: unknown, file: string, locate: Locat
     const key = (e.params as { additionalProperty: string }).additionalProperty;
     segments.push(key);
     at = 'key';
-    message = `unknown key ${JSON.stringify(key)}`;
+    const known = Object.keys(((e.parentSchema as { properties?: object } | undefined)?.properties) ?? {});
+    message = `unknown key ${JSON.stringify(key)}${didYouMean(key, known)}`;
   } else if (e.keyword === 'required') {
     message = `missing required key ${JSON.stringify((e.params as { missingProperty: string }).missingProperty)}`;
   } else if (e.keyword === 'propertyNames') {
@@ -60,6 +62,7 @@ function toDiagnostic(e: ErrorObject, data: unknown, file: string, locate: Locat
   } else if (e.keyword === 'pattern' || e.keyword === 'maxLength' || e.keyword === 'minProperties' || e.keyword === 'maxProperties') {
     if (xError) code = xError;
     message = describeValue(e.data, e.keyword === 'pattern' ? `is not allowed here (${e.message})` : (e.message ?? 'invalid'));
+    if (code === 'STR_BAD_TARGET' && typeof e.data === 'string') message += targetHint(e.data);
   } else if (e.keyword === 'enum' || e.keyword === 'const') {
     const allowed = (e.params as { allowedValues?: unknown[]; allowedValue?: unknown });
     const values = allowed.allowedValues ?? [allowed.allowedValue];
@@ -72,6 +75,13 @@ function toDiagnostic(e: ErrorObject, data: unknown, file: string, locate: Locat
     if (segments[segments.length - 1] === 'match') message = 'must have exactly one of prefix, exact, regex';
   }
   return { code, severity: 'error', path: formatPath(segments), message, file, ...locate(segments, at) };
+}
+
+/** A misspelt target kind ("functon:x", "Legacy") gets the spelling it was probably meant to have. */
+function targetHint(to: string): string {
+  const [kind, ...rest] = to.split(':');
+  if (!rest.length) return didYouMean(kind, ['legacy']);
+  return didYouMean(kind, ['function', 'async', 'upstream'], (k) => `${k}:${rest.join(':')}`);
 }
 
 function describeValue(value: unknown, what: string): string {

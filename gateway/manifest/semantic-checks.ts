@@ -4,11 +4,12 @@ import type { ManifestCode, PathSegment } from './errors';
 import { isValidPercent } from './percent';
 import { locationsOf, matchOf, type LocationKind } from './location-plan';
 import { MAX_DURATION_MS, parseDuration, parseHostPort, parseSize } from './units';
+import { didYouMean } from '../util/did-you-mean';
 
 export type Report = (code: ManifestCode, path: PathSegment[], message: string, severity?: 'error' | 'warning') => void;
 type Obj = Record<string, unknown>;
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const routesOf = (m: Obj): Obj[] => (Array.isArray(m.routes) ? m.routes.filter(isObj) : []);
 // Positions are looked up once per manifest: indexOf per route would be quadratic at 10,000 routes.
 const routeIndexes = new WeakMap<Obj, Map<unknown, number>>();
@@ -21,12 +22,6 @@ const routeIndex = (m: Obj, r: Obj): number => {
 export function checkAddresses(m: Obj, report: Report): void {
   if (typeof m.listen === 'string' && !parseHostPort(m.listen)) {
     report('STR_BAD_ADDRESS', ['listen'], `${JSON.stringify(m.listen)} is not a port or host:port`);
-  }
-  if (typeof m.server_name === 'string') {
-    // nginx refuses a wildcard at the start that is not followed by a dot ("*example.com").
-    for (const name of m.server_name.split(' ')) {
-      if (/^\*[A-Za-z0-9-]/.test(name)) report('STR_BAD_VALUE', ['server_name'], `${JSON.stringify(name)} is not a server name nginx accepts: a leading * must be followed by a dot (*.example.com)`);
-    }
   }
   if (isObj(m.upstreams)) {
     for (const [name, up] of Object.entries(m.upstreams)) {
@@ -188,7 +183,7 @@ export function checkTargets(m: Obj, report: Report): void {
       report('STR_UNKNOWN_UPSTREAM', ['routes', i, 'to'], `${JSON.stringify(r.to)} needs upstreams.functions (the function gateway), which is not defined`);
     }
     if (kind === 'upstream' && name !== undefined && !has(name)) {
-      report('STR_UNKNOWN_UPSTREAM', ['routes', i, 'to'], `upstream ${JSON.stringify(name)} is not defined in upstreams`);
+      report('STR_UNKNOWN_UPSTREAM', ['routes', i, 'to'], `upstream ${JSON.stringify(name)} is not defined in upstreams${didYouMean(name, Object.keys(upstreams), (n) => `upstream:${n}`)}`);
     }
     if (r.to === 'legacy') {
       if (r.canary !== undefined) report('STR_W_IGNORED', ['routes', i, 'canary'], 'has no effect: the route already goes to legacy', 'warning');

@@ -24,6 +24,26 @@ export function parseDuration(text: string): number | null {
   return ms;
 }
 
+const AGE_UNITS: Record<string, number> = { y: 31_536_000, M: 2_592_000, w: 604_800, d: 86_400, h: 3600, m: 60, s: 1 };
+
+/**
+ * nginx time syntax in seconds, with nginx's longer units (y = 365d, M = 30d, w = 7d), largest
+ * first, each at most once; a bare number is seconds. For max-age values; null when malformed.
+ */
+export function parseAge(text: string): number | null {
+  if (!/^([0-9]{1,10}[yMwdhms]?)+$/.test(text)) return null;
+  let seconds = 0;
+  let last = Infinity;
+  for (const [, n, unit] of text.matchAll(/([0-9]+)([yMwdhms])?/g)) {
+    if (unit !== undefined) {
+      if (AGE_UNITS[unit] >= last) return null;
+      last = AGE_UNITS[unit];
+    }
+    seconds += Number(n) * AGE_UNITS[unit ?? 's'];
+  }
+  return seconds;
+}
+
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
 /** nginx size syntax ("512", "128k", "50m", "1g"); null when malformed. */

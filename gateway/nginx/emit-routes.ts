@@ -1,5 +1,6 @@
 // RouteTable -> the http-context directives of the strangler config: upstreams, canary maps,
-// and one server whose locations implement the README's routing semantics.
+// and the routing server whose locations implement the README's routing semantics (its
+// listeners, TLS and the servers around it are emit-edge.ts's).
 //
 // Shape of a route's location (why each part is there):
 // - `set $strangler_route/$strangler_target`: the log line and debug headers say who served it.
@@ -11,6 +12,8 @@
 //   served by @strangler_fallback_N, which replays idempotent requests to legacy only.
 // Variables and named locations are numbered by route position: ids never reach variable names.
 import { d, entry, literal, type Directive } from './directive';
+import { edgeHeaders, emitEdgeHttp, emitEdgeServers, forwardedFor, serverAddress, UPSTREAM_HOST } from './emit-edge';
+import { LOG_FORMAT_NAME, nginxLogFormat, nginxLogMaps, TARGET_HEADER } from './log-format';
 import { IDEMPOTENT_METHODS, requestBuffering, type Body, type Buffers, type Route, type RouteTable, type StickyKey, type Timeouts } from '../manifest/route-table';
 import { formatPercent } from '../manifest/percent';
 import { upstreamFailureBody } from '../http-answers';
@@ -18,6 +21,8 @@ import { locationPlan, type Location, type ProxyPass } from '../manifest/locatio
 
 export const UPSTREAM_PREFIX = 'strangler_';
 export const GATEWAY_UPSTREAM = 'strangler_gateway';
+/** $strangler_target of a location handed to the gateway, until the gateway's answer names who served it. */
+const DYNAMIC_TARGET = 'gateway';
 /**
  * The internal status that jumps to a route's legacy named location. Not 418: with
  * proxy_intercept_errors on, a function answering the jump status would be sent to legacy too,
@@ -37,29 +42,27 @@ export function upstreamName(name: string): string {
 export function emitHttpContext(table: RouteTable, opts: EmitOptions): Directive[] {
   return [
     ...emitLogFormat(),
-    // Defined by map (then overwritten by `set`): a request refused before the server's `set`s ran
-    // (a malformed head) logs "-" rather than an "uninitialized variable" warning per request.
-    d('map', ['', '$strangler_route'], [entry('default', '-')]),
-    d('map', ['', '$strangler_target'], [entry('default', '-')]),
-    // The client's X-Request-Id, or nginx's own $request_id: logged and sent upstream, as the gateway does.
-    d('map', ['$http_x_request_id', '$strangler_request_id'], [entry('', '$request_id'), entry('default', '$http_x_request_id')]),
+    ...emitEdgeHttp(table),
     // WebSocket upgrades pass through; every other request keeps the upstream connection alive.
     d('map', ['$http_upgrade', '$strangler_connection'], [entry('default', 'upgrade'), entry('', '')]),
     ...emitUpstreams(table),
     ...table.routes.flatMap(emitCanaryMaps),
-    emitServer(table, opts),
+    ...emitServer(table, opts),
   ];
 }
 
 function emitLogFormat(): Directive[] {
-  const fields = [
-    '"time":"$time_iso8601"', '"route":"$strangler_route"', '"target":"$strangler_target"',
-    '"method":"$request_method"', '"uri":"$request_uri"', '"status":$status', '"bytes":$body_bytes_sent',
-    '"request_time":$request_time', '"upstream_response_time":"$upstream_response_time"',
-    '"upstream_addr":"$upstream_addr"', '"upstream_status":"$upstream_status"', '"remote_addr":"$remote_addr"',
-    '"request_id":"$strangler_request_id"', '"user_agent":"$http_user_agent"',
+  // A route handed to the gateway logs who answered it (the gateway's target header); any other
+  // location logs its own $strangler_target. The key pairs both, so only a gateway answer counts.
+  const header = `$upstream_http_${TARGET_HEADER.toLowerCase().replace(/-/g, '_')}`;
+  return [
+    d('log_format', [LOG_FORMAT_NAME, 'escape=json', nginxLogFormat()]),
+    ...nginxLogMaps(),
+    d('map', [`$strangler_target:${header}`, '$strangler_served_by'], [
+      entry(`~^${DYNAMIC_TARGET}:(?<strangler_answered>.+)$`, '$strangler_answered'),
+      entry('default', '$strangler_target'),
+    ]),
   ];
-  return [d('log_format', ['strangler_json', 'escape=json', `{${fields.join(',')}}`])];
 }
 
 function emitUpstreams(table: RouteTable): Directive[] {
@@ -84,10 +87,6 @@ function emitUpstreams(table: RouteTable): Directive[] {
     ]));
   }
   return out;
-}
-
-function serverAddress(host: string, port: number): string {
-  return `${host.includes(':') ? `[${host}]` : literal(host)}:${port}`;
 }
 
 /** The canary's key: nginx variable holding the sticky value, or a per-request random id. */
@@ -124,23 +123,21 @@ function emitCanaryMaps(route: Route): Directive[] {
   return out;
 }
 
-function emitServer(table: RouteTable, opts: EmitOptions): Directive {
-  const block: Directive[] = [
-    d('listen', [table.listen.host ? serverAddress(table.listen.host, table.listen.port) : table.listen.port]),
-    d('server_name', table.server_name.split(' ').map(literal)),
-  ];
-  if (opts.accessLog) block.push(d('access_log', [opts.accessLog, 'strangler_json']));
+/** The routing server's body; emit-edge.ts puts it into server blocks with their listeners. */
+function emitServer(table: RouteTable, opts: EmitOptions): Directive[] {
+  const block: Directive[] = [];
+  if (opts.accessLog) block.push(d('access_log', [opts.accessLog, LOG_FORMAT_NAME]));
   block.push(
     d('set', ['$strangler_route', 'default']),
     d('set', ['$strangler_target', 'legacy']),
     d('proxy_http_version', ['1.1']),
-    d('proxy_set_header', ['Host', '$host']),
+    d('proxy_set_header', ['Host', UPSTREAM_HOST]),
     d('proxy_set_header', ['Connection', '$strangler_connection']),
     d('proxy_set_header', ['Upgrade', '$http_upgrade']),
     d('proxy_set_header', ['X-Real-IP', '$remote_addr']),
-    d('proxy_set_header', ['X-Forwarded-For', '$proxy_add_x_forwarded_for']),
+    d('proxy_set_header', ['X-Forwarded-For', forwardedFor(table)]),
     d('proxy_set_header', ['X-Forwarded-Proto', '$scheme']),
-    d('proxy_set_header', ['X-Forwarded-Host', '$host']),
+    d('proxy_set_header', ['X-Forwarded-Host', UPSTREAM_HOST]),
     d('proxy_set_header', ['X-Request-Id', '$strangler_request_id']),
     d('proxy_next_upstream', ['error', 'timeout']),
     // The gateway never spools a response to disk (it relays with backpressure); nor does nginx, so
@@ -150,7 +147,7 @@ function emitServer(table: RouteTable, opts: EmitOptions): Directive {
   );
   for (const location of locationPlan(table)) block.push(d('location', locationArgs(location), routeBody(table, location)));
   for (const route of table.routes) block.push(...routeNamedLocations(table, route));
-  return d('server', [], block);
+  return emitEdgeServers(table, block, opts.accessLog);
 }
 
 /** Timeouts, buffers and body limits; with a base, only what differs from it. */
@@ -188,6 +185,8 @@ function debugHeaders(table: RouteTable): Directive[] {
   return [
     d('add_header', ['X-Strangler-Route', '$strangler_route', 'always']),
     d('add_header', ['X-Strangler-Target', '$strangler_target', 'always']),
+    // A location with add_header of its own inherits none of the server's.
+    ...edgeHeaders(table),
   ];
 }
 
@@ -198,8 +197,10 @@ function routeBody(table: RouteTable, location: Location): Directive[] {
   const head = [d('set', ['$strangler_route', literal(route.id)])];
 
   if (route.dynamic) {
-    // The gateway adds its own debug headers: nginx adds none here.
-    return [...head, d('set', ['$strangler_target', 'gateway']), ...overrides, d('proxy_pass', [`http://${GATEWAY_UPSTREAM}`])];
+    // The gateway adds its own debug headers: nginx adds none here. Without debug_headers the
+    // gateway still sends nginx its target header, for the log; the client does not see it.
+    const hide = table.debug_headers ? [] : [d('proxy_hide_header', [TARGET_HEADER])];
+    return [...head, d('set', ['$strangler_target', DYNAMIC_TARGET]), ...overrides, ...hide, d('proxy_pass', [`http://${GATEWAY_UPSTREAM}`])];
   }
   if (route.to.kind === 'legacy' || route.canary.percent === 0) {
     return [...head, d('set', ['$strangler_target', 'legacy']), ...overrides, ...debugHeaders(table), d('proxy_pass', [`http://${upstreamName('legacy')}`])];

@@ -1,6 +1,6 @@
 // Running the nginx binary: find it, test a config, signal the master. Used by `apply`, the demo and tests.
 import { execFile } from 'node:child_process';
-import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** NGINX_BIN, then PATH, then the sbin directories distributions install into. */
@@ -66,4 +66,66 @@ export function childPids(ppid: number): number[] {
     } catch { /* raced with exit */ }
   }
   return out;
+}
+
+/** The master's pid from the config's `pid` file (relative to the prefix), or null when nginx is not running. */
+export function readMasterPid(t: NginxTarget): number | null {
+  let conf = '';
+  try { conf = readFileSync(t.conf, 'utf8'); } catch { /* fall back to the defaults */ }
+  const m = /^\s*pid\s+("?)([^";\s]+)\1\s*;/m.exec(conf);
+  const rel = m ? m[2] : 'logs/nginx.pid';
+  const candidates = rel.startsWith('/') ? [rel] : [join(t.prefix ?? '/usr/share/nginx', rel), ...(m ? [] : ['/run/nginx.pid'])];
+  for (const file of candidates) {
+    try {
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0) {
+        process.kill(pid, 0);
+        return pid;
+      }
+    } catch { /* not this one */ }
+  }
+  return null;
+}
+
+function cmdline(pid: number): string | null {
+  try { return readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' '); } catch { return null; }
+}
+
+const tick = () => new Promise<void>((r) => setTimeout(r, 10));
+
+/**
+ * Reloads nginx (SIGHUP to its master), then waits until nginx serves the new config: a new generation of workers
+ * runs and every old worker has exited or stopped accepting (nginx retitles it "worker process
+ * is shutting down" once it closed its listening sockets). Without /proc it cannot tell and
+ * says so in `output`.
+ */
+export async function reloadAndWait(t: NginxTarget, timeoutMs = 10_000): Promise<NginxResult> {
+  const master = readMasterPid(t);
+  if (master === null) return { ok: false, output: 'nginx is not running with this config (no live master in its pid file)' };
+  return hupAndWait(master, timeoutMs);
+}
+
+/** reloadAndWait for a master whose pid is known (nginx-runner.ts's child). */
+export async function hupAndWait(master: number, timeoutMs = 10_000): Promise<NginxResult> {
+  const before = new Set(childPids(master));
+  // SIGHUP to the master is what `nginx -s reload` sends, without a second parse of the config
+  // (`-s` loads it before it signals: a few hundred ms on a busy machine).
+  try {
+    process.kill(master, 'SIGHUP');
+  } catch (err) {
+    return { ok: false, output: `cannot signal the nginx master (pid ${master}): ${(err as Error).message}` };
+  }
+  if (!existsSync('/proc/self/stat')) return { ok: true, output: 'reloaded (no /proc: cannot wait for the new workers)' };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try { process.kill(master, 0); } catch { return { ok: false, output: `the nginx master (pid ${master}) exited during the reload` }; }
+    const now = childPids(master);
+    const fresh = now.filter((p) => !before.has(p) && /worker process/.test(cmdline(p) ?? '') && !/shutting down/.test(cmdline(p) ?? ''));
+    const oldAccepting = now.filter((p) => before.has(p) && /worker process/.test(cmdline(p) ?? '') && !/shutting down/.test(cmdline(p) ?? ''));
+    if (fresh.length > 0 && oldAccepting.length === 0) return { ok: true, output: `new workers ${fresh.join(', ')}` };
+    if (Date.now() > deadline) {
+      return { ok: false, output: `nginx (pid ${master}) did not start new workers within ${timeoutMs / 1000} s: it refused the config at reload (see its error log)` };
+    }
+    await tick();
+  }
 }

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { childPids } from './nginx-process';
+import { childPids, hupAndWait } from './nginx-process';
 
 export interface NginxAddress { readonly host: string; readonly port: number }
 
@@ -234,27 +234,10 @@ export async function runNginx(opts: NginxRunOptions): Promise<NginxRun> {
     } else {
       nginxTestIn(opts.bin, prefix, confPath);
     }
-    const before = procAvailable() ? new Set(childPids(master)) : null;
     const logBefore = readIfExists(errorLogPath).length;
-    process.kill(master, 'SIGHUP');
-    const deadline = Date.now() + 10_000;
-    if (before) {
-      // Done when a worker exists that was not there before, and the old ones have stopped
-      // accepting (they exit once idle; an open keep-alive connection may hold one a while).
-      for (;;) {
-        if (exited) throw new Error(`nginx exited during reload (${exitInfo}):\n${errorLog()}`);
-        if (childPids(master).some((p) => !before.has(p))) break;
-        if (Date.now() > deadline) {
-          throw new Error(`no new nginx worker after SIGHUP:\n${readIfExists(errorLogPath).slice(logBefore) || errorLog()}`);
-        }
-        await sleep(10);
-      }
-      const oldDeadline = Date.now() + 2_000;
-      while (Date.now() < oldDeadline && childPids(master).some((p) => before.has(p))) await sleep(10);
-      knownWorkers = childPids(master);
-    } else {
-      await sleep(500);
-    }
+    const r = await hupAndWait(master);
+    if (!r.ok) throw new Error(`${r.output}:\n${readIfExists(errorLogPath).slice(logBefore) || errorLog()}`);
+    if (procAvailable()) knownWorkers = childPids(master);
     await waitReady();
   };
 

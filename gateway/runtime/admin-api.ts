@@ -1,25 +1,41 @@
 // The admin API: read the routes and their counters, move a route's traffic at runtime.
 // It listens on its own (loopback by default) address, apart from the traffic listener.
 //
-//   GET   /healthz        open (liveness for supervisors)
-//   GET   /routes         token: every route with manifest/effective percent and counters
-//   GET   /routes/:id     token: one route
-//   PATCH /routes/:id     token: {"percent": 0..100} sets an override, {"percent": null} clears it
-//   GET   /metrics        token: Prometheus text (the gateway's registry plus admin metrics)
+//   GET   /healthz           open (liveness; "service" tells a client it found a strangler admin API)
+//   GET   /ui/               open: the dashboard's static files (they hold no data; admin-ui.ts)
+//   GET   /whoami            token: {"access": "admin" | "read"}, which token was sent
+//   GET   /routes            token: every route with manifest/effective percent and counters, the
+//                            state version and the nginx hosts' reports
+//   PATCH /routes            admin token: several routes in one change, one audit entry:
+//                            {"all": 0..100|null} or {"routes": {"<id>": 0..100|null, ...}}
+//   GET   /routes/:id        token: one route
+//   PATCH /routes/:id        admin token: {"percent": 0..100} sets an override, {"percent": null} clears it
+//   GET   /audit?limit=N     token: the audit log's last N entries (default 50, at most 500), oldest first
+//   GET   /instances         token: {"gateways": [...], "nginx": [...]}, who serves which state version
+//   GET   /metrics           token: Prometheus text (the gateway's registry plus admin metrics)
 //
-// Reads need the token too: routes, upstream names and traffic counters are internals.
+// Reads need a token too: routes, upstream names and traffic counters are internals. The
+// read-only token (STRANGLER_READ_TOKEN) is accepted for every GET and refused for changes.
+// Every refusal is {"error": CODE, "message": "…"}, its code from the one catalogue of answers
+// (gateway/http-answers.ts).
 import Ajv from 'ajv';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { DEFAULT_ROUTE_ID, type Route, type RouteTable } from '../manifest/route-table';
-import { hostChecker, originAllowed, type AdminAddress } from './admin-guard';
+import { ADMIN_SERVICE, hostChecker, originAllowed, type AdminAddress } from './admin-guard';
 import { bearerToken, tokenMatches } from './admin-token';
-import { AuditLog } from './audit-log';
+import { loadAdminUi } from './admin-ui';
+import { AuditLog, type AuditEntry } from './audit-log';
 import { BodyTooLarge, readBody } from './request-body';
+import type { HostReport } from './state-source';
 import type { StateStore } from './state-store';
 import type { AdminGateway, RouteStats } from './gateway-metrics';
 import { isValidPercent, PERCENT_RULE } from '../manifest/percent';
+import { VERSION } from '../version';
+import { didYouMean } from '../util/did-you-mean';
 import { closeGracefully, listen } from '../util/http-server';
+import { localUrl } from '../util/address';
 import { replyJson } from '../util/json-reply';
 import { errorBody, HTTP_ANSWERS, type AnswerCode } from '../http-answers';
 
@@ -34,7 +50,13 @@ export interface AdminApiOptions {
   state: StateStore;
   gateway: AdminGateway;
   token: string;
+  /** STRANGLER_READ_TOKEN: every GET, no change. Null or absent: no read-only token. */
+  readToken?: string | null;
   auditPath: string;
+  /** The nginx hosts' reports (agents), shown by GET /routes; none when absent. */
+  hostReports?: () => Promise<HostReport[]>;
+  /** This gateway's traffic side, for GET /instances. */
+  instance?: () => { listen: string; traffic_pids: number[] };
   log?: (line: string) => void;
 }
 
@@ -55,6 +77,16 @@ const PATCH_SCHEMA = {
 // The schema checks the shape; the two-decimal rule is the percent module's exact one (isValidPercent).
 const validatePatch = new Ajv({ allErrors: false, strict: true }).compile(PATCH_SCHEMA);
 const PATCH_EXPECTED = `expected {"percent": ${PERCENT_RULE}} or {"percent": null} to clear the override`;
+const DEFAULT_ROUTE_FIXED = 'the default route serves unmatched requests from legacy and has no percent to change';
+
+/** How far behind the state an nginx host is, for GET /routes, GET /instances and `strangler status`. */
+export function hostView(r: HostReport, stateVersion: number, now = Date.now()) {
+  const silentMs = now - Date.parse(r.seen_at);
+  return { ...r, lagging: r.state_version < stateVersion, silent_s: Number.isFinite(silentMs) ? Math.max(0, Math.round(silentMs / 1000)) : null };
+}
+
+export const AUDIT_DEFAULT_LIMIT = 50;
+export const AUDIT_MAX_LIMIT = 500;
 
 /** An answer from the catalogue (gateway/http-answers.ts): its status, and this case's message. */
 class HttpError extends Error {
@@ -65,7 +97,19 @@ class HttpError extends Error {
   }
 }
 
-const ZERO_STATS: RouteStats = Object.freeze({ requests: 0, errors: 0, fallbacks: 0 });
+/** GET endpoints and the methods each path takes; /routes/:id is matched separately. */
+const ENDPOINTS: Record<string, readonly string[]> = {
+  '/healthz': ['GET', 'HEAD'],
+  '/whoami': ['GET', 'HEAD'],
+  '/routes': ['GET', 'HEAD', 'PATCH'],
+  '/metrics': ['GET', 'HEAD'],
+  '/audit': ['GET', 'HEAD'],
+  '/instances': ['GET', 'HEAD'],
+};
+const ENDPOINT_LIST = 'GET /healthz, GET /ui/, GET /whoami, GET|PATCH /routes, GET|PATCH /routes/:id, GET /audit?limit=N, GET /instances, GET /metrics';
+
+type Access = 'admin' | 'read';
+const ZERO_STATS: RouteStats = Object.freeze({ requests: 0, errors: 0, fallbacks: 0, by_target: {} });
 
 export function routeView(route: Route, state: StateStore, allStats: ReadonlyMap<string, RouteStats>) {
   const stats = allStats.get(route.id) ?? ZERO_STATS;
@@ -81,7 +125,7 @@ export function routeView(route: Route, state: StateStore, allStats: ReadonlyMap
     dynamic: route.dynamic,
     fallback: route.fallback !== null,
     editable,
-    stats: { requests: stats.requests, errors: stats.errors, fallbacks: stats.fallbacks },
+    stats: { requests: stats.requests, errors: stats.errors, fallbacks: stats.fallbacks, by_target: { ...stats.by_target } },
   };
 }
 
@@ -90,6 +134,9 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const audit = new AuditLog(opts.auditPath);
   const log = opts.log ?? (() => undefined);
   let hostOk: (host: string | undefined) => boolean = () => false;
+  let bound: AdminAddress | null = null;
+  const startedAt = new Date().toISOString();
+  const ui = loadAdminUi(undefined, log);
 
   const registry = new Registry();
   const requestsTotal = new Counter({ name: 'strangler_admin_requests_total', help: 'Admin API requests by method and status', labelNames: ['method', 'code'], registers: [registry] });
@@ -105,10 +152,22 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     },
   });
 
+  new Gauge({
+    name: 'strangler_state_version', help: 'The runtime state version (one more with each applied change)', registers: [registry],
+    collect() { this.set(state.version); },
+  });
+  new Gauge({
+    name: 'strangler_nginx_host_state_version', help: 'The state version each nginx host (strangler agent) serves; below strangler_state_version: lagging', labelNames: ['host'], registers: [registry],
+    async collect() {
+      this.reset();
+      for (const h of opts.hostReports ? await opts.hostReports().catch(() => []) : []) this.set({ host: h.host }, h.state_version);
+    },
+  });
+
   const findRoute = (id: string): Route => {
     const table = opts.table();
     const route = id === DEFAULT_ROUTE_ID ? table.defaultRoute : table.routes.find((r) => r.id === id);
-    if (!route) throw new HttpError('unknown_route', `no route ${JSON.stringify(id)} in the manifest; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+    if (!route) throw new HttpError('unknown_route', `no route ${JSON.stringify(id)} in the manifest${didYouMean(id, table.routes.map((r) => r.id))}; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
     return route;
   };
 
@@ -126,52 +185,157 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       // 1e-9 would be stored as 0 and turn the route off: refuse what is not exactly a percent.
       throw new HttpError('invalid_percent', `percent must be multiple of 0.01, got ${asked}; ${PATCH_EXPECTED}`);
     }
-    if (route.id === DEFAULT_ROUTE_ID) throw new HttpError('default_route_fixed', 'the default route serves unmatched requests from legacy and has no percent to change');
+    if (route.id === DEFAULT_ROUTE_ID) throw new HttpError('default_route_fixed', DEFAULT_ROUTE_FIXED);
     const percent = (body as { percent: number | null }).percent;
     const client = req.socket.remoteAddress ?? 'unknown';
-    let previous;
-    if (percent === null) previous = (await state.clear(route.id)).previous;
-    else previous = (await state.set(route.id, percent, client)).previous;
-    const old = previous ? previous.percent : route.canary.percent;
+    const { previous } = await state.apply(new Map([[route.id, percent]]), client);
+    const p = previous.get(route.id);
+    const old = p ? p.percent : route.canary.percent;
     const now = state.effectivePercent(route);
     changesTotal.inc({ route: route.id });
-    log(`admin: ${client} ${percent === null ? 'cleared the override of' : 'set'} route ${route.id}: ${old}% -> ${now}% to ${route.to.text}`);
+    log(`admin: ${client} ${percent === null ? 'cleared the override of' : 'set'} route ${route.id}: ${old}% -> ${now}% to ${route.to.text} (state version ${state.version})`);
+    await record({ time: new Date().toISOString(), route: route.id, action: percent === null ? 'clear' : 'set', old, new: now, client, state_version: state.version });
+    return { ...routeView(route, state, await gateway.routeStats()), previous_percent: old, state_version: state.version };
+  }
+
+  async function record(entry: AuditEntry): Promise<void> {
     try {
-      await audit.append({ time: new Date().toISOString(), route: route.id, action: percent === null ? 'clear' : 'set', old, new: now, client });
+      await audit.append(entry);
     } catch (err) {
       log(`admin: audit log ${opts.auditPath}: ${(err as Error).message}`);
       throw new HttpError('audit_failed', `the change is in effect but the audit log could not be written: ${(err as Error).message}`);
     }
-    return { ...routeView(route, state, await gateway.routeStats()), previous_percent: old };
+  }
+
+  /** PATCH /routes: {"all": p} or {"routes": {"<id>": p}} (p a percent or null), applied as one change. */
+  async function patchRoutes(req: IncomingMessage) {
+    const body = await readJsonBody(req);
+    const shape = `expected {"all": ${PERCENT_RULE}, or null} or {"routes": {"<route id>": ${PERCENT_RULE}, or null, ...}}`;
+    // The shape first (invalid_body), then the percent module's exact rule (invalid_percent), as PATCH /routes/:id.
+    const checkPercent = (p: unknown, where: string): number | null => {
+      if (p !== null && (typeof p !== 'number' || !(p >= 0 && p <= 100))) throw new HttpError('invalid_body', `${where} must be ${PERCENT_RULE}, or null; ${shape}`);
+      if (p !== null && !isValidPercent(p)) throw new HttpError('invalid_percent', `${where} must be multiple of 0.01, got ${p}; ${shape}`);
+      return p;
+    };
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError('invalid_body', `body must be an object; ${shape}`);
+    const keys = Object.keys(body);
+    const table = opts.table();
+    const wanted = new Map<string, number | null>();
+    if (keys.length === 1 && keys[0] === 'all') {
+      const p = checkPercent((body as { all: unknown }).all, 'all');
+      for (const r of table.routes) wanted.set(r.id, p);
+    } else if (keys.length === 1 && keys[0] === 'routes') {
+      const routes = (body as { routes: unknown }).routes;
+      if (typeof routes !== 'object' || routes === null || Array.isArray(routes) || !Object.keys(routes).length) {
+        throw new HttpError('invalid_body', `routes must be an object naming at least one route; ${shape}`);
+      }
+      for (const [id, p] of Object.entries(routes)) wanted.set(id, checkPercent(p, `routes.${id}`));
+      if (wanted.has(DEFAULT_ROUTE_ID)) throw new HttpError('default_route_fixed', DEFAULT_ROUTE_FIXED);
+      const unknown = [...wanted.keys()].filter((id) => !table.routes.some((r) => r.id === id));
+      if (unknown.length) {
+        const hints = unknown.map((id) => didYouMean(id, table.routes.map((r) => r.id), (c) => `${JSON.stringify(c)} for ${JSON.stringify(id)}`)).join('');
+        throw new HttpError('unknown_route', `no route ${unknown.map((id) => JSON.stringify(id)).join(', ')} in the manifest${hints}; nothing changed; routes: ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+      }
+    } else {
+      throw new HttpError('invalid_body', `unexpected keys ${JSON.stringify(keys)}; ${shape}`);
+    }
+    const routes = table.routes.filter((r) => wanted.has(r.id));
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const { previous } = await state.apply(wanted, client);
+    const changes: Record<string, { old: number; new: number }> = {};
+    for (const r of routes) {
+      const p = previous.get(r.id);
+      changes[r.id] = { old: p ? p.percent : r.canary.percent, new: state.effectivePercent(r) };
+      changesTotal.inc({ route: r.id });
+    }
+    log(`admin: ${client} changed ${routes.length} routes as one (state version ${state.version}): ${routes.map((r) => `${r.id} ${changes[r.id].old}% -> ${changes[r.id].new}%`).join(', ')}`);
+    await record({ time: new Date().toISOString(), action: 'bulk', routes: changes, client, state_version: state.version });
+    const stats = await gateway.routeStats();
+    return { manifest_sha256: table.sha256, state_version: state.version, changes, routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, stats)) };
+  }
+
+  function auditLimit(query: string): number {
+    const raw = new URLSearchParams(query).get('limit');
+    if (raw === null) return AUDIT_DEFAULT_LIMIT;
+    if (!/^[0-9]{1,6}$/.test(raw) || Number(raw) < 1) throw new HttpError('invalid_query', `limit must be a whole number from 1 to ${AUDIT_MAX_LIMIT}, got ${JSON.stringify(raw)}`);
+    return Math.min(Number(raw), AUDIT_MAX_LIMIT);
+  }
+
+  async function nginxHosts() {
+    const reports = opts.hostReports ? await opts.hostReports().catch((err: Error) => { log(`admin: nginx host reports: ${err.message}`); return []; }) : [];
+    return reports.map((h) => hostView(h, state.version));
+  }
+
+  async function instances() {
+    const self = opts.instance?.() ?? { listen: null, traffic_pids: [process.pid] };
+    return {
+      gateways: [{
+        id: `${hostname()}:${bound?.port ?? 0}`,
+        hostname: hostname(),
+        pid: process.pid,
+        admin: bound ? localUrl(bound.host, bound.port) : null,
+        listen: self.listen,
+        traffic_pids: self.traffic_pids,
+        started_at: startedAt,
+        manifest_sha256: opts.table().sha256,
+        state_version: state.version,
+        overrides: Object.keys(state.snapshot().routes).length,
+        self: true,
+      }],
+      nginx: await nginxHosts(),
+    };
+  }
+
+  /** Which token was sent: null when neither matches. Both are compared, in constant time. */
+  function access(req: IncomingMessage): Access | null {
+    const presented = bearerToken(req.headers.authorization);
+    const admin = tokenMatches(opts.token, presented);
+    const read = opts.readToken ? tokenMatches(opts.readToken, presented) : false;
+    return admin ? 'admin' : read ? 'read' : null;
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!hostOk(req.headers.host)) throw new HttpError('forbidden_host', 'Host header is not this admin API\'s address (DNS-rebinding protection)');
     if (!originAllowed(req.headers.origin, hostOk)) throw new HttpError('forbidden_origin', 'cross-origin requests are refused (Origin is not this admin API)');
 
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, query = ''] = (req.url ?? '/').split(/\?(.*)/s, 2);
     const method = req.method ?? 'GET';
+    if (ui.owns(path)) {
+      if (method !== 'GET' && method !== 'HEAD') throw new HttpError('method_not_allowed', `${method} is not allowed on ${path}`, { allow: 'GET, HEAD' });
+      if (ui.serve(req, res, path)) return;
+      throw new HttpError('not_found', `no dashboard file ${JSON.stringify(path)}; the dashboard is at /ui/`);
+    }
     const routeMatch = /^\/routes\/([^/]+)$/.exec(path);
-    const allow = path === '/healthz' || path === '/routes' || path === '/metrics' ? ['GET', 'HEAD'] : routeMatch ? ['GET', 'HEAD', 'PATCH'] : null;
-    if (!allow) throw new HttpError('not_found', `no such endpoint ${JSON.stringify(path)}; endpoints: GET /healthz, GET /routes, GET|PATCH /routes/:id, GET /metrics`);
+    const allow = ENDPOINTS[path] ?? (routeMatch ? ['GET', 'HEAD', 'PATCH'] : null);
+    if (!allow) throw new HttpError('not_found', `no such endpoint ${JSON.stringify(path)}; endpoints: ${ENDPOINT_LIST}`);
     if (!allow.includes(method)) throw new HttpError('method_not_allowed', `${method} is not allowed on ${path}`, { allow: allow.join(', ') });
 
-    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok', service: ADMIN_SERVICE, version: VERSION });
     // Nothing below says anything about routes until the token checks out.
-    if (!tokenMatches(opts.token, bearerToken(req.headers.authorization))) {
+    const who = access(req);
+    if (!who) {
       throw new HttpError('unauthorized', 'missing or wrong admin token: send Authorization: Bearer <token>', { 'www-authenticate': 'Bearer realm="strangler-admin"' });
     }
+    if (who === 'read' && method !== 'GET' && method !== 'HEAD') {
+      throw new HttpError('read_only', `the read-only token (STRANGLER_READ_TOKEN) cannot change anything: ${method} ${path} needs the admin token`);
+    }
+    if (path === '/whoami') return sendJson(res, 200, { access: who });
     if (path === '/metrics') {
       const parts = [await gateway.metricsText(), await registry.metrics()];
       res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
       return void res.end(parts.filter(Boolean).join('\n'));
     }
+    if (path === '/audit') return sendJson(res, 200, { entries: await audit.last(auditLimit(query)) });
+    if (path === '/instances') return sendJson(res, 200, await instances());
     if (path === '/routes') {
+      if (method === 'PATCH') return sendJson(res, 200, await patchRoutes(req));
       const table = opts.table();
       const stats = await gateway.routeStats();
       return sendJson(res, 200, {
         manifest_sha256: table.sha256,
+        state_version: state.version,
         routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, stats)),
+        nginx_hosts: await nginxHosts(),
       });
     }
     let id: string;
@@ -198,9 +362,11 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   return {
     server,
     async listen(host, port) {
-      const bound = { host, port: (await listen(server, host, port)).port };
-      hostOk = hostChecker(bound);
-      return bound;
+      const addr = { host, port: (await listen(server, host, port)).port };
+      // Reloads may change gateway.admin_hosts: ask the current table every time.
+      hostOk = (h) => hostChecker(addr, opts.table().gateway.admin_hosts)(h);
+      bound = addr;
+      return addr;
     },
     close: (graceMs = 5000) => closeGracefully(server, graceMs),
   };

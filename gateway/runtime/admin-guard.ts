@@ -3,6 +3,9 @@
 // and Origin, so only the admin's own address, the localhost forms, and its own origin pass.
 import { isIP } from 'node:net';
 
+/** What GET /healthz says about itself, so a client can tell this API from any other JSON server. */
+export const ADMIN_SERVICE = 'strangler-admin';
+
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1']);
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
 
@@ -18,15 +21,20 @@ export interface AdminAddress {
   port: number;
 }
 
-/** Returns a predicate for Host header values the admin listening on `bound` accepts. */
-export function hostChecker(bound: AdminAddress): (host: string | undefined) => boolean {
+/**
+ * Returns a predicate for Host header values the admin listening on `bound` accepts; `names`
+ * (the manifest's gateway.admin_hosts) are host names the operator vouches for, e.g. the DNS
+ * name a Prometheus server scrapes.
+ */
+export function hostChecker(bound: AdminAddress, names: readonly string[] = []): (host: string | undefined) => boolean {
   const own = bound.host.replace(/^\[|\]$/g, '').toLowerCase();
   const wildcard = WILDCARDS.has(own);
+  const listed = new Set(names.map((n) => n.toLowerCase()));
   return (host) => {
     const h = host === undefined ? null : parseHostHeader(host);
     if (!h) return false;
     if ((h.port ?? 80) !== bound.port) return false;
-    if (h.name === own || LOOPBACK_NAMES.has(h.name)) return true;
+    if (h.name === own || LOOPBACK_NAMES.has(h.name) || listed.has(h.name)) return true;
     // Bound to every interface: any IP literal is a way to reach it; names are what rebinding uses.
     return wildcard && isIP(h.name) !== 0;
   };

@@ -5,6 +5,8 @@ import { closeSync, fsyncSync, linkSync, openSync, readFileSync, statSync, unlin
 import { basename, dirname, extname, join } from 'node:path';
 
 export const TOKEN_ENV = 'STRANGLER_ADMIN_TOKEN';
+/** A second token that reads everything (dashboards, Prometheus) and changes nothing; unset: none. */
+export const READ_TOKEN_ENV = 'STRANGLER_READ_TOKEN';
 
 export interface AdminToken {
   readonly token: string;

@@ -2,7 +2,8 @@
 // images to 100% at 3am" has an answer. Appends are chained to keep the file in change order.
 import { promises as fsp } from 'node:fs';
 
-export interface AuditEntry {
+/** One route's percent changed (PATCH /routes/:id). */
+export interface RouteAuditEntry {
   time: string;
   route: string;
   action: 'set' | 'clear';
@@ -11,18 +12,61 @@ export interface AuditEntry {
   new: number;
   /** The admin client's address. */
   client: string;
+  /** The state version the change produced. */
+  state_version: number;
 }
 
+/** Several routes changed as one (PATCH /routes, e.g. the kill switch): one entry, every route's before and after. */
+export interface BulkAuditEntry {
+  time: string;
+  action: 'bulk';
+  routes: Record<string, { old: number; new: number }>;
+  client: string;
+  state_version: number;
+}
+
+export type AuditEntry = RouteAuditEntry | BulkAuditEntry;
+
 export class AuditLog {
-  private tail: Promise<unknown> = Promise.resolve();
+  private pending: Promise<unknown> = Promise.resolve();
 
   constructor(readonly file: string) {}
 
   append(entry: AuditEntry): Promise<void> {
     // One write(2) per line on an O_APPEND descriptor: lines never interleave.
     const line = JSON.stringify(entry) + '\n';
-    const p = this.tail.then(() => fsp.appendFile(this.file, line, { encoding: 'utf8', mode: 0o600 }));
-    this.tail = p.catch(() => undefined);
+    const p = this.pending.then(() => fsp.appendFile(this.file, line, { encoding: 'utf8', mode: 0o600 }));
+    this.pending = p.catch(() => undefined);
     return p;
+  }
+
+  /**
+   * The last `limit` entries, oldest first. Reads at most the file's last `maxBytes`, so a
+   * long-lived log costs the same to tail as a new one; a line that does not parse is skipped.
+   */
+  async last(limit: number, maxBytes = 256 * 1024): Promise<AuditEntry[]> {
+    let fh;
+    try {
+      fh = await fsp.open(this.file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    try {
+      const { size } = await fh.stat();
+      const start = Math.max(0, size - maxBytes);
+      const buf = Buffer.alloc(size - start);
+      await fh.read(buf, 0, buf.length, start);
+      const lines = buf.toString('utf8').split('\n');
+      if (start > 0) lines.shift(); // the first line may be cut
+      const entries: AuditEntry[] = [];
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        try { entries.push(JSON.parse(line) as AuditEntry); } catch { /* a torn or foreign line */ }
+      }
+      return entries.slice(-limit);
+    } finally {
+      await fh.close();
+    }
   }
 }

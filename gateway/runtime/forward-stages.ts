@@ -1,34 +1,43 @@
 // The gateway's request path as a short pipeline of small steps, in the manner of undici's
 // handlers or YARP's forwarder: each stage does one job on one request's Forwarding and either
 // answers it (returns true: the pipeline stops) or passes it on; `after` steps run once the
-// request is over, whatever happened. A new step (a shadow copy, a rollout sample, an access-log
-// record) is one more function in STAGES or AFTER; the others do not change.
+// request is over, whatever happened. A new step (a shadow copy, a rollout sample) is one more
+// function in STAGES or AFTER; the others do not change.
 //
-//   refuse -> decide -> limitBody -> redirect -> readBody -> attemptTarget -> fallbackToLegacy -> answerFailure
-//   after: record, releaseBody
+//   refuse -> decide -> refuseUnknownHost -> limitBody -> redirect -> readBody -> attemptTarget -> fallbackToLegacy -> answerFailure
+//   after: record, logAccess, releaseRequestBody
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { errorBody, REFUSAL_CODES, upstreamFailureBody } from '../http-answers';
 import { IDEMPOTENT_METHODS, requestBuffering, type Route, type RouteTable } from '../manifest/route-table';
 import { replyJson } from '../util/json-reply';
+import type { AccessLog } from './access-log';
 import { decideRoute, type Decision, type PercentSource, type RequestFacts } from './decide-route';
 import { attempt, type AttemptResult } from './forward';
 import type { FailureKind, GatewayMetrics } from './gateway-metrics';
-import { nginxHost, requestIdOf, upstreamRequestHeaders } from './proxy-headers';
+import { nginxHost, requestIdOf, upstreamHost, upstreamRequestHeaders } from './proxy-headers';
 import { bodySource, bufferBody, DEFAULT_BODY_TEMP_PATH, releaseBody, type BufferedBody } from './buffer-body';
 import { BodyTimeout, BodyTooLarge, bodyLength, discardRest, relayBody } from './request-body';
 import { refusal } from './request-limits';
 import type { RouteMatcher } from './route-matcher';
+import type { ServerNameMatcher } from './server-names';
+import { fromTrustedProxy } from './trusted-peer';
 import type { UpstreamPools } from './upstream-pools';
 
 /** What every stage may use: the current table (swapped on reload) and the shared services. */
 export interface GatewayContext {
   table: RouteTable;
   matcher: RouteMatcher;
+  /** The table's server_name, for `default_server: refuse`. */
+  servesName: ServerNameMatcher;
+  /** The listener's scheme: https with gateway.tls (fixed at start). */
+  readonly scheme: 'http' | 'https';
   readonly state: PercentSource;
   readonly pools: UpstreamPools;
   readonly metrics: GatewayMetrics;
   readonly log: (line: string) => void;
+  /** One line per request in nginx's log format; null: gateway.access_log is off. */
+  readonly accessLog: AccessLog | null;
 }
 
 type Routed = Exclude<Decision, { kind: 'bad' }>;
@@ -51,8 +60,8 @@ export class Forwarding {
   replayable = false;
   /** The request headers sent upstream (readRequestBody). */
   headers: string[] = NO_HEADERS;
-  /** X-Request-Id as sent upstream (the client's, or a new one): for the access log. '' until readBody. */
-  requestId = '';
+  /** X-Request-Id as sent upstream and logged (the client's, or a new one); see requestId. */
+  private id: string | null = null;
   /** Who served it, for metrics and logs: null until decide found a route. */
   route: string | null = null;
   target = 'legacy';
@@ -60,6 +69,8 @@ export class Forwarding {
   closedWith = 499;
   /** The last attempt's failure, for the fallback's log line and answerFailure. */
   failure: { status: number; kind: FailureKind; message: string } | null = null;
+  /** When the request was over, for every after step alike; 0 until one asks. */
+  private ended = 0;
 
   constructor(readonly ctx: GatewayContext, readonly req: IncomingMessage, readonly res: ServerResponse) {}
 
@@ -74,7 +85,24 @@ export class Forwarding {
   }
 
   debugHeaders(target: string): OutgoingHttpHeaders | null {
-    return debugHeaders(this.ctx.table, this.route ?? UNROUTED.route, target);
+    return debugHeaders(this.ctx.table, this.req, this.route ?? UNROUTED.route, target);
+  }
+
+  /** The status nginx logs: 499 when the client went away before an answer started (408 for a body that stalled). */
+  get status(): number {
+    return this.res.headersSent ? this.res.statusCode : this.closedWith;
+  }
+
+  /** X-Request-Id as sent upstream and logged: the client's, or a new one (made when first asked for). */
+  get requestId(): string {
+    if (this.id === null) this.id = requestIdOf(this.req.rawHeaders);
+    return this.id;
+  }
+
+  /** Seconds from the request's start to its end (fixed when first read). */
+  get seconds(): number {
+    if (this.ended === 0) this.ended = performance.now();
+    return (this.ended - this.started) / 1000;
   }
 }
 
@@ -101,13 +129,20 @@ export function requestFacts(req: IncomingMessage): RequestFacts {
   return { method: req.method!, rawTarget: req.url!, cookie: req.headers.cookie, rawHeaders: req.rawHeaders, remoteAddress: req.socket.remoteAddress ?? '' };
 }
 
-export function debugHeaders(table: RouteTable, route: string, target: string): OutgoingHttpHeaders | null {
-  return table.debug_headers ? { 'x-strangler-route': route, 'x-strangler-target': target } : null;
+/**
+ * With debug_headers, X-Strangler-Route and X-Strangler-Target, as nginx adds them. Without,
+ * X-Strangler-Target alone and only to the nginx in front (a trusted peer), which logs who
+ * answered a route it handed here and hides the header from its client; a client that reaches
+ * the gateway directly is not told.
+ */
+export function debugHeaders(table: RouteTable, req: IncomingMessage, route: string, target: string): OutgoingHttpHeaders | null {
+  if (table.debug_headers) return { 'x-strangler-route': route, 'x-strangler-target': target };
+  return fromTrustedProxy(req.socket.remoteAddress) ? { 'x-strangler-target': target } : null;
 }
 
 /** nginx answers these from the location's config before its `set`s ran; a dynamic route's location has no add_header. */
-function unroutedDebugHeaders(table: RouteTable, route: Route): OutgoingHttpHeaders | null {
-  return route.dynamic ? null : debugHeaders(table, UNROUTED.route, UNROUTED.target);
+function unroutedDebugHeaders(f: Forwarding, route: Route): OutgoingHttpHeaders | null {
+  return route.dynamic ? null : debugHeaders(f.ctx.table, f.req, UNROUTED.route, UNROUTED.target);
 }
 
 /** `failure` says what went wrong: refused, reset, timeout, connect_timeout, or status (a 502/503/504 answer). */
@@ -115,9 +150,18 @@ export function failureBody(status: number, route: Route, target: string, failur
   return { ...upstreamFailureBody(status, route.id, target), failure };
 }
 
-/** The request headers proxy_set_header sends; without a Host, nginx's $host is the server_name. */
-export function forwardHeaders(table: RouteTable, req: IncomingMessage, host: string | undefined, requestId: string): string[] {
-  return upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { host: host ?? table.server_name.split(' ')[0], remoteAddress: req.socket.remoteAddress ?? '', requestId });
+/**
+ * The request headers proxy_set_header sends: Host is nginx's $host (without a Host header, the
+ * server_name) plus the client's non-default port; X-Forwarded-Proto is the listener's scheme; X-Request-Id is requestId.
+ */
+export function forwardHeaders(ctx: GatewayContext, req: IncomingMessage, host: string | undefined, requestId: string): string[] {
+  const upstream = upstreamHost(host ?? ctx.table.server_name.split(' ')[0], req.headers.host, ctx.scheme);
+  return upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { host: upstream, remoteAddress: req.socket.remoteAddress ?? '', scheme: ctx.scheme, requestId });
+}
+
+/** `default_server: refuse` and a host (nginx's $host, or a TLS client's SNI name) none of server_name names. */
+export function unknownHost(ctx: GatewayContext, host: string | undefined): boolean {
+  return ctx.table.default_server === 'refuse' && !ctx.servesName(host);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,9 +194,17 @@ const decide: Stage = (f) => {
   return false;
 };
 
+/** nginx's refusing default server: `return 444` closes the connection without an answer. */
+const refuseUnknownHost: Stage = (f) => {
+  if (!unknownHost(f.ctx, f.host)) return false;
+  f.route = null; // nginx's default server answered it, not a route: nothing recorded
+  f.req.socket.destroy();
+  return true;
+};
+
 /** nginx's 413: from the location's config, before the route's `set`s ran. */
 function tooLarge(f: Forwarding, route: Route): true {
-  replyJson(f.res, 413, errorBody('body_too_large', { route: route.id, limit: route.body.max_size.text }), unroutedDebugHeaders(f.ctx.table, route), CLOSE);
+  replyJson(f.res, 413, errorBody('body_too_large', { route: route.id, limit: route.body.max_size.text }), unroutedDebugHeaders(f, route), CLOSE);
   return true;
 }
 
@@ -169,9 +221,10 @@ const redirect: Stage = (f) => {
   const d = f.decision!;
   if (d.kind !== 'redirect') return false;
   const req = f.req;
-  const port = (req.socket.localPort ?? 80) === 80 ? '' : `:${req.socket.localPort}`;
-  const location = `http://${f.host ?? localHost(req)}${port}${d.location}`;
-  f.res.writeHead(301, { location, 'content-type': 'text/html', ...unroutedDebugHeaders(f.ctx.table, d.route) });
+  const scheme = f.ctx.scheme;
+  const port = (req.socket.localPort ?? 80) === (scheme === 'https' ? 443 : 80) ? '' : `:${req.socket.localPort}`;
+  const location = `${scheme}://${f.host ?? localHost(req)}${port}${d.location}`;
+  f.res.writeHead(301, { location, 'content-type': 'text/html', ...unroutedDebugHeaders(f, d.route) });
   f.res.end(`<html><head><title>301 Moved Permanently</title></head><body>Moved to ${location}</body></html>\n`);
   return true;
 };
@@ -203,8 +256,7 @@ const readRequestBody: Stage = (f) => {
   const length = f.length;
   const buffering = requestBuffering(route.body);
   f.replayable = fallback !== null && (IDEMPOTENT.has(f.req.method!) || fallback.non_idempotent) && (buffering || (length !== null && length <= REPLAY_BUFFER_LIMIT));
-  f.requestId = requestIdOf(f.req.rawHeaders);
-  f.headers = forwardHeaders(f.ctx.table, f.req, f.host, f.requestId);
+  f.headers = forwardHeaders(f.ctx, f.req, f.host, f.requestId);
   if (length === 0) return false;
   const limit = route.body.max_size.bytes;
   const idleMs = route.timeouts.client_body_timeout.ms;
@@ -280,19 +332,26 @@ const answerFailure: Stage = (f) => {
   return true;
 };
 
+/** The route's metrics. */
+const record: AfterStep = (f) => {
+  if (f.route === null) return; // refused before routing: nginx logs no route either
+  f.ctx.metrics.request(f.route, f.target, f.status, f.seconds);
+};
+
+/** The access log's line, in nginx's format, when gateway.access_log is not off. */
+const logAccess: AfterStep = (f) => {
+  if (f.route === null || f.ctx.accessLog === null) return;
+  f.ctx.accessLog.record(f.req, f.res, f.route, f.target, f.status, f.seconds, f.requestId);
+};
+
+export const STAGES: readonly Stage[] = [refuse, decide, refuseUnknownHost, limitBody, redirect, readRequestBody, attemptTarget, fallbackToLegacy, answerFailure];
 /** The temp file of a buffered body goes once the request is over, whatever happened. */
 const releaseRequestBody: AfterStep = (f) => {
   releaseBody(f.buffered);
 };
 
-/** 499, as nginx logs it: the client went away before an answer started (408 for a body that stalled). */
-const record: AfterStep = (f) => {
-  if (f.route === null) return; // refused before routing: nginx logs no route either
-  f.ctx.metrics.request(f.route, f.target, f.res.headersSent ? f.res.statusCode : f.closedWith, (performance.now() - f.started) / 1000);
-};
-
-export const STAGES: readonly Stage[] = [refuse, decide, limitBody, redirect, readRequestBody, attemptTarget, fallbackToLegacy, answerFailure];
-export const AFTER: readonly AfterStep[] = [record, releaseRequestBody];
+// releaseRequestBody last: the temp file must outlive every step that may still read the body.
+export const AFTER: readonly AfterStep[] = [record, logAccess, releaseRequestBody];
 
 /** Runs one request through the stages, then the after steps. */
 export async function forward(f: Forwarding, stages: readonly Stage[] = STAGES, after: readonly AfterStep[] = AFTER): Promise<void> {

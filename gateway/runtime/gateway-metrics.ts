@@ -6,8 +6,27 @@
 // prom-client as is.
 import { Counter, Registry, type Metric } from 'prom-client';
 
+/** Requests and 5xx answers of one side of a route. */
+export interface SideStats { requests: number; errors: number }
+
 /** Requests, errors and fallbacks of one route. */
-export interface RouteStats { requests: number; errors: number; fallbacks: number }
+export interface RouteStats {
+  requests: number;
+  errors: number;
+  fallbacks: number;
+  /** By who served the request: "legacy" or the route's `to` (a fallback counts for legacy). */
+  by_target: Record<string, SideStats>;
+}
+
+/** Sums stats from several sources (the workers of a group). */
+export function addRouteStats(a: RouteStats, b: RouteStats): RouteStats {
+  const by_target: Record<string, SideStats> = { ...a.by_target };
+  for (const [t, s] of Object.entries(b.by_target)) {
+    const x = by_target[t] ?? { requests: 0, errors: 0 };
+    by_target[t] = { requests: x.requests + s.requests, errors: x.errors + s.errors };
+  }
+  return { requests: a.requests + b.requests, errors: a.errors + b.errors, fallbacks: a.fallbacks + b.fallbacks, by_target };
+}
 
 /** What the admin API needs from the traffic side: one server (gateway-server.ts) or a group of workers (worker-group.ts). */
 export interface AdminGateway {
@@ -120,6 +139,11 @@ export class GatewayMetrics {
   }
 
   allStats(): Map<string, RouteStats> {
-    return new Map([...this.routes].map(([id, r]) => [id, { ...r.stats }]));
+    return new Map([...this.routes].map(([id, r]) => [id, { ...r.stats, by_target: Object.fromEntries([...r.targets].map(([t, s]) => [t, sideStats(s)])) }]));
   }
+}
+
+/** A target's requests and 5xx answers, from its status classes. */
+function sideStats(s: Series): SideStats {
+  return { requests: s.byClass.reduce((a, b) => a + b, 0), errors: s.byClass[5] };
 }

@@ -1,28 +1,36 @@
 // The gateway's traffic listener: each request goes through the stages of forward-stages.ts
-// (refuse, decide, limit and read the body, attempt, fall back, answer, record); WebSocket
-// upgrades are decided the same way and piped. swapTable() applies a reload.
-import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server } from 'node:http';
+// (refuse, decide, limit and read the body, attempt, fall back, answer; then record and log);
+// WebSocket upgrades are decided the same way and piped. swapTable() applies a reload. With
+// gateway.tls the listener speaks HTTP/1.1 over TLS; everything after the handshake is the same.
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type RequestListener, type Server, type ServerOptions } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import { errorBody } from '../http-answers';
-import type { RouteTable } from '../manifest/route-table';
+import type { RouteTable, TlsFiles } from '../manifest/route-table';
 import { closeGracefully, listen } from '../util/http-server';
 import { endSocketJson, replyJson } from '../util/json-reply';
+import type { AccessLog } from './access-log';
 import { decideRoute, type PercentSource } from './decide-route';
 import { upgradeAttempt, type UpstreamFailure } from './forward';
 import {
-  debugHeaders, failureBody, forward, Forwarding, forwardHeaders, REPLAY_BUFFER_LIMIT, requestFacts, type GatewayContext,
+  debugHeaders, failureBody, forward, Forwarding, forwardHeaders, REPLAY_BUFFER_LIMIT, requestFacts, unknownHost, type GatewayContext,
 } from './forward-stages';
 import { GatewayMetrics, type AdminGateway } from './gateway-metrics';
 import { nginxHost, rawResponseHead, requestIdOf } from './proxy-headers';
 import { HEADER_BUFFER, refusal } from './request-limits';
 import { buildRouteMatcher } from './route-matcher';
 import { oneAtATime } from './one-at-a-time';
+import { serverNameMatcher } from './server-names';
 import { UpstreamPools } from './upstream-pools';
 
 export interface GatewayServerOptions {
   table: RouteTable;
   state: PercentSource;
   log?: (line: string) => void;
+  /** One line per request in nginx's log format; none when absent. */
+  accessLog?: AccessLog | null;
 }
 
 export interface GatewayServer extends AdminGateway {
@@ -40,18 +48,25 @@ export { REPLAY_BUFFER_LIMIT };
 const CLOSE = { close: true };
 
 export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
+  // gateway.tls is read at start; a reload renews the certificate (setSecureContext), but turning
+  // TLS on or off needs a restart.
+  const tls = opts.table.gateway.tls;
   const ctx: GatewayContext = {
     table: opts.table,
     matcher: buildRouteMatcher(opts.table),
+    servesName: serverNameMatcher(opts.table.server_name),
+    scheme: tls ? 'https' : 'http',
     state: opts.state,
     pools: new UpstreamPools(opts.table),
     metrics: new GatewayMetrics(),
     log: opts.log ?? (() => undefined),
+    accessLog: opts.accessLog ?? null,
   };
   const { pools, metrics, log } = ctx;
+  ctx.accessLog?.register(metrics.registry);
   const upgraded = new Set<Socket>();
 
-  const server = createServer({
+  const server = createTrafficServer(tls, {
     maxHeaderSize: 4 * HEADER_BUFFER,
     requireHostHeader: true,
     keepAliveTimeout: 65_000,
@@ -63,6 +78,14 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     if (!res.headersSent) replyJson(res, 500, errorBody('internal_error'), null, CLOSE);
     else res.destroy();
   })));
+  // nginx's refusing default server rejects handshakes for unknown names (ssl_reject_handshake):
+  // a TLS connection whose SNI names none of server_name, or none at all, is closed unanswered.
+  if (tls) {
+    server.on('secureConnection', (socket: TLSSocket) => {
+      const name = typeof socket.servername === 'string' ? socket.servername.toLowerCase() : undefined;
+      if (unknownHost(ctx, name)) socket.destroy();
+    });
+  }
   // nginx refuses CONNECT with 400; without a listener Node would drop the connection unanswered.
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {
     socket.on('error', () => socket.destroy());
@@ -72,15 +95,15 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     upgrade(req, socket, head).catch(() => socket.destroy());
   });
 
-  const debug = (route: string, target: string) => debugHeaders(ctx.table, route, target);
-
   async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const debug = (route: string, target: string) => debugHeaders(ctx.table, req, route, target);
     const refuse = (status: number, body: object, debug: OutgoingHttpHeaders | null = null) => endSocketJson(socket, status, body, debug);
     socket.on('error', () => socket.destroy());
     const d = decideRoute(ctx.matcher, ctx.state, requestFacts(req));
     const host = d.kind === 'bad' ? null : nginxHost(req.headers.host, d.parsed.host);
     if (d.kind !== 'proxy' || host === null || refusal(req)) return refuse(400, errorBody('bad_request'));
-    const headers = forwardHeaders(ctx.table, req, host, requestIdOf(req.rawHeaders));
+    if (unknownHost(ctx, host)) return void socket.destroy();
+    const headers = forwardHeaders(ctx, req, host, requestIdOf(req.rawHeaders));
     // Upgrade requests carry no body: the WebSocket handshake is headers only.
     const [server] = pools.serversFor(d.upstream, d.route.timeouts.connect.ms);
     if (!server) return refuse(502, failureBody(502, d.route, d.target, 'refused'), debug(d.route.id, d.target));
@@ -108,6 +131,17 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     up.socket.pipe(socket);
   }
 
+  /** A reload reads the certificate again (renewed by certbot); a bad pair keeps the one in use. */
+  function renewCertificate(next: TlsFiles | null): void {
+    if ((next === null) !== (tls === null)) return log('gateway: gateway.tls was turned on or off: restart the gateway for it to take effect');
+    if (next === null) return;
+    try {
+      (server as unknown as TlsServer).setSecureContext(readTlsFiles(next));
+    } catch (err) {
+      log(`gateway: keeping the certificate in use: ${(err as Error).message}`);
+    }
+  }
+
   return {
     server,
     metricsRegistry: metrics.registry,
@@ -116,6 +150,8 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     },
     swapTable(next: RouteTable) {
       ctx.matcher = buildRouteMatcher(next);
+      ctx.servesName = serverNameMatcher(next.server_name);
+      renewCertificate(next.gateway.tls);
       pools.use(next);
       ctx.table = next;
     },
@@ -127,4 +163,15 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
       await pools.destroy();
     },
   };
+}
+
+function readTlsFiles(files: TlsFiles): { cert: Buffer; key: Buffer } {
+  return { cert: readFileSync(files.certificate), key: readFileSync(files.certificate_key) };
+}
+
+/** Plain HTTP, or HTTP/1.1 over TLS (gateway.tls): the same request handling either way. */
+function createTrafficServer(tls: TlsFiles | null, options: ServerOptions, handler: RequestListener): Server {
+  if (!tls) return createServer(options, handler);
+  // https.Server is an http.Server over TLS sockets: every event and method used here exists on it.
+  return createHttpsServer({ ...options, ...readTlsFiles(tls), minVersion: 'TLSv1.2' }, handler) as unknown as Server;
 }

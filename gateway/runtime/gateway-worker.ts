@@ -7,6 +7,7 @@ import { compileManifest } from '../manifest/compile-manifest';
 import type { Route, RouteTable } from '../manifest/route-table';
 import { effectivePercent } from '../manifest/percent';
 import type { PercentSource } from './decide-route';
+import { accessLogDestination, createAccessLog, type AccessLog } from './access-log';
 import { createGatewayServer, type GatewayServer } from './gateway-server';
 import type { StateFile } from './state-store';
 import type { FromWorker, ToWorker } from './worker-messages';
@@ -32,6 +33,7 @@ function runWorker(): void {
   let gw: GatewayServer | null = null;
   let overrides: OverridesCopy | null = null;
   let manifestPath = '';
+  let accessLog: AccessLog | null = null;
   /** The group's applyDelayMs option (tests): a worker slow to apply a change. */
   let applyDelayMs = 0;
 
@@ -41,10 +43,12 @@ function runWorker(): void {
         manifestPath = m.manifestPath;
         applyDelayMs = m.applyDelayMs;
         overrides = new OverridesCopy(m.state);
-        const server = createGatewayServer({
-          table: compileOrThrow(m.manifestText, manifestPath), state: overrides,
-          log: (line) => send({ t: 'log', line: `worker ${process.pid}: ${line}` }),
-        });
+        const table = compileOrThrow(m.manifestText, manifestPath);
+        const log = (line: string) => send({ t: 'log', line: `worker ${process.pid}: ${line}` });
+        const destination = accessLogDestination(table.gateway.access_log, manifestPath);
+        // Every worker appends whole lines to the same file (O_APPEND), as nginx's workers do.
+        accessLog = destination ? createAccessLog(destination, { onError: log }) : null;
+        const server = createGatewayServer({ table, state: overrides, log, accessLog });
         gw = server;
         server.listen(m.host, m.port).then(
           () => send({ t: 'listening', port: (server.server.address() as AddressInfo).port }),
@@ -74,12 +78,17 @@ function runWorker(): void {
           send({ t: 'stats', seq: m.seq, stats: [...stats], metrics }));
         return;
       case 'close':
-        void (gw ? gw.close(m.graceMs) : Promise.resolve()).finally(() => process.exit(0));
+        void (gw ? gw.close(m.graceMs) : Promise.resolve()).then(() => accessLog?.close()).finally(() => process.exit(0));
+        return;
+      case 'reopen':
+        accessLog?.reopen();
         return;
     }
   });
   // Ctrl-C and SIGTERM reach the whole process group: the primary decides when workers stop.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
+  // A SIGUSR1 sent to the whole group reopens this worker's log too (and never starts the inspector).
+  process.on('SIGUSR1', () => accessLog?.reopen());
   // Without a primary there is nobody to take orders from.
   process.on('disconnect', () => process.exit(0));
 }

@@ -1,7 +1,9 @@
 // The headers the gateway sends upstream and back, as the compiled nginx sends them:
-// `proxy_set_header Host $host`, X-Real-IP, X-Forwarded-For/-Proto/-Host; nginx's own defaults
+// `proxy_set_header Host $host$strangler_host_port` (emit-edge.ts), X-Real-IP,
+// X-Forwarded-For/-Proto/-Host; nginx's own defaults
 // (Keep-Alive, Expect, TE dropped; Content-Length/Transfer-Encoding recomputed); X-Request-Id
-// (the client's, or a new one like $request_id); headers with "_" in their name ignored (ignore_invalid_headers on, underscores_in_headers off); plus the
+// (the client's, or a new one like $request_id); headers with
+// "_" in their name ignored (ignore_invalid_headers on, underscores_in_headers off); plus the
 // hop-by-hop headers of RFC 9110 §7.6.1, including those the Connection header names.
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
@@ -30,6 +32,17 @@ export function nginxHost(header: string | undefined, absoluteHost: string | nul
   return h === undefined ? undefined : validateHost(h);
 }
 
+/**
+ * The Host sent upstream: nginx's $host plus the Host header's port where it is not the scheme's
+ * default, exactly as the compiled map $strangler_host_port computes it (emit-edge.ts): the last
+ * `:digits` at the end of the header, dropped when it is 80 for http or 443 for https.
+ */
+export function upstreamHost(host: string, hostHeader: string | undefined, scheme: 'http' | 'https'): string {
+  const m = hostHeader === undefined ? null : /:([0-9]+)$/.exec(hostHeader);
+  if (m === null || m[1] === (scheme === 'https' ? '443' : '80')) return host;
+  return `${host}:${m[1]}`;
+}
+
 /** The Connection header's tokens: more hop-by-hop header names. */
 function connectionTokens(value: string | undefined): Set<string> | null {
   if (!value) return null;
@@ -40,8 +53,10 @@ function connectionTokens(value: string | undefined): Set<string> | null {
 }
 
 export interface ForwardedFor {
+  /** The Host sent upstream (upstreamHost). */
   host: string;
   remoteAddress: string;
+  scheme: 'http' | 'https';
   /** Sent as X-Request-Id (requestIdOf). */
   requestId: string;
 }
@@ -75,7 +90,7 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
     'x-real-ip', addr,
     // $proxy_add_x_forwarded_for: the client's X-Forwarded-For, then the client's address.
     'x-forwarded-for', xff.length ? `${xff.join(', ')}, ${addr}` : addr,
-    'x-forwarded-proto', 'http',
+    'x-forwarded-proto', fwd.scheme,
     'x-forwarded-host', fwd.host,
     'x-request-id', fwd.requestId,
   );

@@ -3,18 +3,21 @@
 // file change (the old table keeps serving if the new manifest is invalid), graceful close.
 // The traffic side is one server in this process, or with `workers` a group of cluster workers
 // sharing the port (worker-group.ts); everything else stays here.
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname } from 'node:path';
 import { compileManifest, loadManifest, sha256 } from '../manifest/compile-manifest';
 import { fileDiagnostic, formatDiagnostic, type ManifestDiagnostic } from '../manifest/errors';
 import type { RouteTable } from '../manifest/route-table';
 import { createAdminApi, type AdminGateway } from './admin-api';
+import { accessLogDestination, createAccessLog } from './access-log';
 import { createGatewayServer } from './gateway-server';
 import { createWorkerGroup } from './worker-group';
-import { besideManifest, loadOrCreateAdminToken } from './admin-token';
+import { besideManifest, loadOrCreateAdminToken, READ_TOKEN_ENV } from './admin-token';
 import { StateStore } from './state-store';
-import { parseAddress, type Address } from '../util/address';
+import { fileHostReports } from './file-state-source';
+import { localUrl, parseAddress, type Address } from '../util/address';
+import { watchFile } from '../util/watch-file';
 
 export type { Address };
 
@@ -53,6 +56,8 @@ export interface ReloadResult {
 
 export interface GatewayHandle {
   readonly listen: Address;
+  /** The traffic listener's URL: https:// with gateway.tls (read at start; turning it on or off needs a restart). */
+  readonly trafficUrl: string;
   readonly admin: Address;
   readonly statePath: string;
   readonly auditPath: string;
@@ -62,6 +67,8 @@ export interface GatewayHandle {
   readonly state: StateStore;
   /** The processes serving traffic: this one, or the workers. */
   trafficPids(): number[];
+  /** Reopen the access log (SIGUSR1, after logrotate moved it). */
+  reopenLogs(): void;
   table(): RouteTable;
   reload(reason?: string): Promise<ReloadResult>;
   /** Stops accepting, lets requests in flight finish within `graceMs` (default 10 s). */
@@ -77,12 +84,15 @@ interface TrafficSide extends AdminGateway {
   listen(host: string, port: number): Promise<number>;
   /** A validated manifest: resolves once new requests are routed by it. */
   swapTable(table: RouteTable, text: string): Promise<void>;
+  reopenLogs(): void;
   pids(): number[];
   close(graceMs: number): Promise<void>;
 }
 
-function inProcessTraffic(table: RouteTable, state: StateStore, log: ServeLog): TrafficSide {
-  const gw = createGatewayServer({ table, state, log: (line: string) => log.info(line) });
+function inProcessTraffic(table: RouteTable, manifestPath: string, state: StateStore, log: ServeLog): TrafficSide {
+  const destination = accessLogDestination(table.gateway.access_log, manifestPath);
+  const accessLog = destination ? createAccessLog(destination, { onError: (line) => log.error(line) }) : null;
+  const gw = createGatewayServer({ table, state, log: (line: string) => log.info(line), accessLog });
   return {
     async listen(host, port) {
       await gw.listen(host, port);
@@ -90,9 +100,13 @@ function inProcessTraffic(table: RouteTable, state: StateStore, log: ServeLog): 
     },
     async swapTable(next) { gw.swapTable(next); }, // one reference swap: each request sees the old table or the new one
     pids: () => [process.pid],
+    reopenLogs: () => accessLog?.reopen(),
     routeStats: () => gw.routeStats(),
     metricsText: () => gw.metricsText(),
-    close: (graceMs) => gw.close(graceMs),
+    close: async (graceMs) => {
+      await gw.close(graceMs);
+      await accessLog?.close();
+    },
   };
 }
 
@@ -117,18 +131,24 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
   if (dropped.length) log.info(`state: dropped overrides of routes no longer in the manifest: ${dropped.join(', ')}`);
   const token = loadOrCreateAdminToken(manifestPath, opts.env);
   for (const w of token.warnings) log.error(w);
+  const readToken = (opts.env ?? process.env)[READ_TOKEN_ENV] || null;
+  if (readToken !== null && readToken === token.token) throw new Error(`${READ_TOKEN_ENV} must differ from the admin token: a read-only token that is also the admin token changes everything`);
 
   const listenAt = opts.listen ? parseAddress(opts.listen, table.gateway.listen) : table.gateway.listen;
   const adminAt = opts.admin ? parseAddress(opts.admin, table.gateway.admin) : table.gateway.admin;
 
-  const gw = opts.workers ? workerTraffic(opts.workers, manifestPath, loaded.text, state, log, opts.workerApplyDelayMs) : inProcessTraffic(table, state, log);
-  const admin = createAdminApi({
-    table: () => table, state, gateway: gw, token: token.token, auditPath, log: (line) => log.info(line),
-  });
+  const gw = opts.workers ? workerTraffic(opts.workers, manifestPath, loaded.text, state, log, opts.workerApplyDelayMs) : inProcessTraffic(table, manifestPath, state, log);
   let listen: Address;
+  let trafficUrl = '';
+  const admin = createAdminApi({
+    table: () => table, state, gateway: gw, token: token.token, readToken, auditPath, log: (line) => log.info(line),
+    instance: () => ({ listen: trafficUrl, traffic_pids: gw.pids() }),
+    hostReports: fileHostReports(statePath).list,
+  });
   let adminAddr: Address;
   try {
     listen = { host: listenAt.host, port: await gw.listen(listenAt.host, listenAt.port) };
+    trafficUrl = localUrl(listen.host, listen.port, table.gateway.tls ? 'https' : 'http');
     adminAddr = await admin.listen(adminAt.host, adminAt.port);
   } catch (err) {
     await Promise.allSettled([gw.close(0), admin.close(0)]);
@@ -151,7 +171,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
       log.error(formatDiagnostic(d));
       return { outcome: 'invalid', diagnostics: [d], dropped: [] };
     }
-    if (sha256(text) === table.sha256) return { outcome: 'unchanged', diagnostics: [], dropped: [] };
+    // With gateway.tls a reload also reads the certificate again (certbot renewed it): no shortcut.
+    if (sha256(text) === table.sha256 && table.gateway.tls === null) return { outcome: 'unchanged', diagnostics: [], dropped: [] };
     const compiled = compileManifest(text, manifestPath);
     if (!compiled.table) {
       log.error(`reload (${reason}): ${manifestPath} is invalid, still serving the previous manifest (sha256 ${table.sha256.slice(0, 12)}):`);
@@ -176,27 +197,13 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     return { outcome: 'reloaded', diagnostics: compiled.diagnostics, dropped: gone };
   }
 
-  // Watch the directory, not the file: editors save by writing a new file and renaming it
-  // over the old one, which a watch on the old inode would miss.
-  let watcher: FSWatcher | null = null;
-  let debounce: NodeJS.Timeout | null = null;
-  if (opts.watch !== false) {
-    const name = basename(manifestPath);
-    try {
-      watcher = watch(dirname(manifestPath), { persistent: false }, (_event, file) => {
-        if (file !== null && file !== name) return;
-        if (debounce) clearTimeout(debounce);
-        debounce = setTimeout(() => { debounce = null; void reload('file changed'); }, opts.debounceMs ?? 200);
-      });
-      watcher.on('error', (err) => log.error(`watching ${manifestPath}: ${err.message}; reload with SIGHUP instead`));
-    } catch (err) {
-      log.error(`cannot watch ${manifestPath}: ${(err as Error).message}; reload with SIGHUP instead`);
-    }
-  }
+  const watcher = opts.watch === false ? null : watchFile(manifestPath, () => void reload('file changed'), opts.debounceMs ?? 200,
+    (err) => log.error(`watching ${manifestPath}: ${err.message}; reload with SIGHUP instead`));
 
   let closing: Promise<void> | null = null;
   return {
     listen,
+    trafficUrl,
     admin: adminAddr,
     statePath,
     auditPath,
@@ -204,12 +211,12 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     tokenCreated: token.created,
     state,
     trafficPids: () => gw.pids(),
+    reopenLogs: () => gw.reopenLogs(),
     table: () => table,
     reload,
     close(graceMs = DEFAULT_GRACE_MS) {
       closing ??= (async () => {
         watcher?.close();
-        if (debounce) clearTimeout(debounce);
         await Promise.all([gw.close(graceMs), admin.close(Math.min(graceMs, 2000))]);
         await reloading.catch(() => undefined);
       })();

@@ -17,9 +17,24 @@ export interface Override {
   readonly by: string;
 }
 
+/**
+ * The runtime state every layer follows: the overrides, and `version`, a change counter that
+ * grows by one with each applied change (APIs call it `state_version`). The state file holds
+ * exactly this; another store (Redis) holds the same shape.
+ */
 export interface StateFile {
-  version: 1;
+  version: number;
   routes: Record<string, Override>;
+}
+
+/** One batch of changes: route id -> new percent, or null to drop the override. */
+export type StateChanges = ReadonlyMap<string, number | null>;
+
+export interface AppliedChanges {
+  /** The state version the batch produced (unchanged when the batch changed nothing). */
+  version: number;
+  /** Each changed route's override before the batch (undefined: it had none). */
+  previous: ReadonlyMap<string, Override | undefined>;
 }
 
 /** The state file exists but cannot be trusted: refuse to start rather than silently reset. */
@@ -32,13 +47,15 @@ export class StateFileError extends Error {
 
 export class StateStore {
   private overrides: ReadonlyMap<string, Override>;
+  private changeCounter: number;
   /** Tail of the write queue: each mutation starts after the previous one settled. */
   private queue: Promise<unknown> = Promise.resolve();
   /** Told of each change once it is durable, before the change resolves (workers of a cluster). */
   private applied: ((state: StateFile) => Promise<void>) | null = null;
 
-  private constructor(readonly file: string, initial: Map<string, Override>) {
-    this.overrides = initial;
+  private constructor(readonly file: string, initial: { version: number; routes: Map<string, Override> }) {
+    this.overrides = initial.routes;
+    this.changeCounter = initial.version;
   }
 
   /** Loads `file` (a missing file is an empty state); throws StateFileError when it is unusable. */
@@ -65,52 +82,71 @@ export class StateStore {
     this.applied = fn;
   }
 
-  snapshot(): StateFile {
-    return { version: 1, routes: Object.fromEntries(this.overrides) };
+  /** The change counter: the number of changes applied since the state began. */
+  get version(): number {
+    return this.changeCounter;
   }
 
-  /** Persists then applies; resolves once the new state is durable and in effect. */
-  set(routeId: string, percent: number, client: string): Promise<{ previous: Override | undefined; current: Override }> {
-    if (!isValidPercent(percent)) return Promise.reject(new RangeError(`percent must be ${PERCENT_RULE}, got ${percent}`));
-    const current: Override = Object.freeze({ percent: Math.round(percent * 100) / 100, updated_at: new Date().toISOString(), by: client });
+  snapshot(): StateFile {
+    return { version: this.changeCounter, routes: Object.fromEntries(this.overrides) };
+  }
+
+  /**
+   * The one mutation: every change of the batch becomes durable and takes effect together, as
+   * one new version (a kill switch over many routes is one change, never half applied).
+   * Resolves once the new state is durable and in effect.
+   */
+  apply(changes: StateChanges, by: string): Promise<AppliedChanges> {
+    for (const [id, percent] of changes) {
+      if (percent !== null && !isValidPercent(percent)) {
+        return Promise.reject(new RangeError(`${id}: percent must be ${PERCENT_RULE}, got ${percent}`));
+      }
+    }
+    const updated_at = new Date().toISOString();
     return this.mutate((next) => {
-      const previous = next.get(routeId);
-      next.set(routeId, current);
-      return { previous, current };
+      const previous = new Map<string, Override | undefined>();
+      for (const [id, percent] of changes) {
+        previous.set(id, next.get(id));
+        if (percent === null) next.delete(id);
+        else next.set(id, Object.freeze({ percent: Math.round(percent * 100) / 100, updated_at, by }));
+      }
+      return previous;
     });
+  }
+
+  /** One route's override; see apply. */
+  async set(routeId: string, percent: number, client: string): Promise<{ previous: Override | undefined; current: Override }> {
+    const { previous } = await this.apply(new Map([[routeId, percent]]), client);
+    return { previous: previous.get(routeId), current: this.overrides.get(routeId)! };
   }
 
   /** Drops the override: the route goes back to the manifest's percent. */
-  clear(routeId: string): Promise<{ previous: Override | undefined }> {
-    return this.mutate((next) => {
-      const previous = next.get(routeId);
-      next.delete(routeId);
-      return { previous };
-    });
+  async clear(routeId: string, client = 'unknown'): Promise<{ previous: Override | undefined }> {
+    const { previous } = await this.apply(new Map([[routeId, null]]), client);
+    return { previous: previous.get(routeId) };
   }
 
   /** After a manifest reload: forget overrides of routes that no longer exist; resolves to their ids. */
   retainOnly(ids: Iterable<string>): Promise<string[]> {
     const keep = new Set(ids);
-    return this.mutate((next) => {
-      const dropped = [...next.keys()].filter((id) => !keep.has(id));
-      for (const id of dropped) next.delete(id);
-      return dropped;
-    });
+    const dropped = [...this.overrides.keys()].filter((id) => !keep.has(id));
+    return this.apply(new Map(dropped.map((id) => [id, null])), 'manifest reload').then(() => dropped);
   }
 
-  private mutate<T>(change: (next: Map<string, Override>) => T): Promise<T> {
-    const run = async (): Promise<T> => {
+  private mutate(change: (next: Map<string, Override>) => ReadonlyMap<string, Override | undefined>): Promise<AppliedChanges> {
+    const run = async (): Promise<AppliedChanges> => {
       const next = new Map(this.overrides);
-      const result = change(next);
+      const previous = change(next);
       if (!sameOverrides(next, this.overrides)) {
+        const version = this.changeCounter + 1;
         // Synchronous on purpose: a few hundred microseconds of fsync in one event-loop turn,
         // instead of eight turns queued behind proxy traffic before the change takes effect.
-        atomicWriteFileSync(this.file, JSON.stringify({ version: 1, routes: Object.fromEntries(next) }, null, 2) + '\n', 0o600);
+        atomicWriteFileSync(this.file, JSON.stringify({ version, routes: Object.fromEntries(next) }, null, 2) + '\n', 0o600);
         this.overrides = next; // applied only once durable
+        this.changeCounter = version;
         if (this.applied) await this.applied(this.snapshot());
       }
-      return result;
+      return { version: this.changeCounter, previous };
     };
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
@@ -124,12 +160,13 @@ function sameOverrides(a: ReadonlyMap<string, Override>, b: ReadonlyMap<string, 
   return true;
 }
 
-function readStateFile(file: string): Map<string, Override> {
+/** The state file as data; a missing file is version 0 with no overrides. Throws StateFileError. */
+export function readStateFile(file: string): { version: number; routes: Map<string, Override> } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 0, routes: new Map() };
     throw new StateFileError(file, `cannot be read: ${(err as Error).message}`);
   }
   let data: unknown;
@@ -140,7 +177,8 @@ function readStateFile(file: string): Map<string, Override> {
   }
   const d = data as Partial<StateFile> | null;
   if (typeof d !== 'object' || d === null || Array.isArray(d)) throw new StateFileError(file, 'is not a JSON object');
-  if (d.version !== 1) throw new StateFileError(file, `has version ${JSON.stringify(d.version)}, expected 1`);
+  // version counts changes (files written before it did say 1: the same rule accepts them).
+  if (!Number.isSafeInteger(d.version) || (d.version as number) < 0) throw new StateFileError(file, `"version" must be a whole number of changes, got ${JSON.stringify(d.version)}`);
   if (typeof d.routes !== 'object' || d.routes === null || Array.isArray(d.routes)) throw new StateFileError(file, '"routes" must be an object');
   const out = new Map<string, Override>();
   for (const [id, o] of Object.entries(d.routes)) {
@@ -151,7 +189,7 @@ function readStateFile(file: string): Map<string, Override> {
     if (typeof o.by !== 'string') throw new StateFileError(file, `${where}.by must be a string`);
     out.set(id, Object.freeze({ percent: o.percent, updated_at: o.updated_at, by: o.by }));
   }
-  return out;
+  return { version: d.version as number, routes: out };
 }
 
 /** A write killed mid-way leaves its temp file behind; the state file itself is intact. */

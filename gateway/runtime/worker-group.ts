@@ -7,7 +7,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { join } from 'node:path';
 import { AggregatorRegistry } from 'prom-client';
 import type { RouteTable } from '../manifest/route-table';
-import type { RouteStats } from './gateway-metrics';
+import { addRouteStats, type RouteStats } from './gateway-metrics';
 import { withTrafficFlags } from './node-flags';
 import type { StateFile } from './state-store';
 import type { FromWorker, ToWorker } from './worker-messages';
@@ -33,6 +33,8 @@ export interface WorkerGroup {
   applyState(state: StateFile): Promise<void>;
   routeStats(): Promise<ReadonlyMap<string, RouteStats>>;
   metricsText(): Promise<string>;
+  /** Every worker reopens its access log. */
+  reopenLogs(): void;
   pids(): number[];
   close(graceMs: number): Promise<void>;
 }
@@ -149,8 +151,8 @@ export function createWorkerGroup(o: WorkerGroupOptions): WorkerGroup {
       const sum = new Map<string, RouteStats>();
       for (const answer of await stats()) {
         for (const [id, s] of answer.stats) {
-          const t = sum.get(id) ?? { requests: 0, errors: 0, fallbacks: 0 };
-          sum.set(id, { requests: t.requests + s.requests, errors: t.errors + s.errors, fallbacks: t.fallbacks + s.fallbacks });
+          const t = sum.get(id);
+          sum.set(id, t ? addRouteStats(t, s) : s);
         }
       }
       return sum;
@@ -158,6 +160,11 @@ export function createWorkerGroup(o: WorkerGroupOptions): WorkerGroup {
     async metricsText() {
       const answers = await stats();
       return AggregatorRegistry.aggregate(answers.map((a) => a.metrics)).metrics();
+    },
+    reopenLogs() {
+      for (const w of members.keys()) {
+        try { w.send({ t: 'reopen' } satisfies ToWorker); } catch { /* exiting: its replacement opens the file anew */ }
+      }
     },
     pids: () => [...members.keys()].map((w) => w.process.pid!),
     async close(graceMs) {

@@ -10,6 +10,8 @@ export type ToWorker =
   | { readonly t: 'table'; readonly seq: number; readonly manifestText: string }
   | { readonly t: 'state'; readonly seq: number; readonly state: StateFile }
   | { readonly t: 'stats'; readonly seq: number }
+  /** Reopen the access log (SIGUSR1 reached the primary: logrotate). */
+  | { readonly t: 'reopen' }
   | { readonly t: 'close'; readonly graceMs: number };
 
 export type FromWorker =

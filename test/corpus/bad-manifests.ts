@@ -80,6 +80,12 @@ const FIELDS: Field[] = [
   { field: 'salt', path: 'routes[0].canary.salt', code: 'STR_UNSAFE_STRING', set: (m, p) => { r(m, 0).canary.salt = `v${p}1`; } },
   { field: 'listen address', path: 'listen', code: 'STR_BAD_ADDRESS', set: (m, p) => { m.listen = `127.0.0.1:80${p}80`; } },
   { field: 'gateway admin address', path: 'gateway.admin', code: 'STR_BAD_ADDRESS', set: (m, p) => { m.gateway.admin = `127.0.0${p}.1:8091`; } },
+  { field: 'server_name list item', path: 'server_name[1]', code: 'STR_UNSAFE_STRING', set: (m, p) => { m.server_name = ['api.example.no', `www.exa${p}mple.no`]; } },
+  { field: 'tls certificate path', path: 'tls.certificate', code: 'STR_BAD_FILE_PATH', set: (m, p) => { m.tls = { certificate: `/etc/ssl/ce${p}rt.pem`, certificate_key: '/nonexistent/key.pem' }; } },
+  { field: 'tls key path', path: 'tls.certificate_key', code: 'STR_BAD_FILE_PATH', set: (m, p) => { m.tls = { certificate: '/nonexistent/cert.pem', certificate_key: `/etc/ssl/k${p}ey.pem` }; } },
+  { field: 'acme webroot', path: 'tls.acme_webroot', code: 'STR_BAD_FILE_PATH', set: (m, p) => { m.tls = { certificate: '/nonexistent/cert.pem', certificate_key: '/nonexistent/key.pem', acme_webroot: `/var/www/ac${p}me` }; } },
+  { field: 'gateway tls certificate path', path: 'gateway.tls.certificate', code: 'STR_BAD_FILE_PATH', set: (m, p) => { m.gateway.tls = { certificate: `/etc/ssl/ce${p}rt.pem`, certificate_key: '/nonexistent/key.pem' }; } },
+  { field: 'trusted proxy', path: 'trusted_proxies[0]', code: 'STR_BAD_CIDR', set: (m, p) => { m.trusted_proxies = [`10.0.0.0${p}/8`]; } },
 ];
 
 const injection: BadManifest[] = FIELDS.flatMap((f) => Object.entries(PAYLOADS)

@@ -1,6 +1,25 @@
 // Manifests shared by the nginx, gateway and equivalence tests, written for a stack's ports.
 import type { StackPorts } from './stack';
 
+/** The top of a manifest whose upstreams are never contacted (state and compile tests); routes follow. */
+export const OFFLINE_MANIFEST_HEAD = `
+version: 1
+listen: 8080
+upstreams:
+  legacy: { servers: ["127.0.0.1:1"] }
+  functions: { servers: ["127.0.0.1:2"] }
+routes:
+`;
+
+/** The top of a small manifest for a stack: nginx's listen, debug headers, legacy and functions. */
+export const STACK_MANIFEST_HEAD = (p: StackPorts) => `version: 1
+listen: "127.0.0.1:${p.nginx}"
+debug_headers: true
+upstreams:
+  legacy: { servers: ["127.0.0.1:${p.legacy}"] }
+  functions: { servers: ["127.0.0.1:${p.functions}"] }
+`;
+
 /** Every kind of match, target, method rule, canary, fallback and override the semantics name. */
 export const ROUTING_MANIFEST = (p: StackPorts) => `
 version: 1
@@ -60,3 +79,15 @@ routes:
     to: function:track-package
     canary: { percent: 0 }
 `;
+
+/**
+ * ROUTING_MANIFEST with HTTPS in both layers: nginx's tls listener on `tlsPort` and gateway.tls,
+ * with the same certificate.
+ */
+export const TLS_ROUTING_MANIFEST = (files: { certificate: string; certificate_key: string }, tlsPort: number) => (p: StackPorts) => {
+  const pair = `certificate: ${files.certificate}, certificate_key: ${files.certificate_key}`;
+  const plain = ROUTING_MANIFEST(p);
+  const withGatewayTls = plain.replace(/^gateway: \{ (.*) \}$/m, `gateway: { $1, tls: { ${pair} } }`);
+  if (withGatewayTls === plain) throw new Error('ROUTING_MANIFEST has no one-line gateway block to add tls to');
+  return `${withGatewayTls}tls: { listen: "127.0.0.1:${tlsPort}", ${pair} }\n`;
+};

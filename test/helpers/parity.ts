@@ -20,7 +20,7 @@ export interface Observed {
 /** An answer as any raw client returns it: status, lower-cased headers, body bytes. */
 export interface Answer { status: number; headers: Record<string, string | undefined>; body: Buffer }
 
-const PLANTABLE = (k: string) => k.includes('_') || k.startsWith('x-t-') || k === 'host' || k === 'x-forwarded-for' || k === 'x-real-ip' || k === 'x-forwarded-host';
+const PLANTABLE = (k: string) => k.includes('_') || k.startsWith('x-t-') || k === 'host' || k === 'x-forwarded-for' || k === 'x-real-ip' || k === 'x-forwarded-host' || k === 'x-forwarded-proto';
 
 export function observe(a: Answer): Observed {
   const seen: Observed = { status: a.status, route: a.headers['x-strangler-route'], target: a.headers['x-strangler-target'], servedBy: a.headers['x-served-by'] };

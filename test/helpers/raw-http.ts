@@ -4,6 +4,7 @@
 // (optionally dribbled), read as far as the first answer goes: complete, truncated, none (0) or
 // none in time (-1).
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 
 export interface RawResponse {
   status: number;
@@ -20,6 +21,19 @@ export interface RawRequestOptions {
   /** Send these bytes verbatim instead of building a request. */
   rawRequest?: string | Buffer;
   timeoutMs?: number;
+  /** Over TLS, with this SNI name (the certificate is not verified: the tests make their own). */
+  tls?: TlsClient;
+}
+
+export interface TlsClient {
+  readonly servername: string;
+}
+
+/** A loopback connection, plain or over TLS; `ready` is the event after which bytes may be written. */
+function open(port: number, tls: TlsClient | undefined, localAddress?: string): { socket: Socket; ready: 'connect' | 'secureConnect' } {
+  const tcp = connect({ port, host: '127.0.0.1', localAddress });
+  if (!tls) return { socket: tcp, ready: 'connect' };
+  return { socket: tlsConnect({ socket: tcp, servername: tls.servername, rejectUnauthorized: false }), ready: 'secureConnect' };
 }
 
 /** A response head (without its blank line): the status, and the headers lower-cased, repeats joined with ", ". */
@@ -36,7 +50,7 @@ export function parseResponseHead(head: Buffer): { status: number; headers: Reco
 
 export function rawRequest(port: number, target: string, opts: RawRequestOptions = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
+    const { socket } = open(port, opts.tls);
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       socket.destroy();
@@ -97,6 +111,8 @@ export interface ExchangeRequest {
   readonly halfClose?: boolean;
   /** The loopback source address to connect from (127.x.y.z): tags the request, since proxies pass it on as X-Real-IP. */
   readonly from?: string;
+  /** Over TLS with this SNI name (certificate not verified). */
+  readonly tls?: TlsClient;
 }
 
 export interface Exchange {
@@ -134,7 +150,7 @@ function parseResponse(raw: Buffer): Exchange | null {
 /** Sends `c.raw` verbatim (or dribbled) and reads one answer, however the server ends it. */
 export function exchange(port: number, c: ExchangeRequest, timeoutMs = 15_000): Promise<Exchange> {
   return new Promise((resolve) => {
-    const socket: Socket = connect({ port, host: '127.0.0.1', localAddress: c.from });
+    const { socket, ready } = open(port, c.tls, c.from);
     const chunks: Buffer[] = [];
     let done = false;
     const finish = (e: Exchange) => {
@@ -162,7 +178,7 @@ export function exchange(port: number, c: ExchangeRequest, timeoutMs = 15_000): 
     });
     socket.on('error', () => finish(fromBytes()));
     socket.on('close', () => finish(fromBytes()));
-    socket.on('connect', async () => {
+    socket.on(ready, async () => {
       if (!c.dribble) {
         socket.write(c.raw);
       } else {

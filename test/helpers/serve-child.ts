@@ -8,13 +8,17 @@ import { join } from 'node:path';
 export const REPO_ROOT = join(__dirname, '..', '..', '..');
 export const BIN = join(REPO_ROOT, 'bin', 'strangler.js');
 
-export interface ServeChild {
-  readonly child: ChildProcess;
-  readonly pid: number;
+export interface ServeChild extends CliChild {
   readonly trafficPort: number;
   readonly adminPort: number;
   /** The `token` line as printed: a path (maybe followed by " (created)") or $STRANGLER_ADMIN_TOKEN. */
   readonly tokenLine: string;
+}
+
+/** A long-running `strangler COMMAND` (serve, agent) that prints "ready" once it is. */
+export interface CliChild {
+  readonly child: ChildProcess;
+  readonly pid: number;
   stdout(): string;
   stderr(): string;
   /** Resolves with the exit code (or signal name) once the process is gone. */
@@ -36,11 +40,28 @@ export interface ServeChildOptions {
 }
 
 export async function startServeChild(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000, opts: ServeChildOptions = {}): Promise<ServeChild> {
+  const argv = opts.workerApplyDelayMs === undefined ? [BIN, 'serve', ...args] : [join(__dirname, 'serve-slow-workers.js'), String(opts.workerApplyDelayMs), ...args];
+  const handle = await spawnCliChild('serve', argv, env, timeoutMs);
+  const out = handle.stdout();
+  const port = (label: string) => {
+    const m = new RegExp(`^  ${label} +https?://[^\\n]*:([0-9]+)$`, 'm').exec(out);
+    if (!m) throw new Error(`no ${label} address in the output of strangler serve:\n${out}`);
+    return Number(m[1]);
+  };
+  const token = /^  token +(.+)$/m.exec(out);
+  return { ...handle, trafficPort: port('traffic'), adminPort: port('admin'), tokenLine: token ? token[1] : '' };
+}
+
+export function startCliChild(command: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<CliChild> {
+  return spawnCliChild(command, [BIN, command, ...args], env, timeoutMs);
+}
+
+/** node ARGV: `command` names it in errors. */
+async function spawnCliChild(command: string, argv: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CliChild> {
   if (!hook) {
     hook = true;
     process.on('exit', () => { for (const c of live) try { c.kill('SIGKILL'); } catch { /* gone */ } });
   }
-  const argv = opts.workerApplyDelayMs === undefined ? [BIN, 'serve', ...args] : [join(__dirname, 'serve-slow-workers.js'), String(opts.workerApplyDelayMs), ...args];
   const child = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let out = '';
@@ -60,9 +81,9 @@ export async function startServeChild(args: string[], env: NodeJS.ProcessEnv = {
     const check = () => {
       const m = pattern.exec(both.slice(from));
       if (m) { done(); resolve(m[0]); return; }
-      if (gone) { done(); reject(new Error(`strangler serve exited before printing ${pattern}:\n${both}`)); }
+      if (gone) { done(); reject(new Error(`strangler ${command} exited before printing ${pattern}:\n${both}`)); }
     };
-    const timer = setTimeout(() => { done(); reject(new Error(`strangler serve did not print ${pattern} within ${ms} ms:\n${both}`)); }, ms);
+    const timer = setTimeout(() => { done(); reject(new Error(`strangler ${command} did not print ${pattern} within ${ms} ms:\n${both}`)); }, ms);
     const done = () => { clearTimeout(timer); waiters.delete(check); };
     waiters.add(check);
     check();
@@ -87,13 +108,7 @@ export async function startServeChild(args: string[], env: NodeJS.ProcessEnv = {
     await handle.kill();
     throw e;
   }
-  const port = (label: string) => {
-    const m = new RegExp(`^  ${label} +http://[^\\n]*:([0-9]+)$`, 'm').exec(out);
-    if (!m) throw new Error(`no ${label} address in the output of strangler serve:\n${out}`);
-    return Number(m[1]);
-  };
-  const token = /^  token +(.+)$/m.exec(out);
-  return { ...handle, trafficPort: port('traffic'), adminPort: port('admin'), tokenLine: token ? token[1] : '' };
+  return handle;
 }
 
 /** Resident set and its peak so far (kB → bytes), from /proc/<pid>/status. */

@@ -1,0 +1,89 @@
+// The gateway's access log record: one line per request, in nginx's strangler_json format
+// (gateway/nginx/log-format.ts), handed to a buffered writer. A separate step so the request
+// path only calls record() where it records its metrics.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isAbsolute, resolve } from 'node:path';
+import type { Registry } from 'prom-client';
+import { LOG_FIELDS, type AccessLine } from '../nginx/log-format';
+import { besideManifest } from './admin-token';
+import { AccessLogWriter, type AccessLogDestination, type AccessLogWriterOptions } from './access-log-writer';
+
+export interface AccessLog {
+  /** requestId: the X-Request-Id sent upstream (the client's, or the one the gateway made). */
+  record(req: IncomingMessage, res: ServerResponse | null, route: string, target: string, status: number, seconds: number, requestId: string): void;
+  register(registry: Registry): void;
+  reopen(): void;
+  close(): Promise<void>;
+}
+
+/** gateway.access_log: null means the default file beside the manifest; "off" means no log. */
+export function accessLogDestination(setting: string | null, manifestPath: string): AccessLogDestination | null {
+  if (setting === 'off') return null;
+  if (setting === 'stdout') return { kind: 'stdout' };
+  if (setting === null) return { kind: 'file', path: besideManifest(manifestPath, 'access.log') };
+  return { kind: 'file', path: isAbsolute(setting) ? setting : resolve(manifestPath, '..', setting) };
+}
+
+export function createAccessLog(destination: AccessLogDestination, opts: AccessLogWriterOptions = {}): AccessLog {
+  const writer = new AccessLogWriter(destination, opts);
+  return {
+    record(req, res, route, target, status, seconds, requestId) {
+      writer.append(formatAccessLine({
+        time: isoTime(), route, target, method: req.method ?? '', uri: req.url ?? '', status,
+        bytes: res ? bodyBytes(req, res, status) : 0, request_time: seconds,
+        upstream_response_time: '', upstream_addr: '', upstream_status: '', remote_addr: req.socket.remoteAddress ?? '',
+        // nginx's escape=json logs an absent header as "".
+        request_id: requestId, user_agent: req.headers['user-agent'] ?? '',
+      }));
+    },
+    register: (registry) => writer.register(registry),
+    reopen: () => writer.reopen(),
+    close: () => writer.close(),
+  };
+}
+
+/** The line nginx would write: the same keys in the same order, numbers bare, ms resolution. */
+export function formatAccessLine(l: AccessLine): string {
+  let out = '{';
+  for (let i = 0; i < LOG_FIELDS.length; i++) {
+    const f = LOG_FIELDS[i];
+    const v = l[f.key as keyof AccessLine];
+    if (i > 0) out += ',';
+    out += `"${f.key}":`;
+    out += f.type === 'number' ? (f.key === 'request_time' ? (v as number).toFixed(3) : String(v)) : jsonString(v as string);
+  }
+  return out + '}\n';
+}
+
+/** Characters JSON (and nginx's escape=json) escapes; most values have none, and skip JSON.stringify. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+
+function jsonString(v: string): string {
+  return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
+}
+
+/**
+ * $body_bytes_sent: the Content-Length sent (none for HEAD, 204, 304), also when writeHead set it
+ * (Node keeps it as _contentLength); a chunked body's size is not tracked and logs 0.
+ */
+function bodyBytes(req: IncomingMessage, res: ServerResponse, status: number): number {
+  if (req.method === 'HEAD' || status === 204 || status === 304) return 0;
+  const n = Number((res as { _contentLength?: number | null })._contentLength ?? res.getHeader('content-length'));
+  return Number.isFinite(n) && n >= 0 ? n : 0;
+}
+
+let cachedSecond = -1;
+let cachedTime = '';
+
+/** nginx's $time_iso8601: local time with its UTC offset, to the second (cached per second). */
+export function isoTime(now = Date.now()): string {
+  const second = Math.floor(now / 1000);
+  if (second === cachedSecond) return cachedTime;
+  const d = new Date(second * 1000);
+  const offset = -d.getTimezoneOffset();
+  const p = (n: number) => String(Math.abs(n)).padStart(2, '0');
+  cachedTime = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}` +
+    `${offset < 0 ? '-' : '+'}${p(Math.trunc(offset / 60))}:${p(offset % 60)}`;
+  cachedSecond = second;
+  return cachedTime;
+}
