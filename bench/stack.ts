@@ -22,8 +22,9 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export async function startUpstream(): Promise<Child<{ port: number }>> {
-  return startScript(join(BENCH_DIST, 'upstream.js'), []);
+/** The echo upstream; with delayMs, a slow one that waits that long before each answer. */
+export async function startUpstream(delayMs = 0): Promise<Child<{ port: number }>> {
+  return startScript(join(BENCH_DIST, 'upstream.js'), delayMs > 0 ? ['0', String(delayMs)] : []);
 }
 
 export type PeerName = 'undici-pool' | 'http-proxy' | 'fastify-proxy';

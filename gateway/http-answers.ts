@@ -31,6 +31,7 @@ export const HTTP_ANSWERS = {
   read_only: { status: 403, by: 'admin', message: 'a change sent with the read-only token (STRANGLER_READ_TOKEN); nothing is read or changed, changes need the admin token' },
   not_found: { status: 404, by: 'admin', message: 'no such endpoint or dashboard file (the dashboard is at /ui/)' },
   unknown_route: { status: 404, by: 'admin', message: 'no route with that id in the manifest (a PATCH /routes naming one changes nothing)' },
+  not_shadowed: { status: 404, by: 'admin', message: 'the route has no shadow in the manifest, so there are no comparisons to show' },
   default_route_fixed: { status: 409, by: 'admin', message: 'the default route serves unmatched requests from legacy and has no percent to change (also when a PATCH /routes names it)' },
   unsupported_media_type: { status: 415, by: 'admin', message: 'the request body is not application/json' },
   audit_failed: { status: 500, by: 'admin', message: 'the change is in effect but the audit log could not be written' },

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { echo, jsonReply, mergeFaults, NO_FAULTS, parseFaults, readBody, requestFaultSpec, sendReply, sleep, textReply, type BodyInfo, type Faults } from './faults.js';
 import { localUrl } from '../gateway/util/address.js';
 import { listen } from '../gateway/util/http-server.js';
+import { priceQuote, skuOf } from './prices.js';
 
 export interface FunctionSpec { name: string; image?: string; faults?: string }
 
@@ -55,7 +56,7 @@ export interface FunctionsFixture {
   setFaults(spec: string, functionName?: string): void;
 }
 
-export const DEFAULT_FUNCTIONS = ['track-package', 'generate-report', 'order-intake', 'image-resizer'];
+export const DEFAULT_FUNCTIONS = ['track-package', 'generate-report', 'order-intake', 'image-resizer', 'price-quote'];
 const NAMESPACE = 'openfaas-fn';
 
 interface FnState { name: string; image: string; faults: Faults; lastActive: number; readyAt: number; createdAt: string }
@@ -119,6 +120,9 @@ export async function startFunctions(opts: FunctionsOptions = {}): Promise<Funct
     const state = await scale(fn);
     if (state === 'closed') return null;
     if (state === 'unavailable') return { ran: false, reply: textReply(503, `No endpoints available for: ${fn.name}.`) };
+    // price-quote answers like the monolith's price page (monolith-fixture/prices.ts), not with an echo.
+    const sku = fn.name === 'price-quote' && !isAsync ? skuOf(rest) : null;
+    if (sku !== null) return { ran: true, reply: jsonReply(200, priceQuote(sku, 'function'), { 'x-call-id': callId, 'x-served-by': 'function' }) };
     return {
       ran: true,
       reply: jsonReply(200, {

@@ -8,6 +8,7 @@ import { parseArgs, promisify } from 'node:util';
 import { WebSocketServer } from 'ws';
 import { echo, jsonReply, parseFaults, readBody, requestFaultSpec, sendReply, sleep, textReply, type BodyInfo, type Faults, type Reply } from './faults.js';
 import { localUrl } from '../gateway/util/address.js';
+import { priceQuote, skuOf } from './prices.js';
 import { listen } from '../gateway/util/http-server.js';
 
 export interface LegacyOptions { port?: number; host?: string; faults?: string; name?: string }
@@ -42,6 +43,8 @@ async function route(req: IncomingMessage, body: BodyInfo, instance: string | un
     try { id = decodeURIComponent(id); } catch { /* keep the raw segment */ }
     return jsonReply(200, { ...base, package: { id, status: 'in_transit', carrier: 'acme', eta_days: 2 } });
   }
+  const sku = path.startsWith('/api/v1/prices/') ? skuOf(path) : null;
+  if (sku !== null && (method === 'GET' || method === 'HEAD')) return jsonReply(200, priceQuote(sku, 'legacy'));
   if (path === '/api/v1/orders' && method === 'POST') {
     let order: unknown;
     try { order = JSON.parse(body.buffer!.toString('utf8')); } catch {

@@ -1,32 +1,33 @@
 // The gateway's access log lines are nginx's: the same request through a real nginx and through
 // the gateway gives lines with the same keys in the same order, the same types and the same
 // values. A route nginx hands to the gateway is logged by nginx with who answered it (the
-// gateway's X-Strangler-Target), which the client does not see without debug_headers.
+// gateway's X-Strangler-Target), which the client does not see without debug_headers. A shadowed
+// route's copy is no user request: neither log has a line for it.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { request } from 'undici';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
 import { lineFor, loggedLines } from './helpers/access-lines';
 import { requireNginx } from './helpers/nginx';
 import { raw } from './helpers/node-request';
-import { startStack, type Stack } from './helpers/stack';
+import { pollUntil } from './helpers/poll';
+import { gatewayBehindNginx } from './helpers/manifests';
+import { startStack, type Stack, type StackPorts } from './helpers/stack';
 
-const manifest = (p: { nginx: number; legacy: number; functions: number; gateway: number; admin: number }) => `version: 1
-listen: "127.0.0.1:${p.nginx}"
-upstreams:
-  legacy: { servers: ["127.0.0.1:${p.legacy}"] }
-  functions: { servers: ["127.0.0.1:${p.functions}"] }
-gateway:
-  listen: "127.0.0.1:${p.gateway}"
-  admin: "127.0.0.1:${p.admin}"
-routes:
-  - id: track
+const manifest = (p: StackPorts) => gatewayBehindNginx(p, `  - id: track
     match: { prefix: /api/v1/track }
     to: function:track-package
   - id: images
     match: { prefix: /images/ }
     to: function:image-resizer
     dynamic: true
-`;
+  - id: prices
+    match: { prefix: /api/v1/prices }
+    to: function:price-quote
+    canary: { percent: 0 }
+    shadow: {}`);
+
+const TOKEN = 'access-log-test';
 
 describe('access log: the gateway writes nginx\'s format', () => {
   let stack: Stack;
@@ -37,7 +38,7 @@ describe('access log: the gateway writes nginx\'s format', () => {
   before(async function () {
     requireNginx(this);
     stack = await startStack(manifest);
-    gateway = await startGateway({ manifestPath: stack.manifestPath, watch: false, env: { STRANGLER_ADMIN_TOKEN: 'access-log-test' } });
+    gateway = await startGateway({ manifestPath: stack.manifestPath, watch: false, env: { STRANGLER_ADMIN_TOKEN: TOKEN } });
     nginxLog = join(stack.nginx!.prefix, 'logs', 'access.log');
     gatewayLog = stack.manifestPath.replace(/\.yaml$/, '.access.log'); // the default: beside the manifest
   });
@@ -112,6 +113,24 @@ describe('access log: the gateway writes nginx\'s format', () => {
     assert.equal(g.request_id, 'client-id-7');
     assert.equal(n.user_agent, '');
     assert.equal(g.user_agent, '');
+  });
+
+  it('a shadowed route: one line in each log, naming the side that served the user; the copy writes none', async () => {
+    const [nBefore, gBefore] = [loggedLines(nginxLog).length, loggedLines(gatewayLog).length];
+    const res = await raw(`http://127.0.0.1:${stack.ports.nginx}`, '/api/v1/prices/sku-9');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-strangler-target'], undefined);
+    await pollUntil('the copy compared', async () => {
+      const r = await request(`http://127.0.0.1:${stack.ports.admin}/routes/prices/shadow`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      return ((await r.body.json()) as { compared: number }).compared === 1;
+    });
+    // Each log is written in order: a later request's line means every earlier one is there.
+    await raw(`http://127.0.0.1:${stack.ports.nginx}`, '/after-the-copy');
+    await raw(`http://127.0.0.1:${stack.ports.gateway}`, '/after-the-copy');
+    await Promise.all([lineFor(nginxLog, '/after-the-copy', nBefore), lineFor(gatewayLog, '/after-the-copy', gBefore)]);
+    const prices = (lines: ReturnType<typeof loggedLines>) => lines.filter((l) => String(l.uri).includes('prices')).map((l) => [l.route, l.target, l.uri]);
+    assert.deepEqual(prices(loggedLines(nginxLog).slice(nBefore)), [['prices', 'legacy', '/api/v1/prices/sku-9']]);
+    assert.deepEqual(prices(loggedLines(gatewayLog).slice(gBefore)), [['prices', 'legacy', '/api/v1/prices/sku-9']]);
   });
 
   it('flipped to legacy at runtime: nginx logs legacy for the same route', async () => {

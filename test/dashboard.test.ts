@@ -16,7 +16,7 @@ import { PROJECT_ROOT } from '../gateway/version';
 import { launchBrowser } from './helpers/browser';
 import { ROUTING_MANIFEST } from './helpers/manifests';
 import { runCli } from './helpers/serve-child';
-import { startStack, type Stack } from './helpers/stack';
+import { startStack, type Stack, type StackPorts } from './helpers/stack';
 
 // Globals of the page, for the callbacks run inside it (the project compiles without the DOM lib).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -25,6 +25,13 @@ declare const document: any, window: any, location: any, sessionStorage: any;
 const ADMIN_TOKEN = 'dashboard-admin-token';
 const READ_TOKEN = 'dashboard-read-token';
 const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts', 'dashboard');
+/** The routing manifest and a shadowed route whose function differs from legacy in one field (monolith-fixture/prices.ts). */
+const DASHBOARD_MANIFEST = (p: StackPorts) => `${ROUTING_MANIFEST(p)}  - id: prices
+    match: { prefix: /api/v1/prices }
+    to: function:price-quote
+    canary: { percent: 0 }
+    shadow: { ignore: ["$.quoted_at"] }
+`;
 
 describe('dashboard in a browser', function () {
   this.timeout(60_000);
@@ -39,7 +46,7 @@ describe('dashboard in a browser', function () {
   before(async function () {
     browser = await launchBrowser(this);
     mkdirSync(ARTIFACTS, { recursive: true });
-    stack = await startStack(ROUTING_MANIFEST, { nginx: false });
+    stack = await startStack(DASHBOARD_MANIFEST, { nginx: false });
     gw = await startGateway({
       manifestPath: stack.manifestPath, watch: false, listen: '127.0.0.1:0', admin: '127.0.0.1:0',
       env: { STRANGLER_ADMIN_TOKEN: ADMIN_TOKEN, STRANGLER_READ_TOKEN: READ_TOKEN },
@@ -47,7 +54,7 @@ describe('dashboard in a browser', function () {
     ui = `http://127.0.0.1:${gw.admin.port}/ui/`;
     // Steady traffic on a few routes, so the rates on screen are real counter deltas.
     traffic = (async () => {
-      const paths = ['/api/v1/track/1', '/images/a.png', '/search?q=x', '/gone/1', '/health'];
+      const paths = ['/api/v1/track/1', '/images/a.png', '/search?q=x', '/gone/1', '/health', '/api/v1/prices/sku-1'];
       for (let i = 0; !stopTraffic; i++) {
         const res = await request(`http://127.0.0.1:${gw.listen.port}${paths[i % paths.length]}`, { headers: { cookie: `session_id=u${i}` } });
         await res.body.dump();
@@ -87,7 +94,7 @@ describe('dashboard in a browser', function () {
 
   async function routesJson(token = ADMIN_TOKEN) {
     const res = await request(`http://127.0.0.1:${gw.admin.port}/routes`, { headers: { authorization: `Bearer ${token}` } });
-    return (await res.body.json()) as { routes: { id: string; effective_percent: number; override: unknown }[] };
+    return (await res.body.json()) as { routes: { id: string; effective_percent: number; override: unknown; shadow?: Record<string, unknown> }[] };
   }
 
   it('serves its files without a token, with a strict CSP and no-referrer, nosniff and cache headers; data needs the token', async () => {
@@ -139,6 +146,16 @@ describe('dashboard in a browser', function () {
       const cells = document.querySelectorAll('[data-route-row="track"] td.num');
       return cells.length > 3 && /^[0-9.]+$/.test(cells[2].textContent ?? '') && Number(cells[2].textContent) > 0;
     });
+    // The shadowed route's match rate: its function always differs from legacy (vat_included).
+    await page.waitForFunction(() => document.querySelector('[data-route-row="prices"] td[data-shadow]')?.textContent === '0%');
+    assert.match(String(await page.locator('[data-route-row="prices"] td[data-shadow]').getAttribute('title')), /^0 of [1-9]\d* compared answers equal, [1-9]\d* different$/);
+    assert.equal(await page.locator('td[data-shadow]').count(), 1, 'only the shadowed route has a match rate');
+    assert.equal(await page.locator('[data-route-row="track"] td').nth(8).innerText(), '—');
+    const api = (await routesJson()).routes;
+    const prices = api.find((r) => r.id === 'prices')!.shadow!;
+    assert.deepEqual(Object.keys(prices), ['compared', 'equal', 'different', 'match_ratio']);
+    assert.ok(Number(prices.compared) > 0 && prices.equal === 0 && prices.different === prices.compared && prices.match_ratio === 0, JSON.stringify(prices));
+    assert.deepEqual(api.filter((r) => 'shadow' in r).map((r) => r.id), ['prices'], 'routes without shadow: carry no shadow key');
     assert.equal(await page.locator('#access-badge').innerText(), 'Admin');
     assert.match(await page.locator('#gateways').innerText(), /\(this one\)/);
     assert.match(await page.locator('#nginx').innerText(), /No nginx hosts/);

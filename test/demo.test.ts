@@ -138,10 +138,10 @@ async function routePercent(manifest: string, ports: Ports, id: string): Promise
   return ((await res.body.json()) as { effective_percent: number }).effective_percent;
 }
 
-/** Runs the three printed commands and checks what each one did. */
+/** Runs the five printed commands and checks what each one did. */
 async function tryPrintedCommands(out: string, manifest: string, ports: Ports): Promise<void> {
   const cmds = printedCommands(out);
-  assert.equal(cmds.length, 3, `expected three commands:\n${out}`);
+  assert.equal(cmds.length, 5, `expected five commands:\n${out}`);
   assert.match(cmds[0], new RegExp(`^curl -s http://127\\.0\\.0\\.1:${ports.gateway}/`));
   assert.match(cmds[1], new RegExp(`^curl -s http://127\\.0\\.0\\.1:${ports.gateway}/api/v1/track/42 `));
   assert.match(cmds[2], /^npx strangler canary images 50 --manifest /);
@@ -157,6 +157,22 @@ async function tryPrintedCommands(out: string, manifest: string, ports: Ports): 
   assert.equal(canary.code, 0, canary.stderr);
   assert.match(canary.stdout, /^images: 10% -> 50% to function:image-resizer/m);
   assert.equal(await routePercent(manifest, ports, 'images'), 50);
+
+  // The shadowed route: legacy answers, the function's copy differs in one field.
+  assert.match(cmds[3], new RegExp(`^curl -s http://127\\.0\\.0\\.1:${ports.gateway}/api/v1/prices/42 `));
+  assert.match(cmds[4], /^npx strangler diff prices --manifest /);
+  const quote = await servedBy(cmds[3]);
+  assert.equal(quote.vat_included, true, 'served by legacy');
+  const deadline = Date.now() + 10_000;
+  let diff = await shell(cmds[4]);
+  while (!/1 compared/.test(diff.stdout) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    diff = await shell(cmds[4]);
+  }
+  assert.equal(diff.code, 0, diff.stderr);
+  assert.match(diff.stdout, /1 compared, 0 equal, 1 different/);
+  assert.match(diff.stdout, /^ {2}\$\.vat_included +1x +legacy: true\n +function: false$/m);
+  assert.doesNotMatch(diff.stdout, /quoted_at/, 'ignored by the manifest');
 }
 
 async function stopAndCheck(demo: Demo, ports: Ports): Promise<void> {

@@ -54,7 +54,7 @@ describe('functions fixture (OpenFaaS gateway API)', () => {
     it('lists the default functions at GET /system/functions with live invocation counts', async () => {
       const list = () => raw(fx.url, '/system/functions').then(json) as Promise<Array<Record<string, unknown>>>;
       const before = await list();
-      assert.deepEqual(before.map((f) => f.name).sort(), ['generate-report', 'image-resizer', 'order-intake', 'track-package']);
+      assert.deepEqual(before.map((f) => f.name).sort(), ['generate-report', 'image-resizer', 'order-intake', 'price-quote', 'track-package']);
       for (const f of before) {
         assert.equal(typeof f.image, 'string');
         assert.equal(typeof f.replicas, 'number');

@@ -6,19 +6,9 @@ import { BUILTIN_DEFAULTS, compileManifest } from '../gateway/manifest/compile-m
 import { formatDiagnostic, type ManifestDiagnostic } from '../gateway/manifest/errors';
 import type { RouteTable } from '../gateway/manifest/route-table';
 import { parseDuration, parseSize } from '../gateway/manifest/units';
+import { MANIFEST_HEAD, withRoutes } from './helpers/manifest-text';
 
-const HEAD = [
-  'version: 1',
-  'listen: 8080',
-  'upstreams:',
-  '  legacy: { servers: ["127.0.0.1:8081"] }',
-  '  functions: { servers: ["127.0.0.1:8082"] }',
-];
-
-/** HEAD, then `routes:` and the given lines; the first route line is line 7. */
-function withRoutes(...lines: string[]): string {
-  return [...HEAD, 'routes:', ...lines, ''].join('\n');
-}
+const HEAD = MANIFEST_HEAD;
 
 function compile(text: string): { table: RouteTable | null; ds: ManifestDiagnostic[]; errors: ManifestDiagnostic[] } {
   const { table, diagnostics } = compileManifest(text, 'routes.yaml');

@@ -206,11 +206,12 @@
     ];
   }
 
-  function shadowText(s) {
-    if (s === null || typeof s !== 'object') return String(s);
-    if (typeof s.match_rate === 'number') return fmtPercent(s.match_rate <= 1 ? s.match_rate * 100 : s.match_rate);
-    if (typeof s.matched === 'number' && typeof s.compared === 'number') return s.compared ? fmtPercent((100 * s.matched) / s.compared) : '—';
-    return summary(s);
+  /** A shadowed route's match rate, from GET /routes' {compared, equal, different, match_ratio}. */
+  function shadowCell(s) {
+    if (s === null || typeof s !== 'object') return h('td', { class: 'num' }, String(s));
+    if (!('match_ratio' in s)) return h('td', { class: 'num' }, summary(s));
+    const title = s.compared ? `${s.equal} of ${s.compared} compared answers equal, ${s.different} different` : 'no answers compared yet';
+    return h('td', { class: 'num', 'data-shadow': '', title }, s.match_ratio === null ? '—' : fmtPercent(100 * s.match_ratio));
   }
 
   function rolloutText(r) {
@@ -266,7 +267,7 @@
         h('td', { class: 'num effective', 'data-effective': r.id }, r.editable ? percentBar(r) : '—'),
         ...(toIsLegacy ? [h('td', { class: 'num muted' }, '—'), h('td', { class: 'num muted' }, '—')] : rateCells(target, r.to)),
         ...rateCells(legacy, 'legacy'),
-        hasShadow && h('td', { class: 'num' }, 'shadow' in r ? shadowText(r.shadow) : '—'),
+        hasShadow && ('shadow' in r ? shadowCell(r.shadow) : h('td', { class: 'num muted' }, '—')),
         hasRollout && h('td', {}, 'rollout' in r ? rolloutText(r.rollout) : '—'),
         h('td', { class: 'actions' }, r.editable ? routeActions(r) : h('span', { class: 'muted small' }, 'unmatched traffic, always legacy')));
     });

@@ -23,14 +23,21 @@ function acceptsGet(r: Route): boolean {
   return r.methods === null || r.methods.includes('GET');
 }
 
+/** A path the route matches, e.g. /api/v1/track/42; null for a regex route. */
+function examplePath(r: Route): string | null {
+  if (r.match.kind === 'exact') return r.match.path;
+  if (r.match.kind === 'prefix') return r.match.path.endsWith('/') ? `${r.match.path}42` : `${r.match.path}/42`;
+  return null;
+}
+
 /** A GET path some route sends to its function every time (percent 100), e.g. /api/v1/track/42. */
 function functionExample(table: RouteTable): { path: string; route: Route } | null {
   // Routes limited to reads first: a GET is what they were moved for.
   const reads = (r: Route) => r.methods !== null && r.methods.every((m) => m === 'GET' || m === 'HEAD');
   for (const r of [...table.routes.filter(reads), ...table.routes.filter((r) => !reads(r))]) {
     if (r.to.kind !== 'function' || r.canary.percent !== 100 || !acceptsGet(r)) continue;
-    if (r.match.kind === 'exact') return { path: r.match.path, route: r };
-    if (r.match.kind === 'prefix') return { path: r.match.path.endsWith('/') ? `${r.match.path}42` : `${r.match.path}/42`, route: r };
+    const path = examplePath(r);
+    if (path !== null) return { path, route: r };
   }
   return null;
 }
@@ -43,6 +50,16 @@ function canaryExample(table: RouteTable): { route: Route; percent: number } | n
     ?? table.routes[0];
   if (!moving) return null;
   return { route: moving, percent: moving.canary.percent < 50 ? 50 : 25 };
+}
+
+/** A GET path of a shadowed route, e.g. /api/v1/prices/42: served as usual, and compared. */
+function shadowExample(table: RouteTable): { path: string; route: Route } | null {
+  for (const r of table.routes) {
+    if (r.shadow === null || !r.shadow.methods.includes('GET') || !acceptsGet(r)) continue;
+    const path = examplePath(r);
+    if (path !== null) return { path, route: r };
+  }
+  return null;
 }
 
 function matchText(r: Route): string {
@@ -68,15 +85,21 @@ export function banner(file: string, table: RouteTable, gw: GatewayHandle, fixtu
   const fn = functionExample(table);
   if (fn) cmds.push([`curl -s ${sh(gatewayUrl + fn.path)}`, `served by the function ${(fn.route.to as { name: string }).name} (route ${fn.route.id})`]);
   const canary = canaryExample(table);
+  const manifestArg = resolve(file) === resolve(DEFAULT_MANIFEST) ? '' : ` --manifest ${sh(file)}`;
   if (canary) {
-    const manifestArg = resolve(file) === resolve(DEFAULT_MANIFEST) ? '' : ` --manifest ${sh(file)}`;
     cmds.push([`npx strangler canary ${canary.route.id} ${canary.percent}${manifestArg}`,
       `${canary.percent}% of ${matchText(canary.route)} to ${canary.route.to.text} (was ${canary.route.canary.percent}%)`]);
+  }
+  const shadowed = shadowExample(table);
+  if (shadowed) {
+    const served = shadowed.route.canary.percent === 0 ? 'served by legacy' : 'served as usual';
+    cmds.push([`curl -s ${sh(gatewayUrl + shadowed.path)}`, `${served}; a copy goes to the other side and the answers are compared (route ${shadowed.route.id})`]);
+    cmds.push([`npx strangler diff ${shadowed.route.id}${manifestArg}`, `what the copies found: the paths where ${shadowed.route.to.text} differs from legacy`]);
   }
   const width = Math.max(...cmds.map(([c]) => c.length)) + 3;
   for (const [c, why] of cmds) lines.push(`  ${c.padEnd(width)}# ${why}`);
   lines.push('');
-  if (canary) lines.push(`Then \`npx strangler status${resolve(file) === resolve(DEFAULT_MANIFEST) ? '' : ` --manifest ${sh(file)}`}\` shows every route's percent and counters.`);
+  if (canary) lines.push(`Then \`npx strangler status${manifestArg}\` shows every route's percent and counters.`);
   if (nginx) lines.push(`The same requests through nginx: ${nginx.url} instead of ${gatewayUrl}.`);
   lines.push('Ctrl-C stops everything.');
   return lines.join('\n');

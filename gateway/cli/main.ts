@@ -12,6 +12,7 @@ const COMMANDS: Record<string, () => Command> = {
   flip: () => require('./flip').command,
   canary: () => require('./canary').command,
   status: () => require('./status').command,
+  diff: () => require('./diff').command,
   report: () => require('./report').command,
   demo: () => require('./demo').command,
 };

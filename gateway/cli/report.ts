@@ -30,8 +30,9 @@ gateway (gateway.access_log, the same format), plain or gzipped, rotated ones to
     with time spent and error rates: what to migrate next;
   - routes of MANIFEST (default ${DEFAULT_MANIFEST}) with no traffic in the window.
 
-A request nginx hands to the gateway (a dynamic route) is in both logs; nginx's line names who
-answered it. Give the gateway's log for traffic that reaches the gateway directly.
+A request nginx hands to the gateway (a dynamic or shadowed route) is in both logs; nginx's line
+names who answered it; a shadow copy is in neither. Give the gateway's log for traffic that
+reaches the gateway directly.
 
 Options:
   --log FILE...        log files (repeat --log, or list several after one --log)

@@ -5,13 +5,14 @@ import { fileDiagnostic, formatPath, ManifestInvalidError, type ManifestDiagnost
 import { matchOf } from './location-plan';
 import { parseManifestYaml } from './parse-yaml';
 import {
-  DEFAULT_ROUTE_ID, deepFreeze,
-  type Body, type Buffers, type Canary, type HostPort, type Listen, type Route,
-  type RouteTable, type Size, type StickyKey, type Target, type Timeouts, type Tls, type TlsFiles, type TrustedProxy, type Upstream,
+  DEFAULT_ROUTE_ID, deepFreeze, SHADOW_SAFE_METHODS,
+  type Body, type Buffers, type Canary, type HostPort, type Listen, type Route, type RouteTable, type Shadow,
+  type Size, type StickyKey, type Target, type Timeouts, type Tls, type TlsFiles, type TrustedProxy, type Upstream,
 } from './route-table';
 import { checkEdge, serverNameText } from './edge-checks';
 import { isCidr, parseCidr } from './cidr';
 import { checkSchema } from './schema';
+import { checkShadows } from './shadow-checks';
 import { checkAcmeWebroot, checkCertificatePair, type CertificateFacts } from './tls-files';
 import {
   checkAddresses, checkBuffers, checkCanaries, checkIds, checkMatches, checkTargets, checkUnits, type Report,
@@ -26,6 +27,7 @@ export const BUILTIN_DEFAULTS = Object.freeze({
   body: { max_size: '50m', buffer: '128k', buffering: true },
   keepalive: 64,
   gateway: { listen: '127.0.0.1:8090', admin: '127.0.0.1:8091' },
+  shadow: { percent: 100, max_in_flight: 64, max_body: '1m', timeout: '10s' },
 });
 
 export interface CompileResult {
@@ -55,7 +57,7 @@ export function compileManifest(text: string, file = 'routes.yaml', opts: Compil
   if (typeof m !== 'object' || m === null || Array.isArray(m)) return { table: null, diagnostics };
 
   const manifest = m as Obj;
-  for (const check of [checkAddresses, checkUnits, checkIds, checkMatches, checkTargets, checkCanaries, checkEdge]) check(manifest, report);
+  for (const check of [checkAddresses, checkUnits, checkIds, checkMatches, checkTargets, checkCanaries, checkShadows, checkEdge]) check(manifest, report);
   let certificate: CertificateFacts | null = null;
   if (opts.checkFiles !== false) {
     // Only paths the checks above accepted are opened.
@@ -133,6 +135,24 @@ function sticky(text: unknown): StickyKey {
   return kind === 'cookie' ? { kind, name } : { kind, name: name.toLowerCase() };
 }
 
+function shadow(raw: unknown): Shadow | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const s: Obj = { ...BUILTIN_DEFAULTS.shadow, ...(raw as Obj) };
+  const timeout = String(s.timeout);
+  const noise = s.noise as Obj | undefined;
+  return {
+    percent: Number(s.percent),
+    methods: Array.isArray(s.methods) ? [...(s.methods as string[])] : [...SHADOW_SAFE_METHODS],
+    side_effect_free: s.side_effect_free === true,
+    // Header names compare without case.
+    ignore: ((s.ignore as string[] | undefined) ?? []).map((rule) => (rule.startsWith('header:') ? rule.toLowerCase() : rule)),
+    max_in_flight: Number(s.max_in_flight),
+    max_body: size(s.max_body),
+    timeout: { text: timeout, ms: parseDuration(timeout)! },
+    noise_sample: noise ? Number(noise.sample) : 0,
+  };
+}
+
 function listenOf(value: unknown): Listen {
   return typeof value === 'number' ? { host: null, port: value, text: String(value) } : { ...hostPort(String(value)) };
 }
@@ -199,6 +219,7 @@ function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts |
       timeouts: timeouts({ ...defTimeouts, ...objAt(r, 'timeouts') }),
       buffers: buffers({ ...defBuffers, ...objAt(r, 'buffers') }),
       body: body({ ...defBody, ...objAt(r, 'body') }),
+      shadow: shadow(r.shadow),
     };
   });
 
@@ -206,7 +227,7 @@ function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts |
   const defaultRoute: Route = {
     id: DEFAULT_ROUTE_ID, index: -1, match: { kind: 'prefix', path: '/' }, methods: null,
     to: { kind: 'legacy', text: 'legacy' }, canary: { percent: 100, sticky: { kind: 'random' }, salt: '' },
-    fallback: null, dynamic: false, ...defaults,
+    fallback: null, dynamic: false, shadow: null, ...defaults,
   };
   const gw = objAt(m, 'gateway');
 

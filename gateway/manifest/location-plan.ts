@@ -38,6 +38,14 @@ export function locationsOf(match: Match): readonly { readonly kind: LocationKin
   }
 }
 
+/**
+ * nginx hands a route to the Node gateway, which decides per request, when it is `dynamic` or
+ * shadowed (the gateway copies and compares; nginx's own `mirror` discards the copy's answer).
+ */
+export function handedToGateway(route: Route): boolean {
+  return route.dynamic || route.shadow !== null;
+}
+
 /** The manifest's `match` block ({exact}, {prefix} or {regex}) as a Match. */
 export function matchOf(raw: Record<string, unknown>): Match {
   if (typeof raw.exact === 'string') return { kind: 'exact', path: raw.exact };

@@ -65,6 +65,27 @@ export interface Fallback {
   readonly non_idempotent: boolean;
 }
 
+/** `shadow:`: copies of the route's requests go to the side the split did not choose, and the answers are compared. */
+export interface Shadow {
+  /** Share of eligible requests copied, 0..100 in hundredths. */
+  readonly percent: number;
+  /** Upper-case methods copied. */
+  readonly methods: readonly string[];
+  readonly side_effect_free: boolean;
+  /** `$.a.b[*].c` or `header:name` (lower case), as written. */
+  readonly ignore: readonly string[];
+  readonly max_in_flight: number;
+  /** Largest request or response body a copy compares. */
+  readonly max_body: Size;
+  /** The copy's whole time, connect to last byte. */
+  readonly timeout: Duration;
+  /** Percent of copies also sent a second time to legacy to learn its own noise; 0: off. */
+  readonly noise_sample: number;
+}
+
+/** Methods a shadow copies by default: the safe ones (RFC 9110 §9.2.1) a copy cannot change state with. */
+export const SHADOW_SAFE_METHODS: readonly string[] = Object.freeze(['GET', 'HEAD', 'OPTIONS']);
+
 export interface Route {
   readonly id: string;
   /** Position in the manifest; regex routes are tried in this order. */
@@ -79,6 +100,8 @@ export interface Route {
   readonly timeouts: Timeouts;
   readonly buffers: Buffers;
   readonly body: Body;
+  /** null: not shadowed. */
+  readonly shadow: Shadow | null;
 }
 
 export interface Listen { readonly host: string | null; readonly port: number; readonly text: string }

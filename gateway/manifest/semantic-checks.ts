@@ -172,8 +172,8 @@ export function checkTargets(m: Obj, report: Report): void {
   const upstreams = isObj(m.upstreams) ? m.upstreams : {};
   // Own keys only: `upstream:constructor` must not find Object.prototype.constructor.
   const has = (name: string) => Object.hasOwn(upstreams, name);
-  if (has(RESERVED_UPSTREAM) && routesOf(m).some((r) => r.dynamic === true)) {
-    report('STR_BAD_NAME', ['upstreams', RESERVED_UPSTREAM], `the upstream name "${RESERVED_UPSTREAM}" is reserved for the Node gateway that dynamic routes are handed to`);
+  if (has(RESERVED_UPSTREAM) && routesOf(m).some((r) => r.dynamic === true || isObj(r.shadow))) {
+    report('STR_BAD_NAME', ['upstreams', RESERVED_UPSTREAM], `the upstream name "${RESERVED_UPSTREAM}" is reserved for the Node gateway that dynamic and shadowed routes are handed to`);
   }
   for (const r of routesOf(m)) {
     if (typeof r.to !== 'string') continue;

@@ -17,7 +17,7 @@ import { LOG_FORMAT_NAME, nginxLogFormat, nginxLogMaps, TARGET_HEADER } from './
 import { IDEMPOTENT_METHODS, requestBuffering, type Body, type Buffers, type Route, type RouteTable, type StickyKey, type Timeouts } from '../manifest/route-table';
 import { formatPercent } from '../manifest/percent';
 import { upstreamFailureBody } from '../http-answers';
-import { locationPlan, type Location, type ProxyPass } from '../manifest/location-plan';
+import { handedToGateway, locationPlan, type Location, type ProxyPass } from '../manifest/location-plan';
 
 export const UPSTREAM_PREFIX = 'strangler_';
 export const GATEWAY_UPSTREAM = 'strangler_gateway';
@@ -75,7 +75,7 @@ function emitUpstreams(table: RouteTable): Directive[] {
     if (up.keepalive > 0) block.push(d('keepalive', [up.keepalive]), d('keepalive_requests', [10000]), d('keepalive_timeout', ['60s']));
     out.push(d('upstream', [upstreamName(up.name)], block));
   }
-  if (table.routes.some((r) => r.dynamic)) {
+  if (table.routes.some(handedToGateway)) {
     const gw = table.gateway.listen;
     // Legacy's servers as backup: when no gateway answers, nginx serves the dynamic routes from
     // legacy rather than 502 (the gateway, when up, decides the side itself).
@@ -101,7 +101,7 @@ function stickyVariable(s: StickyKey): string {
 }
 
 export function hasSplit(route: Route): boolean {
-  return !route.dynamic && route.to.kind !== 'legacy' && route.canary.percent > 0 && route.canary.percent < 100;
+  return !handedToGateway(route) && route.to.kind !== 'legacy' && route.canary.percent > 0 && route.canary.percent < 100;
 }
 
 /** split_clients refuses 0% parts, so only a real split (0 < percent < 100) gets one. */
@@ -196,7 +196,7 @@ function routeBody(table: RouteTable, location: Location): Directive[] {
   const overrides = tuning(route, table.defaults);
   const head = [d('set', ['$strangler_route', literal(route.id)])];
 
-  if (route.dynamic) {
+  if (handedToGateway(route)) {
     // The gateway adds its own debug headers: nginx adds none here. Without debug_headers the
     // gateway still sends nginx its target header, for the log; the client does not see it.
     const hide = table.debug_headers ? [] : [d('proxy_hide_header', [TARGET_HEADER])];
@@ -225,7 +225,7 @@ function routeBody(table: RouteTable, location: Location): Directive[] {
 
 /** Named locations live at server level, after the route's own locations. */
 export function routeNamedLocations(table: RouteTable, route: Route): Directive[] {
-  if (route.dynamic || route.to.kind === 'legacy' || route.canary.percent === 0) return [];
+  if (handedToGateway(route) || route.to.kind === 'legacy' || route.canary.percent === 0) return [];
   const n = route.index;
   const overrides = tuning(route, table.defaults);
   const legacyBody = (extra: Directive[]) => [

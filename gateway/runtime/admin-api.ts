@@ -10,6 +10,7 @@
 //                            {"all": 0..100|null} or {"routes": {"<id>": 0..100|null, ...}}
 //   GET   /routes/:id        token: one route
 //   PATCH /routes/:id        admin token: {"percent": 0..100} sets an override, {"percent": null} clears it
+//   GET   /routes/:id/shadow token: what the route's shadow copies found (DELETE, admin token: forget it)
 //   GET   /audit?limit=N     token: the audit log's last N entries (default 50, at most 500), oldest first
 //   GET   /instances         token: {"gateways": [...], "nginx": [...]}, who serves which state version
 //   GET   /metrics           token: Prometheus text (the gateway's registry plus admin metrics)
@@ -30,7 +31,8 @@ import { AuditLog, type AuditEntry } from './audit-log';
 import { BodyTooLarge, readBody } from './request-body';
 import type { HostReport } from './state-source';
 import type { StateStore } from './state-store';
-import type { AdminGateway, RouteStats } from './gateway-metrics';
+import { ZERO_STATS, type AdminGateway, type RouteStats } from './gateway-metrics';
+import { NO_COMPARISONS, shadowSummary } from './shadow-results';
 import { isValidPercent, PERCENT_RULE } from '../manifest/percent';
 import { VERSION } from '../version';
 import { didYouMean } from '../util/did-you-mean';
@@ -97,7 +99,7 @@ class HttpError extends Error {
   }
 }
 
-/** GET endpoints and the methods each path takes; /routes/:id is matched separately. */
+/** GET endpoints and the methods each path takes; /routes/:id and /routes/:id/shadow are matched separately. */
 const ENDPOINTS: Record<string, readonly string[]> = {
   '/healthz': ['GET', 'HEAD'],
   '/whoami': ['GET', 'HEAD'],
@@ -106,10 +108,9 @@ const ENDPOINTS: Record<string, readonly string[]> = {
   '/audit': ['GET', 'HEAD'],
   '/instances': ['GET', 'HEAD'],
 };
-const ENDPOINT_LIST = 'GET /healthz, GET /ui/, GET /whoami, GET|PATCH /routes, GET|PATCH /routes/:id, GET /audit?limit=N, GET /instances, GET /metrics';
+const ENDPOINT_LIST = 'GET /healthz, GET /ui/, GET /whoami, GET|PATCH /routes, GET|PATCH /routes/:id, GET|DELETE /routes/:id/shadow, GET /audit?limit=N, GET /instances, GET /metrics';
 
 type Access = 'admin' | 'read';
-const ZERO_STATS: RouteStats = Object.freeze({ requests: 0, errors: 0, fallbacks: 0, by_target: {} });
 
 export function routeView(route: Route, state: StateStore, allStats: ReadonlyMap<string, RouteStats>) {
   const stats = allStats.get(route.id) ?? ZERO_STATS;
@@ -123,6 +124,8 @@ export function routeView(route: Route, state: StateStore, allStats: ReadonlyMap
     effective_percent: state.effectivePercent(route),
     override: (editable && state.override(route.id)) || null,
     dynamic: route.dynamic,
+    // Only shadowed routes carry it: the dashboard shows a match column when any route does.
+    ...(route.shadow !== null && { shadow: shadowSummary(stats.shadow ?? NO_COMPARISONS) }),
     fallback: route.fallback !== null,
     editable,
     stats: { requests: stats.requests, errors: stats.errors, fallbacks: stats.fallbacks, by_target: { ...stats.by_target } },
@@ -305,8 +308,9 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       if (ui.serve(req, res, path)) return;
       throw new HttpError('not_found', `no dashboard file ${JSON.stringify(path)}; the dashboard is at /ui/`);
     }
-    const routeMatch = /^\/routes\/([^/]+)$/.exec(path);
-    const allow = ENDPOINTS[path] ?? (routeMatch ? ['GET', 'HEAD', 'PATCH'] : null);
+    const routeMatch = /^\/routes\/([^/]+)(\/shadow)?$/.exec(path);
+    const shadow = routeMatch?.[2] !== undefined;
+    const allow = ENDPOINTS[path] ?? (shadow ? ['GET', 'HEAD', 'DELETE'] : routeMatch ? ['GET', 'HEAD', 'PATCH'] : null);
     if (!allow) throw new HttpError('not_found', `no such endpoint ${JSON.stringify(path)}; endpoints: ${ENDPOINT_LIST}`);
     if (!allow.includes(method)) throw new HttpError('method_not_allowed', `${method} is not allowed on ${path}`, { allow: allow.join(', ') });
 
@@ -342,6 +346,14 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     try { id = decodeURIComponent(routeMatch![1]); } catch { throw new HttpError('unknown_route', 'malformed route id'); }
     if (method === 'PATCH') return sendJson(res, 200, await patchRoute(req, id));
     const route = findRoute(id);
+    if (shadow) {
+      if (route.shadow === null) throw new HttpError('not_shadowed', `route ${JSON.stringify(id)} has no shadow in the manifest; add shadow: {} to it to compare its two sides`);
+      if (method === 'DELETE') {
+        await gateway.resetShadow(route.id);
+        log(`admin: ${req.socket.remoteAddress ?? 'unknown'} reset the shadow results of route ${route.id}`);
+      }
+      return sendJson(res, 200, { route: route.id, to: route.to.text, shadow: { percent: route.shadow.percent, methods: route.shadow.methods, ignore: route.shadow.ignore }, ...await gateway.shadowReport(route.id) });
+    }
     return sendJson(res, 200, routeView(route, state, await gateway.routeStats()));
   }
 

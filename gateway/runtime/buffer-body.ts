@@ -3,7 +3,7 @@
 // client_max_body_size (body.max_size). A client that stalls, sends a bad chunk or goes away
 // therefore reaches no upstream, and a monolith with a fixed worker pool never waits on a slow
 // upload. client_body_timeout bounds the gap between two reads, as in nginx.
-import { createReadStream, createWriteStream, mkdirSync, unlink, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, openSync, unlink, type WriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,19 @@ function ensureDir(dir: string): void {
 /** A fresh reader of the body for one upstream attempt: a buffer, or a new stream over the temp file. */
 export function bodySource(body: BufferedBody): Buffer | Readable {
   return body.kind === 'memory' ? body.data : createReadStream(body.path);
+}
+
+/**
+ * A reader for a copy that may outlive the request (a shadow copy): a temp file is opened now, so
+ * releaseBody's unlink leaves it readable through the open descriptor until the reader is done.
+ */
+export function detachedBodySource(body: BufferedBody): Buffer | Readable {
+  return body.kind === 'memory' ? body.data : createReadStream('', { fd: openSync(body.path, 'r') });
+}
+
+/** The body's size in bytes. */
+export function bodySize(body: BufferedBody): number {
+  return body.kind === 'memory' ? body.data.length : body.size;
 }
 
 /** Removes the temp file, if any; safe to call more than once. */

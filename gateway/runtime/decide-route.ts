@@ -58,6 +58,12 @@ export function decideRoute(matcher: RouteMatcher, state: PercentSource, req: Re
   return { kind: 'proxy', route, parsed, side, upstream: pass.upstream, path: upstreamPath(pass, found.location.name, parsed), target: route.to.text };
 }
 
+/** Where the route's `to` side would send this request: for a shadow copy when the user is served by legacy. */
+export function toSideTarget(matcher: RouteMatcher, parsed: ParsedTargetOk): { upstream: string; path: string } {
+  const location = matcher.match(parsed.uri).location;
+  return { upstream: location.pass.upstream, path: upstreamPath(location.pass, location.name, parsed) };
+}
+
 function chooseSide(route: Route, state: PercentSource, req: RequestFacts): Side {
   if (route.to.kind === 'legacy') return 'legacy';
   if (route.methods !== null && !route.methods.includes(req.method)) return 'legacy';

@@ -4,16 +4,17 @@
 // request is over, whatever happened. A new step (a shadow copy, a rollout sample) is one more
 // function in STAGES or AFTER; the others do not change.
 //
-//   refuse -> decide -> refuseUnknownHost -> limitBody -> redirect -> readBody -> attemptTarget -> fallbackToLegacy -> answerFailure
+//   refuse -> decide -> refuseUnknownHost -> limitBody -> redirect -> readBody -> shadowCopy -> attemptTarget -> fallbackToLegacy -> answerFailure
 //   after: record, logAccess, releaseRequestBody
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { errorBody, REFUSAL_CODES, upstreamFailureBody } from '../http-answers';
+import { handedToGateway } from '../manifest/location-plan';
 import { IDEMPOTENT_METHODS, requestBuffering, type Route, type RouteTable } from '../manifest/route-table';
 import { replyJson } from '../util/json-reply';
 import type { AccessLog } from './access-log';
 import { decideRoute, type Decision, type PercentSource, type RequestFacts } from './decide-route';
-import { attempt, type AttemptResult } from './forward';
+import { attempt, type AttemptResult, type ResponseTap } from './forward';
 import type { FailureKind, GatewayMetrics } from './gateway-metrics';
 import { nginxHost, requestIdOf, upstreamHost, upstreamRequestHeaders } from './proxy-headers';
 import { bodySource, bufferBody, DEFAULT_BODY_TEMP_PATH, releaseBody, type BufferedBody } from './buffer-body';
@@ -21,6 +22,7 @@ import { BodyTimeout, BodyTooLarge, bodyLength, discardRest, relayBody } from '.
 import { refusal } from './request-limits';
 import type { RouteMatcher } from './route-matcher';
 import type { ServerNameMatcher } from './server-names';
+import { shadowCopy, type ShadowCopies } from './shadow-copy';
 import { fromTrustedProxy } from './trusted-peer';
 import type { UpstreamPools } from './upstream-pools';
 
@@ -35,6 +37,7 @@ export interface GatewayContext {
   readonly state: PercentSource;
   readonly pools: UpstreamPools;
   readonly metrics: GatewayMetrics;
+  readonly shadow: ShadowCopies;
   readonly log: (line: string) => void;
   /** One line per request in nginx's log format; null: gateway.access_log is off. */
   readonly accessLog: AccessLog | null;
@@ -69,6 +72,8 @@ export class Forwarding {
   closedWith = 499;
   /** The last attempt's failure, for the fallback's log line and answerFailure. */
   failure: { status: number; kind: FailureKind; message: string } | null = null;
+  /** Watches the answer the user gets from the decided side (a shadow copy compares it). */
+  tap: ResponseTap | null = null;
   /** When the request was over, for every after step alike; 0 until one asks. */
   private ended = 0;
 
@@ -142,7 +147,7 @@ export function debugHeaders(table: RouteTable, req: IncomingMessage, route: str
 
 /** nginx answers these from the location's config before its `set`s ran; a dynamic route's location has no add_header. */
 function unroutedDebugHeaders(f: Forwarding, route: Route): OutgoingHttpHeaders | null {
-  return route.dynamic ? null : debugHeaders(f.ctx.table, f.req, UNROUTED.route, UNROUTED.target);
+  return handedToGateway(route) ? null : debugHeaders(f.ctx.table, f.req, UNROUTED.route, UNROUTED.target);
 }
 
 /** `failure` says what went wrong: refused, reset, timeout, connect_timeout, or status (a 502/503/504 answer). */
@@ -280,12 +285,12 @@ const readRequestBody: Stage = (f) => {
 };
 
 /** Tries the upstream's servers in turn while nothing was sent, as proxy_next_upstream does. */
-async function attemptUpstream(f: Forwarding, upstream: string, path: string, intercept: boolean, debug: OutgoingHttpHeaders | null): Promise<AttemptResult> {
+async function attemptUpstream(f: Forwarding, upstream: string, path: string, intercept: boolean, debug: OutgoingHttpHeaders | null, tap: ResponseTap | null = null): Promise<AttemptResult> {
   const route = f.proxied.route;
   const servers = f.ctx.pools.serversFor(upstream, route.timeouts.connect.ms);
   let result: AttemptResult = { kind: 'failed', failure: { kind: 'refused', status: 502, nothingSent: true, message: `no servers in upstream ${upstream}` } };
   for (const server of servers) {
-    result = await attempt({ server, method: f.req.method!, path, headers: f.headers, body: f.attemptBody(), readMs: route.timeouts.read.ms, sendMs: route.timeouts.send_timeout.ms, intercept, res: f.res, debug });
+    result = await attempt({ server, method: f.req.method!, path, headers: f.headers, body: f.attemptBody(), readMs: route.timeouts.read.ms, sendMs: route.timeouts.send_timeout.ms, intercept, res: f.res, debug, tap });
     const retry = result.kind === 'failed' && result.failure.nothingSent && !(f.body instanceof Readable);
     if (!retry) break;
   }
@@ -296,7 +301,7 @@ async function attemptUpstream(f: Forwarding, upstream: string, path: string, in
 const attemptTarget: Stage = async (f) => {
   const d = f.proxied;
   const intercept = d.side === 'to' && d.route.fallback !== null;
-  const first = await attemptUpstream(f, d.upstream, d.path, intercept, f.debugHeaders(d.target));
+  const first = await attemptUpstream(f, d.upstream, d.path, intercept, f.debugHeaders(d.target), f.tap);
   if (first.kind === 'responded' || first.kind === 'client_gone') return true;
   if (f.body instanceof Readable && f.body.errored) return bodyFailed(f, f.body.errored);
   // 504 stays a timeout; an intercepted 502/503 is a 502.
@@ -344,7 +349,7 @@ const logAccess: AfterStep = (f) => {
   f.ctx.accessLog.record(f.req, f.res, f.route, f.target, f.status, f.seconds, f.requestId);
 };
 
-export const STAGES: readonly Stage[] = [refuse, decide, refuseUnknownHost, limitBody, redirect, readRequestBody, attemptTarget, fallbackToLegacy, answerFailure];
+export const STAGES: readonly Stage[] = [refuse, decide, refuseUnknownHost, limitBody, redirect, readRequestBody, shadowCopy, attemptTarget, fallbackToLegacy, answerFailure];
 /** The temp file of a buffered body goes once the request is over, whatever happened. */
 const releaseRequestBody: AfterStep = (f) => {
   releaseBody(f.buffered);

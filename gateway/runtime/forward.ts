@@ -28,6 +28,13 @@ export type AttemptResult =
   /** The client went away first. */
   | { readonly kind: 'client_gone' };
 
+/** Watches the answer relayed to the client (a shadow comparison); called as it passes, never delaying it. */
+export interface ResponseTap {
+  start(status: number, headers: IncomingHttpHeaders): void;
+  data(chunk: Buffer): void;
+  end(): void;
+}
+
 export interface AttemptOptions {
   readonly server: ServerPool;
   readonly method: string;
@@ -42,6 +49,7 @@ export interface AttemptOptions {
   readonly intercept: boolean;
   readonly res: ServerResponse;
   readonly debug: OutgoingHttpHeaders | null;
+  readonly tap?: ResponseTap | null;
 }
 
 export function classifyUpstreamError(err: Error & { code?: string }): UpstreamFailure {
@@ -106,13 +114,17 @@ export function attempt(o: AttemptOptions): Promise<AttemptResult> {
         }
         status = statusCode;
         res.writeHead(statusCode, clientResponseHeaders(headers, o.debug));
+        o.tap?.start(statusCode, headers);
       },
       onResponseData(c, chunk) {
-        if (!intercepted) relay(c, res, chunk, o.sendMs);
+        if (intercepted) return;
+        o.tap?.data(chunk);
+        relay(c, res, chunk, o.sendMs);
       },
       onResponseEnd() {
         if (intercepted) return settle({ kind: 'intercepted', status: intercepted });
         res.end();
+        o.tap?.end();
         settle({ kind: 'responded', status });
       },
       onResponseError(c, err) {

@@ -5,6 +5,7 @@
 // the gateway's routing work together. The rare series (fallbacks, upstream errors) use
 // prom-client as is.
 import { Counter, Registry, type Metric } from 'prom-client';
+import { addShadowCounts, NO_COMPARISONS, type ShadowCounts, type ShadowReport } from './shadow-results';
 
 /** Requests and 5xx answers of one side of a route. */
 export interface SideStats { requests: number; errors: number }
@@ -16,7 +17,12 @@ export interface RouteStats {
   fallbacks: number;
   /** By who served the request: "legacy" or the route's `to` (a fallback counts for legacy). */
   by_target: Record<string, SideStats>;
+  /** A shadowed route's comparisons (shadow-results.ts); absent until it has any. */
+  shadow?: ShadowCounts;
 }
+
+/** A route without traffic yet. */
+export const ZERO_STATS: RouteStats = Object.freeze({ requests: 0, errors: 0, fallbacks: 0, by_target: {} });
 
 /** Sums stats from several sources (the workers of a group). */
 export function addRouteStats(a: RouteStats, b: RouteStats): RouteStats {
@@ -25,15 +31,21 @@ export function addRouteStats(a: RouteStats, b: RouteStats): RouteStats {
     const x = by_target[t] ?? { requests: 0, errors: 0 };
     by_target[t] = { requests: x.requests + s.requests, errors: x.errors + s.errors };
   }
-  return { requests: a.requests + b.requests, errors: a.errors + b.errors, fallbacks: a.fallbacks + b.fallbacks, by_target };
+  const sum: RouteStats = { requests: a.requests + b.requests, errors: a.errors + b.errors, fallbacks: a.fallbacks + b.fallbacks, by_target };
+  if (a.shadow || b.shadow) sum.shadow = addShadowCounts(a.shadow ?? NO_COMPARISONS, b.shadow ?? NO_COMPARISONS);
+  return sum;
 }
 
 /** What the admin API needs from the traffic side: one server (gateway-server.ts) or a group of workers (worker-group.ts). */
 export interface AdminGateway {
-  /** Requests, errors and fallbacks by route id, summed over every worker. */
+  /** Requests, errors, fallbacks (and shadow comparisons) by route id, summed over every worker. */
   routeStats(): Promise<ReadonlyMap<string, RouteStats>>;
   /** The traffic side's Prometheus text. */
   metricsText(): Promise<string>;
+  /** A shadowed route's comparison results, summed over every worker. */
+  shadowReport(route: string): Promise<ShadowReport>;
+  /** Forgets a route's comparison results (every worker). */
+  resetShadow(route: string): Promise<void>;
 }
 
 

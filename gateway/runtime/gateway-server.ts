@@ -17,12 +17,13 @@ import { upgradeAttempt, type UpstreamFailure } from './forward';
 import {
   debugHeaders, failureBody, forward, Forwarding, forwardHeaders, REPLAY_BUFFER_LIMIT, requestFacts, unknownHost, type GatewayContext,
 } from './forward-stages';
-import { GatewayMetrics, type AdminGateway } from './gateway-metrics';
+import { GatewayMetrics, ZERO_STATS, type AdminGateway } from './gateway-metrics';
 import { nginxHost, rawResponseHead, requestIdOf } from './proxy-headers';
 import { HEADER_BUFFER, refusal } from './request-limits';
 import { buildRouteMatcher } from './route-matcher';
 import { oneAtATime } from './one-at-a-time';
 import { serverNameMatcher } from './server-names';
+import { ShadowCopies } from './shadow-copy';
 import { UpstreamPools } from './upstream-pools';
 
 export interface GatewayServerOptions {
@@ -51,6 +52,8 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
   // gateway.tls is read at start; a reload renews the certificate (setSecureContext), but turning
   // TLS on or off needs a restart.
   const tls = opts.table.gateway.tls;
+  const metrics = new GatewayMetrics();
+  const log = opts.log ?? (() => undefined);
   const ctx: GatewayContext = {
     table: opts.table,
     matcher: buildRouteMatcher(opts.table),
@@ -58,11 +61,12 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     scheme: tls ? 'https' : 'http',
     state: opts.state,
     pools: new UpstreamPools(opts.table),
-    metrics: new GatewayMetrics(),
-    log: opts.log ?? (() => undefined),
+    metrics,
+    shadow: new ShadowCopies(opts.table, metrics.registry, log),
+    log,
     accessLog: opts.accessLog ?? null,
   };
-  const { pools, metrics, log } = ctx;
+  const { pools, shadow } = ctx;
   ctx.accessLog?.register(metrics.registry);
   const upgraded = new Set<Socket>();
 
@@ -153,14 +157,21 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
       ctx.servesName = serverNameMatcher(next.server_name);
       renewCertificate(next.gateway.tls);
       pools.use(next);
+      shadow.use(next);
       ctx.table = next;
     },
-    routeStats: async () => metrics.allStats(),
+    async routeStats() {
+      const stats = metrics.allStats();
+      for (const [id, counts] of shadow.results.counts()) stats.set(id, { ...(stats.get(id) ?? ZERO_STATS), shadow: counts });
+      return stats;
+    },
     metricsText: () => metrics.registry.metrics(),
+    shadowReport: async (route) => shadow.results.report(route),
+    resetShadow: async (route) => shadow.results.reset(route),
     async close(graceMs: number) {
       for (const s of upgraded) s.destroy();
       await closeGracefully(server, graceMs);
-      await pools.destroy();
+      await Promise.all([pools.destroy(), shadow.destroy()]);
     },
   };
 }

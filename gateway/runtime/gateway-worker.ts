@@ -77,6 +77,10 @@ function runWorker(): void {
         void Promise.all([gw!.routeStats(), gw!.metricsRegistry.getMetricsAsJSON()]).then(([stats, metrics]) =>
           send({ t: 'stats', seq: m.seq, stats: [...stats], metrics }));
         return;
+      case 'shadow':
+        void (m.reset ? gw!.resetShadow(m.route) : Promise.resolve()).then(() => gw!.shadowReport(m.route)).then((report) =>
+          send({ t: 'shadow', seq: m.seq, report }));
+        return;
       case 'close':
         void (gw ? gw.close(m.graceMs) : Promise.resolve()).then(() => accessLog?.close()).finally(() => process.exit(0));
         return;

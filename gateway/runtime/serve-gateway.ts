@@ -103,6 +103,8 @@ function inProcessTraffic(table: RouteTable, manifestPath: string, state: StateS
     reopenLogs: () => accessLog?.reopen(),
     routeStats: () => gw.routeStats(),
     metricsText: () => gw.metricsText(),
+    shadowReport: (route) => gw.shadowReport(route),
+    resetShadow: (route) => gw.resetShadow(route),
     close: async (graceMs) => {
       await gw.close(graceMs);
       await accessLog?.close();

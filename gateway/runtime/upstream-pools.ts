@@ -20,7 +20,8 @@ export class UpstreamPools {
   private upstreams: ReadonlyMap<string, Upstream> = new Map();
   private readonly next = new Map<string, number>();
 
-  constructor(table: RouteTable) {
+  /** connections: at most this many per server, as a max_conns (null: only the manifest's max_conns, as nginx). */
+  constructor(table: RouteTable, private readonly connections: number | null = null) {
     this.use(table);
   }
 
@@ -49,7 +50,9 @@ export class UpstreamPools {
     let p = this.pools.get(key);
     if (p === undefined) {
       const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-      p = { address, keepalive: keepalive > 0, pool: new ServerConnections(`http://${address}`, address, { keepalive, maxConns, connectMs }) };
+      // A cap on this set of pools (the shadow copies') is one more max_conns: the tighter wins.
+      const cap = this.connections === null ? maxConns : maxConns > 0 ? Math.min(maxConns, this.connections) : this.connections;
+      p = { address, keepalive: keepalive > 0, pool: new ServerConnections(`http://${address}`, address, { keepalive, maxConns: cap, connectMs }) };
       this.pools.set(key, p);
     }
     return p;

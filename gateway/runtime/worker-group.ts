@@ -7,7 +7,8 @@ import cluster, { type Worker } from 'node:cluster';
 import { join } from 'node:path';
 import { AggregatorRegistry } from 'prom-client';
 import type { RouteTable } from '../manifest/route-table';
-import { addRouteStats, type RouteStats } from './gateway-metrics';
+import { addRouteStats, type AdminGateway, type RouteStats } from './gateway-metrics';
+import { sumShadowReports } from './shadow-results';
 import { withTrafficFlags } from './node-flags';
 import type { StateFile } from './state-store';
 import type { FromWorker, ToWorker } from './worker-messages';
@@ -33,6 +34,8 @@ export interface WorkerGroup {
   applyState(state: StateFile): Promise<void>;
   routeStats(): Promise<ReadonlyMap<string, RouteStats>>;
   metricsText(): Promise<string>;
+  shadowReport: AdminGateway['shadowReport'];
+  resetShadow: AdminGateway['resetShadow'];
   /** Every worker reopens its access log. */
   reopenLogs(): void;
   pids(): number[];
@@ -160,6 +163,13 @@ export function createWorkerGroup(o: WorkerGroupOptions): WorkerGroup {
     async metricsText() {
       const answers = await stats();
       return AggregatorRegistry.aggregate(answers.map((a) => a.metrics)).metrics();
+    },
+    async shadowReport(route) {
+      const answers = await everyWorker((s) => ({ t: 'shadow', seq: s, route, reset: false }));
+      return sumShadowReports(answers.flatMap((a) => (a.t === 'shadow' ? [a.report] : [])));
+    },
+    async resetShadow(route) {
+      await everyWorker((s) => ({ t: 'shadow', seq: s, route, reset: true }));
     },
     reopenLogs() {
       for (const w of members.keys()) {

@@ -4,12 +4,15 @@
 // overrides as the state file holds them.
 import type { StateFile } from './state-store';
 import type { RouteStats } from './gateway-metrics';
+import type { ShadowReport } from './shadow-results';
 
 export type ToWorker =
   | { readonly t: 'start'; readonly manifestPath: string; readonly manifestText: string; readonly state: StateFile; readonly host: string; readonly port: number; readonly applyDelayMs: number }
   | { readonly t: 'table'; readonly seq: number; readonly manifestText: string }
   | { readonly t: 'state'; readonly seq: number; readonly state: StateFile }
   | { readonly t: 'stats'; readonly seq: number }
+  /** A shadowed route's results; with reset, forgets them. */
+  | { readonly t: 'shadow'; readonly seq: number; readonly route: string; readonly reset: boolean }
   /** Reopen the access log (SIGUSR1 reached the primary: logrotate). */
   | { readonly t: 'reopen' }
   | { readonly t: 'close'; readonly graceMs: number };
@@ -20,4 +23,5 @@ export type FromWorker =
   | { readonly t: 'ack'; readonly seq: number; readonly error?: string }
   /** Per-route stats, and the worker's metrics as prom-client's JSON (summed by AggregatorRegistry). */
   | { readonly t: 'stats'; readonly seq: number; readonly stats: [string, RouteStats][]; readonly metrics: unknown[] }
+  | { readonly t: 'shadow'; readonly seq: number; readonly report: ShadowReport }
   | { readonly t: 'log'; readonly line: string };

@@ -39,6 +39,20 @@ export function baseManifest(): ManifestData {
   };
 }
 
+/** The smallest manifest head: version, listen, legacy and functions (six lines with `routes:`). */
+export const MANIFEST_HEAD: readonly string[] = [
+  'version: 1',
+  'listen: 8080',
+  'upstreams:',
+  '  legacy: { servers: ["127.0.0.1:8081"] }',
+  '  functions: { servers: ["127.0.0.1:8082"] }',
+];
+
+/** MANIFEST_HEAD, then `routes:` and the given lines; the first route line is line 7. */
+export function withRoutes(...lines: string[]): string {
+  return [...MANIFEST_HEAD, 'routes:', ...lines, ''].join('\n');
+}
+
 /** JSON is YAML 1.2: every string, control characters included, round-trips exactly. */
 export function manifestText(m: unknown): string {
   return JSON.stringify(m, null, 2) + '\n';

@@ -20,6 +20,19 @@ upstreams:
   functions: { servers: ["127.0.0.1:${p.functions}"] }
 `;
 
+/** nginx on `p.nginx` in front of the gateway, legacy and functions; the route lines follow `routes:`. */
+export const gatewayBehindNginx = (p: Pick<StackPorts, 'nginx' | 'legacy' | 'functions' | 'gateway' | 'admin'>, ...routes: string[]) => `version: 1
+listen: "127.0.0.1:${p.nginx}"
+upstreams:
+  legacy: { servers: ["127.0.0.1:${p.legacy}"] }
+  functions: { servers: ["127.0.0.1:${p.functions}"] }
+gateway:
+  listen: "127.0.0.1:${p.gateway}"
+  admin: "127.0.0.1:${p.admin}"
+routes:
+${routes.join('\n')}
+`;
+
 /** Every kind of match, target, method rule, canary, fallback and override the semantics name. */
 export const ROUTING_MANIFEST = (p: StackPorts) => `
 version: 1

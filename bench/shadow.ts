@@ -1,0 +1,87 @@
+// `npm run bench:shadow`: what a shadow costs the user. The gateway serves two routes alike but for
+// `shadow:`; both send users to legacy (percent 0), the shadowed one also copies every GET to the
+// function side and compares the answers. Measured, interleaved over rounds:
+//   1. req/s of the shadowed route against the plain one, both upstreams fast (target ≥ 0.6×);
+//   2. the user's p99 on the shadowed route when the function side answers after 200 ms,
+//      against the plain route (target ≤ 1.1×): copies beyond max_in_flight are skipped.
+// Settings: BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS (settings.ts). Prints a Markdown table.
+import { startLoadGenerator, type LoadGenerator, type LoadResult } from './load';
+import { median } from './stats';
+import { readSettings } from './settings';
+import { startGatewayProcess, startUpstream } from './stack';
+
+const SLOW_MS = 200;
+
+const manifest = (legacy: number, functions: number) => `
+version: 1
+listen: 8080
+upstreams:
+  legacy: { servers: ["127.0.0.1:${legacy}"] }
+  functions: { servers: ["127.0.0.1:${functions}"] }
+routes:
+  - id: plain
+    match: { prefix: /plain }
+    to: function:quote
+    canary: { percent: 0 }
+  - id: shadowed
+    match: { prefix: /shadowed }
+    to: function:quote
+    canary: { percent: 0 }
+    shadow: { timeout: 5s }
+`;
+
+interface Pair { plain: LoadResult[]; shadowed: LoadResult[] }
+
+async function measure(load: LoadGenerator, port: number, rounds: number, durationSec: number, connections: number): Promise<Pair> {
+  const out: Pair = { plain: [], shadowed: [] };
+  const run = (path: string) => load.run({ url: `http://127.0.0.1:${port}${path}/1`, durationSec, connections });
+  await run('/plain'); // warm-up, not recorded
+  await run('/shadowed');
+  for (let i = 0; i < rounds; i++) {
+    // Alternate which goes first, so a drift of the shared machine hits both alike.
+    const order = i % 2 === 0 ? ['plain', 'shadowed'] as const : ['shadowed', 'plain'] as const;
+    for (const which of order) out[which].push(await run(`/${which}`));
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const s = readSettings();
+  const log = (line: string) => process.stderr.write(line + '\n');
+  const load = startLoadGenerator();
+  const legacy = await startUpstream();
+  const fast = await startUpstream();
+  const slow = await startUpstream(SLOW_MS);
+  try {
+    const rows: string[] = [];
+    for (const [name, fn] of [['fast function side', fast], [`function side answering after ${SLOW_MS} ms`, slow]] as const) {
+      const gw = await startGatewayProcess(`gateway-${fn.ready.port}`, manifest(legacy.ready.port, fn.ready.port));
+      try {
+        log(`bench: shadow, ${name}: ${s.rounds} rounds of ${s.duration} s, ${s.connections} connections (${load.name})`);
+        const r = await measure(load, gw.port, s.rounds, s.duration, s.connections);
+        const rps = (xs: LoadResult[]) => median(xs.map((x) => x.rps));
+        const p99 = (xs: LoadResult[]) => median(xs.map((x) => x.p99Ms));
+        const failed = (xs: LoadResult[]) => xs.reduce((n, x) => n + x.failed, 0);
+        rows.push(`| ${name} | ${rps(r.plain).toFixed(0)} | ${rps(r.shadowed).toFixed(0)} | ${(rps(r.shadowed) / rps(r.plain)).toFixed(2)}× | ${p99(r.plain).toFixed(1)} | ${p99(r.shadowed).toFixed(1)} | ${(p99(r.shadowed) / p99(r.plain)).toFixed(2)}× | ${failed(r.plain)} / ${failed(r.shadowed)} |`);
+      } finally {
+        await gw.stop();
+      }
+    }
+    process.stdout.write([
+      `Shadow cost (${load.name}, ${s.connections} connections, median of ${s.rounds} rounds of ${s.duration} s; targets: req/s ≥ 0.6×, p99 ≤ 1.1× with the slow side)`,
+      '',
+      '| shadow copies go to | plain req/s | shadowed req/s | ratio | plain p99 ms | shadowed p99 ms | ratio | failed (plain / shadowed) |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      ...rows,
+      '',
+    ].join('\n'));
+  } finally {
+    load.close();
+    await Promise.all([legacy.stop(), fast.stop(), slow.stop()]);
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,121 @@
+// Two answers to the same request, compared as a person reviewing a migration would: the status,
+// the headers that carry meaning, JSON bodies structurally (key order ignored) and other bodies by
+// length and sha256. Each difference has a path: `status`, `header:NAME`, `$.a.b[2].c` or `body`.
+import { createHash } from 'node:crypto';
+
+/** One side's answer, as much of it as a comparison needs. */
+export interface CapturedAnswer {
+  readonly status: number;
+  /** Lower-case names; values as received. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Buffer;
+}
+
+export interface Difference {
+  readonly path: string;
+  /** The two values (undefined: absent on that side). */
+  readonly legacy: unknown;
+  readonly function: unknown;
+}
+
+/** Headers compared by value; Set-Cookie by the names of the cookies only (values are secrets or differ per answer). */
+const COMPARED_HEADERS = ['content-type', 'location', 'cache-control'] as const;
+/** A JSON body reports at most this many differences: one wrong array can otherwise list thousands. */
+const MAX_DIFFERENCES = 100;
+
+/** Keeps the differences whose path no ignore rule (or learned noise) covers. */
+export type PathFilter = (path: string) => boolean;
+
+export function compareAnswers(legacy: CapturedAnswer, fn: CapturedAnswer): Difference[] {
+  const out: Difference[] = [];
+  if (legacy.status !== fn.status) out.push({ path: 'status', legacy: legacy.status, function: fn.status });
+  for (const name of COMPARED_HEADERS) {
+    const a = headerText(legacy.headers[name]);
+    const b = headerText(fn.headers[name]);
+    if (a !== b) out.push({ path: `header:${name}`, legacy: a, function: b });
+  }
+  const ca = cookieNames(legacy.headers['set-cookie']);
+  const cb = cookieNames(fn.headers['set-cookie']);
+  if (ca !== cb) out.push({ path: 'header:set-cookie', legacy: ca, function: cb });
+  const ja = jsonBody(legacy);
+  const jb = jsonBody(fn);
+  if (ja !== NOT_JSON && jb !== NOT_JSON) diffJson(ja, jb, '$', out);
+  else if (!legacy.body.equals(fn.body)) out.push({ path: 'body', legacy: bodySummary(legacy.body), function: bodySummary(fn.body) });
+  return out.length > MAX_DIFFERENCES ? out.slice(0, MAX_DIFFERENCES) : out;
+}
+
+function headerText(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** The names of the cookies set, sorted: "session, theme". Values are never kept. */
+function cookieNames(v: string | string[] | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  return (Array.isArray(v) ? v : [v]).map((c) => c.split('=')[0].trim()).sort().join(', ');
+}
+
+const NOT_JSON = Symbol('not json');
+
+function jsonBody(a: CapturedAnswer): unknown {
+  const type = headerText(a.headers['content-type']) ?? '';
+  if (!/[/+]json\b/i.test(type) || a.body.length === 0) return NOT_JSON;
+  try {
+    return JSON.parse(a.body.toString('utf8'));
+  } catch {
+    return NOT_JSON;
+  }
+}
+
+function bodySummary(b: Buffer): string {
+  return `${b.length} bytes, sha256 ${createHash('sha256').update(b).digest('hex')}`;
+}
+
+/** `$.name` for identifier-like keys, `$["odd key"]` otherwise. */
+export function childPath(path: string, key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+
+function kind(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+function diffJson(a: unknown, b: unknown, path: string, out: Difference[]): void {
+  if (out.length > MAX_DIFFERENCES) return;
+  const ka = kind(a);
+  if (ka !== kind(b)) return void out.push({ path, legacy: a, function: b });
+  if (ka === 'array') {
+    const xa = a as unknown[];
+    const xb = b as unknown[];
+    const n = Math.max(xa.length, xb.length);
+    for (let i = 0; i < n; i++) {
+      const p = `${path}[${i}]`;
+      if (i >= xa.length || i >= xb.length) out.push({ path: p, legacy: xa[i], function: xb[i] });
+      else diffJson(xa[i], xb[i], p, out);
+    }
+    return;
+  }
+  if (ka === 'object') {
+    const oa = a as Record<string, unknown>;
+    const ob = b as Record<string, unknown>;
+    for (const key of new Set([...Object.keys(oa), ...Object.keys(ob)])) {
+      const p = childPath(path, key);
+      if (!Object.hasOwn(oa, key) || !Object.hasOwn(ob, key)) out.push({ path: p, legacy: oa[key], function: ob[key] });
+      else diffJson(oa[key], ob[key], p, out);
+    }
+    return;
+  }
+  if (a !== b) out.push({ path, legacy: a, function: b });
+}
+
+/**
+ * An ignore rule as a test on difference paths: `[*]` is any index, `.*` any key, and a rule
+ * covers the paths below it too (`$.meta` ignores `$.meta.generated_at`). `header:NAME` is exact.
+ */
+export function ignoreMatcher(rules: readonly string[]): PathFilter {
+  const headers = new Set(rules.filter((r) => r.startsWith('header:')));
+  const json = rules.filter((r) => r.startsWith('$'));
+  if (json.length === 0) return (path) => headers.has(path);
+  const source = json.map((r) => r.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\\[\\\*\\\]/g, '\\[\\d+\\]').replace(/\\\.\\\*/g, '(?:\\.[^.[]+|\\["(?:[^"\\\\]|\\\\.)*"\\])'));
+  const re = new RegExp(`^(?:${source.join('|')})(?=$|[.[])`);
+  return (path) => headers.has(path) || re.test(path);
+}
