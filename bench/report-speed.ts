@@ -28,6 +28,7 @@ async function writeLog(path: string): Promise<void> {
       target: route && i % 3 !== 0 ? `function:${route[0]}` : 'legacy', method: 'GET', uri, status: i % 50 === 0 ? 502 : 200,
       bytes: 512, request_time: ((i % 200) + 1) / 1000, upstream_response_time: '0.001', upstream_addr: '127.0.0.1:8081',
       upstream_status: '200', remote_addr: '10.0.0.1',
+      request_id: i.toString(16).padStart(32, '0'), user_agent: 'Mozilla/5.0',
     });
     if (chunk.length > 1 << 20) {
       if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));

@@ -18,7 +18,7 @@ export const HTTP_ANSWERS = {
   uri_too_long: { status: 414, by: 'traffic', message: 'the request line does not fit nginx\'s large header buffer (8k)' },
   internal_error: { status: 500, by: 'both', message: 'a bug: strangler failed while answering; the log has the details' },
   not_implemented: { status: 501, by: 'traffic', message: 'a Transfer-Encoding other than chunked' },
-  upstream_failed: { status: 502, by: 'traffic', message: 'the upstream refused, reset or answered 502/503 and there was no fallback to legacy (or it may not replay the method)' },
+  upstream_failed: { status: 502, by: 'traffic', message: 'the upstream refused, reset or answered 502/503, or every server was at its max_conns, and there was no fallback to legacy (or it may not replay the method)' },
   upstream_timeout: { status: 504, by: 'traffic', message: 'the upstream did not connect or answer within the route\'s timeouts, and there was no fallback to legacy' },
   http_version_not_supported: { status: 505, by: 'traffic', message: 'a request line with an HTTP version other than 1.x' },
   invalid_json: { status: 400, by: 'admin', message: 'the request body is not valid JSON' },

@@ -88,6 +88,33 @@ describe('access log: the gateway writes nginx\'s format', () => {
     assert.equal(g.target, 'function:image-resizer');
   });
 
+  it('a route handed to the gateway: both layers log the one request id (nginx\'s, sent as X-Request-Id) and the User-Agent', async () => {
+    const nBefore = loggedLines(nginxLog).length;
+    const gBefore = loggedLines(gatewayLog).length;
+    const res = await raw(`http://127.0.0.1:${stack.ports.nginx}`, '/images/id.png', { headers: { 'user-agent': 'shield-test/1 "quoted"' } });
+    assert.equal(res.status, 200);
+    const n = await lineFor(nginxLog, '/images/id.png', nBefore);
+    const g = await lineFor(gatewayLog, '/images/id.png', gBefore);
+    assert.match(String(n.request_id), /^[0-9a-f]{32}$/);
+    assert.equal(g.request_id, n.request_id);
+    assert.equal(n.user_agent, 'shield-test/1 "quoted"');
+    assert.equal(g.user_agent, n.user_agent);
+  });
+
+  it('a client\'s X-Request-Id is logged as is by both; without a User-Agent both log ""', async () => {
+    const nBefore = loggedLines(nginxLog).length;
+    const gBefore = loggedLines(gatewayLog).length;
+    const headers = { 'x-request-id': 'client-id-7' };
+    assert.equal((await raw(`http://127.0.0.1:${stack.ports.nginx}`, '/users/8', { headers })).status, 200);
+    assert.equal((await raw(`http://127.0.0.1:${gateway.listen.port}`, '/users/8', { headers })).status, 200);
+    const n = await lineFor(nginxLog, '/users/8', nBefore);
+    const g = await lineFor(gatewayLog, '/users/8', gBefore);
+    assert.equal(n.request_id, 'client-id-7');
+    assert.equal(g.request_id, 'client-id-7');
+    assert.equal(n.user_agent, '');
+    assert.equal(g.user_agent, '');
+  });
+
   it('a shadowed route: one line in each log, naming the side that served the user; the copy writes none', async () => {
     const [nBefore, gBefore] = [loggedLines(nginxLog).length, loggedLines(gatewayLog).length];
     const res = await raw(`http://127.0.0.1:${stack.ports.nginx}`, '/api/v1/prices/sku-9');

@@ -92,6 +92,18 @@ describe('strangler compile', () => {
     const version = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version;
     assert.match(a.stdout.split('\n')[0], new RegExp(`strangler ${version.replace(/\./g, '\\.')} .*sha256 ${sha256(readFileSync(EXAMPLE, 'utf8'))}`));
   });
+  it('emits worker_rlimit_nofile only with --worker-rlimit-nofile, and refuses a bad value with exit 2', async () => {
+    const plain = await strangler(['compile', EXAMPLE]);
+    assert.doesNotMatch(plain.stdout, /^worker_rlimit_nofile/m);
+    const set = await strangler(['compile', EXAMPLE, '--worker-rlimit-nofile', '4096']);
+    assert.equal(set.code, 0, set.stderr);
+    assert.match(set.stdout, /^worker_rlimit_nofile 4096;$/m);
+    for (const bad of ['0', 'many', '1.5', '99999999']) {
+      const r = await strangler(['compile', EXAMPLE, '--worker-rlimit-nofile', bad]);
+      assert.equal(r.code, 2, bad);
+      assert.match(r.stderr, /--worker-rlimit-nofile/);
+    }
+  });
   it('--check exits 1 on a stale file and 0 on a fresh one; -o writes it', async () => {
     const out = join(tempDir(), 'nginx.conf');
     assert.equal((await strangler(['compile', EXAMPLE, '--check', out])).code, 1);

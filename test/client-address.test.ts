@@ -44,9 +44,9 @@ describe('client address behind trusted proxies', () => {
   it('forwarding headers go upstream as a trusted peer sent them, and are rebuilt for anyone else', () => {
     const raw = ['X-Real-IP', '203.0.113.9', 'X-Forwarded-For', '203.0.113.9', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'shop.example'];
     const pick = (h: string[]) => Object.fromEntries(h.flatMap((v, i) => (i % 2 === 0 && v.startsWith('x-') ? [[v, h[i + 1]]] : [])));
-    assert.deepEqual(pick(upstreamRequestHeaders(raw, undefined, { host: 'h', remoteAddress: '203.0.113.9', viaTrustedProxy: true, scheme: 'http' })),
-      { 'x-real-ip': '203.0.113.9', 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example' });
-    assert.deepEqual(pick(upstreamRequestHeaders(raw, undefined, { host: 'h', remoteAddress: '198.51.100.4', viaTrustedProxy: false, scheme: 'http' })),
-      { 'x-real-ip': '198.51.100.4', 'x-forwarded-for': '203.0.113.9, 198.51.100.4', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'h' });
+    assert.deepEqual(pick(upstreamRequestHeaders(raw, undefined, { host: 'h', remoteAddress: '203.0.113.9', viaTrustedProxy: true, scheme: 'http', requestId: 'r-1' })),
+      { 'x-real-ip': '203.0.113.9', 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example', 'x-request-id': 'r-1' });
+    assert.deepEqual(pick(upstreamRequestHeaders(raw, undefined, { host: 'h', remoteAddress: '198.51.100.4', viaTrustedProxy: false, scheme: 'http', requestId: 'r-2' })),
+      { 'x-real-ip': '198.51.100.4', 'x-forwarded-for': '203.0.113.9, 198.51.100.4', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'h', 'x-request-id': 'r-2' });
   });
 });

@@ -1,6 +1,5 @@
-// Fallback replays a request to legacy only when the gateway still has its body: a PUT with a
-// known body up to REPLAY_BUFFER_LIMIT is held and replayed; a larger or chunked one streams to
-// the function and, when that fails, gets 502 rather than a replay without its body.
+// Fallback replays a request to legacy only when the gateway still has its body. With request
+// buffering (the default) it always has: in memory up to body.buffer, in a temp file beyond.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -81,21 +80,25 @@ describe('gateway: fallback replay of request bodies', function () {
     assert.equal(echo.headers['content-length'], String(total), 'a held body keeps its length, not chunked');
   });
 
-  it('answers 502 to a PUT too large to hold, and never replays it without its body', async () => {
+  it('replays a PUT larger than the in-memory limit from its temp file, body intact (request buffering)', async () => {
     const before = stack.legacy.requests;
-    const size = REPLAY_BUFFER_LIMIT + 1024 * 1024;
-    const res = await request(url('/gone/big'), { method: 'PUT', body: Buffer.alloc(size, 1), headers: { 'content-length': String(size) } });
-    const answer = await res.body.json() as { error: string; route: string };
-    assert.equal(res.statusCode, 502);
-    assert.equal(answer.error, 'upstream_failed');
-    assert.equal(answer.route, 'gone');
-    assert.equal(stack.legacy.requests, before, 'legacy saw a replay');
+    const body = randomBytes(REPLAY_BUFFER_LIMIT + 1024 * 1024);
+    const res = await request(url('/gone/big'), { method: 'PUT', body, headers: { 'content-length': String(body.length) } });
+    const echo = await res.body.json() as { served_by: string; body_bytes: number; body_sha256: string };
+    assert.equal(res.statusCode, 200);
+    assert.equal(echo.served_by, 'legacy');
+    assert.equal(echo.body_bytes, body.length);
+    assert.equal(echo.body_sha256, createHash('sha256').update(body).digest('hex'));
+    assert.equal(stack.legacy.requests, before + 1, 'legacy saw exactly the replay');
   });
 
-  it('answers 502 to a chunked PUT (unknown length) instead of replaying it', async () => {
+  it('replays a chunked PUT (unknown length) to legacy with its length, as nginx sends a buffered body', async () => {
     const res = await request(url('/gone/chunked'), { method: 'PUT', body: Readable.from([Buffer.from('a'), Buffer.from('b')]) });
-    const answer = await res.body.json() as { error: string };
-    assert.equal(res.statusCode, 502);
-    assert.equal(answer.error, 'upstream_failed');
+    const echo = await res.body.json() as { served_by: string; body_bytes: number; headers: Record<string, string> };
+    assert.equal(res.statusCode, 200);
+    assert.equal(echo.served_by, 'legacy');
+    assert.equal(echo.body_bytes, 2);
+    assert.equal(echo.headers['content-length'], '2');
+    assert.equal(echo.headers['transfer-encoding'], undefined);
   });
 });

@@ -2,7 +2,7 @@
 // the other side, and the two answers are compared into GET /routes/:id/shadow. Upstreams are
 // real HTTP servers whose answers each test scripts (test/helpers/scripted-upstream.ts).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -10,14 +10,15 @@ import { request } from 'undici';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
 import type { ShadowReport } from '../gateway/runtime/shadow-results';
 import { pollUntil } from './helpers/poll';
-import { json, startScriptedUpstream, type ScriptedUpstream } from './helpers/scripted-upstream';
+import { json, startScriptedUpstream, type Script, type ScriptedUpstream } from './helpers/scripted-upstream';
 
 const TOKEN = 'shadow-test';
 
-const manifest = (legacy: number, functions: number) => `
+const manifest = (legacy: number, functions: number, bodyTemp: string) => `
 version: 1
 listen: 8080
 debug_headers: true
+gateway: { body_temp_path: "${bodyTemp}" }
 upstreams:
   legacy: { servers: ["127.0.0.1:${legacy}"] }
   functions: { servers: ["127.0.0.1:${functions}"] }
@@ -39,6 +40,18 @@ routes:
     to: function:writes
     canary: { percent: 0 }
     shadow: { methods: [GET, POST], side_effect_free: true, max_body: 1k }
+  - id: streams
+    match: { prefix: /streams }
+    to: function:streams
+    canary: { percent: 0 }
+    body: { buffering: false }
+    shadow: { methods: [POST], side_effect_free: true }
+  - id: uploads
+    match: { prefix: /uploads }
+    to: function:uploads
+    canary: { percent: 0 }
+    body: { buffer: 1k }
+    shadow: { methods: [POST], side_effect_free: true, max_body: 64k }
   - id: one-at-a-time
     match: { prefix: /single }
     to: function:single
@@ -66,7 +79,7 @@ describe('shadow copies: compare the function with legacy on real traffic', func
     functions = await startScriptedUpstream();
     dir = mkdtempSync(join(tmpdir(), 'strangler-shadow-'));
     const manifestPath = join(dir, 'routes.yaml');
-    writeFileSync(manifestPath, manifest(legacy.port, functions.port));
+    writeFileSync(manifestPath, manifest(legacy.port, functions.port, join(dir, 'body')));
     gateway = await startGateway({ manifestPath, listen: '127.0.0.1:0', admin: '127.0.0.1:0', watch: false, env: { STRANGLER_ADMIN_TOKEN: TOKEN } });
   });
   after(async () => {
@@ -221,10 +234,28 @@ describe('shadow copies: compare the function with legacy on real traffic', func
 
   it('skips and counts copies over the body limit and bodies that streamed', async () => {
     await reset('writes');
+    await reset('streams');
+    legacy.on('/streams', json(200, { ok: 1 }));
     assert.equal((await get('/writes', { method: 'POST', body: Buffer.alloc(2048, 1) })).status, 200);
-    // Chunked: the gateway streams the body upstream and keeps no copy.
-    assert.equal((await get('/writes', { method: 'POST', body: Readable.from([Buffer.from('a'), Buffer.from('b')]) })).status, 200);
-    assert.deepEqual((await results('writes')).skipped, { body_too_large: 1, body_streamed: 1 });
+    // Chunked, without request buffering: the gateway streams the body upstream and keeps no copy.
+    assert.equal((await get('/streams', { method: 'POST', body: Readable.from([Buffer.from('a'), Buffer.from('b')]) })).status, 200);
+    assert.deepEqual((await results('writes')).skipped, { body_too_large: 1 });
+    assert.deepEqual((await results('streams')).skipped, { body_streamed: 1 });
+  });
+
+  it('copies a buffered body held in a temp file, chunked or not, and the temp file goes afterwards', async () => {
+    await reset('uploads');
+    const echo = (req: Parameters<Script>[0], res: Parameters<Script>[1], body: Buffer) => json(200, { got: body.length, sum: body.reduce((a, b) => a + b, 0) })(req, res, body);
+    legacy.on('/uploads', echo);
+    functions.on('/function/uploads', echo);
+    const body = Buffer.alloc(16 * 1024, 7); // over body.buffer (1k): spooled to a temp file
+    assert.equal((await get('/uploads', { method: 'POST', body })).status, 200);
+    assert.equal((await get('/uploads', { method: 'POST', body: Readable.from([body.subarray(0, 9000), body.subarray(9000)]) })).status, 200);
+    const r = await settled('uploads', 2);
+    assert.equal(r.equal, 2, 'the copies got the whole body, as the user\'s request did');
+    assert.deepEqual(r.skipped, {});
+    assert.equal(functions.seen.get('/function/uploads'), 2);
+    await pollUntil('the temp files are removed', async () => readdirSync(join(dir, 'body')).length === 0);
   });
 
   it('skips and counts copies beyond max_in_flight', async () => {

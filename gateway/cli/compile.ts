@@ -10,7 +10,8 @@ import { loadManifestOrReport, manifestPath } from './manifest-arg';
 export const command: Command = {
   name: 'compile',
   summary: 'turn the manifest into a tuned nginx.conf (or a conf.d snippet)',
-  usage: `Usage: strangler compile [FILE] [-o OUT] [--snippet] [--check OUT] [--access-log PATH] [--test] [--no-tls-files]
+  usage: `Usage: strangler compile [FILE] [-o OUT] [--snippet] [--check OUT] [--access-log PATH]
+                         [--worker-rlimit-nofile N] [--test] [--no-tls-files]
 
 Compiles the manifest (default routes/routes.yaml) into nginx config. The output is
 deterministic (same manifest, same bytes) and starts with a comment carrying the manifest's
@@ -21,6 +22,9 @@ Options:
   --snippet            only the http-context part, for /etc/nginx/conf.d/ (no events, no pid)
   --check OUT          write nothing; exit 1 when OUT differs from what would be compiled (for CI)
   --access-log PATH    JSON access log path (default logs/access.log; inherited with --snippet)
+  --worker-rlimit-nofile N
+                       emit worker_rlimit_nofile N (default: omitted; nginx keeps the host's limit,
+                       and a value over the hard limit only makes it log a setrlimit alert)
   --test               also run \`nginx -t\` on the result in a scratch prefix
   --no-tls-files       compile for another machine: do not read the certificate and key that
                        tls names (they are not checked, and no OCSP stapling lines are written)
@@ -40,15 +44,21 @@ Exit codes: 0 ok, 1 invalid manifest, stale --check, or nginx -t failed, 2 usage
       check: { type: 'string' },
       'access-log': { type: 'string' },
       test: { type: 'boolean' },
+      'worker-rlimit-nofile': { type: 'string' },
       'no-tls-files': { type: 'boolean' },
     });
+    const rlimitText = values['worker-rlimit-nofile'];
+    const workerRlimitNofile = rlimitText === undefined ? null : Number(rlimitText);
+    if (workerRlimitNofile !== null && !(Number.isInteger(workerRlimitNofile) && workerRlimitNofile >= 1 && workerRlimitNofile <= 1048576)) {
+      throw new UsageError(`--worker-rlimit-nofile must be an integer from 1 to 1048576, got ${JSON.stringify(rlimitText)}`);
+    }
     if (values.out && values.check) throw new UsageError('--out and --check are exclusive');
     const file = manifestPath(positionals);
     if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
     const table = loadManifestOrReport(file, { checkFiles: values['no-tls-files'] !== true });
     if (!table) return EXIT.FAIL;
 
-    const conf = renderNginxConfig(table, { snippet: values.snippet, manifestName: file, accessLog: values['access-log'] });
+    const conf = renderNginxConfig(table, { snippet: values.snippet, manifestName: file, accessLog: values['access-log'], workerRlimitNofile });
 
     if (values.test) {
       const ok = await testInScratchPrefix(conf, values.snippet === true);

@@ -22,9 +22,9 @@ import { parseAge, parseDuration, parseHostPort, parseSize } from './units';
 type Obj = Record<string, unknown>;
 
 export const BUILTIN_DEFAULTS = Object.freeze({
-  timeouts: { connect: '5s', send: '60s', read: '60s' },
+  timeouts: { connect: '5s', send: '60s', read: '60s', client_body_timeout: '60s', send_timeout: '60s' },
   buffers: { size: '128k', count: 4, each: '256k', busy: '256k' },
-  body: { max_size: '50m', buffer: '128k' },
+  body: { max_size: '50m', buffer: '128k', buffering: true },
   keepalive: 64,
   gateway: { listen: '127.0.0.1:8090', admin: '127.0.0.1:8091' },
   shadow: { percent: 100, max_in_flight: 64, max_body: '1m', timeout: '10s' },
@@ -112,14 +112,14 @@ function hostPort(text: string): HostPort {
 
 function timeouts(t: Obj): Timeouts {
   const d = (s: unknown) => ({ text: String(s), ms: parseDuration(String(s))! });
-  return { connect: d(t.connect), send: d(t.send), read: d(t.read) };
+  return { connect: d(t.connect), send: d(t.send), read: d(t.read), client_body_timeout: d(t.client_body_timeout), send_timeout: d(t.send_timeout) };
 }
 const size = (v: unknown): Size => ({ text: String(v), bytes: parseSize(String(v))! });
 function buffers(b: Obj): Buffers {
   return { size: size(b.size), count: Number(b.count), each: size(b.each), busy: size(b.busy) };
 }
 function body(b: Obj): Body {
-  return { max_size: size(b.max_size), buffer: size(b.buffer) };
+  return { max_size: size(b.max_size), buffer: size(b.buffer), buffering: b.buffering !== false };
 }
 
 function target(to: string): Target {
@@ -193,6 +193,7 @@ function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts |
       name,
       servers: (u.servers as string[]).map(hostPort),
       keepalive: typeof u.keepalive === 'number' ? u.keepalive : BUILTIN_DEFAULTS.keepalive,
+      max_conns: typeof u.max_conns === 'number' ? u.max_conns : 0,
     });
   }
 
@@ -250,6 +251,7 @@ function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts |
       admin_hosts: Array.isArray(gw.admin_hosts) ? (gw.admin_hosts as string[]).map((h) => h.toLowerCase()) : [],
       tls: typeof gw.tls === 'object' && gw.tls !== null ? tlsFiles(gw.tls as Obj) : null,
       access_log: typeof gw.access_log === 'string' ? gw.access_log : null,
+      body_temp_path: typeof gw.body_temp_path === 'string' ? gw.body_temp_path : null,
     },
     defaults,
     routes,

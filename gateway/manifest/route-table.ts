@@ -12,7 +12,10 @@ export interface HostPort { readonly host: string; readonly port: number; readon
 export interface Upstream {
   readonly name: string;
   readonly servers: readonly HostPort[];
+  /** Idle connections kept per server (nginx: per worker); 0: none. */
   readonly keepalive: number;
+  /** All connections to each server at once (nginx `server … max_conns=`); 0: unlimited. */
+  readonly max_conns: number;
 }
 
 export type Target =
@@ -40,9 +43,23 @@ export interface Canary {
   readonly salt: string;
 }
 
-export interface Timeouts { readonly connect: Duration; readonly send: Duration; readonly read: Duration }
+export interface Timeouts {
+  readonly connect: Duration;
+  readonly send: Duration;
+  /** proxy_read_timeout; also an upgraded connection's idle time, as nginx applies it to tunnels. */
+  readonly read: Duration;
+  /** nginx's client_body_timeout: the longest gap between two reads of the request body. */
+  readonly client_body_timeout: Duration;
+  /** nginx's send_timeout: the longest gap between two writes to a client that does not read. */
+  readonly send_timeout: Duration;
+}
 export interface Buffers { readonly size: Size; readonly count: number; readonly each: Size; readonly busy: Size }
-export interface Body { readonly max_size: Size; readonly buffer: Size }
+export interface Body {
+  readonly max_size: Size;
+  readonly buffer: Size;
+  /** proxy_request_buffering: the whole body is read (memory, then a temp file) before the upstream request. */
+  readonly buffering: boolean;
+}
 
 export interface Fallback {
   readonly to: 'legacy';
@@ -150,6 +167,8 @@ export interface GatewaySettings {
   readonly tls: TlsFiles | null;
   /** access_log: a path as written (relative to the manifest's directory), 'stdout', 'off', or null for the default file. */
   readonly access_log: string | null;
+  /** body_temp_path: where the gateway spools request bodies over body.buffer; null: <os tmpdir>/strangler-body. */
+  readonly body_temp_path: string | null;
 }
 
 export const DEFAULT_ROUTE_ID = 'default';
@@ -161,6 +180,14 @@ export function matchText(m: Match): string {
 
 /** RFC 9110 §9.2.2 idempotent methods: the ones a fallback may replay to legacy. */
 export const IDEMPOTENT_METHODS: readonly string[] = Object.freeze(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/**
+ * proxy_request_buffering: on unless the route opts out, or its body is unlimited (max_size 0),
+ * which would let one client spool any amount to a temp file. Both runtimes read this rule.
+ */
+export function requestBuffering(body: Body): boolean {
+  return body.buffering && body.max_size.bytes > 0;
+}
 
 export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {

@@ -13,8 +13,8 @@
 // Variables and named locations are numbered by route position: ids never reach variable names.
 import { d, entry, literal, type Directive } from './directive';
 import { edgeHeaders, emitEdgeHttp, emitEdgeServers, forwardedFor, serverAddress, UPSTREAM_HOST } from './emit-edge';
-import { LOG_FORMAT_NAME, nginxLogFormat, TARGET_HEADER } from './log-format';
-import { IDEMPOTENT_METHODS, type Body, type Buffers, type Route, type RouteTable, type StickyKey, type Timeouts } from '../manifest/route-table';
+import { LOG_FORMAT_NAME, nginxLogFormat, nginxLogMaps, TARGET_HEADER } from './log-format';
+import { IDEMPOTENT_METHODS, requestBuffering, type Body, type Buffers, type Route, type RouteTable, type StickyKey, type Timeouts } from '../manifest/route-table';
 import { formatPercent } from '../manifest/percent';
 import { upstreamFailureBody } from '../http-answers';
 import { handedToGateway, locationPlan, type Location, type ProxyPass } from '../manifest/location-plan';
@@ -59,6 +59,7 @@ function emitLogFormat(): Directive[] {
   const header = `$upstream_http_${TARGET_HEADER.toLowerCase().replace(/-/g, '_')}`;
   return [
     d('log_format', [LOG_FORMAT_NAME, 'escape=json', nginxLogFormat()]),
+    ...nginxLogMaps(),
     d('map', [`$strangler_target:${header}`, '$strangler_served_by'], [
       entry(`~^${DYNAMIC_TARGET}:(?<strangler_answered>.+)$`, '$strangler_answered'),
       entry('default', '$strangler_target'),
@@ -69,7 +70,10 @@ function emitLogFormat(): Directive[] {
 function emitUpstreams(table: RouteTable): Directive[] {
   const out: Directive[] = [];
   for (const up of table.upstreams.values()) {
-    const block = up.servers.map((s) => d('server', [serverAddress(s.host, s.port)]));
+    const limit = up.max_conns > 0 ? [`max_conns=${up.max_conns}`] : [];
+    const block = up.servers.map((s) => d('server', [serverAddress(s.host, s.port), ...limit]));
+    // Without a shared zone, max_conns would hold per worker: the zone makes it one cap.
+    if (up.max_conns > 0) block.unshift(d('zone', [upstreamName(up.name), '64k']));
     if (up.keepalive > 0) block.push(d('keepalive', [up.keepalive]), d('keepalive_requests', [10000]), d('keepalive_timeout', ['60s']));
     out.push(d('upstream', [upstreamName(up.name)], block));
   }
@@ -77,8 +81,15 @@ function emitUpstreams(table: RouteTable): Directive[] {
     // gateway.servers: every instance sharing the state. Passive health checks: an instance that
     // fails GATEWAY_MAX_FAILS times within GATEWAY_FAIL_TIMEOUT is skipped for that long, and a
     // request it refused goes to the next one (proxy_next_upstream's default: error timeout).
+    // Legacy's servers as backup: when no gateway answers, nginx serves the dynamic routes from
+    // legacy rather than 502 (the gateway, when up, decides the side itself).
     const servers = table.gateway.servers.map((s) => d('server', [serverAddress(s.host, s.port), `max_fails=${GATEWAY_MAX_FAILS}`, `fail_timeout=${GATEWAY_FAIL_TIMEOUT}`]));
-    out.push(d('upstream', [GATEWAY_UPSTREAM], [...servers, d('keepalive', [64])]));
+    const legacy = table.upstreams.get('legacy')?.servers ?? [];
+    out.push(d('upstream', [GATEWAY_UPSTREAM], [
+      ...servers,
+      ...legacy.map((s) => d('server', [serverAddress(s.host, s.port), 'backup'])),
+      d('keepalive', [64]),
+    ]));
   }
   return out;
 }
@@ -132,7 +143,11 @@ function emitServer(table: RouteTable, opts: EmitOptions): Directive[] {
     d('proxy_set_header', ['X-Forwarded-For', forwardedFor(table)]),
     d('proxy_set_header', ['X-Forwarded-Proto', '$scheme']),
     d('proxy_set_header', ['X-Forwarded-Host', UPSTREAM_HOST]),
+    d('proxy_set_header', ['X-Request-Id', '$strangler_request_id']),
     d('proxy_next_upstream', ['error', 'timeout']),
+    // The gateway never spools a response to disk (it relays with backpressure); nor does nginx, so
+    // clients that do not read cannot fill the disk with proxy_temp files.
+    d('proxy_max_temp_file_size', ['0']),
     ...tuning(table.defaults, null),
   );
   for (const location of locationPlan(table)) block.push(d('location', locationArgs(location), routeBody(table, location)));
@@ -154,6 +169,10 @@ function tuning(s: { timeouts: Timeouts; buffers: Buffers; body: Body }, base: {
   if (changed(s.buffers.busy, base?.buffers.busy)) out.push(d('proxy_busy_buffers_size', [s.buffers.busy.text]));
   if (changed(s.body.max_size, base?.body.max_size)) out.push(d('client_max_body_size', [s.body.max_size.text]));
   if (changed(s.body.buffer, base?.body.buffer)) out.push(d('client_body_buffer_size', [s.body.buffer.text]));
+  if (changed(s.timeouts.client_body_timeout, base?.timeouts.client_body_timeout)) out.push(d('client_body_timeout', [s.timeouts.client_body_timeout.text]));
+  if (changed(s.timeouts.send_timeout, base?.timeouts.send_timeout)) out.push(d('send_timeout', [s.timeouts.send_timeout.text]));
+  const buffering = requestBuffering(s.body);
+  if (!base || buffering !== requestBuffering(base.body)) out.push(d('proxy_request_buffering', [buffering ? 'on' : 'off']));
   return out;
 }
 

@@ -1,6 +1,7 @@
 // The access log's one definition: nginx's strangler_json log_format is emitted from this list,
 // the Node gateway writes its lines with the same keys in the same order, and `strangler report`
 // reads both. A field is a string (quoted) or a number (bare, as nginx writes $status).
+import { d, entry, type Directive } from './directive';
 
 export interface LogField {
   /** The JSON key. */
@@ -26,11 +27,29 @@ export const LOG_FIELDS: readonly LogField[] = Object.freeze([
   { key: 'upstream_addr', nginx: '$upstream_addr', type: 'string' },
   { key: 'upstream_status', nginx: '$upstream_status', type: 'string' },
   { key: 'remote_addr', nginx: '$remote_addr', type: 'string' },
+  // The id sent upstream as X-Request-Id: the client's, or a new one (the gateway: requestIdOf).
+  { key: 'request_id', nginx: '$strangler_request_id', type: 'string' },
+  { key: 'user_agent', nginx: '$http_user_agent', type: 'string' },
 ] as const);
 
 /** The log_format's template text (nginx escapes the values: escape=json). */
 export function nginxLogFormat(): string {
   return `{${LOG_FIELDS.map((f) => (f.type === 'string' ? `"${f.key}":"${f.nginx}"` : `"${f.key}":${f.nginx}`)).join(',')}}`;
+}
+
+/**
+ * The http-context maps the log format's own variables need. $strangler_route/$strangler_target
+ * are defined by map (then overwritten by `set`): a request refused before the server's `set`s
+ * ran (a malformed head) logs "-" rather than an "uninitialized variable" warning per request.
+ * $strangler_request_id is the client's X-Request-Id, or nginx's own $request_id: logged and sent
+ * upstream, as the gateway does.
+ */
+export function nginxLogMaps(): Directive[] {
+  return [
+    d('map', ['', '$strangler_route'], [entry('default', '-')]),
+    d('map', ['', '$strangler_target'], [entry('default', '-')]),
+    d('map', ['$http_x_request_id', '$strangler_request_id'], [entry('', '$request_id'), entry('default', '$http_x_request_id')]),
+  ];
 }
 
 /** One access log line as both layers write it. */
@@ -47,6 +66,8 @@ export interface AccessLine {
   upstream_addr: string;
   upstream_status: string;
   remote_addr: string;
+  request_id: string;
+  user_agent: string;
 }
 
 /** The response header naming who served a request; the gateway sends it to the nginx in front, which logs it. */

@@ -18,6 +18,8 @@ export interface RenderOptions {
   manifestName?: string;
   /** Access log path; default logs/access.log for the full config, inherited for a snippet. */
   accessLog?: string | null;
+  /** worker_rlimit_nofile; omitted by default (nginx keeps the limit the host gives it). */
+  workerRlimitNofile?: number | null;
 }
 
 const noEscape = (value: string): string => {
@@ -34,5 +36,6 @@ export function renderNginxConfig(table: RouteTable, opts: RenderOptions = {}): 
     '# Do not edit: change the manifest and run `strangler compile` (or `strangler apply`).',
   ].join('\n');
   const template = readFileSync(join(TEMPLATE_DIR, snippet ? 'snippet.conf.mustache' : 'nginx.conf.mustache'), 'utf8');
-  return Mustache.render(template, { header, http }, {}, { escape: noEscape });
+  const rlimit = opts.workerRlimitNofile ? String(Math.trunc(opts.workerRlimitNofile)) : null;
+  return Mustache.render(template, { header, http, rlimit }, {}, { escape: noEscape });
 }

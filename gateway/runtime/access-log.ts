@@ -9,8 +9,9 @@ import { besideManifest } from './admin-token';
 import { AccessLogWriter, type AccessLogDestination, type AccessLogWriterOptions } from './access-log-writer';
 
 export interface AccessLog {
-  /** `client`: the client's address as client-address.ts resolved it (behind a trusted proxy, the one it forwarded). */
-  record(req: IncomingMessage, res: ServerResponse | null, client: string, route: string, target: string, status: number, seconds: number): void;
+  /** `client`: the client's address as client-address.ts resolved it (behind a trusted proxy, the one it forwarded).
+   *  requestId: the X-Request-Id sent upstream (the client's, or the one the gateway made). */
+  record(req: IncomingMessage, res: ServerResponse | null, client: string, route: string, target: string, status: number, seconds: number, requestId: string): void;
   register(registry: Registry): void;
   reopen(): void;
   close(): Promise<void>;
@@ -27,11 +28,13 @@ export function accessLogDestination(setting: string | null, manifestPath: strin
 export function createAccessLog(destination: AccessLogDestination, opts: AccessLogWriterOptions = {}): AccessLog {
   const writer = new AccessLogWriter(destination, opts);
   return {
-    record(req, res, client, route, target, status, seconds) {
+    record(req, res, client, route, target, status, seconds, requestId) {
       writer.append(formatAccessLine({
         time: isoTime(), route, target, method: req.method ?? '', uri: req.url ?? '', status,
         bytes: res ? bodyBytes(req, res, status) : 0, request_time: seconds,
         upstream_response_time: '', upstream_addr: '', upstream_status: '', remote_addr: client,
+        // nginx's escape=json logs an absent header as "".
+        request_id: requestId, user_agent: req.headers['user-agent'] ?? '',
       }));
     },
     register: (registry) => writer.register(registry),

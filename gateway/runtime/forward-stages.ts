@@ -5,20 +5,21 @@
 // function in STAGES or AFTER; the others do not change.
 //
 //   refuse -> decide -> refuseUnknownHost -> limitBody -> redirect -> readBody -> shadowCopy -> attemptTarget -> fallbackToLegacy -> answerFailure
-//   after: record, logAccess
+//   after: record, logAccess, releaseRequestBody
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { errorBody, REFUSAL_CODES, upstreamFailureBody } from '../http-answers';
 import { handedToGateway } from '../manifest/location-plan';
-import { IDEMPOTENT_METHODS, type Route, type RouteTable } from '../manifest/route-table';
+import { IDEMPOTENT_METHODS, requestBuffering, type Route, type RouteTable } from '../manifest/route-table';
 import { replyJson } from '../util/json-reply';
 import type { AccessLog } from './access-log';
 import { decideRoute, type Decision, type PercentSource, type RequestFacts } from './decide-route';
 import { attempt, type AttemptResult, type ResponseTap } from './forward';
 import type { ClientAddress, ClientAddressOf } from './client-address';
 import type { FailureKind, GatewayMetrics } from './gateway-metrics';
-import { nginxHost, upstreamHost, upstreamRequestHeaders } from './proxy-headers';
-import { BodyTooLarge, bodyLength, discardRest, readBody, relayBody } from './request-body';
+import { nginxHost, requestIdOf, upstreamHost, upstreamRequestHeaders } from './proxy-headers';
+import { bodySource, bufferBody, DEFAULT_BODY_TEMP_PATH, releaseBody, type BufferedBody } from './buffer-body';
+import { BodyTimeout, BodyTooLarge, bodyLength, discardRest, relayBody } from './request-body';
 import { refusal } from './request-limits';
 import type { RouteMatcher } from './route-matcher';
 import type { ServerNameMatcher } from './server-names';
@@ -60,13 +61,19 @@ export class Forwarding {
   length: number | null = 0;
   /** The body as sent upstream: held in memory (replayable, small) or streamed. */
   body: Buffer | Readable | null = null;
+  /** The whole body, read before the upstream request (proxy_request_buffering on). */
+  buffered: BufferedBody | null = null;
   /** The body is held and the route's fallback may send it to legacy again. */
   replayable = false;
   /** The request headers sent upstream (readRequestBody). */
   headers: string[] = NO_HEADERS;
+  /** X-Request-Id as sent upstream and logged (the client's, or a new one); see requestId. */
+  private id: string | null = null;
   /** Who served it, for metrics and logs: null until decide found a route. */
   route: string | null = null;
   target = 'legacy';
+  /** A status for a request closed without an answer (408: client_body_timeout, as nginx logs it); else 499. */
+  closedWith = 499;
   /** The last attempt's failure, for the fallback's log line and answerFailure. */
   failure: { status: number; kind: FailureKind; message: string } | null = null;
   /** Watches the answer the user gets from the decided side (a shadow copy compares it). */
@@ -86,13 +93,24 @@ export class Forwarding {
     return this.client ??= this.ctx.clientAddress(this.req.socket.remoteAddress ?? '', this.req.rawHeaders);
   }
 
+  /** The body for one upstream attempt: a buffered body is read afresh each time, so any attempt can replay it. */
+  attemptBody(): Buffer | Readable | null {
+    return this.buffered !== null ? bodySource(this.buffered) : this.body;
+  }
+
   debugHeaders(target: string): OutgoingHttpHeaders | null {
     return debugHeaders(this.ctx.table, this.clientAddress(), this.route ?? UNROUTED.route, target);
   }
 
-  /** The status nginx logs: 499 when the client went away before an answer started. */
+  /** The status nginx logs: 499 when the client went away before an answer started (408 for a body that stalled). */
   get status(): number {
-    return this.res.headersSent ? this.res.statusCode : 499;
+    return this.res.headersSent ? this.res.statusCode : this.closedWith;
+  }
+
+  /** X-Request-Id as sent upstream and logged: the client's, or a new one (made when first asked for). */
+  get requestId(): string {
+    if (this.id === null) this.id = requestIdOf(this.req.rawHeaders);
+    return this.id;
   }
 
   /** Seconds from the request's start to its end (fixed when first read). */
@@ -113,7 +131,7 @@ export type AfterStep = (f: Forwarding) => void;
 
 /** Until readRequestBody computes them: shared, so an early answer allocates nothing here. */
 const NO_HEADERS: string[] = [];
-/** Largest body kept for a fallback replay; larger or chunked bodies stream and are not replayed. */
+/** Without request buffering: the largest body kept in memory for a fallback replay; larger or chunked bodies stream and are not replayed. */
 export const REPLAY_BUFFER_LIMIT = 16 * 1024 * 1024;
 const IDEMPOTENT = new Set(IDEMPOTENT_METHODS);
 const CLOSE = { close: true };
@@ -148,13 +166,13 @@ export function failureBody(status: number, route: Route, target: string, failur
 
 /**
  * The request headers proxy_set_header sends: Host is nginx's $host (without a Host header, the
- * server_name) plus the client's non-default port; X-Forwarded-Proto is the listener's scheme.
+ * server_name) plus the client's non-default port; X-Forwarded-Proto is the listener's scheme; X-Request-Id is requestId.
  * From a trusted proxy, its X-Real-IP and X-Forwarded-* go on as received (proxy-headers.ts).
  */
-export function forwardHeaders(ctx: GatewayContext, req: IncomingMessage, host: string | undefined, client: ClientAddress): string[] {
+export function forwardHeaders(ctx: GatewayContext, req: IncomingMessage, host: string | undefined, client: ClientAddress, requestId: string): string[] {
   const upstream = upstreamHost(host ?? ctx.table.server_name.split(' ')[0], req.headers.host, ctx.scheme);
   return upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
-    host: upstream, remoteAddress: client.address, viaTrustedProxy: client.viaTrustedProxy, scheme: ctx.scheme,
+    host: upstream, remoteAddress: client.address, viaTrustedProxy: client.viaTrustedProxy, scheme: ctx.scheme, requestId,
   });
 }
 
@@ -234,32 +252,50 @@ function bodyFailed(f: Forwarding, err: Error): true {
   const res = f.res;
   if (res.headersSent || res.destroyed) res.destroy();
   else if (err instanceof BodyTooLarge) tooLarge(f, f.proxied.route);
-  else res.destroy(); // the client aborted its own request
+  else {
+    // The client aborted, stalled past client_body_timeout or sent a bad body: nginx closes too.
+    if (err instanceof BodyTimeout) f.closedWith = 408;
+    res.destroy();
+  }
   return true;
 }
 
 /**
- * Like nginx's client_body_buffer_size: a small body of known length is read into memory and sent
- * in one write; a larger one streams. A body the fallback may send twice is held in memory, so
- * only a known, bounded one.
+ * proxy_request_buffering on (the default): the whole body is read, in memory up to body.buffer and
+ * then in a temp file, before any upstream sees the request; the fallback can replay it from there.
+ * With buffering off (`body: { buffering: false }`, or an unlimited max_size), as nginx's
+ * client_body_buffer_size: a small body of known length is read into memory and sent in one
+ * write; a larger one streams. A streamed body the fallback may send twice is held in memory,
+ * so only a known, bounded one.
  */
 const readRequestBody: Stage = (f) => {
   const d = f.proxied;
   const route = d.route;
   const fallback = d.side === 'to' ? route.fallback : null;
   const length = f.length;
-  f.replayable = fallback !== null && (IDEMPOTENT.has(f.req.method!) || fallback.non_idempotent) && length !== null && length <= REPLAY_BUFFER_LIMIT;
-  f.headers = forwardHeaders(f.ctx, f.req, f.host, f.clientAddress());
+  const buffering = requestBuffering(route.body);
+  f.replayable = fallback !== null && (IDEMPOTENT.has(f.req.method!) || fallback.non_idempotent) && (buffering || (length !== null && length <= REPLAY_BUFFER_LIMIT));
+  f.headers = forwardHeaders(f.ctx, f.req, f.host, f.clientAddress(), f.requestId);
   if (length === 0) return false;
   const limit = route.body.max_size.bytes;
+  const idleMs = route.timeouts.client_body_timeout.ms;
   const small = length !== null && length <= route.body.buffer.bytes;
-  if (!f.replayable && !small) {
+  if (!buffering && !f.replayable && !small) {
     // Synchronously on to attemptTarget: the stream starts flowing on the next tick, and undici
     // must be its reader (and error listener) by then.
-    f.body = relayBody(f.req, limit);
+    f.body = relayBody(f.req, limit, idleMs);
     return false;
   }
-  return readBody(f.req, limit).then((body) => { f.body = body; return false; }, (err: Error) => bodyFailed(f, err));
+  // Held whole: with buffering, in memory up to body.buffer and then in a temp file; without, a
+  // known and bounded body (small, or one the fallback may replay) in memory.
+  const memory = buffering ? route.body.buffer.bytes : Number.POSITIVE_INFINITY;
+  const dir = f.ctx.table.gateway.body_temp_path ?? DEFAULT_BODY_TEMP_PATH;
+  return bufferBody(f.req, { memory, max: limit, idleMs, dir }).then((body) => {
+    f.buffered = body;
+    // A chunked body goes upstream with its length, as nginx sends a buffered one.
+    if (length === null) f.headers.push('content-length', String(body.kind === 'memory' ? body.data.length : body.size));
+    return false;
+  }, (err: Error) => bodyFailed(f, err));
 };
 
 /** Tries the upstream's servers in turn while nothing was sent, as proxy_next_upstream does. */
@@ -268,7 +304,7 @@ async function attemptUpstream(f: Forwarding, upstream: string, path: string, in
   const servers = f.ctx.pools.serversFor(upstream, route.timeouts.connect.ms);
   let result: AttemptResult = { kind: 'failed', failure: { kind: 'refused', status: 502, nothingSent: true, message: `no servers in upstream ${upstream}` } };
   for (const server of servers) {
-    result = await attempt({ server, method: f.req.method!, path, headers: f.headers, body: f.body, readMs: route.timeouts.read.ms, intercept, res: f.res, debug, tap });
+    result = await attempt({ server, method: f.req.method!, path, headers: f.headers, body: f.attemptBody(), readMs: route.timeouts.read.ms, sendMs: route.timeouts.send_timeout.ms, intercept, res: f.res, debug, tap });
     const retry = result.kind === 'failed' && result.failure.nothingSent && !(f.body instanceof Readable);
     if (!retry) break;
   }
@@ -324,11 +360,17 @@ const record: AfterStep = (f) => {
 /** The access log's line, in nginx's format, when gateway.access_log is not off. */
 const logAccess: AfterStep = (f) => {
   if (f.route === null || f.ctx.accessLog === null) return;
-  f.ctx.accessLog.record(f.req, f.res, f.clientAddress().address, f.route, f.target, f.status, f.seconds);
+  f.ctx.accessLog.record(f.req, f.res, f.clientAddress().address, f.route, f.target, f.status, f.seconds, f.requestId);
 };
 
 export const STAGES: readonly Stage[] = [refuse, decide, refuseUnknownHost, limitBody, redirect, readRequestBody, shadowCopy, attemptTarget, fallbackToLegacy, answerFailure];
-export const AFTER: readonly AfterStep[] = [record, logAccess];
+/** The temp file of a buffered body goes once the request is over, whatever happened. */
+const releaseRequestBody: AfterStep = (f) => {
+  releaseBody(f.buffered);
+};
+
+// releaseRequestBody last: the temp file must outlive every step that may still read the body.
+export const AFTER: readonly AfterStep[] = [record, logAccess, releaseRequestBody];
 
 /** Runs one request through the stages, then the after steps. */
 export async function forward(f: Forwarding, stages: readonly Stage[] = STAGES, after: readonly AfterStep[] = AFTER): Promise<void> {

@@ -43,6 +43,8 @@ export interface AttemptOptions {
   readonly body: Buffer | Readable | null;
   /** The route's read timeout: to the response headers, and between two reads of the body. */
   readonly readMs: number;
+  /** send_timeout: the longest a client may leave the answer unread. */
+  readonly sendMs: number;
   /** Hand 502/503/504 answers back to the caller instead of relaying them (fallback). */
   readonly intercept: boolean;
   readonly res: ServerResponse;
@@ -56,17 +58,25 @@ export function classifyUpstreamError(err: Error & { code?: string }): UpstreamF
     case 'UND_ERR_CONNECT_TIMEOUT': return { kind: 'connect_timeout', status: 504, nothingSent: true, message };
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT': return { kind: 'timeout', status: 504, nothingSent: false, message };
-    case 'ECONNREFUSED': case 'ENOTFOUND': case 'EAI_AGAIN': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'EADDRNOTAVAIL':
+    case 'STR_MAX_CONNS': case 'ECONNREFUSED': case 'ENOTFOUND': case 'EAI_AGAIN': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'EADDRNOTAVAIL':
       return { kind: 'refused', status: 502, nothingSent: true, message };
     default: return { kind: 'reset', status: 502, nothingSent: false, message };
   }
 }
 
-/** Writes a chunk of the upstream's answer to the client; pauses the upstream while the client is behind. */
-function relay(c: Dispatcher.DispatchController, dest: { write(chunk: Buffer): boolean; once(event: 'drain', fn: () => void): unknown }, chunk: Buffer): void {
+/**
+ * Writes a chunk of the upstream's answer to the client; pauses the upstream while the client is
+ * behind. nginx's send_timeout: a client that reads nothing for `sendMs` loses its connection
+ * (the timer outlives the response's end, so an unread tail is bounded too).
+ */
+function relay(c: Dispatcher.DispatchController, dest: { write(chunk: Buffer): boolean; once(event: 'drain', fn: () => void): unknown; destroy(): unknown }, chunk: Buffer, sendMs: number): void {
   if (!dest.write(chunk)) {
     c.pause();
-    dest.once('drain', () => c.resume());
+    const timer = setTimeout(() => dest.destroy(), sendMs);
+    dest.once('drain', () => {
+      clearTimeout(timer);
+      c.resume();
+    });
   }
 }
 
@@ -109,7 +119,7 @@ export function attempt(o: AttemptOptions): Promise<AttemptResult> {
       onResponseData(c, chunk) {
         if (intercepted) return;
         o.tap?.data(chunk);
-        relay(c, res, chunk);
+        relay(c, res, chunk, o.sendMs);
       },
       onResponseEnd() {
         if (intercepted) return settle({ kind: 'intercepted', status: intercepted });
@@ -155,6 +165,7 @@ export interface UpgradeOptions {
   readonly headers: string[];
   readonly protocol: string;
   readonly readMs: number;
+  readonly sendMs: number;
   /** The client's socket (from the server's 'upgrade' event). */
   readonly client: Socket;
   readonly debug: OutgoingHttpHeaders | null;
@@ -195,7 +206,7 @@ export function upgradeAttempt(o: UpgradeOptions): Promise<UpgradeResult> {
         client.write(rawResponseHead(statusCode, statusMessage || STATUS_CODES[statusCode] || '', out));
       },
       onResponseData(c, chunk) {
-        relay(c, client, chunk);
+        relay(c, client, chunk, o.sendMs);
       },
       onResponseEnd() {
         client.end();

@@ -18,10 +18,11 @@ import {
   debugHeaders, failureBody, forward, Forwarding, forwardHeaders, REPLAY_BUFFER_LIMIT, requestFacts, unknownHost, type GatewayContext,
 } from './forward-stages';
 import { GatewayMetrics, ZERO_STATS, type AdminGateway } from './gateway-metrics';
-import { nginxHost, rawResponseHead } from './proxy-headers';
+import { nginxHost, rawResponseHead, requestIdOf } from './proxy-headers';
 import { HEADER_BUFFER, refusal } from './request-limits';
 import { buildRouteMatcher } from './route-matcher';
 import { clientAddressResolver } from './client-address';
+import { oneAtATime } from './one-at-a-time';
 import { serverNameMatcher } from './server-names';
 import { ShadowCopies } from './shadow-copy';
 import { UpstreamPools } from './upstream-pools';
@@ -78,13 +79,11 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     headersTimeout: 60_000,
     // Uploads and slow functions may take long: nginx bounds the gaps between reads, not the total.
     requestTimeout: 0,
-  }, (req, res) => {
-    forward(new Forwarding(ctx, req, res)).catch((err: Error) => {
-      log(`gateway: internal error on ${req.method} ${req.url}: ${err.stack ?? err.message}`);
-      if (!res.headersSent) replyJson(res, 500, errorBody('internal_error'), null, CLOSE);
-      else res.destroy();
-    });
-  });
+  }, oneAtATime((req, res) => forward(new Forwarding(ctx, req, res)).catch((err: Error) => {
+    log(`gateway: internal error on ${req.method} ${req.url}: ${err.stack ?? err.message}`);
+    if (!res.headersSent) replyJson(res, 500, errorBody('internal_error'), null, CLOSE);
+    else res.destroy();
+  })));
   // nginx's refusing default server rejects handshakes for unknown names (ssl_reject_handshake):
   // a TLS connection whose SNI names none of server_name, or none at all, is closed unanswered.
   if (tls) {
@@ -111,13 +110,13 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     const host = d.kind === 'bad' ? null : nginxHost(req.headers.host, d.parsed.host);
     if (d.kind !== 'proxy' || host === null || refusal(req)) return refuse(400, errorBody('bad_request'));
     if (unknownHost(ctx, host)) return void socket.destroy();
-    const headers = forwardHeaders(ctx, req, host, client);
+    const headers = forwardHeaders(ctx, req, host, client, requestIdOf(req.rawHeaders));
     // Upgrade requests carry no body: the WebSocket handshake is headers only.
     const [server] = pools.serversFor(d.upstream, d.route.timeouts.connect.ms);
     if (!server) return refuse(502, failureBody(502, d.route, d.target, 'refused'), debug(d.route.id, d.target));
     const up = await upgradeAttempt({
       server, path: d.path, method: req.method!, headers, protocol: String(req.headers.upgrade), readMs: d.route.timeouts.read.ms,
-      client: socket, debug: debug(d.route.id, d.target),
+      sendMs: d.route.timeouts.send_timeout.ms, client: socket, debug: debug(d.route.id, d.target),
     });
     if (up.kind === 'responded') return void metrics.request(d.route.id, d.target, up.status, 0);
     if (up.kind === 'failed') {
@@ -133,6 +132,8 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     const cleanup = () => { upgraded.delete(socket); socket.destroy(); up.socket.destroy(); };
     up.socket.on('error', cleanup).on('close', cleanup);
     socket.on('close', cleanup);
+    // nginx applies proxy_read_timeout to a tunnel: an upgraded connection idle that long is closed.
+    up.socket.setTimeout(d.route.timeouts.read.ms, cleanup);
     socket.pipe(up.socket);
     up.socket.pipe(socket);
   }

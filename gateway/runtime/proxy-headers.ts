@@ -1,9 +1,11 @@
 // The headers the gateway sends upstream and back, as the compiled nginx sends them:
 // `proxy_set_header Host $host$strangler_host_port` (emit-edge.ts), X-Real-IP,
 // X-Forwarded-For/-Proto/-Host; nginx's own defaults
-// (Keep-Alive, Expect, TE dropped; Content-Length/Transfer-Encoding recomputed); headers with
+// (Keep-Alive, Expect, TE dropped; Content-Length/Transfer-Encoding recomputed); X-Request-Id
+// (the client's, or a new one like $request_id); headers with
 // "_" in their name ignored (ignore_invalid_headers on, underscores_in_headers off); plus the
 // hop-by-hop headers of RFC 9110 §7.6.1, including those the Connection header names.
+import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { remoteAddr } from './decide-route';
 import { validateHost } from './nginx-uri';
@@ -11,7 +13,7 @@ import { validateHost } from './nginx-uri';
 /** Request headers never forwarded as received (replaced, recomputed or hop-by-hop). */
 const REQUEST_DROP = new Set([
   'host', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-  'expect', 'x-real-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
+  'expect', 'x-real-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id',
 ]);
 
 /** Response headers nginx does not pass (hop-by-hop, and proxy_hide_header's defaults). */
@@ -58,6 +60,19 @@ export interface ForwardedFor {
   /** The peer is a trusted proxy: X-Real-IP and X-Forwarded-* it sent go upstream as received. */
   viaTrustedProxy?: boolean;
   scheme: 'http' | 'https';
+  /** Sent as X-Request-Id (requestIdOf). */
+  requestId: string;
+}
+
+/** The client's X-Request-Id (the first, as nginx 1.22's $http_x_request_id), or a new one like nginx's $request_id: 32 hex digits. */
+export function requestIdOf(rawHeaders: readonly string[]): string {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i].toLowerCase() === 'x-request-id') {
+      if (rawHeaders[i + 1] !== '') return rawHeaders[i + 1];
+      break;
+    }
+  }
+  return randomBytes(16).toString('hex');
 }
 
 const FORWARDING = ['x-real-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'] as const;
@@ -85,6 +100,7 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
     'x-forwarded-for', received?.get('x-forwarded-for') ?? (xff.length ? `${xff.join(', ')}, ${addr}` : addr),
     'x-forwarded-proto', received?.get('x-forwarded-proto') ?? fwd.scheme,
     'x-forwarded-host', received?.get('x-forwarded-host') ?? fwd.host,
+    'x-request-id', fwd.requestId,
   );
   return out;
 }

@@ -16,26 +16,48 @@ export function bodyLength(req: IncomingMessage): number | null {
   return Number(req.headers['content-length'] ?? 0);
 }
 
+/** The client sent nothing for client_body_timeout: nginx closes the connection without an answer (408 in its log). */
+export class BodyTimeout extends Error {
+  readonly code = 'STR_BODY_TIMEOUT';
+  constructor(readonly ms: number) { super(`no request body data for ${ms} ms`); }
+}
+
 /** Counts bytes as they pass and fails the stream past `limit` (0: unlimited). */
 class LimitedBody extends Transform {
   private seen = 0;
   constructor(private readonly limit: number) { super(); }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.emit('progress');
     this.seen += chunk.length;
     if (this.limit > 0 && this.seen > this.limit) return cb(new BodyTooLarge(this.limit));
     cb(null, chunk);
   }
 }
 
-/** A stream copy of the request body; backpressure reaches the client through the pipe. */
-export function relayBody(req: IncomingMessage, limit: number): Transform {
+/**
+ * A stream copy of the request body; backpressure reaches the client through the pipe. A client
+ * that sends nothing for `idleMs` (client_body_timeout) fails the stream and loses its connection.
+ */
+export function relayBody(req: IncomingMessage, limit: number, idleMs: number): Transform {
   const out = new LimitedBody(limit);
+  let timer = setTimeout(onIdle, idleMs);
+  function onIdle(): void {
+    out.destroy(new BodyTimeout(idleMs));
+    req.socket.destroy();
+  }
+  out.on('progress', () => {
+    clearTimeout(timer);
+    timer = setTimeout(onIdle, idleMs);
+  });
+  const stop = () => clearTimeout(timer);
+  req.once('end', stop);
+  out.once('close', stop);
   req.on('aborted', () => out.destroy(new Error('client aborted the request body')));
   req.pipe(out);
   return out;
 }
 
-/** The whole body in memory, stopping at `limit` (0: unlimited): small bodies, and those a fallback may send twice. */
+/** The whole body in memory, stopping at `limit` (0: unlimited): the admin API's small JSON bodies (traffic uses bufferBody). */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

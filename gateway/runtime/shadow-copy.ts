@@ -10,13 +10,14 @@ import type { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
 import type { Route, RouteTable, Shadow } from '../manifest/route-table';
 import { toSideTarget } from './decide-route';
+import { bodySize, detachedBodySource } from './buffer-body';
 import { classifyUpstreamError, type ResponseTap } from './forward';
 import type { Forwarding, Stage } from './forward-stages';
 import { compareAnswers, ignoreMatcher, type CapturedAnswer, type PathFilter } from './shadow-compare';
 import { ShadowResults, type SkipReason } from './shadow-results';
 import { UpstreamPools } from './upstream-pools';
 
-/** Connections per upstream server for copies: copies queue behind each other, never behind users. */
+/** Connections per upstream server for copies (a max_conns of their own: a copy over it fails as refused); never a user's. */
 export const SHADOW_POOL_CONNECTIONS = 64;
 /** Sent with every copy, so an upstream (and its logs) can tell a copy from a user's request. */
 export const SHADOW_HEADER = 'x-strangler-shadow';
@@ -99,7 +100,9 @@ export class ShadowCopies {
     if (!s.methods.includes(method) || (route.methods !== null && !route.methods.includes(method))) return skip('method');
     if (s.percent < 100 && Math.random() * 100 >= s.percent) return;
     if (f.body instanceof Readable) return skip('body_streamed');
-    if (f.body !== null && f.body.length > s.max_body.bytes) return skip('body_too_large');
+    // A buffered body (request buffering) is held in memory or in a temp file: either is copied.
+    const size = f.buffered !== null ? bodySize(f.buffered) : f.body?.length ?? 0;
+    if (size > s.max_body.bytes) return skip('body_too_large');
     const running = this.inFlight.get(route.id) ?? 0;
     if (running >= s.max_in_flight) return skip('in_flight');
     this.inFlight.set(route.id, running + 1);
@@ -138,6 +141,13 @@ export class ShadowCopies {
     const [server] = this.pools.serversFor(target.upstream, Math.min(route.timeouts.connect.ms, s.timeout.ms));
     if (!server) return Promise.resolve({ kind: 'error', error: 'refused' });
     const limit = s.max_body.bytes;
+    let body: Buffer | Readable | null;
+    try {
+      // Its own reader of a buffered body: the copy may still read it after the request is over.
+      body = f.buffered !== null ? detachedBodySource(f.buffered) : f.body as Buffer | null;
+    } catch (err) {
+      return Promise.resolve({ kind: 'error', error: (err as NodeJS.ErrnoException).code ?? 'body_unreadable' });
+    }
     return new Promise((resolve) => {
       let status = 0;
       let headers: IncomingHttpHeaders = {};
@@ -161,7 +171,7 @@ export class ShadowCopies {
         path: target.path,
         method: f.req.method!,
         headers: [...f.headers, SHADOW_HEADER, '1'],
-        body: f.body as Buffer | null,
+        body,
         headersTimeout: s.timeout.ms,
         bodyTimeout: s.timeout.ms,
         reset: !server.keepalive,

@@ -1,14 +1,15 @@
-// undici connection pools for the manifest's upstreams: one Pool per server and connect
-// timeout, round-robin across an upstream's servers as nginx's default balancer does.
+// Connections to the manifest's upstreams: one ServerConnections per server and limits,
+// round-robin across an upstream's servers as nginx's default balancer does.
 //
-// `keepalive` follows nginx's meaning: N > 0 keeps connections open for reuse, 0 closes each
-// one after its request. Like nginx's, it does not cap concurrency: a pool never queues a
-// request behind slow ones, so a slow function cannot starve the fast routes of an upstream.
-import { Pool } from 'undici';
+// `keepalive` follows nginx's meaning: N > 0 keeps up to N idle connections for reuse, 0 closes
+// each one after its request. Like nginx's, it does not cap concurrency: a request is never
+// queued behind slow ones, so a slow function cannot starve the fast routes of an upstream.
+// `max_conns` does cap all connections to a server, as nginx's `server … max_conns=`.
 import type { RouteTable, Upstream } from '../manifest/route-table';
+import { ServerConnections } from './server-connections';
 
 export interface ServerPool {
-  readonly pool: Pool;
+  readonly pool: ServerConnections;
   readonly address: string;
   /** false: send each request with `Connection: close` (keepalive 0). */
   readonly keepalive: boolean;
@@ -19,7 +20,7 @@ export class UpstreamPools {
   private upstreams: ReadonlyMap<string, Upstream> = new Map();
   private readonly next = new Map<string, number>();
 
-  /** connections: at most this many per server (null: unbounded, as nginx). */
+  /** connections: at most this many per server, as a max_conns (null: only the manifest's max_conns, as nginx). */
   constructor(table: RouteTable, private readonly connections: number | null = null) {
     this.use(table);
   }
@@ -39,30 +40,19 @@ export class UpstreamPools {
     const out: ServerPool[] = [];
     for (let i = 0; i < n; i++) {
       const s = up.servers[(start + i) % n];
-      out.push(this.pool(s.host, s.port, connectMs, up.keepalive > 0));
+      out.push(this.pool(s.host, s.port, connectMs, up.keepalive, up.max_conns));
     }
     return out;
   }
 
-  private pool(host: string, port: number, connectMs: number, keepalive: boolean): ServerPool {
-    const key = `${host}|${port}|${connectMs}|${keepalive}`;
+  private pool(host: string, port: number, connectMs: number, keepalive: number, maxConns: number): ServerPool {
+    const key = `${host}|${port}|${connectMs}|${keepalive}|${maxConns}`;
     let p = this.pools.get(key);
     if (p === undefined) {
       const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-      p = {
-        address,
-        keepalive,
-        pool: new Pool(`http://${address}`, {
-          connections: this.connections,
-          pipelining: 1,
-          connect: { timeout: connectMs },
-          keepAliveTimeout: 60_000,
-          keepAliveMaxTimeout: 600_000,
-          // The route's read timeout is set per request; these are only the upper bounds.
-          headersTimeout: 0,
-          bodyTimeout: 0,
-        }),
-      };
+      // A cap on this set of pools (the shadow copies') is one more max_conns: the tighter wins.
+      const cap = this.connections === null ? maxConns : maxConns > 0 ? Math.min(maxConns, this.connections) : this.connections;
+      p = { address, keepalive: keepalive > 0, pool: new ServerConnections(`http://${address}`, address, { keepalive, maxConns: cap, connectMs }) };
       this.pools.set(key, p);
     }
     return p;

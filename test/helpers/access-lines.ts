@@ -28,6 +28,7 @@ export function accessLine(s: LineSpec): string {
   return formatAccessLine({
     time: s.time, route: s.route, target: s.target, method: s.method ?? 'GET', uri: s.uri, status: s.status ?? 200, bytes: 10,
     request_time: s.seconds ?? 0.01, upstream_response_time: '', upstream_addr: '', upstream_status: '', remote_addr: '127.0.0.1',
+    request_id: '0123456789abcdef0123456789abcdef', user_agent: 'curl/8.0',
   });
 }
 

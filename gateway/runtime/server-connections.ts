@@ -1,0 +1,131 @@
+// The connections to one upstream server, with nginx's meaning of its two limits:
+// - `keepalive: N` caps the IDLE connections kept for reuse (nginx's keepalive directive), not
+//   the busy ones: a burst opens what it needs, and when it is over at most N stay open.
+// - `max_conns: M` caps ALL connections (nginx's `server … max_conns=M`); a request that finds
+//   the server at its cap is not queued but fails as "nothing sent", so the next server is tried
+//   and, with none left, the answer is nginx's 502.
+// undici's Pool caps total connections and queues past it, and keeps every idle connection until
+// its keep-alive timeout, so each connection here is one undici Client (pipelining 1) and the
+// idle ones are a stack (the most recently used first, as nginx's cache).
+import { Client, type Dispatcher } from 'undici';
+
+export interface ConnectionLimits {
+  /** Idle connections kept; 0: every request gets `Connection: close`. */
+  readonly keepalive: number;
+  /** All connections at once; 0: unlimited. */
+  readonly maxConns: number;
+  readonly connectMs: number;
+}
+
+/** The server is at its max_conns: refused before anything was sent. */
+export class ServerAtMaxConns extends Error {
+  readonly code = 'STR_MAX_CONNS';
+  constructor(address: string, max: number) { super(`${address} is at max_conns=${max}`); }
+}
+
+export class ServerConnections {
+  private readonly idle: Client[] = [];
+  /** Every connection open, busy or idle. */
+  private readonly all = new Set<Client>();
+
+  constructor(private readonly origin: string, private readonly address: string, private readonly limits: ConnectionLimits) {}
+
+  /** Connections open now (busy and idle): what max_conns bounds. */
+  get connections(): number {
+    return this.all.size;
+  }
+
+  get idleConnections(): number {
+    return this.idle.length;
+  }
+
+  dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+    let client = this.idle.pop();
+    if (client === undefined) {
+      if (this.limits.maxConns > 0 && this.all.size >= this.limits.maxConns) {
+        // A body stream (a buffered body's temp file) nobody will read: close it, as undici would.
+        const body = opts.body as { destroy?: () => void } | null | undefined;
+        if (body && typeof body.destroy === 'function' && !Buffer.isBuffer(body)) body.destroy();
+        handler.onResponseError?.(NO_CONTROLLER, new ServerAtMaxConns(this.address, this.limits.maxConns));
+        return;
+      }
+      client = this.connect();
+    }
+    const c = client;
+    let released = false;
+    // Back to the idle stack when its exchange is over, if it may be kept; an upgraded connection
+    // belongs to the tunnel now.
+    const release = (reusable: boolean) => {
+      if (released) return;
+      released = true;
+      if (reusable && !c.closed && !c.destroyed && this.idle.length < this.limits.keepalive) this.idle.push(c);
+      else this.retire(c);
+    };
+    c.dispatch(opts, {
+      onRequestStart: (ctl, ctx) => handler.onRequestStart?.(ctl, ctx),
+      onRequestUpgrade: (ctl, status, headers, socket) => {
+        release(false);
+        handler.onRequestUpgrade?.(ctl, status, headers, socket);
+      },
+      onResponseStart: (ctl, status, headers, message) => handler.onResponseStart?.(ctl, status, headers, message),
+      onResponseData: (ctl, chunk) => handler.onResponseData?.(ctl, chunk),
+      onResponseEnd: (ctl, trailers) => {
+        release(this.limits.keepalive > 0);
+        handler.onResponseEnd?.(ctl, trailers);
+      },
+      onResponseError: (ctl, err) => {
+        release(false);
+        handler.onResponseError?.(ctl, err);
+      },
+    });
+  }
+
+  private connect(): Client {
+    const client = new Client(this.origin, {
+      pipelining: 1,
+      connect: { timeout: this.limits.connectMs },
+      keepAliveTimeout: 60_000,
+      keepAliveMaxTimeout: 600_000,
+      // The route's read timeout is set per request; these are only the upper bounds.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+    // An idle connection the server closed is dropped rather than reopened on its next use.
+    client.on('disconnect', () => {
+      const i = this.idle.indexOf(client);
+      if (i >= 0) {
+        this.idle.splice(i, 1);
+        this.retire(client);
+      }
+    });
+    this.all.add(client);
+    return client;
+  }
+
+  private retire(client: Client): void {
+    if (!this.all.delete(client)) return;
+    if (!client.closed && !client.destroyed) client.close().catch(() => undefined);
+  }
+
+  /** Lets requests in flight finish. */
+  async close(): Promise<void> {
+    this.idle.length = 0;
+    await Promise.allSettled([...this.all].map((c) => c.close()));
+  }
+
+  /** Cuts every connection, busy ones too. */
+  async destroy(): Promise<void> {
+    this.idle.length = 0;
+    await Promise.allSettled([...this.all].map((c) => c.destroy()));
+  }
+}
+
+/** A controller for a request that never started: nothing to pause or abort. */
+const NO_CONTROLLER: Dispatcher.DispatchController = {
+  abort: () => undefined,
+  pause: () => undefined,
+  resume: () => undefined,
+  aborted: false,
+  paused: false,
+  reason: null,
+};
