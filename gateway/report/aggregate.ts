@@ -56,17 +56,13 @@ export interface RouteFigures {
   legacy: SideFigures;
 }
 
-export interface BacklogEntry {
+/** A path template of the backlog: its figures as a side's, plus its weight in the window. */
+export interface BacklogEntry extends SideFigures {
   path: string;
-  requests: number;
   /** Share of all requests in the window, 0..1. */
   share: number;
   /** Sum of request_time, seconds. */
   time_spent_s: number;
-  error_rate: number;
-  client_error_rate: number;
-  p50_ms: number | null;
-  p95_ms: number | null;
 }
 
 export interface MigrationReport {
