@@ -110,6 +110,7 @@ export class RedisStateStore implements RuntimeState {
   /** Redis's clock minus ours (ms), measured on every reconcile: change deadlines are in Redis's time. */
   private clockOffsetMs = 0;
   private snapshotPending = false;
+  private snapshotWrite: Promise<void> = Promise.resolve();
   /** Told of each newer state once this instance serves it (the agent's StateSource). */
   private readonly followers = new Set<(state: StateSnapshot) => void>();
   readonly id = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
@@ -304,6 +305,7 @@ export class RedisStateStore implements RuntimeState {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.queue.catch(() => undefined);
+    await this.snapshotWrite;
     if (this.cmd.isReady && !this.o.follower) await this.timed(this.cmd.hDel(KEYS.instances, this.id)).catch(() => undefined);
     this.followers.clear();
     for (const c of [this.sub, this.cmd]) {
@@ -429,16 +431,17 @@ export class RedisStateStore implements RuntimeState {
   }
 
   /**
-   * The local snapshot follows the state, written (atomically, fsynced) after the change is
-   * answered rather than before: Redis holds the change, and a burst of changes writes once.
+   * The local snapshot follows the state, written (atomically, fsynced, off the event loop) after
+   * the change is answered rather than before: Redis holds the change. One write at a time; a
+   * burst of changes writes the newest state once the write in progress ends.
    */
   private scheduleSnapshot(): void {
     if (this.snapshotPending) return;
     this.snapshotPending = true;
-    setImmediate(() => {
+    this.snapshotWrite = this.snapshotWrite.then(async () => {
       this.snapshotPending = false;
       try {
-        writeStateFile(this.o.snapshotFile, this.state);
+        await writeStateFile(this.o.snapshotFile, this.state);
       } catch (err) {
         this.log.error(`state: cannot write the local snapshot ${this.o.snapshotFile}: ${(err as Error).message}`);
       }

@@ -1,12 +1,12 @@
 // The file store: runtime overrides persisted in a local JSON file, so a flip survives a restart.
-// Reads are a Map lookup on the request path; writes are serialised, written atomically
-// (temp file, fsync, rename, fsync dir) and only applied once they are on disk, so a crash
-// at any moment leaves either the old or the new file and never a state nobody acknowledged.
+// Reads are a Map lookup on the request path; writes are serialised and written atomically
+// (temp file, fsync, rename, fsync dir), so a crash at any moment leaves either the old or the
+// new file, and a change is acknowledged only once its file is on disk.
 // The same file format is the Redis store's local snapshot (redis-state-store.ts).
 import { readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Route } from '../manifest/route-table';
-import { atomicTempPrefix, atomicWriteFileSync } from '../util/atomic-write';
+import { atomicTempPrefix, atomicWriteFile } from '../util/atomic-write';
 import { effectivePercent } from '../manifest/percent';
 import {
   applyChanges, checkChanges, overridesOf, parseSnapshot,
@@ -67,7 +67,12 @@ export class FileStateStore implements RuntimeState {
     return { store: 'file', location: this.file, available: true, version: this.state.version, stale_seconds: 0 };
   }
 
-  /** Persists then applies; resolves once the new state is durable and in effect. */
+  /**
+   * Resolves once the new state is durable and in effect. It is served from the moment it is
+   * decided while the file is written off the event loop (a busy disk's fsync stalls no request
+   * and delays no change); a change is answered only once durable, and one whose write fails is
+   * taken back, so no one is told of a change a restart would lose.
+   */
   apply(changes: StateChanges, by: string): Promise<ApplyResult> {
     try { checkChanges(changes); } catch (err) { return Promise.reject(err); }
     const run = async (): Promise<ApplyResult> => {
@@ -76,17 +81,27 @@ export class FileStateStore implements RuntimeState {
       const routes = applyChanges(before.routes, changes, by, new Date().toISOString());
       if (sameRoutes(routes, before.routes)) return { version: before.version, previous };
       const next: StateSnapshot = { version: before.version + 1, routes };
-      // Synchronous on purpose: a few hundred microseconds of fsync in one event-loop turn,
-      // instead of eight turns queued behind proxy traffic before the change takes effect.
-      writeStateFile(this.file, next);
-      this.state = next; // applied only once durable
-      this.overrides = overridesOf(next);
-      if (this.applied) await this.applied(next);
+      const inEffect = this.serve(next);
+      inEffect.catch(() => undefined); // awaited below, after the write
+      try {
+        await writeStateFile(this.file, next);
+      } catch (err) {
+        await inEffect.catch(() => undefined);
+        await this.serve(before).catch(() => undefined);
+        throw err;
+      }
+      await inEffect;
       return { version: next.version, previous };
     };
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
     return p;
+  }
+
+  private serve(s: StateSnapshot): Promise<void> {
+    this.state = s;
+    this.overrides = overridesOf(s);
+    return this.applied ? this.applied(s) : Promise.resolve();
   }
 
   async close(): Promise<void> {
@@ -102,8 +117,8 @@ export function sameRoutes(a: Readonly<Record<string, Override>>, b: Readonly<Re
 }
 
 /** Atomic and durable (see the top of this file). */
-export function writeStateFile(file: string, s: StateSnapshot): void {
-  atomicWriteFileSync(file, JSON.stringify({ format: FILE_FORMAT, version: s.version, routes: s.routes }, null, 2) + '\n', 0o600);
+export function writeStateFile(file: string, s: StateSnapshot): Promise<void> {
+  return atomicWriteFile(file, JSON.stringify({ format: FILE_FORMAT, version: s.version, routes: s.routes }, null, 2) + '\n', 0o600);
 }
 
 /** The file's state; null when there is no file; StateFileError when it cannot be trusted. */

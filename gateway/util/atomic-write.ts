@@ -1,6 +1,8 @@
 // Replace a file so that a crash at any moment leaves the old content or the new, never a mix:
 // write a temp file beside it, fsync it, rename over the target, fsync the directory.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+// Two forms: synchronous for the CLI, and asynchronous for a server, whose fsyncs (milliseconds
+// on a busy disk) must not stall every request on the event loop.
+import { closeSync, fsyncSync, openSync, promises as fsp, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -9,8 +11,12 @@ export function atomicTempPrefix(file: string): string {
   return `.${basename(file)}.`;
 }
 
+function tempPathFor(file: string): string {
+  return join(dirname(file), `${atomicTempPrefix(file)}${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
 export function atomicWriteFileSync(file: string, data: string | Buffer, mode = 0o644): void {
-  const tmp = join(dirname(file), `${atomicTempPrefix(file)}${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tempPathFor(file);
   const fd = openSync(tmp, 'w', mode);
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
@@ -28,6 +34,26 @@ export function atomicWriteFileSync(file: string, data: string | Buffer, mode = 
     throw err;
   }
   fsyncDir(dirname(file));
+}
+
+/** atomicWriteFileSync with every step on libuv's thread pool. */
+export async function atomicWriteFile(file: string, data: string | Buffer, mode = 0o644): Promise<void> {
+  const tmp = tempPathFor(file);
+  const fh = await fsp.open(tmp, 'w', mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+    await fh.close();
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fh.close().catch(() => undefined); // already closed when the rename failed
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  try {
+    const dir = await fsp.open(dirname(file), 'r');
+    try { await dir.sync(); } finally { await dir.close(); }
+  } catch { /* as fsyncDir */ }
 }
 
 export function fsyncDir(dir: string): void {
