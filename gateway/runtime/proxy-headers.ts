@@ -67,12 +67,26 @@ export interface ForwardedFor {
 /** The client's X-Request-Id (the first, as nginx 1.22's $http_x_request_id), or a new one like nginx's $request_id: 32 hex digits. */
 export function requestIdOf(rawHeaders: readonly string[]): string {
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i].toLowerCase() === 'x-request-id') {
+    if (rawHeaders[i].length === 12 && rawHeaders[i].toLowerCase() === 'x-request-id') {
       if (rawHeaders[i + 1] !== '') return rawHeaders[i + 1];
       break;
     }
   }
-  return randomBytes(16).toString('hex');
+  return newRequestId();
+}
+
+/** Random bytes drawn a few kilobytes at a time: one randomBytes(16) per request cost 4% of the gateway's CPU. */
+const ID_BYTES = 16;
+let idPool = Buffer.alloc(0);
+let idAt = 0;
+
+function newRequestId(): string {
+  if (idAt === idPool.length) {
+    idPool = randomBytes(256 * ID_BYTES);
+    idAt = 0;
+  }
+  idAt += ID_BYTES;
+  return idPool.toString('hex', idAt - ID_BYTES, idAt);
 }
 
 const FORWARDING = ['x-real-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'] as const;
