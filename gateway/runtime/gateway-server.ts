@@ -12,6 +12,7 @@ import type { RouteTable, TlsFiles } from '../manifest/route-table';
 import { closeGracefully, listen } from '../util/http-server';
 import { endSocketJson, replyJson } from '../util/json-reply';
 import type { AccessLog } from './access-log';
+import { collectAfterStorms } from './after-storm-gc';
 import { decideRoute, type PercentSource } from './decide-route';
 import { upgradeAttempt, type UpstreamFailure } from './forward';
 import {
@@ -92,6 +93,7 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
       if (unknownHost(ctx, name)) socket.destroy();
     });
   }
+  const storms = collectAfterStorms(server);
   // nginx refuses CONNECT with 400; without a listener Node would drop the connection unanswered.
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {
     socket.on('error', () => socket.destroy());
@@ -173,6 +175,7 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
     shadowReport: async (route) => shadow.results.report(route),
     resetShadow: async (route) => shadow.results.reset(route),
     async close(graceMs: number) {
+      storms.stop();
       for (const s of upgraded) s.destroy();
       await closeGracefully(server, graceMs);
       await Promise.all([pools.destroy(), shadow.destroy()]);
