@@ -4,6 +4,7 @@
 // each request costs it, load generator and upstream included.
 import type { LoadGenerator, LoadResult, LoadSpec } from './load';
 import { cpuMicrosOf, cpuTimesOf, machineCpu } from './proc';
+import { endPeriod } from './runtime-stats';
 import type { Running } from './stack';
 
 export interface Sample {
@@ -23,12 +24,20 @@ export interface Sample {
   completed: number;
   failed: number;
   statusCodes: Record<string, number>;
+  /** GC pauses during the run, summed over the proxy's Node processes: count, total and longest (ms); NaN for nginx. */
+  gcCount: number;
+  gcMs: number;
+  gcMaxMs: number;
+  /** The proxy's event-loop delay p99 during the run (ms; the worst of its processes); NaN for nginx. */
+  eldP99Ms: number;
 }
 
 export async function measure(
   load: LoadGenerator, target: Running | null, upstreamPid: number, spec: LoadSpec,
 ): Promise<Sample> {
   const pids = target ? target.pids() : [];
+  const nodePids = target?.nodePids?.() ?? [];
+  if (nodePids.length) await endPeriod(nodePids); // the run is a period of its own
   const cpu0 = cpuTimesOf(pids);
   const up0 = cpuMicrosOf([upstreamPid]);
   const m0 = machineCpu();
@@ -37,6 +46,7 @@ export async function measure(
   // Workers nginx started during the run count too; those that exited are lost (never here).
   const cpu1 = cpuTimesOf(target ? target.pids() : []);
   const up1 = cpuMicrosOf([upstreamPid]);
+  const runtime = nodePids.length ? await endPeriod(nodePids) : null;
   const per = (x: number) => (target ? x / r.completed : NaN);
   return {
     rps: r.rps,
@@ -51,5 +61,9 @@ export async function measure(
     completed: r.completed,
     failed: r.failed,
     statusCodes: r.statusCodes,
+    gcCount: runtime?.gcCount ?? NaN,
+    gcMs: runtime?.gcMs ?? NaN,
+    gcMaxMs: runtime?.gcMaxMs ?? NaN,
+    eldP99Ms: runtime?.eldP99Ms ?? NaN,
   };
 }

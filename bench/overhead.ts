@@ -34,6 +34,8 @@ export type ConfigId = (typeof CONFIGS)[number]['id'];
 export interface Summary {
   rps: number; p50Ms: number; p99Ms: number; cpuUs: number; cpuUserUs: number; cpuSysUs: number; upstreamCpuUs: number;
   machineCpuUs: number; machineBusy: number; failed: number; completed: number;
+  /** Medians over rounds of each run's GC pauses (count, total ms, longest ms) and event-loop delay p99; NaN for nginx. */
+  gcCount: number; gcMs: number; gcMaxMs: number; eldP99Ms: number;
 }
 
 export interface OverheadResult {
@@ -67,6 +69,10 @@ export function summarize(samples: Sample[]): Summary {
     machineBusy: median(samples.map((s) => s.machineBusy)),
     failed: samples.reduce((a, s) => a + s.failed, 0),
     completed: samples.reduce((a, s) => a + s.completed, 0),
+    gcCount: median(samples.map((s) => s.gcCount ?? NaN)),
+    gcMs: median(samples.map((s) => s.gcMs ?? NaN)),
+    gcMaxMs: median(samples.map((s) => s.gcMaxMs ?? NaN)),
+    eldP99Ms: median(samples.map((s) => s.eldP99Ms ?? NaN)),
   };
 }
 

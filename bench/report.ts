@@ -26,6 +26,9 @@ export interface MachineFacts {
   loadGenerator?: string;
 }
 
+/** One full run of the suites. */
+export type SuiteResults = Pick<BenchResults, 'overhead' | 'scale' | 'changes' | 'sharedState' | 'sharedStateSkipped' | 'agent'>;
+
 export interface BenchResults {
   command: string;
   machine: MachineFacts;
@@ -39,6 +42,8 @@ export interface BenchResults {
   sharedStateSkipped?: string;
   /** The agent suite, or why it did not run. */
   agent?: AgentResult | string;
+  /** Every run, the last being the one above (results from before BENCH_RUNS have none). */
+  runs?: SuiteResults[];
 }
 
 function pkgVersion(name: string): string {
@@ -78,6 +83,9 @@ function table(head: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
+
+/** A Node proxy's GC pauses in one run (medians over rounds); results from before they were measured have none. */
+const gcText = (m: Summary) => (Number.isFinite(m.gcCount ?? NaN) ? `${int(m.gcCount)} / ${ms(m.gcMs)} / ${ms(m.gcMaxMs)}` : '—');
 
 const LABEL = Object.fromEntries(CONFIGS.map((c) => [c.id, c.label])) as Record<ConfigId, string>;
 const PAYLOAD_LABEL: Record<Payload, string> = { get: 'small GET', post: `${POST_BYTES / 1024} KiB POST` };
@@ -203,6 +211,54 @@ function targets(r: BenchResults): Target[] {
 
 const verdict = (m: boolean | null) => (m === null ? 'not measured' : m ? '**met**' : '**missed**');
 
+/** Each run as a whole result (machine and settings are the run's own). */
+function everyRun(r: BenchResults): BenchResults[] {
+  return r.runs?.length ? r.runs.map((x) => ({ ...r, ...x, runs: undefined })) : [r];
+}
+
+/** Met only when met in every run; missed when missed in any. */
+function inEveryRun(ms: (boolean | null)[]): boolean | null {
+  if (ms.some((m) => m === false)) return false;
+  return ms.every((m) => m === true) ? true : null;
+}
+
+function targetsTable(runs: BenchResults[]): string {
+  const per = runs.map(targets);
+  if (runs.length === 1) return table(['target', 'measured', 'result'], per[0].map((t) => [t.what, t.measured, verdict(t.met)]));
+  return table(['target', ...runs.map((_, i) => `run ${i + 1}`), 'result (met in every run)'],
+    per[0].map((t, i) => [t.what, ...per.map((ts) => ts[i].measured), verdict(inEveryRun(per.map((ts) => ts[i].met)))]));
+}
+
+/** The figures that swing from run to run: min, median and max of the per-run medians. */
+function spreadSection(runs: BenchResults[]): string {
+  if (runs.length === 1) return '';
+  const rows: [string, (x: BenchResults) => number, (x: number) => string][] = [];
+  for (const p of PAYLOADS) {
+    rows.push(
+      [`gateway ÷ bare undici, req/s, ${PAYLOAD_LABEL[p]}`, (x) => rpsRatio(x.overhead, 'gateway', 'undici-pool', p), ratio3],
+      [`gateway ÷ bare undici, CPU/req, ${PAYLOAD_LABEL[p]}`, (x) => cpuRatio(x.overhead, 'gateway', 'undici-pool', p), ratio3],
+      [`gateway p99 ms, ${PAYLOAD_LABEL[p]}`, (x) => med(x.overhead, p, 'gateway')?.p99Ms ?? NaN, ms],
+      [`bare undici p99 ms, ${PAYLOAD_LABEL[p]}`, (x) => med(x.overhead, p, 'undici-pool')?.p99Ms ?? NaN, ms],
+      [`gateway GC pauses ms per run, ${PAYLOAD_LABEL[p]}`, (x) => med(x.overhead, p, 'gateway')?.gcMs ?? NaN, ms],
+      [`bare undici GC pauses ms per run, ${PAYLOAD_LABEL[p]}`, (x) => med(x.overhead, p, 'undici-pool')?.gcMs ?? NaN, ms],
+      [`gateway event-loop delay p99 ms, ${PAYLOAD_LABEL[p]}`, (x) => med(x.overhead, p, 'gateway')?.eldP99Ms ?? NaN, ms],
+    );
+  }
+  rows.push(
+    ['10,000 routes, `strangler compile` ms', (x) => x.scale?.compile.find((c) => c.routes === 10_000)?.cliMs ?? NaN, int],
+    ['canary change propagation p99 ms, one gateway', (x) => x.changes?.flips?.propagationMs.p99 ?? NaN, ms],
+    ['propagation p99 ms to the other instances (Redis)', (x) => x.sharedState?.propagationMs.p99 ?? NaN, ms],
+  );
+  const body = rows.map(([what, get, fmt]) => {
+    const v = runs.map(get).filter(Number.isFinite).sort((a, b) => a - b);
+    return [what, v.length ? fmt(v[0]) : '—', v.length ? fmt(median(v)) : '—', v.length ? fmt(v[v.length - 1]) : '—', runs.map(get).map(fmt).join(', ')];
+  });
+  return [`## Spread over ${runs.length} runs`, '',
+    `Each figure is one run's median over its rounds; min, median and max are over the ${runs.length} runs. The sections ` +
+    'after this one show the last run in full.', '',
+    table(['figure', 'min', 'median', 'max', 'each run'], body), ''].join('\n');
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sections
 
@@ -218,10 +274,10 @@ function overheadSection(o: OverheadResult, s: Settings): string {
       const proxyCpu = c.id === 'direct' ? '—' : `${int(m.cpuUs)}${Number.isFinite(m.cpuUserUs) ? ` (${int(m.cpuUserUs)} + ${int(m.cpuSysUs)})` : ''}`;
       return [c.label, int(m.rps), direct ? ratio(rpsRatio(o, c.id, 'direct', p)) : '—', ms(m.p50Ms), ms(m.p99Ms),
         proxyCpu, int(m.upstreamCpuUs), int(m.machineCpuUs), Number.isFinite(m.machineBusy) ? `${Math.round(m.machineBusy * 100)}%` : '—',
-        `${m.failed} / ${int(m.completed)}`];
+        gcText(m), ms(m.eldP99Ms ?? NaN), `${m.failed} / ${int(m.completed)}`];
     });
     out.push(table(['configuration', 'req/s', '× direct', 'p50 ms', 'p99 ms', 'proxy CPU µs/req (user + kernel)', 'upstream CPU µs/req',
-      'machine CPU µs/req', 'cores busy', 'failed / requests'], rows), '');
+      'machine CPU µs/req', 'cores busy', `GC pauses per ${s.duration} s run: count / total / longest ms`, 'event-loop delay p99 ms', 'failed / requests'], rows), '');
   }
   const g = PAYLOADS.map((p) => o.medians[p].gateway);
   if (g.every(Boolean)) {
@@ -398,7 +454,8 @@ export function renderReport(r: BenchResults): string {
     'From the issue; reported, not asserted. A ratio is the median over rounds of the two configurations\' ratio within ' +
     'the round (measured seconds apart, so drift of a shared machine cancels); the ratio of the CPU each proxy spent per ' +
     'request, in parentheses, is the steadier figure when other work competes for the cores.', '',
-    table(['target', 'measured', 'result'], targets(r).map((t) => [t.what, t.measured, verdict(t.met)])), '',
+    targetsTable(everyRun(r)), '',
+    spreadSection(everyRun(r)),
     method(r),
   ];
   if (r.overhead) out.push(overheadSection(r.overhead, r.settings));

@@ -18,6 +18,8 @@ export interface Settings {
   suites: string[];
   /** Only these overhead configurations (e.g. gateway,undici-pool); default all. */
   configs: string[] | null;
+  /** Full runs of the suites; the targets count as met only when they hold in every run. */
+  runs: number;
 }
 
 function num(name: string, dflt: number): number {
@@ -40,11 +42,12 @@ export function readSettings(): Settings {
     routeCounts: (process.env.BENCH_ROUTE_COUNTS ?? '100,1000,10000').split(',').map(Number),
     suites: (process.env.BENCH_SUITES ?? 'overhead,scale,changes,shared-state,agent').split(',').map((s) => s.trim()),
     configs: process.env.BENCH_CONFIGS ? process.env.BENCH_CONFIGS.split(',').map((s) => s.trim()) : null,
+    runs: Math.round(num('BENCH_RUNS', 3)),
   };
 }
 
 /** The environment variables that differ from the defaults, for the report's command line. */
 export function nonDefaultEnv(): string {
-  const names = ['BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_WARMUP', 'BENCH_FLIPS', 'BENCH_RELOADS', 'BENCH_AGENT_CHANGES', 'BENCH_ROUTE_COUNTS', 'BENCH_SUITES', 'BENCH_CONFIGS', 'BENCH_CPU_PROF', 'BENCH_LOAD'];
+  const names = ['BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_WARMUP', 'BENCH_FLIPS', 'BENCH_RELOADS', 'BENCH_AGENT_CHANGES', 'BENCH_ROUTE_COUNTS', 'BENCH_SUITES', 'BENCH_CONFIGS', 'BENCH_RUNS', 'BENCH_CPU_PROF', 'BENCH_LOAD'];
   return names.filter((n) => process.env[n]).map((n) => `${n}=${process.env[n]}`).join(' ');
 }

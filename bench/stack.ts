@@ -10,6 +10,7 @@ import { PROJECT_ROOT } from '../gateway/version';
 import { benchManifest, type BenchManifestOptions } from './manifests';
 import { startNginx, type BenchNginx } from './nginx';
 import { childPids, startScript, type Child } from './proc';
+import { RUNTIME_STATS_FLAGS } from './runtime-stats';
 
 export const BENCH_DIST = __dirname;
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
@@ -19,8 +20,13 @@ export interface Running {
   name: string;
   port: number;
   pids(): number[];
+  /** Its Node processes, which report GC pauses and event-loop delay (runtime-stats.ts); none for nginx. */
+  nodePids?(): number[];
   stop(): Promise<void>;
 }
+
+/** Node flags of every measured Node process: the gateway's own, and the runtime reporter. */
+const NODE_FLAGS: readonly string[] = [...TRAFFIC_NODE_FLAGS, ...RUNTIME_STATS_FLAGS];
 
 /** The echo upstream; with delayMs, a slow one that waits that long before each answer. */
 export async function startUpstream(delayMs = 0): Promise<Child<{ port: number }>> {
@@ -31,8 +37,8 @@ export type PeerName = 'undici-pool' | 'http-proxy' | 'fastify-proxy';
 
 // Every Node proxy runs with the flags the gateway ships with (Dockerfile, npm start, --workers), peers too.
 export async function startPeer(peer: PeerName, upstreamPort: number): Promise<Running> {
-  const c = await startScript<{ port: number }>(join(BENCH_DIST, 'peers', `${peer}.js`), [String(upstreamPort)], TRAFFIC_NODE_FLAGS);
-  return { name: peer, port: c.ready.port, pids: () => [c.pid], stop: c.stop };
+  const c = await startScript<{ port: number }>(join(BENCH_DIST, 'peers', `${peer}.js`), [String(upstreamPort)], NODE_FLAGS);
+  return { name: peer, port: c.ready.port, pids: () => [c.pid], nodePids: () => [c.pid], stop: c.stop };
 }
 
 export function gatewayAvailable(): boolean {
@@ -55,7 +61,7 @@ export async function startGatewayProcess(name: string, manifestText: string, wo
   const dir = mkdtempSync(join(tmpdir(), 'strangler-bench-gw-'));
   const manifestPath = join(dir, 'routes.yaml');
   writeFileSync(manifestPath, manifestText);
-  const nodeArgs: string[] = [...TRAFFIC_NODE_FLAGS];
+  const nodeArgs: string[] = [...NODE_FLAGS];
   const profDir = process.env.BENCH_CPU_PROF;
   if (profDir) {
     mkdirSync(profDir, { recursive: true });
@@ -64,7 +70,7 @@ export async function startGatewayProcess(name: string, manifestText: string, wo
   const c = await startScript<{ port: number; admin: number }>(
     join(BENCH_DIST, 'peers', 'gateway.js'), [manifestPath, state ?? join(dir, 'state.json'), ADMIN_TOKEN, String(workers)], nodeArgs);
   return {
-    name, port: c.ready.port, admin: c.ready.admin, pid: c.pid, pids: () => [c.pid, ...childPids(c.pid)],
+    name, port: c.ready.port, admin: c.ready.admin, pid: c.pid, pids: () => [c.pid, ...childPids(c.pid)], nodePids: () => [c.pid, ...childPids(c.pid)],
     manifestPath, statePath: join(dir, 'state.json'),
     async stop() {
       await c.stop();

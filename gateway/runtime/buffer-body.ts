@@ -73,7 +73,8 @@ export function bufferBody(req: IncomingMessage, limits: BufferLimits): Promise<
     let file: WriteStream | null = null;
     let path = '';
     let settled = false;
-    let timer = setTimeout(onIdle, limits.idleMs);
+    // One timer for the whole body, restarted by each read (refresh() keeps the same object).
+    const timer = setTimeout(onIdle, limits.idleMs);
 
     function cleanup(): void {
       clearTimeout(timer);
@@ -99,8 +100,7 @@ export function bufferBody(req: IncomingMessage, limits: BufferLimits): Promise<
       fail(new BodyTimeout(limits.idleMs));
     }
     function onData(c: Buffer): void {
-      clearTimeout(timer);
-      timer = setTimeout(onIdle, limits.idleMs);
+      timer.refresh();
       seen += c.length;
       if (limits.max > 0 && seen > limits.max) return fail(new BodyTooLarge(limits.max));
       if (file === null && seen <= limits.memory) {
