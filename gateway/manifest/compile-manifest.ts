@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileDiagnostic, formatPath, ManifestInvalidError, type ManifestDiagnostic, type PathSegment } from './errors';
 import { matchOf } from './location-plan';
-import { parseManifestYaml } from './parse-yaml';
+import { parseManifestYaml, type Locator, type ParsedYaml } from './parse-yaml';
+import { parseManifestYamlFast } from './parse-yaml-fast';
 import {
   DEFAULT_ROUTE_ID, deepFreeze, SHADOW_SAFE_METHODS,
   type Body, type Buffers, type Canary, type HostPort, type Listen, type Route, type RouteTable, type Shadow,
@@ -45,7 +46,20 @@ export interface CompileOptions {
 }
 
 export function compileManifest(text: string, file = 'routes.yaml', opts: CompileOptions = {}): CompileResult {
-  const parsed = parseManifestYaml(text, file);
+  // A manifest with nothing to report is read the fast way. Anything to report (or a document the
+  // fast reader declines) goes through the exact path, whose positions and errors diagnostics quote.
+  const fast = parseManifestYamlFast(text);
+  if (fast) {
+    const result = compileParsed(text, file, opts, { data: fast.data, locate: NO_POSITIONS, diagnostics: [] });
+    if (result.diagnostics.length === 0) return result;
+  }
+  return compileParsed(text, file, opts, parseManifestYaml(text, file));
+}
+
+/** Positions are only looked up on the exact path; a fast-path diagnostic is never shown. */
+const NO_POSITIONS: Locator = () => ({});
+
+function compileParsed(text: string, file: string, opts: CompileOptions, parsed: ParsedYaml): CompileResult {
   if (parsed.diagnostics.length) return { table: null, diagnostics: parsed.diagnostics };
 
   const diagnostics: ManifestDiagnostic[] = [];

@@ -1,0 +1,136 @@
+// The fast way to read a manifest: js-yaml's event parser, several times faster than the `yaml`
+// package, which is kept for what only it has (source positions for diagnostics, its exact errors).
+// This path answers only for documents on which the two are known to agree; for anything else it
+// declines and the exact path (parse-yaml.ts) reads the file. compile-manifest.ts also falls back to
+// the exact path whenever a manifest read this way has anything to report.
+import {
+  COLLECTION_STYLE, constructFromEvents, defineScalarTag, EVENT_ID, FAILSAFE_SCHEMA, NOT_RESOLVED, parseEvents, SCALAR_STYLE,
+  type Event,
+} from 'js-yaml';
+import { withinYamlLimits } from './parse-yaml';
+
+// The YAML 1.2 core schema exactly as the `yaml` package resolves plain scalars (same patterns, same
+// order, same conversions), so that both paths give the same value for every plain scalar.
+// implicitFirstChars only lets js-yaml skip a resolver that cannot match: a superset of first characters.
+const DIGITS = [...'0123456789'];
+const nullTag = defineScalarTag<null>('tag:yaml.org,2002:null', {
+  implicit: true,
+  implicitFirstChars: ['', '~', 'n', 'N'],
+  resolve: (s) => (/^(?:~|[Nn]ull|NULL)?$/.test(s) ? null : NOT_RESOLVED),
+  identify: (v) => v === null,
+});
+const boolTag = defineScalarTag<boolean>('tag:yaml.org,2002:bool', {
+  implicit: true,
+  implicitFirstChars: ['t', 'T', 'f', 'F'],
+  resolve: (s) => (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s) ? s[0] === 't' || s[0] === 'T' : NOT_RESOLVED),
+  identify: (v) => typeof v === 'boolean',
+});
+const intTag = defineScalarTag<number>('tag:yaml.org,2002:int', {
+  implicit: true,
+  implicitFirstChars: ['-', '+', ...DIGITS],
+  resolve: (s) => {
+    if (/^0o[0-7]+$/.test(s)) return parseInt(s.substring(2), 8);
+    if (/^[-+]?[0-9]+$/.test(s)) return parseInt(s, 10);
+    if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.substring(2), 16);
+    return NOT_RESOLVED;
+  },
+  identify: (v) => Number.isInteger(v),
+});
+const floatTag = defineScalarTag<number>('tag:yaml.org,2002:float', {
+  implicit: true,
+  implicitFirstChars: ['-', '+', '.', ...DIGITS],
+  resolve: (s) => {
+    if (/^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/.test(s)) {
+      return s.slice(-3).toLowerCase() === 'nan' ? NaN : s[0] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+    }
+    if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/.test(s) || /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(s)) return parseFloat(s);
+    return NOT_RESOLVED;
+  },
+  identify: (v) => typeof v === 'number',
+});
+const CORE_AS_YAML_PACKAGE = FAILSAFE_SCHEMA.withTags(nullTag, boolTag, intTag, floatTag);
+
+/** Plain scalars that resolve to null: js-yaml turns such a key into "null", the yaml package into "". */
+const NULL_PLAIN = /^(?:~|[Nn]ull|NULL)?$/;
+/** The yaml package refuses an implicit key longer than 1024 characters. */
+const MAX_KEY_CHARS = 1000;
+
+interface Frame {
+  kind: 'document' | 'mapping' | 'sequence';
+  flow: boolean;
+  /** Offset of the line the collection starts on (flow collections must stay on it). */
+  lineStart: number;
+  /** Children seen so far; in a mapping, even counts are keys. */
+  count: number;
+}
+
+/**
+ * The manifest's data, or undefined when this document has something the two parsers may read
+ * differently (or js-yaml refuses it): then the caller uses the exact path.
+ */
+export function parseManifestYamlFast(text: string): { data: unknown } | undefined {
+  if (!withinYamlLimits(text)) return undefined;
+  // Tabs and carriage returns: whitespace rules where parsers have differed.
+  if (text.includes('\t') || text.includes('\r')) return undefined;
+  let events: Event[];
+  try {
+    events = parseEvents(text, {});
+  } catch {
+    return undefined;
+  }
+  if (!plainEnough(text, events)) return undefined;
+  try {
+    const docs = constructFromEvents(events, { source: text, schema: CORE_AS_YAML_PACKAGE, maxAliases: 0 });
+    return docs.length === 1 ? { data: docs[0] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True when the events use none of the features where js-yaml and the yaml package part ways:
+ * directives, tags, anchors and aliases (and the yaml package's alias limit), non-scalar or null
+ * keys, block scalars, scalars or flow collections spread over several lines, over-long keys.
+ */
+function plainEnough(text: string, events: Event[]): boolean {
+  const stack: Frame[] = [];
+  let documents = 0;
+  for (const e of events) {
+    if (e.type === EVENT_ID.POP) {
+      stack.pop();
+      continue;
+    }
+    if (e.type === EVENT_ID.DOCUMENT) {
+      if (++documents > 1 || e.directives.length > 0) return false;
+      stack.push({ kind: 'document', flow: false, lineStart: 0, count: 0 });
+      continue;
+    }
+    if (e.type === EVENT_ID.ALIAS) return false;
+    if (e.anchorStart !== -1 || e.tagStart !== -1) return false;
+    const parent = stack[stack.length - 1];
+    if (!parent) return false;
+    const isKey = parent.kind === 'mapping' && parent.count % 2 === 0;
+    parent.count++;
+    const start = e.type === EVENT_ID.SCALAR ? e.valueStart : e.start;
+    // A node of a flow collection on a later line than the collection's start.
+    if (parent.flow && start !== -1 && lineStartOf(text, start) !== parent.lineStart) return false;
+    if (e.type === EVENT_ID.SCALAR) {
+      if (e.style === SCALAR_STYLE.LITERAL_BLOCK || e.style === SCALAR_STYLE.FOLDED_BLOCK) return false;
+      if (e.valueStart !== -1 && text.lastIndexOf('\n', e.valueEnd - 1) >= e.valueStart) return false;
+      if (isKey) {
+        if (e.valueStart === -1) return false;
+        if (e.valueEnd - e.valueStart > MAX_KEY_CHARS) return false;
+        if (e.style === SCALAR_STYLE.PLAIN && NULL_PLAIN.test(text.slice(e.valueStart, e.valueEnd))) return false;
+      }
+    } else {
+      if (isKey || e.start === -1) return false;
+      const flow = e.style === COLLECTION_STYLE.FLOW;
+      stack.push({ kind: e.type === EVENT_ID.MAPPING ? 'mapping' : 'sequence', flow, lineStart: lineStartOf(text, e.start), count: 0 });
+    }
+  }
+  return documents === 1;
+}
+
+function lineStartOf(text: string, offset: number): number {
+  return text.lastIndexOf('\n', offset - 1) + 1;
+}
