@@ -124,6 +124,9 @@ function hostPort(text: string): HostPort {
   return { host: hp.host, port: hp.port, text };
 }
 
+/** A route without `canary`: all of it to `to`. */
+const NO_CANARY: Canary = deepFreeze({ percent: 100, sticky: { kind: 'random' }, salt: '' });
+
 function timeouts(t: Obj): Timeouts {
   const d = (s: unknown) => ({ text: String(s), ms: parseDuration(String(s))! });
   return { connect: d(t.connect), send: d(t.send), read: d(t.read), client_body_timeout: d(t.client_body_timeout), send_timeout: d(t.send_timeout) };
@@ -213,12 +216,17 @@ function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts |
 
   const listen = listenOf(m.listen);
 
+  const defaults = { timeouts: timeouts(defTimeouts), buffers: buffers(defBuffers), body: body(defBody) };
+  // The table is immutable, so routes without an override share the defaults' records: at 10,000
+  // routes, building and freezing a copy per route is most of the table's cost.
+  const own = <T>(r: Obj, key: string, shared: T, build: (merged: Obj) => T, base: Obj): T => (r[key] === undefined ? shared : build({ ...base, ...objAt(r, key) }));
+
   const routes: Route[] = ((m.routes as Obj[] | undefined) ?? []).map((r, index) => {
     const c = r.canary as Obj | undefined;
-    const canary: Canary = {
-      percent: c ? Math.round(Number(c.percent) * 100) / 100 : 100,
-      sticky: sticky(c?.sticky),
-      salt: typeof c?.salt === 'string' ? c.salt : '',
+    const canary: Canary = c === undefined ? NO_CANARY : {
+      percent: Math.round(Number(c.percent) * 100) / 100,
+      sticky: sticky(c.sticky),
+      salt: typeof c.salt === 'string' ? c.salt : '',
     };
     const fb = r.fallback;
     return {
@@ -230,17 +238,16 @@ function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts |
       canary,
       fallback: fb === undefined ? null : { to: 'legacy', non_idempotent: typeof fb === 'object' && (fb as Obj).non_idempotent === true },
       dynamic: r.dynamic === true,
-      timeouts: timeouts({ ...defTimeouts, ...objAt(r, 'timeouts') }),
-      buffers: buffers({ ...defBuffers, ...objAt(r, 'buffers') }),
-      body: body({ ...defBody, ...objAt(r, 'body') }),
+      timeouts: own(r, 'timeouts', defaults.timeouts, timeouts, defTimeouts),
+      buffers: own(r, 'buffers', defaults.buffers, buffers, defBuffers),
+      body: own(r, 'body', defaults.body, body, defBody),
       shadow: shadow(r.shadow),
     };
   });
 
-  const defaults = { timeouts: timeouts(defTimeouts), buffers: buffers(defBuffers), body: body(defBody) };
   const defaultRoute: Route = {
     id: DEFAULT_ROUTE_ID, index: -1, match: { kind: 'prefix', path: '/' }, methods: null,
-    to: { kind: 'legacy', text: 'legacy' }, canary: { percent: 100, sticky: { kind: 'random' }, salt: '' },
+    to: { kind: 'legacy', text: 'legacy' }, canary: NO_CANARY,
     fallback: null, dynamic: false, shadow: null, ...defaults,
   };
   const gw = objAt(m, 'gateway');
