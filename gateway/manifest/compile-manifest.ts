@@ -53,6 +53,11 @@ export function compileManifest(text: string, file = 'routes.yaml', opts: Compil
     const result = compileParsed(text, file, opts, { data: fast.data, locate: NO_POSITIONS, diagnostics: [] });
     if (result.diagnostics.length === 0) return result;
   }
+  return compileManifestExact(text, file, opts);
+}
+
+/** The exact path alone, the yaml package reading the file: what compileManifest gives whenever there is something to report. */
+export function compileManifestExact(text: string, file = 'routes.yaml', opts: CompileOptions = {}): CompileResult {
   return compileParsed(text, file, opts, parseManifestYaml(text, file));
 }
 

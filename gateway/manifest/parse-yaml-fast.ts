@@ -52,14 +52,23 @@ const CORE_AS_YAML_PACKAGE = FAILSAFE_SCHEMA.withTags(nullTag, boolTag, intTag, 
 
 /** Plain scalars that resolve to null: js-yaml turns such a key into "null", the yaml package into "". */
 const NULL_PLAIN = /^(?:~|[Nn]ull|NULL)?$/;
+/** `---` or `...` at the start of a line (followed by whitespace or the end). */
+const DOCUMENT_MARKER = /^(?:---|\.\.\.)(?:[ \n]|$)/m;
 /** The yaml package refuses an implicit key longer than 1024 characters. */
 const MAX_KEY_CHARS = 1000;
 
 interface Frame {
   kind: 'document' | 'mapping' | 'sequence';
   flow: boolean;
-  /** Offset of the line the collection starts on (flow collections must stay on it). */
+  /**
+   * A flow collection may span lines only outside block context (a JSON-style document): inside a
+   * block collection the two parsers' indentation rules for its continuation lines differ.
+   */
+  multiLine: boolean;
+  /** Offset of the line the collection starts on. */
   lineStart: number;
+  /** Offset of the line the current key starts on (a flow mapping's value must start on it). */
+  keyLineStart: number;
   /** Children seen so far; in a mapping, even counts are keys. */
   count: number;
 }
@@ -72,6 +81,8 @@ export function parseManifestYamlFast(text: string): { data: unknown } | undefin
   if (!withinYamlLimits(text)) return undefined;
   // Tabs and carriage returns: whitespace rules where parsers have differed.
   if (text.includes('\t') || text.includes('\r')) return undefined;
+  // Document markers other than a leading `---`: where one document ends and the next begins.
+  if (DOCUMENT_MARKER.test(text.startsWith('---') ? text.slice(3) : text)) return undefined;
   let events: Event[];
   try {
     events = parseEvents(text, {});
@@ -102,7 +113,7 @@ function plainEnough(text: string, events: Event[]): boolean {
     }
     if (e.type === EVENT_ID.DOCUMENT) {
       if (++documents > 1 || e.directives.length > 0) return false;
-      stack.push({ kind: 'document', flow: false, lineStart: 0, count: 0 });
+      stack.push({ kind: 'document', flow: false, multiLine: true, lineStart: 0, keyLineStart: 0, count: 0 });
       continue;
     }
     if (e.type === EVENT_ID.ALIAS) return false;
@@ -112,20 +123,35 @@ function plainEnough(text: string, events: Event[]): boolean {
     const isKey = parent.kind === 'mapping' && parent.count % 2 === 0;
     parent.count++;
     const start = e.type === EVENT_ID.SCALAR ? e.valueStart : e.start;
-    // A node of a flow collection on a later line than the collection's start.
-    if (parent.flow && start !== -1 && lineStartOf(text, start) !== parent.lineStart) return false;
+    if (start === -1) {
+      // An empty scalar: a null value in block context (`key:`); anything else goes the exact way.
+      if (isKey || parent.flow) return false;
+    } else if (parent.flow) {
+      const line = lineStartOf(text, start);
+      if (!parent.multiLine && line !== parent.lineStart) return false;
+      if (parent.kind === 'mapping') {
+        if (isKey) parent.keyLineStart = line;
+        else if (line !== parent.keyLineStart) return false;
+      }
+    }
     if (e.type === EVENT_ID.SCALAR) {
       if (e.style === SCALAR_STYLE.LITERAL_BLOCK || e.style === SCALAR_STYLE.FOLDED_BLOCK) return false;
-      if (e.valueStart !== -1 && text.lastIndexOf('\n', e.valueEnd - 1) >= e.valueStart) return false;
+      if (start !== -1 && text.lastIndexOf('\n', e.valueEnd - 1) >= start) return false;
       if (isKey) {
-        if (e.valueStart === -1) return false;
-        if (e.valueEnd - e.valueStart > MAX_KEY_CHARS) return false;
-        if (e.style === SCALAR_STYLE.PLAIN && NULL_PLAIN.test(text.slice(e.valueStart, e.valueEnd))) return false;
+        if (e.valueEnd - start > MAX_KEY_CHARS) return false;
+        if (e.style === SCALAR_STYLE.PLAIN && NULL_PLAIN.test(text.slice(start, e.valueEnd))) return false;
       }
     } else {
-      if (isKey || e.start === -1) return false;
+      if (isKey) return false;
       const flow = e.style === COLLECTION_STYLE.FLOW;
-      stack.push({ kind: e.type === EVENT_ID.MAPPING ? 'mapping' : 'sequence', flow, lineStart: lineStartOf(text, e.start), count: 0 });
+      stack.push({
+        kind: e.type === EVENT_ID.MAPPING ? 'mapping' : 'sequence',
+        flow,
+        multiLine: flow && (parent.kind === 'document' || (parent.flow && parent.multiLine)),
+        lineStart: lineStartOf(text, start),
+        keyLineStart: -1,
+        count: 0,
+      });
     }
   }
   return documents === 1;
