@@ -27,6 +27,8 @@ export interface CliStartResult {
   /** compile ÷ floor, of the medians and of the minimums. */
   ratio: { median: number; min: number };
   help: Timing;
+  /** node -e 0: what starting node alone costs on this machine, for reading the two above. */
+  nodeStart: Timing;
   /** strangler validate routes/routes.yaml (the example manifest). */
   validate: Timing;
 }
@@ -56,9 +58,10 @@ export function runCliStart(routes = 10_000, runs = 7): CliStartResult {
       floor: () => timeRun(['-e', floorScript], 'the js-yaml floor'),
       compile: () => timeRun([CLI, 'compile', file, '-o', join(dir, 'nginx.conf')], 'strangler compile'),
       help: () => timeRun([CLI, '--help'], 'strangler --help'),
+      nodeStart: () => timeRun(['-e', '0'], 'node -e 0'),
       validate: () => timeRun([CLI, 'validate', join(PROJECT_ROOT, 'routes', 'routes.yaml')], 'strangler validate'),
     };
-    const times: Record<keyof typeof commands, number[]> = { floor: [], compile: [], help: [], validate: [] };
+    const times: Record<keyof typeof commands, number[]> = { floor: [], compile: [], help: [], nodeStart: [], validate: [] };
     // One unrecorded round warms the file cache, then interleaved rounds.
     for (const run of Object.values(commands)) run();
     for (let i = 0; i < runs; i++) {
@@ -72,6 +75,7 @@ export function runCliStart(routes = 10_000, runs = 7): CliStartResult {
       compile,
       ratio: { median: compile.medianMs / floor.medianMs, min: compile.minMs / floor.minMs },
       help: timing(times.help),
+      nodeStart: timing(times.nodeStart),
       validate: timing(times.validate),
     };
   } finally {
@@ -84,7 +88,7 @@ export function describeCliStart(r: CliStartResult): string {
   return [
     `cli start: ${r.routes} routes: strangler compile ${t(r.compile)}; node + js-yaml floor ${t(r.floor)}`,
     `cli start: compile ÷ floor: ${r.ratio.median.toFixed(2)}× of medians, ${r.ratio.min.toFixed(2)}× of minimums`,
-    `cli start: strangler --help ${t(r.help)}; strangler validate routes/routes.yaml ${t(r.validate)}`,
+    `cli start: strangler --help ${t(r.help)}; strangler validate routes/routes.yaml ${t(r.validate)}; node -e 0 ${t(r.nodeStart)}`,
   ].join('\n');
 }
 

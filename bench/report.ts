@@ -276,6 +276,7 @@ function scaleSection(sc: ScaleResult): string {
         ['compile ÷ floor', ratio(c.ratio.min), ratio(c.ratio.median)],
         row('`strangler --help`', c.help),
         row('`strangler validate routes/routes.yaml`', c.validate),
+        ...(c.nodeStart ? [row('`node -e 0` (starting node alone)', c.nodeStart)] : []),
       ]), '');
   }
   if (sc.gatewaySkipped) out.push(`Gateway with many routes: not run (${sc.gatewaySkipped}).`, '');
