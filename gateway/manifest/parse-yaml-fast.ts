@@ -65,10 +65,10 @@ interface Frame {
    * block collection the two parsers' indentation rules for its continuation lines differ.
    */
   multiLine: boolean;
-  /** Offset of the line the collection starts on. */
-  lineStart: number;
-  /** Offset of the line the current key starts on (a flow mapping's value must start on it). */
-  keyLineStart: number;
+  /** The line the collection starts on. */
+  line: number;
+  /** The line the current key starts on (a flow mapping's value must start on it). */
+  keyLine: number;
   /** Children seen so far; in a mapping, even counts are keys. */
   count: number;
 }
@@ -104,6 +104,10 @@ export function parseManifestYamlFast(text: string): { data: unknown } | undefin
  * keys, block scalars, scalars or flow collections spread over several lines, over-long keys.
  */
 function plainEnough(text: string, events: Event[]): boolean {
+  // Lines by binary search over the line starts: scanning back for a newline per scalar would be
+  // quadratic on a manifest written on one line.
+  const starts = lineStarts(text);
+  const lineOf = (offset: number) => lineAt(starts, offset);
   const stack: Frame[] = [];
   let documents = 0;
   for (const e of events) {
@@ -113,7 +117,7 @@ function plainEnough(text: string, events: Event[]): boolean {
     }
     if (e.type === EVENT_ID.DOCUMENT) {
       if (++documents > 1 || e.directives.length > 0) return false;
-      stack.push({ kind: 'document', flow: false, multiLine: true, lineStart: 0, keyLineStart: 0, count: 0 });
+      stack.push({ kind: 'document', flow: false, multiLine: true, line: 0, keyLine: 0, count: 0 });
       continue;
     }
     if (e.type === EVENT_ID.ALIAS) return false;
@@ -127,16 +131,16 @@ function plainEnough(text: string, events: Event[]): boolean {
       // An empty scalar: a null value in block context (`key:`); anything else goes the exact way.
       if (isKey || parent.flow) return false;
     } else if (parent.flow) {
-      const line = lineStartOf(text, start);
-      if (!parent.multiLine && line !== parent.lineStart) return false;
+      const line = lineOf(start);
+      if (!parent.multiLine && line !== parent.line) return false;
       if (parent.kind === 'mapping') {
-        if (isKey) parent.keyLineStart = line;
-        else if (line !== parent.keyLineStart) return false;
+        if (isKey) parent.keyLine = line;
+        else if (line !== parent.keyLine) return false;
       }
     }
     if (e.type === EVENT_ID.SCALAR) {
       if (e.style === SCALAR_STYLE.LITERAL_BLOCK || e.style === SCALAR_STYLE.FOLDED_BLOCK) return false;
-      if (start !== -1 && text.lastIndexOf('\n', e.valueEnd - 1) >= start) return false;
+      if (start !== -1 && e.valueEnd > start && lineOf(e.valueEnd - 1) !== lineOf(start)) return false;
       if (isKey) {
         if (e.valueEnd - start > MAX_KEY_CHARS) return false;
         if (e.style === SCALAR_STYLE.PLAIN && NULL_PLAIN.test(text.slice(start, e.valueEnd))) return false;
@@ -148,8 +152,8 @@ function plainEnough(text: string, events: Event[]): boolean {
         kind: e.type === EVENT_ID.MAPPING ? 'mapping' : 'sequence',
         flow,
         multiLine: flow && (parent.kind === 'document' || (parent.flow && parent.multiLine)),
-        lineStart: lineStartOf(text, start),
-        keyLineStart: -1,
+        line: lineOf(start),
+        keyLine: -1,
         count: 0,
       });
     }
@@ -157,6 +161,21 @@ function plainEnough(text: string, events: Event[]): boolean {
   return documents === 1;
 }
 
-function lineStartOf(text: string, offset: number): number {
-  return text.lastIndexOf('\n', offset - 1) + 1;
+/** Offsets where lines start: 0 and each offset after a newline. */
+function lineStarts(text: string): number[] {
+  const out = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) out.push(i + 1);
+  return out;
+}
+
+/** The 0-based line holding `offset`. */
+function lineAt(starts: readonly number[], offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
