@@ -11,6 +11,8 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY gateway ./gateway
 COPY monolith-fixture ./monolith-fixture
+# The build precompiles the manifest schema (ajv standalone code) into dist/.
+COPY routes/routes.schema.json ./routes/
 RUN npm run build
 
 FROM node:20-bookworm-slim

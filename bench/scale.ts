@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { compileManifest } from '../gateway/manifest/compile-manifest';
 import { renderNginxConfig } from '../gateway/nginx/render-config';
 import { PROJECT_ROOT } from '../gateway/version';
+import { describeCliStart, runCliStart, type CliStartResult } from './cli-start';
 import type { LoadGenerator } from './load';
 import { benchManifest, PATHS } from './manifests';
 import { measure, type Sample } from './measure';
@@ -37,6 +38,8 @@ export interface GatewayScale {
 
 export interface ScaleResult {
   compile: CompileRow[];
+  /** The CLI's start at the largest route count: compile against its node + js-yaml floor, --help, validate. */
+  cliStart?: CliStartResult;
   gateway: GatewayScale[];
   gatewaySkipped?: string;
 }
@@ -89,6 +92,8 @@ export async function runScale(load: LoadGenerator, upstream: { port: number; pi
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  result.cliStart = runCliStart(Math.max(...s.routeCounts));
+  log(describeCliStart(result.cliStart));
 
   if (!gatewayAvailable()) {
     result.gatewaySkipped = 'gateway/runtime/gateway-server.ts is not in this build';

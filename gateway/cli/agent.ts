@@ -13,7 +13,6 @@ import { untilStopped } from './until-stopped';
 
 export const command: Command = {
   name: 'agent',
-  summary: 'keep an nginx on the manifest and the runtime flips/canaries (run one beside each nginx)',
   usage: `Usage: strangler agent [FILE] --conf PATH [--state FILE|redis://…] [--nginx BIN] [--prefix DIR]
 
 Runs beside an nginx and keeps its config equal to the manifest FILE (default ${DEFAULT_MANIFEST})

@@ -9,7 +9,6 @@ import { loadManifestOrReport, manifestPath } from './manifest-arg';
 
 export const command: Command = {
   name: 'apply',
-  summary: 'compile, diff, nginx -t, swap in atomically and reload; roll back on any failure',
   usage: `Usage: strangler apply [FILE] --conf PATH [--create] [--nginx BIN] [--prefix DIR] [--snippet --main-conf FILE] [--dry-run] [--no-reload]
 
 Compiles the manifest (default routes/routes.yaml), prints a unified diff against PATH, proves

@@ -4,7 +4,6 @@ import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
 
 export const command: Command = {
   name: 'canary',
-  summary: 'send a percentage of a route to its function on the running gateway',
   usage: `Usage: strangler canary ROUTE PERCENT [--manifest FILE] [--admin ADDR]
 
 Sets the share of ROUTE's requests the running gateway (strangler serve) sends to the route's

@@ -5,8 +5,6 @@ type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
 export interface Command {
   name: string;
-  /** One line for `strangler --help`. */
-  summary: string;
   /** Full text for `strangler <command> --help`. */
   usage: string;
   run(argv: string[]): Promise<number>;

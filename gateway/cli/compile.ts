@@ -9,7 +9,6 @@ import { loadManifestOrReport, manifestPath } from './manifest-arg';
 
 export const command: Command = {
   name: 'compile',
-  summary: 'turn the manifest into a tuned nginx.conf (or a conf.d snippet)',
   usage: `Usage: strangler compile [FILE] [-o OUT] [--snippet] [--check OUT] [--access-log PATH]
                          [--worker-rlimit-nofile N] [--test] [--no-tls-files]
 

@@ -25,7 +25,6 @@ const DEMO_GRACE_MS = 3000;
 
 export const command: Command = {
   name: 'demo',
-  summary: 'run the whole strangler fig locally: fixtures, Node gateway, nginx (what `npm start` runs)',
   usage: `Usage: strangler demo [--manifest FILE] [--no-nginx]
 
 Runs everything on this machine, on the ports the manifest (default ${DEFAULT_MANIFEST}) names:

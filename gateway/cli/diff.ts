@@ -7,7 +7,6 @@ interface DiffJson extends ShadowReport { route: string; to: string }
 
 export const command: Command = {
   name: 'diff',
-  summary: 'show how a shadowed route\'s function answers differ from legacy\'s',
   usage: `Usage: strangler diff ROUTE [--json] [--reset] [--manifest FILE] [--admin ADDR]
 
 Asks the running gateway (strangler serve) what the shadow copies of ROUTE found: a route with

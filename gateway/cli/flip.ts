@@ -9,7 +9,6 @@ const TARGETS: Record<string, number | null> = { function: 100, legacy: 0, manif
 
 export const command: Command = {
   name: 'flip',
-  summary: 'send all of one or more routes (or --all) to their function, or back to legacy, in one change',
   usage: `Usage: strangler flip ROUTE... function|legacy|manifest [--manifest FILE] [--admin ADDR]
        strangler flip --all function|legacy|manifest [--manifest FILE] [--admin ADDR]
 

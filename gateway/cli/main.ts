@@ -1,27 +1,28 @@
 // `strangler` entry point: dispatches to one module per command, loaded on demand so that
-// `strangler validate` does not pay for the gateway's dependencies.
+// `strangler --help`, `validate` and `compile` do not pay for the gateway's dependencies.
 import { EXIT, UsageError, type Command } from './command';
 import { VERSION } from '../version';
 
-const COMMANDS: Record<string, () => Command> = {
-  validate: () => require('./validate').command,
-  compile: () => require('./compile').command,
-  apply: () => require('./apply').command,
-  serve: () => require('./serve').command,
-  agent: () => require('./agent').command,
-  flip: () => require('./flip').command,
-  canary: () => require('./canary').command,
-  status: () => require('./status').command,
-  diff: () => require('./diff').command,
-  report: () => require('./report').command,
-  demo: () => require('./demo').command,
+/** Each command's one line for `strangler --help` lives here, so that the list loads no command. */
+const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
+  validate: { summary: 'check a manifest: schema, then semantic checks; every error with its path and line', load: () => require('./validate').command },
+  compile: { summary: 'turn the manifest into a tuned nginx.conf (or a conf.d snippet)', load: () => require('./compile').command },
+  apply: { summary: 'compile, diff, nginx -t, swap in atomically and reload; roll back on any failure', load: () => require('./apply').command },
+  serve: { summary: 'run the Node gateway and its admin API (runtime flips, reload on change)', load: () => require('./serve').command },
+  agent: { summary: 'keep an nginx on the manifest and the runtime flips/canaries (run one beside each nginx)', load: () => require('./agent').command },
+  flip: { summary: 'send all of one or more routes (or --all) to their function, or back to legacy, in one change', load: () => require('./flip').command },
+  canary: { summary: 'send a percentage of a route to its function on the running gateway', load: () => require('./canary').command },
+  status: { summary: 'show each route of the running gateway: target, percent, requests, error rate', load: () => require('./status').command },
+  diff: { summary: 'show how a shadowed route\'s function answers differ from legacy\'s', load: () => require('./diff').command },
+  report: { summary: 'migration report from the access logs: function share, per route, the backlog to move next', load: () => require('./report').command },
+  demo: { summary: 'run the whole strangler fig locally: fixtures, Node gateway, nginx (what `npm start` runs)', load: () => require('./demo').command },
 };
 
 function loadCommand(name: string): Command | null {
-  const load = COMMANDS[name];
-  if (!load) return null;
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!entry) return null;
   try {
-    return load();
+    return entry.load();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return null;
     throw err;
@@ -29,10 +30,7 @@ function loadCommand(name: string): Command | null {
 }
 
 function help(): string {
-  const lines = Object.keys(COMMANDS)
-    .map((name) => loadCommand(name))
-    .filter((c): c is Command => c !== null)
-    .map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
   return [
     `strangler ${VERSION}: move a monolith onto functions route by route, with nginx or the Node gateway in front`,
     '',

@@ -15,7 +15,6 @@ type Format = typeof FORMATS[number];
 
 export const command: Command = {
   name: 'report',
-  summary: 'migration report from the access logs: function share, per route, the backlog to move next',
   usage: `Usage: strangler report [MANIFEST] --log FILE... [--since DURATION] [--format text|json|md|html] [-o OUT] [--top N]
 
 Reads the JSON access logs of nginx (the compiled config's strangler_json format) and of the

@@ -15,7 +15,6 @@ import { accessLogDestination } from '../runtime/access-log';
 export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command {
   return {
     name: 'serve',
-    summary: 'run the Node gateway and its admin API (runtime flips, reload on change)',
     usage: `Usage: strangler serve [FILE] [--listen ADDR] [--admin ADDR] [--state FILE|URL] [--state-snapshot FILE] [--workers N]
 
   Serves the manifest FILE (default ${DEFAULT_MANIFEST}) with the Node gateway: every route goes

@@ -15,7 +15,6 @@ interface StatusRoute extends RouteJson {
 
 export const command: Command = {
   name: 'status',
-  summary: 'show each route of the running gateway: target, percent, requests, error rate',
   usage: `Usage: strangler status [--json] [--all] [--manifest FILE] [--admin ADDR]
 
 Asks the running gateway (strangler serve) for every route: its match, its target, the

@@ -6,7 +6,6 @@ import { manifestPath, printDiagnostics } from './manifest-arg';
 
 export const command: Command = {
   name: 'validate',
-  summary: 'check a manifest: schema, then semantic checks; every error with its path and line',
   usage: `Usage: strangler validate [FILE] [--json]
 
 Checks the manifest (default routes/routes.yaml) against routes/routes.schema.json, then the

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileDiagnostic, formatPath, ManifestInvalidError, type ManifestDiagnostic, type PathSegment } from './errors';
 import { matchOf } from './location-plan';
-import { parseManifestYaml } from './parse-yaml';
+import { parseManifestYaml, type Locator, type ParsedYaml } from './parse-yaml';
+import { parseManifestYamlFast } from './parse-yaml-fast';
 import {
   DEFAULT_ROUTE_ID, deepFreeze, SHADOW_SAFE_METHODS,
   type Body, type Buffers, type Canary, type HostPort, type Listen, type Route, type RouteTable, type Shadow,
@@ -45,7 +46,25 @@ export interface CompileOptions {
 }
 
 export function compileManifest(text: string, file = 'routes.yaml', opts: CompileOptions = {}): CompileResult {
-  const parsed = parseManifestYaml(text, file);
+  // A manifest with nothing to report is read the fast way. Anything to report (or a document the
+  // fast reader declines) goes through the exact path, whose positions and errors diagnostics quote.
+  const fast = parseManifestYamlFast(text);
+  if (fast) {
+    const result = compileParsed(text, file, opts, { data: fast.data, locate: NO_POSITIONS, diagnostics: [] });
+    if (result.diagnostics.length === 0) return result;
+  }
+  return compileManifestExact(text, file, opts);
+}
+
+/** The exact path alone, the yaml package reading the file: what compileManifest gives whenever there is something to report. */
+export function compileManifestExact(text: string, file = 'routes.yaml', opts: CompileOptions = {}): CompileResult {
+  return compileParsed(text, file, opts, parseManifestYaml(text, file));
+}
+
+/** Positions are only looked up on the exact path; a fast-path diagnostic is never shown. */
+const NO_POSITIONS: Locator = () => ({});
+
+function compileParsed(text: string, file: string, opts: CompileOptions, parsed: ParsedYaml): CompileResult {
   if (parsed.diagnostics.length) return { table: null, diagnostics: parsed.diagnostics };
 
   const diagnostics: ManifestDiagnostic[] = [];
@@ -109,6 +128,9 @@ function hostPort(text: string): HostPort {
   const hp = parseHostPort(text)!;
   return { host: hp.host, port: hp.port, text };
 }
+
+/** A route without `canary`: all of it to `to`. */
+const NO_CANARY: Canary = deepFreeze({ percent: 100, sticky: { kind: 'random' }, salt: '' });
 
 function timeouts(t: Obj): Timeouts {
   const d = (s: unknown) => ({ text: String(s), ms: parseDuration(String(s))! });
@@ -199,12 +221,17 @@ function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts |
 
   const listen = listenOf(m.listen);
 
+  const defaults = { timeouts: timeouts(defTimeouts), buffers: buffers(defBuffers), body: body(defBody) };
+  // The table is immutable, so routes without an override share the defaults' records: at 10,000
+  // routes, building and freezing a copy per route is most of the table's cost.
+  const own = <T>(r: Obj, key: string, shared: T, build: (merged: Obj) => T, base: Obj): T => (r[key] === undefined ? shared : build({ ...base, ...objAt(r, key) }));
+
   const routes: Route[] = ((m.routes as Obj[] | undefined) ?? []).map((r, index) => {
     const c = r.canary as Obj | undefined;
-    const canary: Canary = {
-      percent: c ? Math.round(Number(c.percent) * 100) / 100 : 100,
-      sticky: sticky(c?.sticky),
-      salt: typeof c?.salt === 'string' ? c.salt : '',
+    const canary: Canary = c === undefined ? NO_CANARY : {
+      percent: Math.round(Number(c.percent) * 100) / 100,
+      sticky: sticky(c.sticky),
+      salt: typeof c.salt === 'string' ? c.salt : '',
     };
     const fb = r.fallback;
     return {
@@ -216,17 +243,16 @@ function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts |
       canary,
       fallback: fb === undefined ? null : { to: 'legacy', non_idempotent: typeof fb === 'object' && (fb as Obj).non_idempotent === true },
       dynamic: r.dynamic === true,
-      timeouts: timeouts({ ...defTimeouts, ...objAt(r, 'timeouts') }),
-      buffers: buffers({ ...defBuffers, ...objAt(r, 'buffers') }),
-      body: body({ ...defBody, ...objAt(r, 'body') }),
+      timeouts: own(r, 'timeouts', defaults.timeouts, timeouts, defTimeouts),
+      buffers: own(r, 'buffers', defaults.buffers, buffers, defBuffers),
+      body: own(r, 'body', defaults.body, body, defBody),
       shadow: shadow(r.shadow),
     };
   });
 
-  const defaults = { timeouts: timeouts(defTimeouts), buffers: buffers(defBuffers), body: body(defBody) };
   const defaultRoute: Route = {
     id: DEFAULT_ROUTE_ID, index: -1, match: { kind: 'prefix', path: '/' }, methods: null,
-    to: { kind: 'legacy', text: 'legacy' }, canary: { percent: 100, sticky: { kind: 'random' }, salt: '' },
+    to: { kind: 'legacy', text: 'legacy' }, canary: NO_CANARY,
     fallback: null, dynamic: false, shadow: null, ...defaults,
   };
   const gw = objAt(m, 'gateway');

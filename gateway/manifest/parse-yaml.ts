@@ -1,6 +1,8 @@
-// YAML text -> plain data, plus a locator that turns a manifest path into a line and column.
-// The `yaml` package keeps source ranges, which is why it is used rather than js-yaml.
-import { Document, LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+// YAML text -> plain data, plus a locator that turns a manifest path into a line and column: the
+// exact path. The `yaml` package keeps source ranges and gives the errors diagnostics quote, which is
+// why it reads every manifest that has something to report; a valid one is read the fast way
+// (parse-yaml-fast.ts). It is loaded on first use: a valid manifest never needs it.
+import type { Document, Node } from 'yaml';
 import type { ManifestDiagnostic, PathSegment } from './errors';
 
 /** Bounds that keep a hostile file from exhausting the process (billion-laughs, giant files). */
@@ -30,6 +32,7 @@ export function parseManifestYaml(text: string, file: string): ParsedYaml {
     return fail('STR_YAML_LIMIT', `flow nesting deeper than ${YAML_LIMITS.maxDepth} levels`);
   }
 
+  const { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument } = require('yaml') as typeof import('yaml');
   const lineCounter = new LineCounter();
   let doc: Document.Parsed;
   try {
@@ -107,6 +110,11 @@ function syntaxErrorOffset(text: string, offset: number, message: string): numbe
   let at = offset;
   while (at < text.length && text[at] === ' ') at++;
   return text[at] === '\n' || at >= text.length ? offset : at;
+}
+
+/** False when the size or flow-nesting bound is exceeded (the exact path then says which). */
+export function withinYamlLimits(text: string): boolean {
+  return Buffer.byteLength(text) <= YAML_LIMITS.maxBytes && nestingDepth(text) <= YAML_LIMITS.maxDepth;
 }
 
 /** Deepest run of flow brackets: the parser recurses on them, so a bound is checked before parsing. */

@@ -1,20 +1,17 @@
 // Schema-first validation: the shipped JSON Schema (routes/routes.schema.json, also used by editors)
 // checked with ajv, every failure mapped to a stable code and a manifest path.
-import Ajv, { type ErrorObject } from 'ajv';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { PROJECT_ROOT } from '../version';
+import type { ErrorObject } from 'ajv';
 import { formatPath, type ManifestCode, type ManifestDiagnostic, type PathSegment } from './errors';
 import type { Locator } from './parse-yaml';
+import { loadSchemaValidator, type SchemaValidator } from './schema-validator';
 import { didYouMean } from '../util/did-you-mean';
 
-export const SCHEMA_PATH = join(PROJECT_ROOT, 'routes', 'routes.schema.json');
-export const MANIFEST_SCHEMA = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8'));
-
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
-// `x-error` names the catalogue code for a failed pattern or format on that node.
-ajv.addKeyword({ keyword: 'x-error', schemaType: 'string' });
-const validateSchema = ajv.compile(MANIFEST_SCHEMA);
+let validator: SchemaValidator | null = null;
+/** Loaded on first use: modules that import this one for its types pay nothing. */
+function validateSchema(data: unknown): ErrorObject[] {
+  validator ??= loadSchemaValidator().validate;
+  return validator(data) ? [] : (validator.errors ?? []);
+}
 
 const KEYWORD_CODES: Record<string, ManifestCode> = {
   type: 'STR_TYPE',
@@ -33,8 +30,9 @@ const KEYWORD_CODES: Record<string, ManifestCode> = {
 };
 
 export function checkSchema(data: unknown, file: string, locate: Locator): ManifestDiagnostic[] {
-  if (validateSchema(data)) return [];
-  const errors = pruneErrors(validateSchema.errors ?? []);
+  const found = validateSchema(data);
+  if (!found.length) return [];
+  const errors = pruneErrors(found);
   return errors.map((e) => toDiagnostic(e, data, file, locate));
 }
 

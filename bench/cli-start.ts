@@ -1,0 +1,99 @@
+// The CLI's start, process start to exit: `strangler compile` of a large manifest against its floor
+// (a node process that only loads the same file with js-yaml), and `strangler --help` and
+// `strangler validate` of the example manifest. Runs are interleaved, so a busy machine slows
+// every command alike; min and median are reported (the min is the least disturbed run).
+//
+//   npm run build && node dist/bench/cli-start.js [ROUTES] [RUNS]     (default 10000 routes, 7 runs)
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../gateway/version';
+import { benchManifest } from './manifests';
+import { median, msSince } from './stats';
+
+export interface Timing {
+  minMs: number;
+  medianMs: number;
+  runs: number[];
+}
+
+export interface CliStartResult {
+  routes: number;
+  /** node -e "require('js-yaml').load(readFileSync(FILE))": the floor compile is measured against. */
+  floor: Timing;
+  /** strangler compile FILE -o OUT. */
+  compile: Timing;
+  /** compile ÷ floor, of the medians and of the minimums. */
+  ratio: { median: number; min: number };
+  help: Timing;
+  /** node -e 0: what starting node alone costs on this machine, for reading the two above. */
+  nodeStart: Timing;
+  /** strangler validate routes/routes.yaml (the example manifest). */
+  validate: Timing;
+}
+
+const CLI = join(PROJECT_ROOT, 'bin', 'strangler.js');
+
+function timing(runs: number[]): Timing {
+  return { minMs: Math.min(...runs), medianMs: median(runs), runs };
+}
+
+/** One process run, start to exit, in ms; throws when it fails. */
+function timeRun(args: string[], what: string): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  const ms = msSince(t0);
+  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}):\n${r.stderr}`);
+  return ms;
+}
+
+export function runCliStart(routes = 10_000, runs = 7): CliStartResult {
+  const dir = mkdtempSync(join(tmpdir(), 'strangler-bench-cli-'));
+  try {
+    const file = join(dir, `routes-${routes}.yaml`);
+    writeFileSync(file, benchManifest({ listen: 18080, upstream: 18081, routes }));
+    const floorScript = `require(${JSON.stringify(require.resolve('js-yaml'))}).load(require('fs').readFileSync(${JSON.stringify(file)}, 'utf8'))`;
+    const commands = {
+      floor: () => timeRun(['-e', floorScript], 'the js-yaml floor'),
+      compile: () => timeRun([CLI, 'compile', file, '-o', join(dir, 'nginx.conf')], 'strangler compile'),
+      help: () => timeRun([CLI, '--help'], 'strangler --help'),
+      nodeStart: () => timeRun(['-e', '0'], 'node -e 0'),
+      validate: () => timeRun([CLI, 'validate', join(PROJECT_ROOT, 'routes', 'routes.yaml')], 'strangler validate'),
+    };
+    const times: Record<keyof typeof commands, number[]> = { floor: [], compile: [], help: [], nodeStart: [], validate: [] };
+    // One unrecorded round warms the file cache, then interleaved rounds.
+    for (const run of Object.values(commands)) run();
+    for (let i = 0; i < runs; i++) {
+      for (const [name, run] of Object.entries(commands)) times[name as keyof typeof commands].push(run());
+    }
+    const floor = timing(times.floor);
+    const compile = timing(times.compile);
+    return {
+      routes,
+      floor,
+      compile,
+      ratio: { median: compile.medianMs / floor.medianMs, min: compile.minMs / floor.minMs },
+      help: timing(times.help),
+      nodeStart: timing(times.nodeStart),
+      validate: timing(times.validate),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function describeCliStart(r: CliStartResult): string {
+  const t = (x: Timing) => `min ${x.minMs.toFixed(0)} ms, median ${x.medianMs.toFixed(0)} ms`;
+  return [
+    `cli start: ${r.routes} routes: strangler compile ${t(r.compile)}; node + js-yaml floor ${t(r.floor)}`,
+    `cli start: compile ÷ floor: ${r.ratio.median.toFixed(2)}× of medians, ${r.ratio.min.toFixed(2)}× of minimums`,
+    `cli start: strangler --help ${t(r.help)}; strangler validate routes/routes.yaml ${t(r.validate)}; node -e 0 ${t(r.nodeStart)}`,
+  ].join('\n');
+}
+
+if (require.main === module) {
+  const routes = Number(process.argv[2] ?? 10_000);
+  const runs = Number(process.argv[3] ?? 7);
+  process.stdout.write(describeCliStart(runCliStart(routes, runs)) + '\n');
+}
