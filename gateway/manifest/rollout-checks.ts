@@ -29,7 +29,8 @@ export function checkRollouts(m: Obj, report: Report): void {
     }
     for (const key of ['interval', 'max_latency_p99'] as const) {
       const text = typeof ro[key] === 'number' ? String(ro[key]) : ro[key];
-      if (typeof text !== 'string') continue;
+      // Text the schema's pattern refused is reported there once.
+      if (typeof text !== 'string' || !/^([0-9]{1,9}(ms|s|m|h|d)?)+$/.test(text)) continue;
       const ms = parseDuration(text);
       if (ms === null) report('STR_BAD_DURATION', at(key), `${JSON.stringify(text)} repeats a unit or has them out of order (largest first: 1h30m, 1s500ms)`);
       else if (ms === 0 || ms > MAX_DURATION_MS) report('STR_BAD_DURATION', at(key), `${JSON.stringify(text)} must be more than 0 and at most 1d`);
