@@ -3,9 +3,11 @@
 // without failing; pause, resume and abort; a restart mid-rollout resumes; a sticky user never
 // moves back to legacy while the rollout climbs. Real upstreams, real traffic, short intervals.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type { GatewayHandle } from '../gateway/runtime/serve-gateway';
 import { pollUntil } from './helpers/poll';
+import { BIN } from './helpers/serve-child';
 import { act, adminCall, rolloutOf, startRolloutGateway, startRolloutStack, Traffic, untilState, type RolloutStack } from './helpers/rollout-stack';
 
 const ROLLOUT = '{ steps: [20, 50, 100], interval: 300ms, min_requests: 15, max_error_rate: 1 }';
@@ -136,5 +138,29 @@ describe('rollout: steps, analysis against legacy, promotion and rollback', func
     assert.deepEqual(after.history.slice(0, 2), before.history.slice(0, 2));
     traffic = new Traffic([g.listen.port]);
     assert.equal((await untilState(g, 'promoted')).percent, 100);
+  });
+
+  it('strangler rollout ROUTE start|pause|resume|abort|status talks to the admin API', async () => {
+    const g = await fresh();
+    // A child process, awaited: the gateway answering it runs in this process's event loop.
+    const cli = (...args: string[]) => new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [BIN, 'rollout', ...args, '--manifest', stack.manifestPath, '--admin', `127.0.0.1:${g.admin.port}`],
+        { encoding: 'utf8', env: { ...process.env, STRANGLER_ADMIN_TOKEN: 'rollout-test-token' } },
+        (err, stdout, stderr) => resolve({ status: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    });
+    const start = (await cli('orders', 'start'));
+    assert.equal(start.status, 0, start.stderr);
+    assert.match(start.stdout, /^orders: running at 20% \(step 1 of 3: 20 → 50 → 100\)/);
+    const paused = (await cli('orders', 'pause'));
+    assert.equal(paused.status, 0, paused.stderr);
+    assert.match(paused.stdout, /^orders: paused at 20%/);
+    const status = (await cli('orders', 'status', '--json'));
+    assert.equal(JSON.parse(status.stdout).state, 'paused');
+    const refused = (await cli('orders', 'start'));
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /409: route orders: the rollout is paused; resume or abort it/);
+    assert.equal((await cli('orders', 'resume')).status, 0);
+    assert.match((await cli('orders', 'abort')).stdout, /^orders: aborted at 0%/);
+    assert.equal((await cli('orders', 'jump')).status, 2);
   });
 });

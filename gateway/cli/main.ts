@@ -11,6 +11,7 @@ const COMMANDS: Record<string, () => Command> = {
   agent: () => require('./agent').command,
   flip: () => require('./flip').command,
   canary: () => require('./canary').command,
+  rollout: () => require('./rollout').command,
   status: () => require('./status').command,
   diff: () => require('./diff').command,
   report: () => require('./report').command,
