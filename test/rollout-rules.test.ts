@@ -67,9 +67,11 @@ describe('rollout rules', () => {
     const plan = { ...PLAN, min_shadow_match: 99 };
     const r = started(plan);
     assert.deepEqual([r.step, r.state], [-1, 'running']);
-    const held = decide(plan, r, counts({ n: 0 }, { n: 300 }), 90, at(1000))!;
-    assert.deepEqual([held.percent, held.record.reason], [0, 'holding: shadow match 90.0% < 99%']);
-    const passed = decide(plan, held.record, counts({ n: 0 }, { n: 300 }), 99.5, at(2000))!;
+    const few = decide(plan, r, counts({ n: 0 }, { n: 300 }), { match: 100, compared: 40 }, at(1000))!;
+    assert.deepEqual([few.percent, few.record.reason], [0, 'holding: 40 of 100 compared answers for the shadow gate']);
+    const held = decide(plan, r, counts({ n: 0 }, { n: 300 }), { match: 90, compared: 200 }, at(1000))!;
+    assert.deepEqual([held.percent, held.record.reason], [0, 'holding: shadow match 90.0% < 99% over 200 compared answers']);
+    const passed = decide(plan, held.record, counts({ n: 0 }, { n: 300 }), { match: 99.5, compared: 200 }, at(2000))!;
     assert.deepEqual([passed.percent, passed.record.step, passed.record.history.at(-1)!.result], [10, 0, 'gate_passed']);
   });
 

@@ -29,6 +29,7 @@ describe('rollout: steps, analysis against legacy, promotion and rollback', func
     gw = null;
     stack.behaviour.fail = 0;
     stack.behaviour.notFound = 0;
+    stack.behaviour.same = false;
   });
   after(async () => { await stack?.close(); });
 
@@ -162,5 +163,33 @@ describe('rollout: steps, analysis against legacy, promotion and rollback', func
     assert.equal((await cli('orders', 'resume')).status, 0);
     assert.match((await cli('orders', 'abort')).stdout, /^orders: aborted at 0%/);
     assert.equal((await cli('orders', 'jump')).status, 2);
+  });
+
+  it('sums the counts of every worker with --workers', async () => {
+    const g = gw = await startRolloutGateway(stack, { state: join(stack.dir, 'workers.json'), workers: 2 });
+    traffic = new Traffic([g.listen.port]);
+    assert.equal((await act(g, 'start')).status, 200);
+    const done = await untilState(g, 'promoted');
+    assert.equal(done.percent, 100);
+  });
+
+  it('reports a shift of 4xx answers against legacy, and rolls back on it with max_4xx_shift', async () => {
+    const strict = await startRolloutStack('{ steps: [20, 50, 100], interval: 300ms, min_requests: 15, max_error_rate: 1, max_4xx_shift: 5 }');
+    try {
+      strict.behaviour.notFound = 0.3;
+      const g = gw = await startRolloutGateway(strict);
+      traffic = new Traffic([g.listen.port]);
+      assert.equal((await act(g, 'start')).status, 200);
+      const back = await untilState(g, 'rolled_back');
+      assert.match(back.reason, /^4xx rate \d+\.\d% is \d+\.\d points above legacy's 0\.0% > 5 over \d+ requests$/);
+      const last = back.history[back.history.length - 1];
+      assert.ok(last.figures.shift_4xx >= 20, `shift ${last.figures.shift_4xx}`);
+    } finally {
+      await traffic?.stop();
+      traffic = null;
+      await gw?.close(1000);
+      gw = null;
+      await strict.close();
+    }
   });
 });

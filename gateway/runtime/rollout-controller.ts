@@ -139,9 +139,9 @@ export function createRolloutController(o: RolloutControllerOptions): RolloutCon
       if (r === undefined || r.state !== 'running') continue;
       const epoch = epochOf(r);
       const { counts } = await o.share.gather(route.id, epoch);
-      const shadow = stats.get(route.id)?.shadow;
-      const ratio = matchRatio(shadow ?? NO_COMPARISONS);
-      const shadowMatch = ratio === null ? null : 100 * ratio;
+      const sc = stats.get(route.id)?.shadow ?? NO_COMPARISONS;
+      const ratio = matchRatio(sc);
+      const shadowMatch = { match: ratio === null ? null : 100 * ratio, compared: sc.compared };
       const now = new Date();
       // Decided on this window only: a record another instance (or an operator) changed since is left alone.
       if (decide(plan, r, counts, shadowMatch, now) === undefined) continue;

@@ -27,9 +27,13 @@ export interface WindowFigures {
   legacy: SideFigures;
   /** The function's 4xx rate minus legacy's, in percentage points (reported; a check with max_4xx_shift). */
   shift_4xx: number;
-  /** Shadow match rate in percent, for the gate. */
+  /** Shadow match rate in percent and the answers compared, for the gate. */
   shadow_match?: number | null;
+  shadow_compared?: number;
 }
+
+/** The route's shadow results as the gate reads them: match rate in percent (null: none compared) and how many were compared. */
+export interface ShadowFigures { match: number | null; compared: number }
 
 export interface RolloutDecision {
   time: string;
@@ -167,7 +171,7 @@ export function failingCheck(plan: Rollout, f: WindowFigures): string | null {
  * requests show a failing check; at the end of the window, hold with too few requests, else the
  * next step (or promoted after the last). undefined: nothing to decide yet.
  */
-export function decide(plan: Rollout, r: RolloutRecord, counts: RolloutCounts, shadowMatch: number | null, now: Date): RolloutChange | undefined {
+export function decide(plan: Rollout, r: RolloutRecord, counts: RolloutCounts, shadow: ShadowFigures | null, now: Date): RolloutChange | undefined {
   if (r.state !== 'running') return undefined;
   const iso = now.toISOString();
   const due = now.getTime() >= Date.parse(r.decide_at);
@@ -182,14 +186,17 @@ export function decide(plan: Rollout, r: RolloutRecord, counts: RolloutCounts, s
   };
   if (r.step < 0) {
     if (!due) return undefined;
-    const f = { ...figures, shadow_match: shadowMatch };
-    if (shadowMatch !== null && shadowMatch >= plan.min_shadow_match!) {
-      const c = next(0, 'gate_passed', `shadow match ${shadowMatch.toFixed(1)}% >= ${plan.min_shadow_match}%; step 1 of ${plan.steps.length}: ${plan.steps[0]}%`);
+    const compared = shadow?.compared ?? 0;
+    const match = shadow?.match ?? null;
+    const f = { ...figures, shadow_match: match, shadow_compared: compared };
+    // Judged on as many compared answers as a step needs requests.
+    if (compared < plan.min_requests || match === null) return hold(plan, r, `holding: ${compared} of ${plan.min_requests} compared answers for the shadow gate`, f, now);
+    if (match >= plan.min_shadow_match!) {
+      const c = next(0, 'gate_passed', `shadow match ${match.toFixed(1)}% >= ${plan.min_shadow_match}% over ${compared} compared answers; step 1 of ${plan.steps.length}: ${plan.steps[0]}%`);
       c.record.history[c.record.history.length - 1].figures = f;
       return c;
     }
-    const reason = `holding: shadow match ${shadowMatch === null ? 'unknown (no answers compared yet)' : `${shadowMatch.toFixed(1)}%`} < ${plan.min_shadow_match}%`;
-    return hold(plan, r, reason, f, now);
+    return hold(plan, r, `holding: shadow match ${match.toFixed(1)}% < ${plan.min_shadow_match}% over ${compared} compared answers`, f, now);
   }
   const enough = counts.to.requests >= plan.min_requests;
   const failing = enough ? failingCheck(plan, figures) : null;

@@ -11,8 +11,8 @@ import { startScriptedUpstream, type ScriptedUpstream } from './scripted-upstrea
 
 export const ROLLOUT_TOKEN = 'rollout-test-token';
 
-/** How the function answers: the share (0..1) of requests that fail with 500, and that answer 404. */
-export interface FunctionBehaviour { fail: number; notFound: number }
+/** How the function answers: the share (0..1) of requests that fail with 500, that answer 404; `same`: the body legacy sends. */
+export interface FunctionBehaviour { fail: number; notFound: number; same: boolean }
 
 export interface RolloutStack {
   legacy: ScriptedUpstream;
@@ -23,10 +23,10 @@ export interface RolloutStack {
   close(): Promise<void>;
 }
 
-export async function startRolloutStack(rollout: string): Promise<RolloutStack> {
+export async function startRolloutStack(rollout: string, opts: { shadow?: boolean } = {}): Promise<RolloutStack> {
   const legacy = await startScriptedUpstream();
   const functions = await startScriptedUpstream();
-  const behaviour: FunctionBehaviour = { fail: 0, notFound: 0 };
+  const behaviour: FunctionBehaviour = { fail: 0, notFound: 0, same: false };
   let n = 0;
   legacy.on('/', (_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"side":"legacy"}'));
   functions.on('/', (_req, res) => {
@@ -34,7 +34,7 @@ export async function startRolloutStack(rollout: string): Promise<RolloutStack> 
     const k = n++;
     const hits = (share: number) => Math.floor((k + 1) * share) > Math.floor(k * share);
     const status = hits(behaviour.fail) ? 500 : hits(behaviour.notFound) ? 404 : 200;
-    res.writeHead(status, { 'content-type': 'application/json' }).end('{"side":"function"}');
+    res.writeHead(status, { 'content-type': 'application/json' }).end(behaviour.same ? '{"side":"legacy"}' : '{"side":"function"}');
   });
   const dir = mkdtempSync(join(tmpdir(), 'strangler-rollout-'));
   const manifestPath = join(dir, 'routes.yaml');
@@ -52,7 +52,7 @@ routes:
     canary:
       percent: 0
       sticky: "cookie:session_id"
-      rollout: ${rollout}
+      rollout: ${rollout}${opts.shadow ? '\n    shadow: {}' : ''}
   - id: plain
     match: { prefix: /plain }
     to: function:plain
@@ -61,9 +61,9 @@ routes:
   return { legacy, functions, behaviour, manifestPath, dir, close: async () => { await Promise.all([legacy.close(), functions.close()]); } };
 }
 
-export function startRolloutGateway(s: RolloutStack, extra: { state?: string; env?: NodeJS.ProcessEnv } = {}): Promise<GatewayHandle> {
+export function startRolloutGateway(s: RolloutStack, extra: { state?: string; workers?: number; env?: NodeJS.ProcessEnv } = {}): Promise<GatewayHandle> {
   return startGateway({
-    manifestPath: s.manifestPath, watch: false, listen: '127.0.0.1:0', admin: '127.0.0.1:0', state: extra.state, reconcileMs: 200,
+    manifestPath: s.manifestPath, watch: false, listen: '127.0.0.1:0', admin: '127.0.0.1:0', state: extra.state, reconcileMs: 200, workers: extra.workers,
     env: { STRANGLER_ADMIN_TOKEN: ROLLOUT_TOKEN, ...extra.env },
   });
 }
