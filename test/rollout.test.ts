@@ -121,6 +121,11 @@ describe('rollout: steps, analysis against legacy, promotion and rollback', func
     assert.deepEqual([bad.status, bad.body.error], [400, 'invalid_body']);
     const none = await act(g, 'start', 'plain');
     assert.deepEqual([none.status, none.body.error], [404, 'no_rollout']);
+    // A manual change of the percent ends a rollout: the operator took over.
+    assert.equal((await act(g, 'start')).status, 200);
+    assert.equal((await adminCall(g, 'PATCH', '/routes/orders', { percent: 35 })).status, 200);
+    const taken = await rolloutOf(g);
+    assert.deepEqual([taken.state, taken.percent], ['idle', 35]);
   });
 
   it('resumes a rollout after a restart, on the step it was at', async () => {

@@ -56,6 +56,8 @@ export function createRolloutController(o: RolloutControllerOptions): RolloutCon
   });
   /** Per route: the window this instance counts in, and its traffic side's counts when the window began here. */
   const baselines = new Map<string, { epoch: string; base: RolloutCounts }>();
+  /** The traffic side counts from about when this controller starts (the same process, or workers it started). */
+  const countingSince = Date.now();
   let ticking: Promise<void> = Promise.resolve();
 
   const recordOf = (id: string): RolloutRecord | undefined => o.state.override(id)?.rollout;
@@ -101,20 +103,20 @@ export function createRolloutController(o: RolloutControllerOptions): RolloutCon
   async function act(route: Route, action: RolloutAction, by: string): Promise<RolloutView> {
     const plan = route.canary.rollout;
     if (plan === null) throw new RolloutConflict(`route ${route.id} has no canary.rollout in the manifest`);
-    const epochBefore = recordOf(route.id);
     await store(route, by, (current, percent) => applyAction(plan, current, percent, action, by, new Date()));
-    if (recordOf(route.id) !== epochBefore) baselines.delete(route.id);
     return view(route)!;
   }
 
   /** This instance's counts in the record's window: the traffic side's counts since the window began here. */
-  function windowCounts(id: string, epoch: string, now: RolloutCounts): RolloutCounts {
+  function windowCounts(id: string, r: RolloutRecord, now: RolloutCounts): RolloutCounts {
+    const epoch = epochOf(r);
     const b = baselines.get(id);
     if (b === undefined || b.epoch !== epoch) {
-      baselines.set(id, { epoch, base: now });
-      // A window that began before this instance started counting: what it served so far is the
-      // window's (a restart counts from zero); otherwise the counts start here.
-      return b === undefined ? now : emptyCounts();
+      // A window that began before this process started counting (a restart mid-step): all it
+      // counted is the window's. Otherwise the window's counts start now.
+      const before = Date.parse(r.window_started_at) <= countingSince;
+      baselines.set(id, { epoch, base: before ? emptyCounts() : now });
+      return before ? now : emptyCounts();
     }
     return countsSince(now, b.base);
   }
@@ -128,7 +130,7 @@ export function createRolloutController(o: RolloutControllerOptions): RolloutCon
       const r = recordOf(route.id);
       if (r === undefined || r.state !== 'running') continue;
       const epoch = epochOf(r);
-      const counts = windowCounts(route.id, epoch, stats.get(route.id)?.rollout ?? emptyCounts());
+      const counts = windowCounts(route.id, r, stats.get(route.id)?.rollout ?? emptyCounts());
       await o.share.publish(route.id, epoch, counts).catch((err: Error) => log(`rollout: ${route.id}: publishing counts: ${err.message}`));
       active.push(route);
     }
