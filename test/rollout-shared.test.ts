@@ -1,6 +1,7 @@
 // Two gateway instances on one real redis-server share one rollout: an action through either is
 // seen by both, exactly one instance decides (the lease), and it decides on the counts of both:
-// traffic sent only to the other instance still moves the rollout to promoted.
+// traffic sent only to the other instance still moves the rollout to promoted. A stopping decider
+// gives the lease up and the other instance decides alone.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createClient } from 'redis';
@@ -27,7 +28,7 @@ describe('rollout: two instances share one rollout through Redis', function () {
   });
   after(async () => {
     await traffic?.stop();
-    await Promise.all([a?.close(1000), b?.close(1000)]);
+    await Promise.all([a?.close(1000), b?.close(1000)]); // closing twice is a no-op
     await stack?.close();
     await redis?.close();
   });
@@ -56,6 +57,19 @@ describe('rollout: two instances share one rollout through Redis', function () {
       assert.deepEqual([...deciders], [leader]);
       const moves = done.history.filter((d: { result: string }) => d.result !== 'hold').map((d: { result: string }) => d.result);
       assert.deepEqual(moves, ['start', 'advance', 'advance', 'promote']);
+
+      // The decider stops: it gives the lease up, and the other instance decides the next rollout alone.
+      await traffic.stop();
+      const leaderGw = follower === a ? b : a;
+      await leaderGw.close(1000);
+      assert.equal(await client.get(KEYS.rolloutLeader), null, 'the lease was given up');
+      traffic = new Traffic([follower.listen.port]);
+      assert.equal((await act(follower, 'start')).status, 200);
+      await untilState(follower, 'promoted');
+      const followerId = (follower.state as unknown as { id: string }).id;
+      const later = (await client.xRange(KEYS.audit, '-', '+') ?? []).map((r) => ({ ...JSON.parse(r.message.entry), instance: r.message.instance }))
+        .filter((e) => e.action === 'rollout' && e.client === 'rollout' && e.result === 'promote');
+      assert.deepEqual(later.map((e) => e.instance), [leader, followerId]);
     } finally {
       await client.quit();
     }

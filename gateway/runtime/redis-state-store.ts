@@ -46,6 +46,11 @@ if holder then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`;
 
+/** Deletes the lease only when this instance holds it. */
+const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
 /** Compare-and-set: writes only over `expected` (-1: no state yet), before `deadline` (ms, Redis clock). */
 const CAS_SCRIPT = `
 local t = redis.call('TIME')
@@ -306,6 +311,10 @@ export class RedisStateStore implements RuntimeState {
         if (!this.cmd.isReady) return;
         const key = KEYS.rolloutWindowPrefix + route;
         await this.timed(this.cmd.multi().hSet(key, this.id, JSON.stringify({ epoch, counts })).pExpire(key, 86_400_000).exec());
+      },
+      release: async () => {
+        if (!this.cmd.isReady) return;
+        await this.timed(this.cmd.eval(RELEASE_SCRIPT, { keys: [KEYS.rolloutLeader], arguments: [this.id] })).catch(() => undefined);
       },
       gather: async (route, epoch) => sumWindows(await this.hashValues<PublishedWindow>(KEYS.rolloutWindowPrefix + route), epoch),
     };

@@ -163,9 +163,10 @@ export function createRolloutController(o: RolloutControllerOptions): RolloutCon
 
   return {
     registry, view, act, tick,
-    close: () => {
+    close: async () => {
       clearInterval(timer);
-      return ticking;
+      await ticking;
+      await o.share.release().catch(() => undefined);
     },
   };
 }

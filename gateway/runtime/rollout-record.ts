@@ -171,8 +171,10 @@ export function failingCheck(plan: Rollout, f: WindowFigures): string | null {
  * requests show a failing check; at the end of the window, hold with too few requests, else the
  * next step (or promoted after the last). undefined: nothing to decide yet.
  */
-export function decide(plan: Rollout, r: RolloutRecord, counts: RolloutCounts, shadow: ShadowFigures | null, now: Date): RolloutChange | undefined {
-  if (r.state !== 'running') return undefined;
+export function decide(plan: Rollout, record: RolloutRecord, counts: RolloutCounts, shadow: ShadowFigures | null, now: Date): RolloutChange | undefined {
+  if (record.state !== 'running') return undefined;
+  // A reload may have shortened the steps: the record's step is then the new last one.
+  const r = record.step >= plan.steps.length ? { ...record, step: plan.steps.length - 1 } : record;
   const iso = now.toISOString();
   const due = now.getTime() >= Date.parse(r.decide_at);
   const figures = figuresOf(counts);

@@ -11,6 +11,8 @@ export interface RolloutShare {
   publish(route: string, epoch: string, counts: RolloutCounts): Promise<void>;
   /** The counts of every instance in the window `epoch`, summed, and how many instances sent some. */
   gather(route: string, epoch: string): Promise<{ counts: RolloutCounts; instances: number }>;
+  /** Gives the lease up (the instance is stopping), so another instance decides without waiting for it to lapse. */
+  release(): Promise<void>;
 }
 
 /** One published window of one instance, as the Redis hash stores it. */
@@ -32,6 +34,7 @@ export function localRolloutShare(): RolloutShare {
   const windows = new Map<string, PublishedWindow>();
   return {
     lead: async () => true,
+    release: async () => undefined,
     publish: async (route, epoch, counts) => { windows.set(route, { epoch, counts }); },
     gather: async (route, epoch) => {
       const w = windows.get(route);
