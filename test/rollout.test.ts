@@ -161,6 +161,9 @@ describe('rollout: steps, analysis against legacy, promotion and rollback', func
     assert.equal(paused.status, 0, paused.stderr);
     assert.match(paused.stdout, /^orders: paused at 20%/);
     const status = (await cli('orders', 'status', '--json'));
+    const table = await new Promise<string>((resolve) => execFile(process.execPath, [BIN, 'status', '--manifest', stack.manifestPath, '--admin', `127.0.0.1:${g.admin.port}`],
+      { encoding: 'utf8', env: { ...process.env, STRANGLER_ADMIN_TOKEN: 'rollout-test-token' } }, (_e, out) => resolve(out)));
+    assert.match(table, /rollouts \(strangler rollout ROUTE status for the decisions\):\n  orders: paused at 20% \(step 1 of 3: 20 → 50 → 100\)\n    paused at 20%\n/);
     assert.equal(JSON.parse(status.stdout).state, 'paused');
     const refused = (await cli('orders', 'start'));
     assert.equal(refused.status, 1);

@@ -46,7 +46,7 @@ Exit codes: 0 done, 1 refused (e.g. resume while not paused) or the gateway is u
   },
 };
 
-interface RolloutJson {
+export interface RolloutJson {
   route: string;
   state: string;
   percent: number;
