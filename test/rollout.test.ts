@@ -200,4 +200,24 @@ describe('rollout: steps, analysis against legacy, promotion and rollback', func
       await strict.close();
     }
   });
+
+  it('counts a function failure that the fallback served from legacy against the function', async () => {
+    const rescued = await startRolloutStack('{ steps: [20, 50, 100], interval: 300ms, min_requests: 15, max_error_rate: 1 }', { fallback: true });
+    try {
+      rescued.behaviour.fail = 0.2;
+      const g = gw = await startRolloutGateway(rescued);
+      const users = traffic = new Traffic([g.listen.port]);
+      assert.equal((await act(g, 'start')).status, 200);
+      const back = await untilState(g, 'rolled_back');
+      assert.match(back.reason, /^error rate \d+\.\d% > 1% over \d+ requests; legacy 0\.0%$/);
+      await users.stop();
+      assert.equal(users.failed, 0, 'every user was answered: the fallback served the failures from legacy');
+    } finally {
+      await traffic?.stop();
+      traffic = null;
+      await gw?.close(1000);
+      gw = null;
+      await rescued.close();
+    }
+  });
 });

@@ -122,7 +122,8 @@ export function createRolloutController(o: RolloutControllerOptions): RolloutCon
   }
 
   async function tickOnce(): Promise<void> {
-    const routes = o.table().routes.filter((r) => r.canary.rollout !== null);
+    // Only running rollouts count and decide: idle ones cost nothing (no stats asked of the workers).
+    const routes = o.table().routes.filter((r) => r.canary.rollout !== null && recordOf(r.id)?.state === 'running');
     if (!routes.length) return;
     const stats = await o.gateway.routeStats();
     const active: Route[] = [];

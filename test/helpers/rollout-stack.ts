@@ -11,7 +11,7 @@ import { startScriptedUpstream, type ScriptedUpstream } from './scripted-upstrea
 
 export const ROLLOUT_TOKEN = 'rollout-test-token';
 
-/** How the function answers: the share (0..1) of requests that fail with 500, that answer 404; `same`: the body legacy sends. */
+/** How the function answers: the share (0..1) of requests that fail with 502, that answer 404; `same`: the body legacy sends. */
 export interface FunctionBehaviour { fail: number; notFound: number; same: boolean }
 
 export interface RolloutStack {
@@ -23,7 +23,7 @@ export interface RolloutStack {
   close(): Promise<void>;
 }
 
-export async function startRolloutStack(rollout: string, opts: { shadow?: boolean } = {}): Promise<RolloutStack> {
+export async function startRolloutStack(rollout: string, opts: { shadow?: boolean; fallback?: boolean } = {}): Promise<RolloutStack> {
   const legacy = await startScriptedUpstream();
   const functions = await startScriptedUpstream();
   const behaviour: FunctionBehaviour = { fail: 0, notFound: 0, same: false };
@@ -33,7 +33,7 @@ export async function startRolloutStack(rollout: string, opts: { shadow?: boolea
     // Deterministic, evenly spread shares: the k-th request fails when k * fail crosses a whole number.
     const k = n++;
     const hits = (share: number) => Math.floor((k + 1) * share) > Math.floor(k * share);
-    const status = hits(behaviour.fail) ? 500 : hits(behaviour.notFound) ? 404 : 200;
+    const status = hits(behaviour.fail) ? 502 : hits(behaviour.notFound) ? 404 : 200;
     res.writeHead(status, { 'content-type': 'application/json' }).end(behaviour.same ? '{"side":"legacy"}' : '{"side":"function"}');
   });
   const dir = mkdtempSync(join(tmpdir(), 'strangler-rollout-'));
@@ -52,7 +52,7 @@ routes:
     canary:
       percent: 0
       sticky: "cookie:session_id"
-      rollout: ${rollout}${opts.shadow ? '\n    shadow: {}' : ''}
+      rollout: ${rollout}${opts.shadow ? '\n    shadow: {}' : ''}${opts.fallback ? '\n    fallback: legacy' : ''}
   - id: plain
     match: { prefix: /plain }
     to: function:plain
@@ -100,6 +100,8 @@ export class Traffic {
   /** Per user, the sides in the order they served it. */
   readonly sides = new Map<string, string[]>();
   sent = 0;
+  /** Answers with a 5xx status. */
+  failed = 0;
   private running = true;
   private readonly loops: Promise<void>[] = [];
 
@@ -112,6 +114,7 @@ export class Traffic {
           try {
             const res = await request(`http://127.0.0.1:${port}/orders/${i}`, { headers: { cookie: `session_id=${user}` } });
             await res.body.dump();
+            if (res.statusCode >= 500) this.failed++;
             const side = String(res.headers['x-strangler-target']);
             const list = this.sides.get(user) ?? [];
             if (list[list.length - 1] !== side) list.push(side);
