@@ -181,43 +181,37 @@ describe('rollout: steps, analysis against legacy, promotion and rollback', func
     assert.equal(done.percent, 100);
   });
 
-  it('reports a shift of 4xx answers against legacy, and rolls back on it with max_4xx_shift', async () => {
-    const strict = await startRolloutStack('{ steps: [20, 50, 100], interval: 300ms, min_requests: 15, max_error_rate: 1, max_4xx_shift: 5 }');
+  /** A stack of its own (another rollout block or route), its gateway and traffic; stopped by afterEach, the stack here. */
+  async function onOwnStack(rollout: string, opts: { fallback?: boolean }, setUp: (s: RolloutStack) => void, check: (g: GatewayHandle, users: Traffic) => Promise<void>) {
+    const own = await startRolloutStack(rollout, opts);
     try {
-      strict.behaviour.notFound = 0.3;
-      const g = gw = await startRolloutGateway(strict);
-      traffic = new Traffic([g.listen.port]);
+      setUp(own);
+      const g = gw = await startRolloutGateway(own);
+      const users = traffic = new Traffic([g.listen.port]);
       assert.equal((await act(g, 'start')).status, 200);
+      await check(g, users);
+    } finally {
+      await traffic?.stop();
+      await gw?.close(1000);
+      await own.close();
+    }
+  }
+
+  it('reports a shift of 4xx answers against legacy, and rolls back on it with max_4xx_shift', async () => {
+    await onOwnStack('{ steps: [20, 50, 100], interval: 300ms, min_requests: 15, max_error_rate: 1, max_4xx_shift: 5 }', {}, (s) => { s.behaviour.notFound = 0.3; }, async (g) => {
       const back = await untilState(g, 'rolled_back');
       assert.match(back.reason, /^4xx rate \d+\.\d% is \d+\.\d points above legacy's 0\.0% > 5 over \d+ requests$/);
       const last = back.history[back.history.length - 1];
       assert.ok(last.figures.shift_4xx >= 20, `shift ${last.figures.shift_4xx}`);
-    } finally {
-      await traffic?.stop();
-      traffic = null;
-      await gw?.close(1000);
-      gw = null;
-      await strict.close();
-    }
+    });
   });
 
   it('counts a function failure that the fallback served from legacy against the function', async () => {
-    const rescued = await startRolloutStack('{ steps: [20, 50, 100], interval: 300ms, min_requests: 15, max_error_rate: 1 }', { fallback: true });
-    try {
-      rescued.behaviour.fail = 0.2;
-      const g = gw = await startRolloutGateway(rescued);
-      const users = traffic = new Traffic([g.listen.port]);
-      assert.equal((await act(g, 'start')).status, 200);
+    await onOwnStack('{ steps: [20, 50, 100], interval: 300ms, min_requests: 15, max_error_rate: 1 }', { fallback: true }, (s) => { s.behaviour.fail = 0.2; }, async (g, users) => {
       const back = await untilState(g, 'rolled_back');
       assert.match(back.reason, /^error rate \d+\.\d% > 1% over \d+ requests; legacy 0\.0%$/);
       await users.stop();
       assert.equal(users.failed, 0, 'every user was answered: the fallback served the failures from legacy');
-    } finally {
-      await traffic?.stop();
-      traffic = null;
-      await gw?.close(1000);
-      gw = null;
-      await rescued.close();
-    }
+    });
   });
 });
