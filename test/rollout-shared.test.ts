@@ -18,6 +18,8 @@ describe('rollout: two instances share one rollout through Redis', function () {
   let a: GatewayHandle;
   let b: GatewayHandle;
   let traffic: Traffic | null = null;
+  /** The instance still running after the first test stopped the decider. */
+  let survivor: GatewayHandle;
 
   before(async function () {
     const bin = requireRedis(this);
@@ -62,6 +64,7 @@ describe('rollout: two instances share one rollout through Redis', function () {
       await traffic.stop();
       const leaderGw = follower === a ? b : a;
       await leaderGw.close(1000);
+      survivor = follower;
       assert.equal(await client.get(KEYS.rolloutLeader), null, 'the lease was given up');
       traffic = new Traffic([follower.listen.port]);
       assert.equal((await act(follower, 'start')).status, 200);
@@ -72,6 +75,25 @@ describe('rollout: two instances share one rollout through Redis', function () {
       assert.deepEqual(later.map((e) => e.instance), [leader, followerId]);
     } finally {
       await client.quit();
+    }
+  });
+
+  it('with Redis unreachable keeps serving the rollout\'s percent, refuses actions with 503 and decides nothing', async () => {
+    const live = survivor;
+    const before = await rolloutOf(live);
+    redis.stop();
+    try {
+      await pollUntil('the store marked unavailable', () => !live.state.health().available);
+      const refused = await act(live, 'start');
+      assert.deepEqual([refused.status, refused.body.error], [503, 'state_unavailable']);
+      const users = new Traffic([live.listen.port]);
+      await pollUntil('traffic while Redis is stopped', () => users.sent > 100);
+      await users.stop();
+      assert.equal(users.failed, 0);
+      const now = await rolloutOf(live);
+      assert.deepEqual([now.state, now.percent, now.history.length], [before.state, before.percent, before.history.length]);
+    } finally {
+      redis.cont();
     }
   });
 });
