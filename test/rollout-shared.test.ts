@@ -1,7 +1,8 @@
 // Two gateway instances on one real redis-server share one rollout: an action through either is
 // seen by both, exactly one instance decides (the lease), and it decides on the counts of both:
 // traffic sent only to the other instance still moves the rollout to promoted. A stopping decider
-// gives the lease up and the other instance decides alone.
+// gives the lease up and the other instance decides alone. With Redis stopped, nothing is decided,
+// actions answer 503 and the rollout's percent keeps serving.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createClient } from 'redis';

@@ -34,7 +34,7 @@ import { loadAdminUi } from './admin-ui';
 import type { InstanceInfo } from './redis-state-store';
 import type { AuditEntry, AuditSink } from './audit-log';
 import { BodyTooLarge, readBody } from './request-body';
-import { StateUnavailableError, type RuntimeState } from './runtime-state';
+import { StateUnavailableError, type Override, type RuntimeState } from './runtime-state';
 import type { HostReport } from './state-source';
 import { ZERO_STATS, type AdminGateway, type RouteStats } from './gateway-metrics';
 import { NO_COMPARISONS, shadowSummary } from './shadow-results';
@@ -132,6 +132,11 @@ const ENDPOINT_LIST = 'GET /healthz, GET /ui/, GET /whoami, GET|PATCH /routes, G
 
 type Access = 'admin' | 'read';
 
+/** An override as the route JSON shows it: the rollout that set it is shown apart, as `rollout`. */
+function overrideView(o: Override | undefined) {
+  return o && { percent: o.percent, updated_at: o.updated_at, by: o.by };
+}
+
 export function routeView(route: Route, state: RuntimeState, allStats: ReadonlyMap<string, RouteStats>, rollout?: RolloutController) {
   const stats = allStats.get(route.id) ?? ZERO_STATS;
   const ro = rollout?.view(route) ?? null;
@@ -143,7 +148,7 @@ export function routeView(route: Route, state: RuntimeState, allStats: ReadonlyM
     to: route.to.text,
     manifest_percent: route.canary.percent,
     effective_percent: state.effectivePercent(route),
-    override: (editable && state.override(route.id)) || null,
+    override: (editable && overrideView(state.override(route.id))) || null,
     dynamic: route.dynamic,
     // Only shadowed routes carry it: the dashboard shows a match column when any route does.
     ...(route.shadow !== null && { shadow: shadowSummary(stats.shadow ?? NO_COMPARISONS) }),
