@@ -268,7 +268,7 @@ describe('manifest validation', () => {
 
     it('defaults to 100% with a random key and no salt', () => {
       const c = accepted(withRoutes(route('dynamic: false'))).routes[0].canary;
-      assert.deepEqual(c, { percent: 100, sticky: { kind: 'random' }, salt: '' });
+      assert.deepEqual(c, { percent: 100, sticky: { kind: 'random' }, salt: '', rollout: null });
     });
 
     it('knows cookie:NAME, header:NAME and ip as sticky keys; header names are case-insensitive', () => {

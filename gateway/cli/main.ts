@@ -13,6 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   flip: { summary: 'send all of one or more routes (or --all) to their function, or back to legacy, in one change', load: () => require('./flip').command },
   canary: { summary: 'send a percentage of a route to its function on the running gateway', load: () => require('./canary').command },
   status: { summary: 'show each route of the running gateway: target, percent, requests, error rate', load: () => require('./status').command },
+  rollout: { summary: 'start, pause, resume, abort or show a route\'s progressive rollout on the running gateway', load: () => require('./rollout').command },
   diff: { summary: 'show how a shadowed route\'s function answers differ from legacy\'s', load: () => require('./diff').command },
   report: { summary: 'migration report from the access logs: function share, per route, the backlog to move next', load: () => require('./report').command },
   demo: { summary: 'run the whole strangler fig locally: fixtures, Node gateway, nginx (what `npm start` runs)', load: () => require('./demo').command },

@@ -3,11 +3,14 @@ import { adminRequest, clientUsage, CLIENT_OPTIONS, resolveAdmin, type RouteJson
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
 import { matchText, type Match } from '../manifest/route-table';
 import type { InstanceView } from '../runtime/admin-api';
+import { renderRollout, type RolloutJson } from './rollout';
 
 /** An instance not heard from for this long is flagged: it may be gone, or cut off from the state. */
 export const SILENT_AFTER_MS = 5000;
 
 interface StatusRoute extends RouteJson {
+  /** A rolled-out route's rollout, as GET /routes/:id/rollout shows it. */
+  rollout?: Omit<RolloutJson, 'route'>;
   match: Match;
   editable: boolean;
   stats: { requests: number; errors: number; fallbacks: number; by_target?: Record<string, { requests: number; errors: number }> };
@@ -18,11 +21,12 @@ export const command: Command = {
   usage: `Usage: strangler status [--json] [--all] [--manifest FILE] [--admin ADDR]
 
 Asks the running gateway (strangler serve) for every route: its match, its target, the
-manifest's percent and the effective one (a * marks a runtime override from flip/canary),
+manifest's percent and the effective one (a * marks a runtime override from flip/canary/rollout),
 and the requests counted since the gateway started: in all, served by the route's target
 (TO), served by legacy (LEGACY: the canary's legacy share, other methods, fallbacks), the
 error rate (5xx) and the fallbacks to legacy.
-"default" is the unmatched traffic, always served by legacy.
+"default" is the unmatched traffic, always served by legacy. Routes with a progressive rollout
+are listed below the table with its state, percent, step and reason.
 
 Then every gateway instance sharing the state (several with --state redis://…): its admin
 and traffic addresses, the state version it serves and when it was last seen. An instance
@@ -77,6 +81,11 @@ Exit codes: 0 ok, 1 the gateway is unreachable, not a strangler admin API or ref
     process.stdout.write(`gateway ${target.url}, manifest sha256 ${String(res.body.manifest_sha256).slice(0, 12)}${version}\n\n`);
     process.stdout.write(renderTable(routes) + '\n');
     if (summed) process.stdout.write(`(${summed})\n`);
+    const rollouts = routes.filter((r) => r.rollout !== undefined);
+    if (rollouts.length) {
+      process.stdout.write('\nrollouts (strangler rollout ROUTE status for the decisions):\n');
+      for (const r of rollouts) process.stdout.write(renderRollout({ ...r.rollout!, route: r.id, history: [] }).replace(/^/gm, '  ').trimEnd() + '\n');
+    }
     process.stdout.write('\n' + (instances ? renderInstances(instances, Date.now()) : `instances: unknown (${instancesError})`) + '\n');
     const hosts = Array.isArray(res.body.nginx_hosts) ? (res.body.nginx_hosts as unknown[]).filter(isHost) : [];
     process.stdout.write('\n' + renderHosts(hosts, typeof res.body.state_version === 'number' ? res.body.state_version : null) + '\n');

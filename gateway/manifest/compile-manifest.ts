@@ -7,12 +7,13 @@ import { parseManifestYaml, type Locator, type ParsedYaml } from './parse-yaml';
 import { parseManifestYamlFast } from './parse-yaml-fast';
 import {
   DEFAULT_ROUTE_ID, deepFreeze, SHADOW_SAFE_METHODS,
-  type Body, type Buffers, type Canary, type HostPort, type Listen, type Route, type RouteTable, type Shadow,
+  type Body, type Buffers, type Canary, type Duration, type HostPort, type Listen, type Rollout, type Route, type RouteTable, type Shadow,
   type Size, type StickyKey, type Target, type Timeouts, type Tls, type TlsFiles, type TrustedProxy, type Upstream,
 } from './route-table';
 import { checkEdge, serverNameText } from './edge-checks';
 import { isCidr, LOOPBACK_CIDRS, parseCidr } from './cidr';
 import { checkSchema } from './schema';
+import { checkRollouts } from './rollout-checks';
 import { checkShadows } from './shadow-checks';
 import { checkAcmeWebroot, checkCertificatePair, type CertificateFacts } from './tls-files';
 import {
@@ -29,6 +30,7 @@ export const BUILTIN_DEFAULTS = Object.freeze({
   keepalive: 64,
   gateway: { listen: '127.0.0.1:8090', admin: '127.0.0.1:8091' },
   shadow: { percent: 100, max_in_flight: 64, max_body: '1m', timeout: '10s' },
+  rollout: { interval: '5m', min_requests: 100, max_error_rate: 1 },
 });
 
 export interface CompileResult {
@@ -76,7 +78,7 @@ function compileParsed(text: string, file: string, opts: CompileOptions, parsed:
   if (typeof m !== 'object' || m === null || Array.isArray(m)) return { table: null, diagnostics };
 
   const manifest = m as Obj;
-  for (const check of [checkAddresses, checkUnits, checkIds, checkMatches, checkTargets, checkCanaries, checkShadows, checkEdge, checkTrustedProxies, checkStateTarget]) check(manifest, report);
+  for (const check of [checkAddresses, checkUnits, checkIds, checkMatches, checkTargets, checkCanaries, checkShadows, checkRollouts, checkEdge, checkTrustedProxies, checkStateTarget]) check(manifest, report);
   let certificate: CertificateFacts | null = null;
   if (opts.checkFiles !== false) {
     // Only paths the checks above accepted are opened.
@@ -130,7 +132,7 @@ function hostPort(text: string): HostPort {
 }
 
 /** A route without `canary`: all of it to `to`. */
-const NO_CANARY: Canary = deepFreeze({ percent: 100, sticky: { kind: 'random' }, salt: '' });
+const NO_CANARY: Canary = deepFreeze({ percent: 100, sticky: { kind: 'random' }, salt: '', rollout: null });
 
 function timeouts(t: Obj): Timeouts {
   const d = (s: unknown) => ({ text: String(s), ms: parseDuration(String(s))! });
@@ -177,6 +179,24 @@ function shadow(raw: unknown): Shadow | null {
 
 function listenOf(value: unknown): Listen {
   return typeof value === 'number' ? { host: null, port: value, text: String(value) } : { ...hostPort(String(value)) };
+}
+
+function rollout(value: unknown): Rollout | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const r = value as Obj;
+  const duration = (v: unknown): Duration => ({ text: String(v), ms: parseDuration(String(v))! });
+  const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+  const d = BUILTIN_DEFAULTS.rollout;
+  return {
+    steps: (r.steps as number[]).map((p) => Math.round(p * 100) / 100),
+    interval: duration(r.interval ?? d.interval),
+    min_requests: num(r.min_requests) ?? d.min_requests,
+    max_error_rate: num(r.max_error_rate) ?? d.max_error_rate,
+    max_latency_p99: r.max_latency_p99 === undefined ? null : duration(r.max_latency_p99),
+    max_latency_ratio: num(r.max_latency_ratio),
+    max_4xx_shift: num(r.max_4xx_shift),
+    min_shadow_match: num(r.min_shadow_match),
+  };
 }
 
 function tlsFiles(t: Obj): TlsFiles {
@@ -232,6 +252,7 @@ function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts |
       percent: Math.round(Number(c.percent) * 100) / 100,
       sticky: sticky(c.sticky),
       salt: typeof c.salt === 'string' ? c.salt : '',
+      rollout: rollout(c.rollout),
     };
     const fb = r.fallback;
     return {

@@ -28,6 +28,7 @@ export const MANIFEST_CODES = {
   STR_BAD_STATE: 'gateway.state is not a redis:// or rediss:// URL or a file path, or holds a password',
   STR_UNSAFE_STRING: 'a string with characters that could break out of an nginx directive',
   STR_BAD_SHADOW: 'a shadow that cannot work: on a route to legacy, or a percent with more than two decimals',
+  STR_BAD_ROLLOUT: 'a rollout that cannot work: steps that do not increase to 100, on a route to legacy, or a shadow gate without a shadow',
   STR_BAD_SHADOW_IGNORE: 'a shadow ignore rule that is not $.a.b[*].c or header:NAME',
   STR_SHADOW_UNSAFE_METHOD: 'a shadow copies a method other than GET, HEAD, OPTIONS without side_effect_free: true',
   STR_BAD_FILE_PATH: 'a file path that is not absolute or has characters outside [A-Za-z0-9._@+/-]',

@@ -40,10 +40,11 @@ export function locationsOf(match: Match): readonly { readonly kind: LocationKin
 
 /**
  * nginx hands a route to the Node gateway, which decides per request, when it is `dynamic` or
- * shadowed (the gateway copies and compares; nginx's own `mirror` discards the copy's answer).
+ * shadowed (the gateway copies and compares; nginx's own `mirror` discards the copy's answer), or
+ * rolled out (the gateway measures both sides to decide each step).
  */
 export function handedToGateway(route: Route): boolean {
-  return route.dynamic || route.shadow !== null;
+  return route.dynamic || route.shadow !== null || route.canary.rollout !== null;
 }
 
 /** The manifest's `match` block ({exact}, {prefix} or {regex}) as a Match. */

@@ -41,6 +41,27 @@ export interface Canary {
   readonly percent: number;
   readonly sticky: StickyKey;
   readonly salt: string;
+  /** `canary.rollout`: the gateway moves the percent through the steps itself; null without one. */
+  readonly rollout: Rollout | null;
+}
+
+/** A progressive rollout's plan and checks (gateway/runtime/rollout-*.ts carries it out). */
+export interface Rollout {
+  /** Percentages in increasing order, the last 100. */
+  readonly steps: readonly number[];
+  /** Time at each step before a decision. */
+  readonly interval: Duration;
+  /** Function-side requests per step before a decision; fewer: hold. */
+  readonly min_requests: number;
+  /** Percent of function-side requests that may fail (5xx, timeouts, connection failures). */
+  readonly max_error_rate: number;
+  readonly max_latency_p99: Duration | null;
+  /** Function p99 / legacy p99 in the same window. */
+  readonly max_latency_ratio: number | null;
+  /** Percentage points the function's 4xx rate may exceed legacy's; null: reported only. */
+  readonly max_4xx_shift: number | null;
+  /** Shadow match rate (percent) required before the first step; null: no gate. */
+  readonly min_shadow_match: number | null;
 }
 
 export interface Timeouts {

@@ -12,6 +12,23 @@ export class LatencyHistogram {
   private readonly counts = new Uint32Array(BUCKET_COUNT);
   count = 0;
 
+  /** The non-empty buckets, by index: a compact form to send between processes and instances. */
+  toSparse(): Record<number, number> {
+    const out: Record<number, number> = {};
+    this.counts.forEach((n, i) => { if (n > 0) out[i] = n; });
+    return out;
+  }
+
+  /** Adds another histogram's counts, in toSparse's form. */
+  addSparse(sparse: Readonly<Record<number, number>>): void {
+    for (const [i, n] of Object.entries(sparse)) {
+      const k = Number(i);
+      if (!(k >= 0 && k < BUCKET_COUNT) || !(n > 0)) continue;
+      this.counts[k] += n;
+      this.count += n;
+    }
+  }
+
   add(seconds: number): void {
     let i = seconds <= MIN_SECONDS ? 0 : Math.ceil(Math.log(seconds / MIN_SECONDS) / LOG_GROWTH);
     if (i >= BUCKET_COUNT) i = BUCKET_COUNT - 1;

@@ -12,6 +12,8 @@
 //   GET   /routes/:id        token: one route
 //   PATCH /routes/:id        admin token: {"percent": 0..100} sets an override, {"percent": null} clears it
 //                            (changes: 503 state_unavailable while the shared state, Redis, is unreachable)
+//   GET   /routes/:id/rollout token: the route's progressive rollout: state, percent, step, reason, history
+//   POST  /routes/:id/rollout admin token: {"action": "start" | "pause" | "resume" | "abort"}
 //   GET   /routes/:id/shadow token: what the route's shadow copies found (DELETE, admin token: forget it)
 //   GET   /audit?limit=N     token: the audit log's last N entries (default 50, at most 500), oldest first
 //   GET   /instances         token: {"gateways": [...], "nginx": [...]}, who serves which state version: every
@@ -32,11 +34,13 @@ import { loadAdminUi } from './admin-ui';
 import type { InstanceInfo } from './redis-state-store';
 import type { AuditEntry, AuditSink } from './audit-log';
 import { BodyTooLarge, readBody } from './request-body';
-import { StateUnavailableError, type RuntimeState } from './runtime-state';
+import { StateUnavailableError, type Override, type RuntimeState } from './runtime-state';
 import type { HostReport } from './state-source';
 import { ZERO_STATS, type AdminGateway, type RouteStats } from './gateway-metrics';
 import { NO_COMPARISONS, shadowSummary } from './shadow-results';
 import { isValidPercent, PERCENT_RULE } from '../manifest/percent';
+import type { RolloutController } from './rollout-controller';
+import { ROLLOUT_ACTIONS, RolloutConflict, type RolloutAction } from './rollout-record';
 import { VERSION } from '../version';
 import { didYouMean } from '../util/did-you-mean';
 import { closeGracefully, listen } from '../util/http-server';
@@ -63,6 +67,8 @@ export interface AdminApiOptions {
   instances: () => Promise<readonly InstanceInfo[]>;
   /** This instance's registry id, to mark it "self". */
   instanceId: () => string;
+  /** Progressive rollouts (GET|POST /routes/:id/rollout, `rollout` in the route JSON); none when absent. */
+  rollout?: RolloutController;
   /** The nginx hosts' reports (agents), shown by GET /routes and GET /instances; none when absent. */
   hostReports?: () => Promise<HostReport[]>;
   log?: (line: string) => void;
@@ -122,12 +128,18 @@ const ENDPOINTS: Record<string, readonly string[]> = {
   '/audit': ['GET', 'HEAD'],
   '/instances': ['GET', 'HEAD'],
 };
-const ENDPOINT_LIST = 'GET /healthz, GET /ui/, GET /whoami, GET|PATCH /routes, GET|PATCH /routes/:id, GET|DELETE /routes/:id/shadow, GET /audit?limit=N, GET /instances, GET /metrics';
+const ENDPOINT_LIST = 'GET /healthz, GET /ui/, GET /whoami, GET|PATCH /routes, GET|PATCH /routes/:id, GET|POST /routes/:id/rollout, GET|DELETE /routes/:id/shadow, GET /audit?limit=N, GET /instances, GET /metrics';
 
 type Access = 'admin' | 'read';
 
-export function routeView(route: Route, state: RuntimeState, allStats: ReadonlyMap<string, RouteStats>) {
+/** An override as the route JSON shows it: the rollout that set it is shown apart, as `rollout`. */
+function overrideView(o: Override | undefined) {
+  return o && { percent: o.percent, updated_at: o.updated_at, by: o.by };
+}
+
+export function routeView(route: Route, state: RuntimeState, allStats: ReadonlyMap<string, RouteStats>, rollout?: RolloutController) {
   const stats = allStats.get(route.id) ?? ZERO_STATS;
+  const ro = rollout?.view(route) ?? null;
   const editable = route.id !== DEFAULT_ROUTE_ID;
   return {
     id: route.id,
@@ -136,10 +148,12 @@ export function routeView(route: Route, state: RuntimeState, allStats: ReadonlyM
     to: route.to.text,
     manifest_percent: route.canary.percent,
     effective_percent: state.effectivePercent(route),
-    override: (editable && state.override(route.id)) || null,
+    override: (editable && overrideView(state.override(route.id))) || null,
     dynamic: route.dynamic,
     // Only shadowed routes carry it: the dashboard shows a match column when any route does.
     ...(route.shadow !== null && { shadow: shadowSummary(stats.shadow ?? NO_COMPARISONS) }),
+    // Only rolled-out routes carry it, as GET /routes/:id/rollout shows it: the dashboard's rollout column and buttons.
+    ...(ro !== null && { rollout: ro }),
     fallback: route.fallback !== null,
     editable,
     stats: { requests: stats.requests, errors: stats.errors, fallbacks: stats.fallbacks, by_target: { ...stats.by_target } },
@@ -220,7 +234,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     changesTotal.inc({ route: route.id });
     log(`admin: ${client} ${percent === null ? 'cleared the override of' : 'set'} route ${route.id}: ${old}% -> ${now}% to ${route.to.text} (state version ${version})`);
     await record({ time: new Date().toISOString(), route: route.id, action: percent === null ? 'clear' : 'set', old, new: now, client, state_version: version });
-    return { ...routeView(route, state, await gateway.routeStats()), previous_percent: old, state_version: version };
+    return { ...routeView(route, state, await gateway.routeStats(), opts.rollout), previous_percent: old, state_version: version };
   }
 
   async function record(entry: AuditEntry): Promise<void> {
@@ -276,7 +290,28 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     log(`admin: ${client} changed ${routes.length} routes as one (state version ${version}): ${routes.map((r) => `${r.id} ${changes[r.id].old}% -> ${changes[r.id].new}%`).join(', ')}`);
     await record({ time: new Date().toISOString(), action: 'bulk', routes: changes, client, state_version: version });
     const stats = await gateway.routeStats();
-    return { manifest_sha256: table.sha256, state_version: version, changes, routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, stats)) };
+    return { manifest_sha256: table.sha256, state_version: version, changes, routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, stats, opts.rollout)) };
+  }
+
+  /** GET /routes/:id/rollout, and POST with {"action": ...}. */
+  async function rolloutEndpoint(req: IncomingMessage, route: Route, method: string) {
+    const view = opts.rollout?.view(route) ?? null;
+    if (view === null) throw new HttpError('no_rollout', `route ${JSON.stringify(route.id)} has no canary.rollout in the manifest; add one (steps, interval, checks) to roll it out step by step`);
+    const answer = (v: typeof view) => ({ route: route.id, to: route.to.text, ...v });
+    if (method !== 'POST') return answer(view);
+    const body = await readJsonBody(req);
+    const expected = `expected {"action": ${ROLLOUT_ACTIONS.map((a) => JSON.stringify(a)).join(' | ')}}`;
+    const action = (body as { action?: unknown } | null)?.action;
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length !== 1 || !ROLLOUT_ACTIONS.includes(action as RolloutAction)) {
+      throw new HttpError('invalid_body', `${typeof action === 'string' ? `unknown action ${JSON.stringify(action)}${didYouMean(action, [...ROLLOUT_ACTIONS])}; ` : ''}${expected}`);
+    }
+    const client = req.socket.remoteAddress ?? 'unknown';
+    try {
+      return answer(await unlessUnavailable(opts.rollout!.act(route, action as RolloutAction, client)));
+    } catch (err) {
+      if (err instanceof RolloutConflict) throw new HttpError('rollout_conflict', `route ${route.id}: ${err.message}`);
+      throw err;
+    }
   }
 
   function auditLimit(query: string): number {
@@ -330,9 +365,10 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       if (ui.serve(req, res, path)) return;
       throw new HttpError('not_found', `no dashboard file ${JSON.stringify(path)}; the dashboard is at /ui/`);
     }
-    const routeMatch = /^\/routes\/([^/]+)(\/shadow)?$/.exec(path);
-    const shadow = routeMatch?.[2] !== undefined;
-    const allow = ENDPOINTS[path] ?? (shadow ? ['GET', 'HEAD', 'DELETE'] : routeMatch ? ['GET', 'HEAD', 'PATCH'] : null);
+    const routeMatch = /^\/routes\/([^/]+)(\/shadow|\/rollout)?$/.exec(path);
+    const shadow = routeMatch?.[2] === '/shadow';
+    const rollout = routeMatch?.[2] === '/rollout';
+    const allow = ENDPOINTS[path] ?? (shadow ? ['GET', 'HEAD', 'DELETE'] : rollout ? ['GET', 'HEAD', 'POST'] : routeMatch ? ['GET', 'HEAD', 'PATCH'] : null);
     if (!allow) throw new HttpError('not_found', `no such endpoint ${JSON.stringify(path)}; endpoints: ${ENDPOINT_LIST}`);
     if (!allow.includes(method)) throw new HttpError('method_not_allowed', `${method} is not allowed on ${path}`, { allow: allow.join(', ') });
 
@@ -355,7 +391,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     }
     if (path === '/whoami') return sendJson(res, 200, { access: who });
     if (path === '/metrics') {
-      const parts = [await gateway.metricsText(), await registry.metrics()];
+      const parts = [await gateway.metricsText(), await registry.metrics(), opts.rollout ? await opts.rollout.registry.metrics() : ''];
       res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
       return void res.end(parts.filter(Boolean).join('\n'));
     }
@@ -368,7 +404,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       return sendJson(res, 200, {
         manifest_sha256: table.sha256,
         state_version: state.snapshot().version,
-        routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, stats)),
+        routes: [...table.routes, table.defaultRoute].map((r) => routeView(r, state, stats, opts.rollout)),
         nginx_hosts: await nginxHosts(),
       });
     }
@@ -376,6 +412,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     try { id = decodeURIComponent(routeMatch![1]); } catch { throw new HttpError('unknown_route', 'malformed route id'); }
     if (method === 'PATCH') return sendJson(res, 200, await patchRoute(req, id));
     const route = findRoute(id);
+    if (rollout) return sendJson(res, 200, await rolloutEndpoint(req, route, method));
     if (shadow) {
       if (route.shadow === null) throw new HttpError('not_shadowed', `route ${JSON.stringify(id)} has no shadow in the manifest; add shadow: {} to it to compare its two sides`);
       if (method === 'DELETE') {
@@ -384,7 +421,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       }
       return sendJson(res, 200, { route: route.id, to: route.to.text, shadow: { percent: route.shadow.percent, methods: route.shadow.methods, ignore: route.shadow.ignore }, ...await gateway.shadowReport(route.id) });
     }
-    return sendJson(res, 200, routeView(route, state, await gateway.routeStats()));
+    return sendJson(res, 200, routeView(route, state, await gateway.routeStats(), opts.rollout));
   }
 
   const server = createServer((req, res) => {

@@ -25,7 +25,24 @@ export interface BulkAuditEntry {
   state_version: number;
 }
 
-export type AuditEntry = RouteAuditEntry | BulkAuditEntry;
+/** A rollout's action or decision (rollout-controller.ts), with the figures behind it. */
+export interface RolloutAuditEntry {
+  time: string;
+  action: 'rollout';
+  route: string;
+  /** start, pause, resume, abort (an operator) or advance, promote, hold, rollback, gate_passed (the rollout). */
+  result: string;
+  state: string;
+  step: number;
+  percent: number;
+  reason: string;
+  figures?: unknown;
+  /** The admin client's address, or "rollout". */
+  client: string;
+  state_version: number;
+}
+
+export type AuditEntry = RouteAuditEntry | BulkAuditEntry | RolloutAuditEntry;
 
 /** Where audit entries go: this file, or the Redis stream (redis-state-store.ts). */
 export interface AuditSink {

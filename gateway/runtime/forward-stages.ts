@@ -5,7 +5,7 @@
 // function in STAGES or AFTER; the others do not change.
 //
 //   refuse -> decide -> refuseUnknownHost -> limitBody -> redirect -> readBody -> shadowCopy -> attemptTarget -> fallbackToLegacy -> answerFailure
-//   after: record, logAccess, releaseRequestBody
+//   after: record, sampleRollout, logAccess, releaseRequestBody
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { errorBody, REFUSAL_CODES, upstreamFailureBody } from '../http-answers';
@@ -357,6 +357,15 @@ const record: AfterStep = (f) => {
   f.ctx.metrics.request(f.route, f.target, f.status, f.seconds);
 };
 
+/** A rolled-out route's counts by side (rollout-window.ts): a function failure a fallback rescued still counts against the function. */
+const sampleRollout: AfterStep = (f) => {
+  const d = f.decision;
+  if (f.route === null || d === null || d.kind !== 'proxy' || d.route.canary.rollout === null) return;
+  const status = f.status;
+  if (status === 499 || status === 408) return; // the client left: says nothing about either side
+  f.ctx.metrics.rollout.record(d.route.id, d.side, status, (d.side === 'to' && f.failure !== null) || status >= 500, f.seconds);
+};
+
 /** The access log's line, in nginx's format, when gateway.access_log is not off. */
 const logAccess: AfterStep = (f) => {
   if (f.route === null || f.ctx.accessLog === null) return;
@@ -370,7 +379,7 @@ const releaseRequestBody: AfterStep = (f) => {
 };
 
 // releaseRequestBody last: the temp file must outlive every step that may still read the body.
-export const AFTER: readonly AfterStep[] = [record, logAccess, releaseRequestBody];
+export const AFTER: readonly AfterStep[] = [record, sampleRollout, logAccess, releaseRequestBody];
 
 /** Runs one request through the stages, then the after steps. */
 export async function forward(f: Forwarding, stages: readonly Stage[] = STAGES, after: readonly AfterStep[] = AFTER): Promise<void> {

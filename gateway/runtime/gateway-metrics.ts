@@ -5,6 +5,7 @@
 // the gateway's routing work together. The rare series (fallbacks, upstream errors) use
 // prom-client as is.
 import { Counter, Registry, type Metric } from 'prom-client';
+import { addCounts, RolloutCounter, type RolloutCounts } from './rollout-window';
 import { addShadowCounts, NO_COMPARISONS, type ShadowCounts, type ShadowReport } from './shadow-results';
 
 /** Requests and 5xx answers of one side of a route. */
@@ -19,6 +20,8 @@ export interface RouteStats {
   by_target: Record<string, SideStats>;
   /** A shadowed route's comparisons (shadow-results.ts); absent until it has any. */
   shadow?: ShadowCounts;
+  /** A rolled-out route's counts by side since start (rollout-window.ts); absent until it has any. */
+  rollout?: RolloutCounts;
 }
 
 /** A route without traffic yet. */
@@ -33,6 +36,8 @@ export function addRouteStats(a: RouteStats, b: RouteStats): RouteStats {
   }
   const sum: RouteStats = { requests: a.requests + b.requests, errors: a.errors + b.errors, fallbacks: a.fallbacks + b.fallbacks, by_target };
   if (a.shadow || b.shadow) sum.shadow = addShadowCounts(a.shadow ?? NO_COMPARISONS, b.shadow ?? NO_COMPARISONS);
+  if (a.rollout && b.rollout) sum.rollout = addCounts(a.rollout, b.rollout);
+  else if (a.rollout || b.rollout) sum.rollout = a.rollout ?? b.rollout;
   return sum;
 }
 
@@ -85,6 +90,8 @@ function scrapedMetric(name: string, help: string, type: 'counter' | 'histogram'
 export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly routes = new Map<string, RouteEntry>();
+  /** Rolled-out routes' counts by side, for the rollout's decisions. */
+  readonly rollout = new RolloutCounter();
   private readonly fallbacks = new Counter({
     name: 'strangler_fallbacks_total', help: 'Requests served by legacy after the route target failed',
     labelNames: ['route', 'reason'] as const, registers: [this.registry],
@@ -151,7 +158,13 @@ export class GatewayMetrics {
   }
 
   allStats(): Map<string, RouteStats> {
-    return new Map([...this.routes].map(([id, r]) => [id, { ...r.stats, by_target: Object.fromEntries([...r.targets].map(([t, s]) => [t, sideStats(s)])) }]));
+    const rollout = this.rollout.all();
+    return new Map([...this.routes].map(([id, r]) => {
+      const stats: RouteStats = { ...r.stats, by_target: Object.fromEntries([...r.targets].map(([t, s]) => [t, sideStats(s)])) };
+      const counts = rollout.get(id);
+      if (counts) stats.rollout = counts;
+      return [id, stats];
+    }));
   }
 }
 

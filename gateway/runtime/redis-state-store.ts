@@ -25,6 +25,7 @@ import {
   type ApplyResult, type Override, type RuntimeState, type StateChanges, type StateHealth, type StateSnapshot,
 } from './runtime-state';
 import { describeRedisUrl, type RedisTarget } from './state-target';
+import { sumWindows, type PublishedWindow, type RolloutShare } from './rollout-share';
 
 export const KEYS = {
   state: 'strangler:state',
@@ -32,7 +33,23 @@ export const KEYS = {
   instances: 'strangler:instances',
   audit: 'strangler:audit',
   nginxHosts: 'strangler:nginx-hosts',
+  rolloutLeader: 'strangler:rollout:leader',
+  /** A hash per route: one field per instance, its counts of the current window. */
+  rolloutWindowPrefix: 'strangler:rollout:window:',
 } as const;
+
+/** Takes the lease when nobody holds it, renews it when this instance does; 1 when this instance holds it. */
+const LEASE_SCRIPT = `
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if holder then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
+/** Deletes the lease only when this instance holds it. */
+const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
 
 /** Compare-and-set: writes only over `expected` (-1: no state yet), before `deadline` (ms, Redis clock). */
 const CAS_SCRIPT = `
@@ -276,6 +293,31 @@ export class RedisStateStore implements RuntimeState {
       list: async () => (await this.hashValues<unknown>(KEYS.nginxHosts))
         .filter(isHostReport)
         .sort((a, b) => a.host.localeCompare(b.host)),
+    };
+  }
+
+  /** Rollouts across the fleet: one decider by a lease, counts summed over every instance (rollout-share.ts). */
+  rolloutShare(): RolloutShare {
+    return {
+      lead: async (ttlMs) => {
+        if (!this.cmd.isReady) return false;
+        try {
+          return Number(await this.timed(this.cmd.eval(LEASE_SCRIPT, { keys: [KEYS.rolloutLeader], arguments: [this.id, String(ttlMs)] }))) === 1;
+        } catch (err) {
+          this.noteError(err as Error);
+          return false;
+        }
+      },
+      publish: async (route, epoch, counts) => {
+        if (!this.cmd.isReady) return;
+        const key = KEYS.rolloutWindowPrefix + route;
+        await this.timed(this.cmd.multi().hSet(key, this.id, JSON.stringify({ epoch, counts })).pExpire(key, 86_400_000).exec());
+      },
+      release: async () => {
+        if (!this.cmd.isReady) return;
+        await this.timed(this.cmd.eval(RELEASE_SCRIPT, { keys: [KEYS.rolloutLeader], arguments: [this.id] })).catch(() => undefined);
+      },
+      gather: async (route, epoch) => sumWindows(await this.hashValues<PublishedWindow>(KEYS.rolloutWindowPrefix + route), epoch),
     };
   }
 

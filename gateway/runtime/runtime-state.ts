@@ -4,12 +4,15 @@
 // path only ever touch memory; `apply` is the one way to change anything.
 import type { Route } from '../manifest/route-table';
 import { isValidPercent, PERCENT_RULE } from '../manifest/percent';
+import { isRolloutRecord, type RolloutRecord } from './rollout-record';
 
 export interface Override {
   readonly percent: number;
   readonly updated_at: string;
   /** Who made the change: the admin client's address. */
   readonly by: string;
+  /** The route's progressive rollout (rollout-record.ts), when one was started; it set `percent`. */
+  readonly rollout?: RolloutRecord;
 }
 
 export interface StateSnapshot {
@@ -18,8 +21,15 @@ export interface StateSnapshot {
   readonly routes: Readonly<Record<string, Override>>;
 }
 
-/** A batch of percent changes by route id; null clears the override. */
-export type StateChanges = ReadonlyMap<string, number | null>;
+/**
+ * A rollout's change of a route, computed from the route's override as the store holds it when
+ * the change lands (a compare-and-set retry computes it again): the new percent and record, or
+ * undefined to leave the route as it is.
+ */
+export type RolloutUpdate = (current: Override | undefined) => { readonly percent: number; readonly rollout: RolloutRecord } | undefined;
+
+/** A batch of changes by route id: a percent (a manual change, which ends a rollout), null to clear the override, or a rollout's update. */
+export type StateChanges = ReadonlyMap<string, number | null | RolloutUpdate>;
 
 export interface ApplyResult {
   readonly version: number;
@@ -59,7 +69,7 @@ export class StateUnavailableError extends Error {
 /** Rejects a batch with a percent out of range before anything is stored. */
 export function checkChanges(changes: StateChanges): void {
   for (const [id, p] of changes) {
-    if (p !== null && !isValidPercent(p)) throw new RangeError(`route ${id}: percent must be ${PERCENT_RULE}, got ${p}`);
+    if (typeof p === 'number' && !isValidPercent(p)) throw new RangeError(`route ${id}: percent must be ${PERCENT_RULE}, got ${p}`);
   }
 }
 
@@ -68,7 +78,13 @@ export function applyChanges(routes: Readonly<Record<string, Override>>, changes
   const next: Record<string, Override> = { ...routes };
   for (const [id, p] of changes) {
     if (p === null) delete next[id];
-    else next[id] = Object.freeze({ percent: Math.round(p * 100) / 100, updated_at: now, by });
+    else if (typeof p === 'number') next[id] = Object.freeze({ percent: Math.round(p * 100) / 100, updated_at: now, by });
+    else {
+      const u = p(routes[id]);
+      if (u === undefined) continue;
+      if (!isValidPercent(u.percent)) throw new RangeError(`route ${id}: percent must be ${PERCENT_RULE}, got ${u.percent}`);
+      next[id] = Object.freeze({ percent: u.percent, updated_at: now, by, rollout: u.rollout });
+    }
   }
   return next;
 }
@@ -91,7 +107,8 @@ export function parseSnapshot(data: unknown): { snapshot: StateSnapshot } | { pr
     if (!isValidPercent(o.percent)) return { problem: `${where}.percent must be ${PERCENT_RULE}` };
     if (typeof o.updated_at !== 'string' || Number.isNaN(Date.parse(o.updated_at))) return { problem: `${where}.updated_at must be an ISO time` };
     if (typeof o.by !== 'string') return { problem: `${where}.by must be a string` };
-    routes[id] = Object.freeze({ percent: o.percent, updated_at: o.updated_at, by: o.by });
+    if (o.rollout !== undefined && !isRolloutRecord(o.rollout)) return { problem: `${where}.rollout is not a rollout record` };
+    routes[id] = Object.freeze({ percent: o.percent, updated_at: o.updated_at, by: o.by, ...(o.rollout !== undefined && { rollout: o.rollout }) });
   }
   return { snapshot: { version: d.version, routes } };
 }

@@ -11,6 +11,8 @@ import { compileManifest, loadManifest, sha256 } from '../manifest/compile-manif
 import { fileDiagnostic, formatDiagnostic, type ManifestDiagnostic } from '../manifest/errors';
 import type { RouteTable } from '../manifest/route-table';
 import { createAdminApi, type AdminGateway } from './admin-api';
+import { createRolloutController } from './rollout-controller';
+import { localRolloutShare } from './rollout-share';
 import { accessLogDestination, createAccessLog } from './access-log';
 import { createGatewayServer } from './gateway-server';
 import { createWorkerGroup } from './worker-group';
@@ -53,6 +55,8 @@ export interface StartGatewayOptions {
   debounceMs?: number;
   /** Serve traffic from this many cluster workers instead of this process (default 0: in-process). */
   workers?: number;
+  /** Tests: how often rollouts publish counts and decide (default from the shortest rollout interval). */
+  rolloutTickMs?: number;
   /** Tests: workers apply each state change this late (see WorkerGroupOptions.applyDelayMs). */
   workerApplyDelayMs?: number;
   env?: NodeJS.ProcessEnv;
@@ -174,8 +178,11 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     id: `${hostname()}:${process.pid}`, hostname: hostname(), pid: process.pid, ...describeSelf(), state_version: state.snapshot().version,
     available: true, started_at: startedAt, last_seen: new Date().toISOString(),
   }];
+  const rollout = createRolloutController({
+    table: () => table, state, gateway: gw, share: redis ? redis.rolloutShare() : localRolloutShare(), audit, tickMs: opts.rolloutTickMs, log: (line) => log.info(line),
+  });
   const admin = createAdminApi({
-    table: () => table, state, gateway: gw, token: token.token, readToken, audit, auditName: auditLocation, log: (line) => log.info(line),
+    table: () => table, state, gateway: gw, rollout, token: token.token, readToken, audit, auditName: auditLocation, log: (line) => log.info(line),
     instances: async () => redis ? redis.instances() : alone(),
     instanceId: () => redis ? redis.id : alone()[0].id,
     hostReports: (redis ? redis.hostReports() : fileHostReports(statePath)).list,
@@ -185,6 +192,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     trafficUrl = localUrl(listen.host, listen.port, table.gateway.tls ? 'https' : 'http');
     adminAddr = await admin.listen(adminAt.host, adminAt.port);
   } catch (err) {
+    await rollout.close();
     await Promise.allSettled([gw.close(0), admin.close(0), state.close()]);
     throw err;
   }
@@ -253,6 +261,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
     close(graceMs = DEFAULT_GRACE_MS) {
       closing ??= (async () => {
         watcher?.close();
+        await rollout.close();
         await Promise.all([gw.close(graceMs), admin.close(Math.min(graceMs, 2000))]);
         await reloading.catch(() => undefined);
         await state.close();

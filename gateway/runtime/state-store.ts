@@ -113,7 +113,7 @@ export class FileStateStore implements RuntimeState {
 export function sameRoutes(a: Readonly<Record<string, Override>>, b: Readonly<Record<string, Override>>): boolean {
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) => b[k] === a[k] || (b[k] !== undefined && a[k].percent === b[k].percent && a[k].updated_at === b[k].updated_at && a[k].by === b[k].by));
+  return ka.every((k) => b[k] === a[k] || (b[k] !== undefined && a[k].percent === b[k].percent && a[k].updated_at === b[k].updated_at && a[k].by === b[k].by && a[k].rollout === b[k].rollout));
 }
 
 /** Atomic and durable (see the top of this file). */
