@@ -59,9 +59,11 @@ describe('rollout: steps, analysis against legacy, promotion and rollback', func
     assert.equal(route.body.rollout.state, 'promoted');
     assert.equal(route.body.effective_percent, 100);
     assert.equal('rollout' in (await adminCall(g, 'GET', '/routes/plain')).body, false);
-    // Audit log and Prometheus.
-    const audit = (await adminCall(g, 'GET', '/audit')).body.entries.filter((e: { action: string }) => e.action === 'rollout');
-    assert.deepEqual(audit.filter((e: { result: string }) => e.result !== 'hold').map((e: { result: string }) => e.result), ['start', 'advance', 'advance', 'promote']);
+    // Audit log and Prometheus: a decision is audited once the state holds it, so the last entry may trail the state.
+    const decisions = async () => (await adminCall(g, 'GET', '/audit')).body.entries
+      .filter((e: { action: string; result: string }) => e.action === 'rollout' && e.result !== 'hold').map((e: { result: string }) => e.result);
+    await pollUntil('the promotion audited', async () => (await decisions()).length === 4);
+    assert.deepEqual(await decisions(), ['start', 'advance', 'advance', 'promote']);
     const metrics = (await import('undici')).request(`http://127.0.0.1:${g.admin.port}/metrics`, { headers: { authorization: 'Bearer rollout-test-token' } });
     const text = await (await metrics).body.text();
     assert.match(text, /strangler_rollout_step\{route="orders",state="promoted"\} 3/);

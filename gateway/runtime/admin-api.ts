@@ -38,7 +38,7 @@ import { StateUnavailableError, type Override, type RuntimeState } from './runti
 import type { HostReport } from './state-source';
 import { ZERO_STATS, type AdminGateway, type RouteStats } from './gateway-metrics';
 import { NO_COMPARISONS, shadowSummary } from './shadow-results';
-import { isValidPercent, PERCENT_RULE } from '../manifest/percent';
+import { effectivePercent, isValidPercent, PERCENT_RULE } from '../manifest/percent';
 import type { RolloutController } from './rollout-controller';
 import { ROLLOUT_ACTIONS, RolloutConflict, type RolloutAction } from './rollout-record';
 import { VERSION } from '../version';
@@ -230,7 +230,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     const version = applied.version;
     const previous = applied.previous.get(route.id);
     const old = previous ? previous.percent : route.canary.percent;
-    const now = state.effectivePercent(route);
+    const now = effectivePercent(route, applied.routes[route.id]);
     changesTotal.inc({ route: route.id });
     log(`admin: ${client} ${percent === null ? 'cleared the override of' : 'set'} route ${route.id}: ${old}% -> ${now}% to ${route.to.text} (state version ${version})`);
     await record({ time: new Date().toISOString(), route: route.id, action: percent === null ? 'clear' : 'set', old, new: now, client, state_version: version });
@@ -281,10 +281,10 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     const routes = table.routes.filter((r) => wanted.has(r.id));
     const client = req.socket.remoteAddress ?? 'unknown';
     // One version, on either store: through Redis the whole fleet takes it at once (the kill switch).
-    const { previous, version } = await unlessUnavailable(state.apply(wanted, client));
+    const { previous, version, routes: after } = await unlessUnavailable(state.apply(wanted, client));
     const changes: Record<string, { old: number; new: number }> = {};
     for (const r of routes) {
-      changes[r.id] = { old: previous.get(r.id)?.percent ?? r.canary.percent, new: state.effectivePercent(r) };
+      changes[r.id] = { old: previous.get(r.id)?.percent ?? r.canary.percent, new: effectivePercent(r, after[r.id]) };
       changesTotal.inc({ route: r.id });
     }
     log(`admin: ${client} changed ${routes.length} routes as one (state version ${version}): ${routes.map((r) => `${r.id} ${changes[r.id].old}% -> ${changes[r.id].new}%`).join(', ')}`);

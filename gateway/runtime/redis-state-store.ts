@@ -221,7 +221,7 @@ export class RedisStateStore implements RuntimeState {
         const base = this.state;
         const previous = new Map([...changes.keys()].map((id) => [id, base.routes[id]] as const));
         const routes = applyChanges(base.routes, changes, by, new Date().toISOString());
-        if (sameRoutes(routes, base.routes)) return { version: base.version, previous };
+        if (sameRoutes(routes, base.routes)) return { version: base.version, previous, routes: base.routes };
         const next: StateSnapshot = { version: base.version + 1, routes };
         const routesJson = JSON.stringify(routes);
         let reply: [number, number];
@@ -239,7 +239,7 @@ export class RedisStateStore implements RuntimeState {
         this.confirmed();
         if (reply[0] === 1) {
           await this.adopt(next);
-          return { version: next.version, previous };
+          return { version: next.version, previous, routes };
         }
         // Someone else changed it first, or Redis lost or rolled back its state: resync, then retry.
         try {

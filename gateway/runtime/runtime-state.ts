@@ -35,6 +35,11 @@ export interface ApplyResult {
   readonly version: number;
   /** Each changed route's override before the change (undefined: none). */
   readonly previous: ReadonlyMap<string, Override | undefined>;
+  /**
+   * The overrides this change left (the state at `version`). A caller reads its result here, not
+   * from the live state: a change queued behind this one may already be in effect.
+   */
+  readonly routes: Readonly<Record<string, Override>>;
 }
 
 export interface StateHealth {

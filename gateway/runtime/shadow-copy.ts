@@ -19,6 +19,8 @@ import { UpstreamPools } from './upstream-pools';
 
 /** Connections per upstream server for copies (a max_conns of their own: a copy over it fails as refused); never a user's. */
 export const SHADOW_POOL_CONNECTIONS = 64;
+/** The longest an event-loop turn spends comparing copies' answers (ms). */
+const COMPARE_SLICE_MS = 0.2;
 /** Sent with every copy, so an upstream (and its logs) can tell a copy from a user's request. */
 export const SHADOW_HEADER = 'x-strangler-shadow';
 
@@ -71,6 +73,7 @@ export class ShadowCopies {
   private readonly pools: UpstreamPools;
   private readonly inFlight = new Map<string, number>();
   private readonly filters = new WeakMap<Shadow, PathFilter>();
+  private readonly toCompare: (() => void)[] = [];
 
   constructor(table: RouteTable, registry: Registry, private readonly log: (line: string) => void) {
     this.results = new ShadowResults(registry);
@@ -116,11 +119,34 @@ export class ShadowCopies {
     f.res.once('close', () => tap.closed());
 
     const userIsLegacy = d.side === 'legacy';
-    void Promise.all([tap.done, shadowAnswer, legacyAgain]).then(([user, shadow, again]) => {
-      this.settle(route, s, userIsLegacy, user, shadow, again);
-    }).catch((err: Error) => this.log(`gateway: ${route.id}: shadow comparison failed: ${err.stack ?? err.message}`))
+    void Promise.all([tap.done, shadowAnswer, legacyAgain]).then(([user, shadow, again]) => new Promise<void>((done, fail) => {
+      this.inTurn(() => {
+        try {
+          this.settle(route, s, userIsLegacy, user, shadow, again);
+          done();
+        } catch (err) {
+          fail(err as Error);
+        }
+      });
+    })).catch((err: Error) => this.log(`gateway: ${route.id}: shadow comparison failed: ${err.stack ?? err.message}`))
       .finally(() => this.inFlight.set(route.id, (this.inFlight.get(route.id) ?? 1) - 1));
   }
+
+  /**
+   * Comparisons wait their turn, a slice of the event loop at a time: copies to a slow side start
+   * together and answer together, and comparing a whole wave in one turn held up every user's
+   * request behind it.
+   */
+  private inTurn(compare: () => void): void {
+    this.toCompare.push(compare);
+    if (this.toCompare.length === 1) setImmediate(this.compareSome);
+  }
+
+  private readonly compareSome = (): void => {
+    const until = performance.now() + COMPARE_SLICE_MS;
+    do this.toCompare.shift()!(); while (this.toCompare.length > 0 && performance.now() < until);
+    if (this.toCompare.length > 0) setImmediate(this.compareSome);
+  };
 
   private settle(route: Route, s: Shadow, userIsLegacy: boolean, user: Outcome | null, shadow: Outcome, again: Outcome | null): void {
     const id = route.id;

@@ -79,7 +79,7 @@ export class FileStateStore implements RuntimeState {
       const before = this.state;
       const previous = new Map([...changes.keys()].map((id) => [id, before.routes[id]] as const));
       const routes = applyChanges(before.routes, changes, by, new Date().toISOString());
-      if (sameRoutes(routes, before.routes)) return { version: before.version, previous };
+      if (sameRoutes(routes, before.routes)) return { version: before.version, previous, routes: before.routes };
       const next: StateSnapshot = { version: before.version + 1, routes };
       const inEffect = this.serve(next);
       inEffect.catch(() => undefined); // awaited below, after the write
@@ -91,7 +91,7 @@ export class FileStateStore implements RuntimeState {
         throw err;
       }
       await inEffect;
-      return { version: next.version, previous };
+      return { version: next.version, previous, routes };
     };
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
