@@ -2,19 +2,13 @@
 // the gateway's body temp path: their defaults, and the errors for bad values.
 import assert from 'node:assert/strict';
 import { compileManifest } from '../gateway/manifest/compile-manifest';
-import { formatDiagnostic } from '../gateway/manifest/errors';
-import { requestBuffering, type RouteTable } from '../gateway/manifest/route-table';
+import { requestBuffering } from '../gateway/manifest/route-table';
+import { acceptedManifest as accepted } from './helpers/manifest-text';
 
 const HEAD = ['version: 1', 'listen: 8080', 'upstreams:', '  legacy: { servers: ["127.0.0.1:8081"] }', '  functions: { servers: ["127.0.0.1:8082"] }'];
 
 function manifest(extra: string[], routeBody = ''): string {
   return [...HEAD, ...extra, 'routes:', `  - { id: r, match: { prefix: /r }, to: "function:f"${routeBody ? ', ' + routeBody : ''} }`, ''].join('\n');
-}
-
-function accepted(text: string): RouteTable {
-  const { table, diagnostics } = compileManifest(text);
-  assert.ok(table, diagnostics.map(formatDiagnostic).join('\n'));
-  return table;
 }
 
 function errors(text: string): string[] {

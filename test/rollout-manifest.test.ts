@@ -2,17 +2,9 @@
 // code and position, and that nginx hands a rolled-out route to the gateway (handedToGateway).
 import assert from 'node:assert/strict';
 import { compileManifest } from '../gateway/manifest/compile-manifest';
-import { formatDiagnostic } from '../gateway/manifest/errors';
 import { handedToGateway } from '../gateway/manifest/location-plan';
-import type { RouteTable } from '../gateway/manifest/route-table';
 import { renderNginxConfig } from '../gateway/nginx/render-config';
-import { withRoutes } from './helpers/manifest-text';
-
-function accepted(text: string): RouteTable {
-  const { table, diagnostics } = compileManifest(text, 'routes.yaml');
-  assert.ok(table, `refused:\n${diagnostics.map(formatDiagnostic).join('\n')}`);
-  return table;
-}
+import { acceptedManifest as accepted, withRoutes } from './helpers/manifest-text';
 
 /** Every error, as `CODE path`. */
 function errors(text: string): string[] {

@@ -4,9 +4,20 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { compileManifest } from '../../gateway/manifest/compile-manifest';
+import { formatDiagnostic } from '../../gateway/manifest/errors';
+import type { RouteTable } from '../../gateway/manifest/route-table';
 import { findNginx } from './nginx';
 
 export type ManifestData = Record<string, any>;
+
+/** The table of a manifest that must compile; fails with every diagnostic otherwise. */
+export function acceptedManifest(text: string): RouteTable {
+  const { table, diagnostics } = compileManifest(text, 'routes.yaml');
+  assert.ok(table, `refused:\n${diagnostics.map(formatDiagnostic).join('\n')}`);
+  return table;
+}
 
 /** Every kind of value the manifest has: each string field, number and nested object. */
 export function baseManifest(): ManifestData {
