@@ -11,6 +11,7 @@ import { benchManifest, PATHS } from './manifests';
 import { nginxBin, startNginx } from './nginx';
 import { freePort, sleep } from './proc';
 import type { Settings } from './settings';
+import { WARMUP_CHANGES } from './shared-state';
 import { ADMIN_TOKEN, gatewayAvailable, generatedConfig, startGatewayProcess } from './stack';
 import { max, median, msSince, percentile } from './stats';
 
@@ -102,9 +103,10 @@ async function runFlips(load: LoadGenerator, upstream: { port: number }, s: Sett
     const adminRtt: number[] = [];
     let stale = 0;
     let adminFailures = 0;
-    for (let i = 1; i <= s.flips; i++) {
+    for (let i = 1 - WARMUP_CHANGES; i <= s.flips; i++) {
       const percent = i % 2 ? 100 : 0;
       const f = await flipOnce(admin, poll, percent, percent === 100 ? PATHS.flipTarget : 'legacy');
+      if (i < 1) continue; // warm-up: the admin path compiled, not recorded
       if (f.adminStatus !== 200) adminFailures++;
       else propagation.push(f.propagationMs);
       adminRtt.push(f.adminMs);

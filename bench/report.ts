@@ -4,7 +4,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../gateway/version';
 import type { ChangesResult, ReloadRun } from './changes';
-import type { SharedStateResult } from './shared-state';
+import { WARMUP_CHANGES, type SharedStateResult } from './shared-state';
 import type { AgentResult } from './agent';
 import { nginxVersion } from './nginx';
 import { CONFIGS, PAYLOADS, POST_BYTES, type ConfigId, type OverheadResult, type Payload, type Summary } from './overhead';
@@ -414,7 +414,7 @@ function method(r: BenchResults): string {
     '(the same routes written by hand). All three keep the skeleton\'s `worker_processes auto` and log every request.',
     '- The Node peers (`bench/peers/`) proxy every path to the upstream without routing; the gateway and nginx route ' +
     `\`${'/api/v1/track/42'}\` to \`/function/track-package/42\` (GET) and \`/api/v1/upload/blob\` to \`/function/upload/blob\` (POST).`,
-    `- Canary changes: ${s.flips} × \`PATCH /routes/flip {"percent": 100 | 0}\` on the admin API while load runs on the ` +
+    `- Canary changes: ${s.flips} × \`PATCH /routes/flip {"percent": 100 | 0}\` on the admin API (after ${WARMUP_CHANGES} unrecorded ones) while load runs on the ` +
     'same route (through the gateway with `debug_headers: true`). A poller on its own keep-alive connection starts with each ' +
     'call; propagation is the time from sending the call to receiving the first response whose `X-Strangler-Target` ' +
     'follows the new split (so it includes one proxied request under load). The poller goes on until a request sent after ' +
