@@ -109,8 +109,6 @@ export interface RedisStoreOptions {
 /** Registry entries older than this are removed by whoever sees them (an instance killed without closing). */
 const FORGET_AFTER_MS = 10 * 60_000;
 const CAS_ATTEMPTS = 5;
-/** While changes keep coming, the local snapshot is written at most this often (see scheduleSnapshot). */
-const SNAPSHOT_EVERY_MS = 200;
 
 type Client = RedisClientType;
 
@@ -128,8 +126,7 @@ export class RedisStateStore implements RuntimeState {
   private lastLogged = 0;
   /** Redis's clock minus ours (ms), measured on every reconcile: change deadlines are in Redis's time. */
   private clockOffsetMs = 0;
-  private snapshotTimer: NodeJS.Timeout | null = null;
-  private snapshotDirty = false;
+  private snapshotPending = false;
   private snapshotWrite: Promise<void> = Promise.resolve();
   /** Told of each newer state once this instance serves it (the agent's StateSource). */
   private readonly followers = new Set<(state: StateSnapshot) => void>();
@@ -350,8 +347,7 @@ export class RedisStateStore implements RuntimeState {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.queue.catch(() => undefined);
-    await (this.snapshotDirty ? this.writeSnapshot() : this.snapshotWrite);
-    if (this.snapshotTimer !== null) clearTimeout(this.snapshotTimer);
+    await this.snapshotWrite;
     if (this.cmd.isReady && !this.o.follower) await this.timed(this.cmd.hDel(KEYS.instances, this.id)).catch(() => undefined);
     this.followers.clear();
     for (const c of [this.sub, this.cmd]) {
@@ -478,36 +474,22 @@ export class RedisStateStore implements RuntimeState {
 
   /**
    * The local snapshot follows the state, for an instance that starts while Redis is down:
-   * written (atomically, fsynced, off the event loop) at once after a quiet spell, and then at
-   * most every SNAPSHOT_EVERY_MS while changes keep coming, with the newest state. Written at
-   * every change of a fleet, these writes doubled the time a change took to be answered (2.5 ->
-   * 5 ms at the median, three instances on two cores). Stopping writes a pending one at once.
+   * written (atomically, fsynced, off the event loop) after each change, one write at a time; a
+   * burst of changes writes the newest state once the write in progress ends. (Writing it at most
+   * every 200 ms made changes faster to answer, but an instance killed in that window restarted
+   * from an older state: the shared-state test caught it.)
    */
   private scheduleSnapshot(): void {
-    if (this.snapshotTimer !== null) {
-      this.snapshotDirty = true;
-      return;
-    }
-    void this.writeSnapshot();
-  }
-
-  private writeSnapshot(): Promise<void> {
-    this.snapshotDirty = false;
-    if (this.snapshotTimer !== null) clearTimeout(this.snapshotTimer);
-    // Changes in the next SNAPSHOT_EVERY_MS only mark the snapshot dirty; the timer writes them.
-    this.snapshotTimer = setTimeout(() => {
-      this.snapshotTimer = null;
-      if (this.snapshotDirty) void this.writeSnapshot();
-    }, SNAPSHOT_EVERY_MS);
-    this.snapshotTimer.unref();
+    if (this.snapshotPending) return;
+    this.snapshotPending = true;
     this.snapshotWrite = this.snapshotWrite.then(async () => {
+      this.snapshotPending = false;
       try {
         await writeStateFile(this.o.snapshotFile, this.state);
       } catch (err) {
         this.log.error(`state: cannot write the local snapshot ${this.o.snapshotFile}: ${(err as Error).message}`);
       }
     });
-    return this.snapshotWrite;
   }
 
   /** Redis's TIME against ours, so a deadline means the same instant to both (clocks may disagree). */
