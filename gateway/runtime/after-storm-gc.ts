@@ -5,6 +5,7 @@
 // first frees the objects, the second returns the emptied pages) gave back 85% of it
 // (bench/idle-connections.ts).
 import type { Server } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -38,26 +39,25 @@ export interface StormWatch {
 export function collectAfterStorms(server: Server, onCollected?: () => void): StormWatch {
   let open = 0;
   let peak = 0;
-  let timer: NodeJS.Timeout | null = null;
-  const collectTwice = async (gc: Collect) => {
+  let busy = false;
+  const stopped = new AbortController();
+  const wait = () => sleep(SETTLE_MS, undefined, { ref: false, signal: stopped.signal });
+  // Each step waits a second: the storm finishes closing first, then the emptied pages settle.
+  const collectTwice = async () => {
+    await wait();
+    peak = open;
+    const gc = gcFunction();
+    if (gc === null) return;
     await gc({ type: 'major', execution: 'async' });
-    timer = setTimeout(() => {
-      timer = null;
-      void gc({ type: 'major', execution: 'async' }).then(onCollected);
-    }, SETTLE_MS);
-    timer.unref();
+    await wait();
+    await gc({ type: 'major', execution: 'async' });
+    onCollected?.();
   };
   const closed = () => {
     open--;
-    if (timer !== null || peak - open < STORM_CONNECTIONS || open > peak / 2) return;
-    // Settled: no collection while the storm is still closing.
-    timer = setTimeout(() => {
-      timer = null;
-      peak = open;
-      const gc = gcFunction();
-      if (gc) void collectTwice(gc);
-    }, SETTLE_MS);
-    timer.unref();
+    if (busy || peak - open < STORM_CONNECTIONS || open > peak / 2) return;
+    busy = true;
+    collectTwice().catch(() => undefined).finally(() => { busy = false; });
   };
   const opened = (socket: { once(event: 'close', fn: () => void): unknown }) => {
     open++;
@@ -66,10 +66,10 @@ export function collectAfterStorms(server: Server, onCollected?: () => void): St
   };
   server.on('connection', opened);
   return {
-    pending: () => timer !== null,
+    pending: () => busy,
     stop() {
       server.off('connection', opened);
-      if (timer !== null) clearTimeout(timer);
+      stopped.abort();
     },
   };
 }

@@ -19,9 +19,9 @@ import type { Route } from '../manifest/route-table';
 import { effectivePercent } from '../manifest/percent';
 import type { AuditEntry, AuditSink } from './audit-log';
 import { isHostReport, type HostReport, type HostReports } from './state-source';
-import { sameRoutes, readStateFile, writeStateFile } from './state-store';
+import { readStateFile, writeStateFile } from './state-store';
 import {
-  applyChanges, checkChanges, overridesOf, parseSnapshot, StateUnavailableError,
+  checkChanges, overridesOf, parseSnapshot, planChanges, StateUnavailableError,
   type ApplyResult, type Override, type RuntimeState, type StateChanges, type StateHealth, type StateSnapshot,
 } from './runtime-state';
 import { describeRedisUrl, type RedisTarget } from './state-target';
@@ -219,18 +219,16 @@ export class RedisStateStore implements RuntimeState {
       for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
         if (!this.cmd.isReady) throw this.unavailable();
         const base = this.state;
-        const previous = new Map([...changes.keys()].map((id) => [id, base.routes[id]] as const));
-        const routes = applyChanges(base.routes, changes, by, new Date().toISOString());
-        if (sameRoutes(routes, base.routes)) return { version: base.version, previous, routes: base.routes };
-        const next: StateSnapshot = { version: base.version + 1, routes };
-        const routesJson = JSON.stringify(routes);
+        const { previous, next } = planChanges(base, changes, by);
+        if (next === null) return { version: base.version, previous, routes: base.routes };
+        const routesJson = JSON.stringify(next.routes);
         let reply: [number, number];
         try {
           // Compared with this instance's version: a missing (-1) or other version in Redis refuses it.
           reply = await this.timed(this.cmd.eval(CAS_SCRIPT, {
             keys: [KEYS.state, KEYS.channel],
             arguments: [String(base.version), String(next.version), routesJson, String(Math.round(Date.now() + this.clockOffsetMs + (this.o.commandTimeoutMs ?? 1000))),
-              JSON.stringify({ version: next.version, routes })],
+              JSON.stringify(next)],
           })) as [number, number];
         } catch (err) {
           this.noteError(err as Error);
@@ -239,7 +237,7 @@ export class RedisStateStore implements RuntimeState {
         this.confirmed();
         if (reply[0] === 1) {
           await this.adopt(next);
-          return { version: next.version, previous, routes };
+          return { version: next.version, previous, routes: next.routes };
         }
         // Someone else changed it first, or Redis lost or rolled back its state: resync, then retry.
         try {

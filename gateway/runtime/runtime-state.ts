@@ -78,6 +78,20 @@ export function checkChanges(changes: StateChanges): void {
   }
 }
 
+/** Same overrides: a no-op batch (clearing what is not set) makes no new version. */
+export function sameRoutes(a: Readonly<Record<string, Override>>, b: Readonly<Record<string, Override>>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => b[k] === a[k] || (b[k] !== undefined && a[k].percent === b[k].percent && a[k].updated_at === b[k].updated_at && a[k].by === b[k].by && a[k].rollout === b[k].rollout));
+}
+
+/** A batch against a state: each changed route's override before it, and the state it makes (null: it changes nothing). */
+export function planChanges(base: StateSnapshot, changes: StateChanges, by: string): { previous: Map<string, Override | undefined>; next: StateSnapshot | null } {
+  const previous = new Map([...changes.keys()].map((id) => [id, base.routes[id]] as const));
+  const routes = applyChanges(base.routes, changes, by, new Date().toISOString());
+  return { previous, next: sameRoutes(routes, base.routes) ? null : { version: base.version + 1, routes } };
+}
+
 /** The routes after `changes`, new overrides stamped with `by` and `now`. */
 export function applyChanges(routes: Readonly<Record<string, Override>>, changes: StateChanges, by: string, now: string): Record<string, Override> {
   const next: Record<string, Override> = { ...routes };

@@ -119,16 +119,9 @@ export class ShadowCopies {
     f.res.once('close', () => tap.closed());
 
     const userIsLegacy = d.side === 'legacy';
-    void Promise.all([tap.done, shadowAnswer, legacyAgain]).then(([user, shadow, again]) => new Promise<void>((done, fail) => {
-      this.inTurn(() => {
-        try {
-          this.settle(route, s, userIsLegacy, user, shadow, again);
-          done();
-        } catch (err) {
-          fail(err as Error);
-        }
-      });
-    })).catch((err: Error) => this.log(`gateway: ${route.id}: shadow comparison failed: ${err.stack ?? err.message}`))
+    void Promise.all([tap.done, shadowAnswer, legacyAgain])
+      .then(([user, shadow, again]) => this.inTurn(() => this.settle(route, s, userIsLegacy, user, shadow, again)))
+      .catch((err: Error) => this.log(`gateway: ${route.id}: shadow comparison failed: ${err.stack ?? err.message}`))
       .finally(() => this.inFlight.set(route.id, (this.inFlight.get(route.id) ?? 1) - 1));
   }
 
@@ -137,9 +130,18 @@ export class ShadowCopies {
    * together and answer together, and comparing a whole wave in one turn held up every user's
    * request behind it.
    */
-  private inTurn(compare: () => void): void {
-    this.toCompare.push(compare);
-    if (this.toCompare.length === 1) setImmediate(this.compareSome);
+  private inTurn(compare: () => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.toCompare.push(() => {
+        try {
+          compare();
+          resolve();
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+      if (this.toCompare.length === 1) setImmediate(this.compareSome);
+    });
   }
 
   private readonly compareSome = (): void => {

@@ -9,7 +9,7 @@ import type { Route } from '../manifest/route-table';
 import { atomicTempPrefix, atomicWriteFile } from '../util/atomic-write';
 import { effectivePercent } from '../manifest/percent';
 import {
-  applyChanges, checkChanges, overridesOf, parseSnapshot,
+  checkChanges, overridesOf, parseSnapshot, planChanges,
   type ApplyResult, type Override, type RuntimeState, type StateChanges, type StateHealth, type StateSnapshot,
 } from './runtime-state';
 
@@ -77,10 +77,8 @@ export class FileStateStore implements RuntimeState {
     try { checkChanges(changes); } catch (err) { return Promise.reject(err); }
     const run = async (): Promise<ApplyResult> => {
       const before = this.state;
-      const previous = new Map([...changes.keys()].map((id) => [id, before.routes[id]] as const));
-      const routes = applyChanges(before.routes, changes, by, new Date().toISOString());
-      if (sameRoutes(routes, before.routes)) return { version: before.version, previous, routes: before.routes };
-      const next: StateSnapshot = { version: before.version + 1, routes };
+      const { previous, next } = planChanges(before, changes, by);
+      if (next === null) return { version: before.version, previous, routes: before.routes };
       const inEffect = this.serve(next);
       inEffect.catch(() => undefined); // awaited below, after the write
       try {
@@ -91,7 +89,7 @@ export class FileStateStore implements RuntimeState {
         throw err;
       }
       await inEffect;
-      return { version: next.version, previous, routes };
+      return { version: next.version, previous, routes: next.routes };
     };
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
@@ -107,13 +105,6 @@ export class FileStateStore implements RuntimeState {
   async close(): Promise<void> {
     await this.queue;
   }
-}
-
-/** Same overrides: a no-op batch (clearing what is not set) makes no new version. */
-export function sameRoutes(a: Readonly<Record<string, Override>>, b: Readonly<Record<string, Override>>): boolean {
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) => b[k] === a[k] || (b[k] !== undefined && a[k].percent === b[k].percent && a[k].updated_at === b[k].updated_at && a[k].by === b[k].by && a[k].rollout === b[k].rollout));
 }
 
 /** Atomic and durable (see the top of this file). */
