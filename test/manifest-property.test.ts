@@ -5,7 +5,7 @@
 //
 //   STRANGLER_PROPERTY_RUNS=500 npm test          more manifests through nginx -t (default 60)
 //   STRANGLER_PROPERTY_EQUIV_RUNS=20 npm test     more manifests through nginx and the gateway (default 4)
-//   STRANGLER_PROPERTY_SEED=123                   replay a failing run (fast-check prints the seed)
+//   STRANGLER_PROPERTY_SEED=123 | random   replay a failing run, or explore (the default seed is fixed)
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { compileManifest } from '../gateway/manifest/compile-manifest';
@@ -17,10 +17,11 @@ import { manifestText, nginxCheck, type ManifestData } from './helpers/manifest-
 import { requireNginx } from './helpers/nginx';
 import { rawRequest, type RawResponse } from './helpers/raw-http';
 import { startStack, type StackPorts } from './helpers/stack';
+import { propertySeed } from './helpers/property-seed';
 
 const RUNS = Number(process.env.STRANGLER_PROPERTY_RUNS ?? 60);
 const EQUIV_RUNS = Number(process.env.STRANGLER_PROPERTY_EQUIV_RUNS ?? 4);
-const SEED = process.env.STRANGLER_PROPERTY_SEED ? Number(process.env.STRANGLER_PROPERTY_SEED) : undefined;
+const SEED = propertySeed();
 
 // ---------------------------------------------------------------------------------------------
 // Generators

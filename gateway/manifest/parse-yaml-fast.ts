@@ -79,8 +79,9 @@ interface Frame {
  */
 export function parseManifestYamlFast(text: string): { data: unknown } | undefined {
   if (!withinYamlLimits(text)) return undefined;
-  // Tabs and carriage returns: whitespace rules where parsers have differed.
-  if (text.includes('\t') || text.includes('\r')) return undefined;
+  // Tabs and carriage returns: whitespace rules where parsers have differed. A byte-order mark:
+  // the yaml package refuses one before a top-level sequence, js-yaml skips it.
+  if (text.includes('\t') || text.includes('\r') || text.includes('\uFEFF')) return undefined;
   // Document markers other than a leading `---`: where one document ends and the next begins.
   if (DOCUMENT_MARKER.test(text.startsWith('---') ? text.slice(3) : text)) return undefined;
   let events: Event[];
@@ -124,6 +125,9 @@ function plainEnough(text: string, events: Event[]): boolean {
     if (e.anchorStart !== -1 || e.tagStart !== -1) return false;
     const parent = stack[stack.length - 1];
     if (!parent) return false;
+    // A scalar document is never a manifest (the exact path reports it), and where one starts is
+    // parser-dependent: ` ---` is the scalar "---" to the yaml package and an empty document to js-yaml.
+    if (parent.kind === 'document' && e.type === EVENT_ID.SCALAR) return false;
     const isKey = parent.kind === 'mapping' && parent.count % 2 === 0;
     parent.count++;
     const start = e.type === EVENT_ID.SCALAR ? e.valueStart : e.start;
