@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Route } from '../manifest/route-table';
-import { atomicTempPrefix, atomicWriteFile } from '../util/atomic-write';
+import { atomicTempPrefix, atomicWriteFile, atomicWriteFileSync } from '../util/atomic-write';
 import { effectivePercent } from '../manifest/percent';
 import {
   checkChanges, overridesOf, parseSnapshot, planChanges,
@@ -108,8 +108,17 @@ export class FileStateStore implements RuntimeState {
 }
 
 /** Atomic and durable (see the top of this file). */
+function stateFileText(s: StateSnapshot): string {
+  return JSON.stringify({ format: FILE_FORMAT, version: s.version, routes: s.routes }, null, 2) + '\n';
+}
+
 export function writeStateFile(file: string, s: StateSnapshot): Promise<void> {
-  return atomicWriteFile(file, JSON.stringify({ format: FILE_FORMAT, version: s.version, routes: s.routes }, null, 2) + '\n', 0o600);
+  return atomicWriteFile(file, stateFileText(s), 0o600);
+}
+
+/** The state file as a copy of a state held elsewhere (Redis): whole after a kill, not fsynced. */
+export function writeStateCopySync(file: string, s: StateSnapshot): void {
+  atomicWriteFileSync(file, stateFileText(s), 0o600, { durable: false });
 }
 
 /** The file's state; null when there is no file; StateFileError when it cannot be trusted. */

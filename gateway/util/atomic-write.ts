@@ -15,12 +15,18 @@ function tempPathFor(file: string): string {
   return join(dirname(file), `${atomicTempPrefix(file)}${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-export function atomicWriteFileSync(file: string, data: string | Buffer, mode = 0o644): void {
+/**
+ * `durable: false` skips both fsyncs: the file is still whole (old or new) after this process is
+ * killed at any moment, but not necessarily after the machine loses power. For a copy of state kept
+ * elsewhere too, where a fsync's milliseconds on the event loop cost more than they protect.
+ */
+export function atomicWriteFileSync(file: string, data: string | Buffer, mode = 0o644, o: { durable?: boolean } = {}): void {
+  const durable = o.durable ?? true;
   const tmp = tempPathFor(file);
   const fd = openSync(tmp, 'w', mode);
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     try { unlinkSync(tmp); } catch { /* already gone */ }
@@ -33,7 +39,7 @@ export function atomicWriteFileSync(file: string, data: string | Buffer, mode = 
     try { unlinkSync(tmp); } catch { /* already gone */ }
     throw err;
   }
-  fsyncDir(dirname(file));
+  if (durable) fsyncDir(dirname(file));
 }
 
 /** atomicWriteFileSync with every step on libuv's thread pool. */
