@@ -10,7 +10,7 @@ import type { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
 import type { Route, RouteTable, Shadow } from '../manifest/route-table';
 import { toSideTarget } from './decide-route';
-import { bodySize, detachedBodySource } from './buffer-body';
+import { bodySize, detachedBodySource, type BufferedBody } from './buffer-body';
 import { classifyUpstreamError, type ResponseTap } from './forward';
 import type { Forwarding, Stage } from './forward-stages';
 import { compareAnswers, ignoreMatcher, type CapturedAnswer, type PathFilter } from './shadow-compare';
@@ -23,6 +23,14 @@ export const SHADOW_POOL_CONNECTIONS = 64;
 const COMPARE_SLICE_MS = 0.2;
 /** Sent with every copy, so an upstream (and its logs) can tell a copy from a user's request. */
 export const SHADOW_HEADER = 'x-strangler-shadow';
+
+/** The user's request as its copies send it. */
+interface CopyRequest {
+  readonly method: string;
+  readonly headers: string[];
+  readonly buffered: BufferedBody | null;
+  readonly body: Buffer | null;
+}
 
 type Outcome =
   | { readonly kind: 'answer'; readonly answer: CapturedAnswer }
@@ -59,13 +67,13 @@ class UserTap implements ResponseTap {
 
   end(): void {
     this.ended = true;
-    this.resolve(this.over ? { kind: 'too_large' } : { kind: 'answer', answer: { status: this.status, headers: this.headers, body: Buffer.concat(this.chunks) } });
+    this.resolve(this.over ? { kind: 'too_large' } : { kind: 'answer', answer: { status: this.status, headers: this.headers, body: joined(this.chunks) } });
   }
 
   /** The user's response is over: without end(), it was not a complete answer from the decided side. */
-  closed(): void {
+  readonly closed = (): void => {
     if (!this.ended) this.resolve(null);
-  }
+  };
 }
 
 export class ShadowCopies {
@@ -110,17 +118,21 @@ export class ShadowCopies {
     if (running >= s.max_in_flight) return skip('in_flight');
     this.inFlight.set(route.id, running + 1);
 
+    // What the copies need, taken out of the Forwarding now: no closure below holds the user's
+    // request and response objects for as long as a copy to a slow side runs.
+    const copyOf: CopyRequest = { method, headers: [...f.headers, SHADOW_HEADER, '1'], buffered: f.buffered, body: f.body as Buffer | null };
     const other = d.side === 'to' ? { upstream: 'legacy', path: d.parsed.requestUri } : toSideTarget(f.ctx.matcher, d.parsed);
-    const copy = (target: { upstream: string; path: string }) => this.send(f, route, s, target);
-    const shadowAnswer = copy(other);
-    const legacyAgain = s.noise_sample > 0 && Math.random() * 100 < s.noise_sample ? copy({ upstream: 'legacy', path: d.parsed.requestUri }) : null;
+    const shadowAnswer = this.send(copyOf, route, s, other);
+    const legacyAgain = s.noise_sample > 0 && Math.random() * 100 < s.noise_sample ? this.send(copyOf, route, s, { upstream: 'legacy', path: d.parsed.requestUri }) : null;
     const tap = new UserTap(s.max_body.bytes);
     f.tap = tap;
-    f.res.once('close', () => tap.closed());
+    f.res.once('close', tap.closed);
+    this.compareWhenDone(route, s, d.side === 'legacy', tap.done, shadowAnswer, legacyAgain);
+  }
 
-    const userIsLegacy = d.side === 'legacy';
-    void Promise.all([tap.done, shadowAnswer, legacyAgain])
-      .then(([user, shadow, again]) => this.inTurn(() => this.settle(route, s, userIsLegacy, user, shadow, again)))
+  private compareWhenDone(route: Route, s: Shadow, userIsLegacy: boolean, user: Promise<Outcome | null>, shadow: Promise<Outcome>, again: Promise<Outcome> | null): void {
+    void Promise.all([user, shadow, again])
+      .then(([u, sh, ag]) => this.inTurn(() => this.settle(route, s, userIsLegacy, u, sh, ag)))
       .catch((err: Error) => this.log(`gateway: ${route.id}: shadow comparison failed: ${err.stack ?? err.message}`))
       .finally(() => this.inFlight.set(route.id, (this.inFlight.get(route.id) ?? 1) - 1));
   }
@@ -165,14 +177,14 @@ export class ShadowCopies {
   }
 
   /** One copy: the whole answer up to max_body, within the shadow's timeout; never rejects. */
-  private send(f: Forwarding, route: Route, s: Shadow, target: { upstream: string; path: string }): Promise<Outcome> {
+  private send(copy: CopyRequest, route: Route, s: Shadow, target: { upstream: string; path: string }): Promise<Outcome> {
     const [server] = this.pools.serversFor(target.upstream, Math.min(route.timeouts.connect.ms, s.timeout.ms));
     if (!server) return Promise.resolve({ kind: 'error', error: 'refused' });
     const limit = s.max_body.bytes;
     let body: Buffer | Readable | null;
     try {
       // Its own reader of a buffered body: the copy may still read it after the request is over.
-      body = f.buffered !== null ? detachedBodySource(f.buffered) : f.body as Buffer | null;
+      body = copy.buffered !== null ? detachedBodySource(copy.buffered) : copy.body;
     } catch (err) {
       return Promise.resolve({ kind: 'error', error: (err as NodeJS.ErrnoException).code ?? 'body_unreadable' });
     }
@@ -197,8 +209,8 @@ export class ShadowCopies {
       }, s.timeout.ms);
       server.pool.dispatch({
         path: target.path,
-        method: f.req.method!,
-        headers: [...f.headers, SHADOW_HEADER, '1'],
+        method: copy.method,
+        headers: copy.headers,
         body,
         headersTimeout: s.timeout.ms,
         bodyTimeout: s.timeout.ms,
@@ -217,7 +229,7 @@ export class ShadowCopies {
           } else chunks.push(chunk);
         },
         onResponseEnd() {
-          settle({ kind: 'answer', answer: { status, headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) } });
+          settle({ kind: 'answer', answer: { status, headers, body: joined(chunks) } });
         },
         onResponseError(_c, err) {
           settle({ kind: 'error', error: classifyUpstreamError(err).kind });
@@ -225,6 +237,11 @@ export class ShadowCopies {
       });
     });
   }
+}
+
+/** One buffer of the chunks, copied only when there are several. */
+function joined(chunks: Buffer[]): Buffer {
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
 }
 
 /** The stage: between reading the body and the attempt, so a held body is known and the tap is in place. */
