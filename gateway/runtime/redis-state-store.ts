@@ -472,9 +472,8 @@ export class RedisStateStore implements RuntimeState {
    * at once with each state served, in one synchronous burst (tens of microseconds) and atomically,
    * so that a kill at any moment leaves the last state or the one before. Not fsynced: Redis holds
    * the state; the async write with fsyncs took eight thread-pool round trips per change in every
-   * instance, and on a busy host those wake-ups slowed propagation (p50 12 → 8.7 ms in the
-   * shared-state suite). Writing at most every 200 ms was tried too: an instance killed in that
-   * window restarted from an older state.
+   * instance, and on a busy host those wake-ups slowed the change reaching the others. Writing at
+   * most every 200 ms was tried too: an instance killed in that window restarted from an older state.
    */
   private writeSnapshot(): void {
     try {
