@@ -66,13 +66,14 @@ export async function runSharedState(load: LoadGenerator, upstream: { port: numb
   if (!gatewayAvailable()) return 'gateway not built';
   const redis = await startRedis(bin);
   const started: RunningGateway[] = [];
+  let polls: Client[] = [];
   try {
     const manifest = async () => benchManifest({ listen: await freePort(), upstream: upstream.port, debugHeaders: true });
     for (let i = 0; i < 3; i++) started.push(await startGatewayProcess(`gateway-redis-${i}`, await manifest(), 0, redis.url));
     const file = await startGatewayProcess('gateway-file', await manifest());
     started.push(file);
     const [first, ...others] = started.slice(0, 3);
-    const polls = others.map((o) => new Client(`http://127.0.0.1:${o.port}`));
+    polls = others.map((o) => new Client(`http://127.0.0.1:${o.port}`));
 
     const propagation: number[] = [];
     const adminMs: number[] = [];
@@ -106,8 +107,8 @@ export async function runSharedState(load: LoadGenerator, upstream: { port: numb
     }
     const ratios = rps.redis.map((r, i) => r.rps / rps.file[i].rps);
     return { changes: s.flips, propagationMs: summary3(propagation), adminMs: summary3(adminMs), adminFailures, rps, rpsRatio: median(ratios) };
-    await Promise.all(polls.map((p) => p.close()));
   } finally {
+    await Promise.all(polls.map((p) => p.close()));
     await Promise.all(started.map((g) => g.stop()));
     await redis.close();
   }
