@@ -3,25 +3,33 @@
 // one request first, then silent), opened gradually (batches of 100) and in one burst; the RSS
 // per idle connection; and the RSS once they are closed (memory returned).
 //
+// Each figure is the median of BENCH_IDLE_ROUNDS load runs (a single run's p99 swung 1.7–3.5×
+// nginx's between two runs on the same machine).
+//
 //   npm run build && node dist/bench/idle-connections.js
-//   BENCH_IDLE=10000 BENCH_IDLE_SEC=10 (defaults)
+//   BENCH_IDLE=10000 BENCH_IDLE_SEC=10 BENCH_IDLE_ROUNDS=3 (defaults)
 import { connect, type Socket } from 'node:net';
 import { startLoadGenerator, type LoadGenerator, type LoadResult } from './load';
 import { benchManifest, PATHS } from './manifests';
 import { freePort, rssBytes, sleep } from './proc';
 import { startGatewayProcess, startGeneratedNginx, startUpstream, type Running } from './stack';
+import { median } from './stats';
 
 const IDLE = Number(process.env.BENCH_IDLE ?? 10_000);
 const SECONDS = Number(process.env.BENCH_IDLE_SEC ?? 10);
+const ROUNDS = Number(process.env.BENCH_IDLE_ROUNDS ?? 3);
 const BATCH = 100;
 /** After the idle clients close: how long the layer gets to return memory. */
 const SETTLE_MS = 5_000;
 
+/** Medians over the rounds. */
+interface Figures { rps: number; p50Ms: number; p99Ms: number; failed: number; rounds: LoadResult[] }
+
 interface Row {
   layer: string;
   mode: 'gradual' | 'burst';
-  alone: LoadResult;
-  withIdle: LoadResult;
+  alone: Figures;
+  withIdle: Figures;
   opened: number;
   rssBeforeMiB: number;
   rssIdleMiB: number;
@@ -67,11 +75,11 @@ async function measureLayer(load: LoadGenerator, r: Running, mode: 'gradual' | '
   const url = `http://127.0.0.1:${r.port}${PATHS.get}`;
   const spec = { url, durationSec: SECONDS, connections: 8 };
   await load.run({ ...spec, durationSec: Math.min(3, SECONDS) }); // warm-up: JIT, pools
-  const alone = await load.run(spec);
+  const alone = await rounds(load, spec);
   const rssBefore = rssOf(r);
   const idle = await openIdle(r.port, IDLE, mode);
   const rssIdle = rssOf(r);
-  const withIdle = await load.run(spec);
+  const withIdle = await rounds(load, spec);
   for (const s of idle) s.destroy();
   await sleep(SETTLE_MS);
   const rssAfter = rssOf(r);
@@ -79,6 +87,15 @@ async function measureLayer(load: LoadGenerator, r: Running, mode: 'gradual' | '
     layer: r.name, mode, alone, withIdle, opened: idle.length,
     rssBeforeMiB: rssBefore / MiB, rssIdleMiB: rssIdle / MiB, rssAfterMiB: rssAfter / MiB,
     kibPerIdle: idle.length ? (rssIdle - rssBefore) / 1024 / idle.length : NaN,
+  };
+}
+
+async function rounds(load: LoadGenerator, spec: { url: string; durationSec: number; connections: number }): Promise<Figures> {
+  const runs: LoadResult[] = [];
+  for (let i = 0; i < ROUNDS; i++) runs.push(await load.run(spec));
+  return {
+    rps: median(runs.map((x) => x.rps)), p50Ms: median(runs.map((x) => x.p50Ms)), p99Ms: median(runs.map((x) => x.p99Ms)),
+    failed: runs.reduce((n, x) => n + x.failed, 0), rounds: runs,
   };
 }
 
