@@ -46,7 +46,8 @@ export function parseManifestYaml(text: string, file: string): ParsedYaml {
     const pos = lineCounter.linePos(syntaxErrorOffset(text, e.pos[0], e.message));
     // The parser records running out of stack (deep block nesting) as an ordinary error.
     const limit = /call stack/i.test(e.message);
-    return fail(limit ? 'STR_YAML_LIMIT' : 'STR_YAML_SYNTAX', e.message.split('\n')[0], pos.line, pos.col);
+    const hint = e.code === 'BLOCK_AS_IMPLICIT_KEY' ? colonInValueHint(text.split('\n')[pos.line - 1] ?? '') : '';
+    return fail(limit ? 'STR_YAML_LIMIT' : 'STR_YAML_SYNTAX', e.message.split('\n')[0] + hint, pos.line, pos.col);
   }
 
   let data: unknown;
@@ -127,4 +128,14 @@ function nestingDepth(text: string): number {
     else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--;
   }
   return max;
+}
+
+/**
+ * `to: function: pdf` reads as a mapping inside a value, which YAML refuses; the usual cause is a
+ * target written with a space after its colon, otherwise a value holding ": " that needs quotes.
+ */
+function colonInValueHint(line: string): string {
+  const target = /\b(function|async|upstream):\s+([^\s#]+)/.exec(line);
+  if (target) return ` (a target has no space after its colon: ${target[1]}:${target[2]})`;
+  return ' (a value that holds ": " must be quoted)';
 }

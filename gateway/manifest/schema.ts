@@ -60,7 +60,7 @@ function toDiagnostic(e: ErrorObject, data: unknown, file: string, locate: Locat
   } else if (e.keyword === 'pattern' || e.keyword === 'maxLength' || e.keyword === 'minProperties' || e.keyword === 'maxProperties') {
     if (xError) code = xError;
     message = describeValue(e.data, e.keyword === 'pattern' ? `is not allowed here (${e.message})` : (e.message ?? 'invalid'));
-    if (code === 'STR_BAD_TARGET' && typeof e.data === 'string') message += targetHint(e.data);
+    if (code === 'STR_BAD_TARGET' && typeof e.data === 'string') message += targetHint(e.data, new RegExp((e.params as { pattern: string }).pattern));
   } else if (e.keyword === 'enum' || e.keyword === 'const') {
     const allowed = (e.params as { allowedValues?: unknown[]; allowedValue?: unknown });
     const values = allowed.allowedValues ?? [allowed.allowedValue];
@@ -75,11 +75,22 @@ function toDiagnostic(e: ErrorObject, data: unknown, file: string, locate: Locat
   return { code, severity: 'error', path: formatPath(segments), message, file, ...locate(segments, at) };
 }
 
-/** A misspelt target kind ("functon:x", "Legacy") gets the spelling it was probably meant to have. */
-function targetHint(to: string): string {
+/**
+ * A target written almost right gets the spelling it was probably meant to have: a misspelt kind
+ * ("functon:x"), a space after the colon ("function: x"), or a name the function gateway would
+ * not write ("function:Track_Package", "Legacy"). `pattern` is the schema's, so a suggestion is
+ * always a valid target.
+ */
+function targetHint(to: string, pattern: RegExp): string {
   const [kind, ...rest] = to.split(':');
+  const name = rest.join(':');
+  const k = kind.trim().toLowerCase();
+  // Upstream names may hold '_'; function names (as the function gateway writes them) may not.
+  const n = k === 'upstream' ? name.trim().toLowerCase() : name.trim().toLowerCase().replace(/[_\s]+/g, '-');
+  const tidied = rest.length ? `${k}:${n}` : k;
+  if (tidied !== to && pattern.test(tidied)) return ` (did you mean ${tidied}?)`;
   if (!rest.length) return didYouMean(kind, ['legacy']);
-  return didYouMean(kind, ['function', 'async', 'upstream'], (k) => `${k}:${rest.join(':')}`);
+  return didYouMean(kind, ['function', 'async', 'upstream'], (k) => `${k}:${name}`);
 }
 
 function describeValue(value: unknown, what: string): string {
