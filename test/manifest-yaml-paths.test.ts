@@ -16,7 +16,7 @@ import { parseManifestYamlFast } from '../gateway/manifest/parse-yaml-fast';
 import { PROJECT_ROOT } from '../gateway/version';
 import { benchManifest } from '../bench/manifests';
 import { BAD_MANIFESTS, corpusText } from './corpus/bad-manifests';
-import { baseManifest, manifestText } from './helpers/manifest-text';
+import { baseManifest, manifestText, withRoutes } from './helpers/manifest-text';
 import { propertySeed } from './helpers/property-seed';
 
 const RUNS = Number(process.env.STRANGLER_YAML_RUNS ?? 1500);
@@ -53,16 +53,7 @@ function plain(table: unknown): unknown {
   return JSON.parse(JSON.stringify(table, (_k, v) => (v instanceof Map ? [...v.entries()] : v)));
 }
 
-const MANIFEST = `version: 1
-listen: 8080
-upstreams:
-  legacy: { servers: ["127.0.0.1:8081"] }
-  functions: { servers: ["127.0.0.1:8082"] }
-routes:
-  - id: track
-    match: { prefix: /api/v1/track }
-    to: function:track
-`;
+const MANIFEST = withRoutes('  - id: track', '    match: { prefix: /api/v1/track }', '    to: function:track');
 
 /**
  * Documents where YAML parsers are known to part ways: YAML 1.1 against 1.2 scalars, merge keys,

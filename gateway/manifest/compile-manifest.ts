@@ -1,5 +1,4 @@
 // Manifest text -> diagnostics and, when there are no errors, the frozen RouteTable.
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileDiagnostic, formatPath, ManifestInvalidError, type ManifestDiagnostic, type PathSegment } from './errors';
 import { matchOf } from './location-plan';
@@ -20,6 +19,7 @@ import {
   checkAddresses, checkBuffers, checkStateTarget, checkTrustedProxies, checkCanaries, checkIds, checkMatches, checkTargets, checkUnits, type Report,
 } from './semantic-checks';
 import { parseAge, parseDuration, parseHostPort, parseSize } from './units';
+import { sha256 } from '../util/sha256';
 
 type Obj = Record<string, unknown>;
 
@@ -112,9 +112,7 @@ export function loadManifest(file: string, opts: CompileOptions = {}): { table: 
   return { table, diagnostics, text };
 }
 
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
+export { sha256 };
 
 function sortDiagnostics(ds: ManifestDiagnostic[]): ManifestDiagnostic[] {
   return ds.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));

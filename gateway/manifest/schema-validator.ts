@@ -2,10 +2,10 @@
 // (schema-standalone.ts) beside this file, stamped with the schema's sha256; a process loads that
 // and skips ajv's compiler, unless the schema changed since (or the build step did not run): then
 // it compiles the schema here, with the same options, so a stale validator is never used.
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ErrorObject } from 'ajv';
+import { sha256 } from '../util/sha256';
 import { PROJECT_ROOT } from '../version';
 
 export const SCHEMA_PATH = join(PROJECT_ROOT, 'routes', 'routes.schema.json');
@@ -23,10 +23,6 @@ export interface LoadedValidator {
   source: 'standalone' | 'compiled';
 }
 
-export function schemaSha256(schemaText: string): string {
-  return createHash('sha256').update(schemaText).digest('hex');
-}
-
 /** The one home of the ajv options the manifest schema is compiled with, here and by the build. */
 export function manifestAjv(extra: { standaloneSource?: boolean } = {}): import('ajv').default {
   const Ajv = (require('ajv') as typeof import('ajv')).default;
@@ -38,7 +34,7 @@ export function manifestAjv(extra: { standaloneSource?: boolean } = {}): import(
 
 export function loadSchemaValidator(schemaText = readFileSync(SCHEMA_PATH, 'utf8'), standalonePath = STANDALONE_VALIDATOR_PATH): LoadedValidator {
   const standalone = readStandalone(standalonePath);
-  if (standalone && standalone.schemaSha256 === schemaSha256(schemaText)) return { validate: standalone, source: 'standalone' };
+  if (standalone && standalone.schemaSha256 === sha256(schemaText)) return { validate: standalone, source: 'standalone' };
   return { validate: manifestAjv().compile(JSON.parse(schemaText)), source: 'compiled' };
 }
 

@@ -1,7 +1,7 @@
 // Two answers to the same request, compared as a person reviewing a migration would: the status,
 // the headers that carry meaning, JSON bodies structurally (key order ignored) and other bodies by
 // length and sha256. Each difference has a path: `status`, `header:NAME`, `$.a.b[2].c` or `body`.
-import { createHash } from 'node:crypto';
+import { sha256 } from '../util/sha256';
 
 /** One side's answer, as much of it as a comparison needs. */
 export interface CapturedAnswer {
@@ -72,7 +72,7 @@ function jsonBody(a: CapturedAnswer): unknown {
 }
 
 function bodySummary(b: Buffer): string {
-  return `${b.length} bytes, sha256 ${createHash('sha256').update(b).digest('hex')}`;
+  return `${b.length} bytes, sha256 ${sha256(b)}`;
 }
 
 /** `$.name` for identifier-like keys, `$["odd key"]` otherwise. */
