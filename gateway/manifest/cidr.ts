@@ -1,7 +1,7 @@
 // Addresses and CIDR blocks, as nginx's set_real_ip_from (top-level trusted_proxies) and the
 // gateway's gateway.trusted_proxies read them: "127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8".
 // The one parser and matcher for both; the text nginx receives is one node:net accepts.
-import { isIP } from 'node:net';
+import { parseIpAddress } from '../util/ip-address';
 
 export interface Cidr {
   /** As written in the manifest. */
@@ -21,15 +21,16 @@ export function parseCidr(text: string): Cidr | string {
   // Hex digits, dots and colons only: no zone ids (fe80::1%eth0), which nginx does not take.
   const m = /^([0-9A-Fa-f:.]+)(?:\/([0-9]{1,3}))?$/.exec(text);
   if (!m) return `${JSON.stringify(text)} is not an address or a CIDR block (10.0.0.0/8, 2001:db8::/32)`;
-  const family = isIP(m[1]);
-  if (family === 0) return `${JSON.stringify(m[1])} is not an IPv4 or IPv6 address`;
+  const address = parseIpAddress(m[1]);
+  if (!address) return `${JSON.stringify(m[1])} is not an IPv4 or IPv6 address`;
+  const family = address.family;
   const max = family === 4 ? 32 : 128;
   const bits = m[2] === undefined ? max : Number(m[2]);
   if (bits > max) return `${JSON.stringify(text)}: an IPv${family} prefix length is at most ${max}`;
   if (m[2] !== undefined && m[2].length > 1 && m[2].startsWith('0')) return `${JSON.stringify(text)}: write the prefix length without a leading zero`;
   const total = family === 4 ? bits + 96 : bits;
   // Host bits set (10.0.0.1/8) are allowed, as nginx allows them: they are masked off.
-  return { text, family: family as 4 | 6, bytes: mask(addressBytes(m[1])!, total), bits: total };
+  return { text, family, bytes: mask(address.bytes, total), bits: total };
 }
 
 export function isCidr(value: Cidr | string): value is Cidr {
@@ -65,27 +66,8 @@ function mask(b: readonly number[], bits: number): number[] {
   });
 }
 
-/** 16 bytes of an IPv4 (mapped) or IPv6 address; null when it is neither. */
+/** 16 bytes of an IPv4 (mapped) or IPv6 address, bracketed or not; null when it is neither. */
 export function addressBytes(address: string): number[] | null {
   const a = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
-  const family = isIP(a);
-  if (family === 4) return [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...a.split('.').map(Number)];
-  if (family !== 6) return null;
-  const zone = a.indexOf('%');
-  let s = zone >= 0 ? a.slice(0, zone) : a;
-  let tail: number[] = [];
-  const lastColon = s.lastIndexOf(':');
-  if (s.slice(lastColon + 1).includes('.')) {
-    tail = s.slice(lastColon + 1).split('.').map(Number);
-    s = s.slice(0, lastColon + 1) + '0:0';
-  }
-  const [head, rest] = s.includes('::') ? s.split('::') : [s, null];
-  const groups = (x: string) => (x ? x.split(':') : []);
-  const h = groups(head);
-  const r = rest === null ? [] : groups(rest);
-  const words = rest === null ? h : [...h, ...Array(8 - h.length - r.length).fill('0'), ...r];
-  const out: number[] = [];
-  for (const w of words) { const n = parseInt(w, 16); out.push(n >> 8, n & 0xff); }
-  if (tail.length) out.splice(12, 4, ...tail);
-  return out;
+  return parseIpAddress(a)?.bytes ?? null;
 }

@@ -94,7 +94,7 @@ function compileParsed(text: string, file: string, opts: CompileOptions, parsed:
 
   if (diagnostics.some((d) => d.severity === 'error')) return { table: null, diagnostics: sortDiagnostics(diagnostics) };
 
-  const table = buildRouteTable(manifest, sha256(text), certificate);
+  const table = buildRouteTable(manifest, text, certificate);
   warnUnreachable(table, report);
   return { table, diagnostics: sortDiagnostics(diagnostics) };
 }
@@ -221,7 +221,7 @@ function trustedProxies(m: Obj): TrustedProxy[] {
   return (Array.isArray(m.trusted_proxies) ? m.trusted_proxies : []).map((p) => parseCidr(String(p))).filter(isCidr);
 }
 
-function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts | null): RouteTable {
+function buildRouteTable(m: Obj, text: string, certificate: CertificateFacts | null): RouteTable {
   const defTimeouts = { ...BUILTIN_DEFAULTS.timeouts, ...objAt(m, 'defaults', 'timeouts') };
   const defBuffers = { ...BUILTIN_DEFAULTS.buffers, ...objAt(m, 'defaults', 'buffers') };
   const defBody = { ...BUILTIN_DEFAULTS.body, ...objAt(m, 'defaults', 'body') };
@@ -276,9 +276,8 @@ function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts |
   };
   const gw = objAt(m, 'gateway');
 
-  return deepFreeze({
-    version: 1,
-    sha256: digest,
+  const fields = {
+    version: 1 as const,
     listen,
     server_name: serverNameText(m.server_name),
     default_server: m.default_server === 'refuse' ? 'refuse' : 'serve',
@@ -301,7 +300,13 @@ function buildRouteTable(m: Obj, digest: string, certificate: CertificateFacts |
     defaults,
     routes,
     defaultRoute,
-  } satisfies RouteTable);
+  } satisfies Omit<RouteTable, 'sha256'>;
+  for (const v of Object.values(fields)) deepFreeze(v);
+  // The manifest's sha256 is computed when first read: `validate` never reads it, and hashing
+  // loads node:crypto, a tenth of that command's start.
+  let digest: string | undefined;
+  const table: RouteTable = Object.defineProperty(fields as typeof fields & { sha256: string }, 'sha256', { enumerable: true, get: () => (digest ??= sha256(text)) });
+  return Object.freeze(table);
 }
 
 /** Sample paths below a prefix; a regex that matches all of them shadows the prefix route. */

@@ -1,11 +1,11 @@
 // The compiled check of routes/routes.schema.json. `npm run build` writes it as ajv standalone code
-// (schema-standalone.ts) beside this file, stamped with the schema's sha256; a process loads that
-// and skips ajv's compiler, unless the schema changed since (or the build step did not run): then
-// it compiles the schema here, with the same options, so a stale validator is never used.
+// (schema-standalone.ts) beside this file, carrying the schema text it was built from; a process
+// loads that and skips ajv's compiler, unless the schema changed since (or the build step did not
+// run): then it compiles the schema here, with the same options, so a stale validator is never
+// used. The text itself is the stamp: comparing it is exact, and spares the CLI loading node:crypto.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ErrorObject } from 'ajv';
-import { sha256 } from '../util/sha256';
 import { PROJECT_ROOT } from '../version';
 
 export const SCHEMA_PATH = join(PROJECT_ROOT, 'routes', 'routes.schema.json');
@@ -34,11 +34,11 @@ export function manifestAjv(extra: { standaloneSource?: boolean } = {}): import(
 
 export function loadSchemaValidator(schemaText = readFileSync(SCHEMA_PATH, 'utf8'), standalonePath = STANDALONE_VALIDATOR_PATH): LoadedValidator {
   const standalone = readStandalone(standalonePath);
-  if (standalone && standalone.schemaSha256 === sha256(schemaText)) return { validate: standalone, source: 'standalone' };
+  if (standalone && standalone.schemaText === schemaText) return { validate: standalone, source: 'standalone' };
   return { validate: manifestAjv().compile(JSON.parse(schemaText)), source: 'compiled' };
 }
 
-function readStandalone(path: string): (SchemaValidator & { schemaSha256?: string }) | null {
+function readStandalone(path: string): (SchemaValidator & { schemaText?: string }) | null {
   try {
     return require(path);
   } catch (err) {

@@ -2,7 +2,7 @@
 // PEM certificate and a PEM private key, and the key belongs to the certificate; the ACME webroot
 // is a directory. Read as the user running strangler: run it as the user nginx starts as (root,
 // whose master process reads the key).
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { serverNameText } from './edge-checks';
 import type { PathSegment } from './errors';
@@ -36,6 +36,8 @@ export function checkCertificatePair(m: Obj, base: PathSegment[], report: Report
   let node: unknown = m;
   for (const k of base) node = isObj(node) ? node[k] : undefined;
   if (!isObj(node) || typeof node.certificate !== 'string' || typeof node.certificate_key !== 'string') return null;
+  // Loaded here, not with the module: a manifest without certificates does not pay node:crypto's load.
+  const { createPrivateKey, X509Certificate } = require('node:crypto') as typeof import('node:crypto');
   const certWhere = [...base, 'certificate'];
   const keyWhere = [...base, 'certificate_key'];
   const certPem = readRegularFile(node.certificate, 'certificate', certWhere, report);

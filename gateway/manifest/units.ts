@@ -1,6 +1,6 @@
 // nginx's duration, size and address syntax, parsed into values the Node gateway can use.
 // The text is kept as written so the emitter writes what the user wrote.
-import { isIPv6 } from 'node:net';
+import { ipFamily } from '../util/ip-address';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 export const MAX_DURATION_MS = 86_400_000;
@@ -67,7 +67,7 @@ export function parseHostPort(text: string, minPort = 1): ParsedHostPort | null 
   if (!m) return null;
   const port = Number(m[3]);
   if (port < minPort || port > 65535) return null;
-  if (m[2] !== undefined) return IPV6.test(m[2]) && isIPv6(m[2]) ? { host: m[2], port } : null;
+  if (m[2] !== undefined) return IPV6.test(m[2]) && ipFamily(m[2]) === 6 ? { host: m[2], port } : null;
   const host = m[1];
   return IPV4.test(host) || (HOSTNAME.test(host) && !/^[0-9.]+$/.test(host)) ? { host, port } : null;
 }

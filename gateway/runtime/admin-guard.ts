@@ -1,7 +1,7 @@
 // DNS-rebinding defence for the admin API, as Caddy does for its admin endpoint: a browser
 // tricked into sending requests to 127.0.0.1 still sends the attacker's Host (evil.example)
 // and Origin, so only the admin's own address, the localhost forms, and its own origin pass.
-import { isIP } from 'node:net';
+import { ipFamily } from '../util/ip-address';
 
 /** What GET /healthz says about itself, so a client can tell this API from any other JSON server. */
 export const ADMIN_SERVICE = 'strangler-admin';
@@ -36,7 +36,7 @@ export function hostChecker(bound: AdminAddress, names: readonly string[] = []):
     if ((h.port ?? 80) !== bound.port) return false;
     if (h.name === own || LOOPBACK_NAMES.has(h.name) || listed.has(h.name)) return true;
     // Bound to every interface: any IP literal is a way to reach it; names are what rebinding uses.
-    return wildcard && isIP(h.name) !== 0;
+    return wildcard && ipFamily(h.name) !== 0;
   };
 }
 
