@@ -17,8 +17,10 @@ import { max, median, msSince, percentile } from './stats';
 
 export interface FlipResult {
   flips: number;
-  /** Admin call sent → first response that follows the new split, polling from the moment the call is sent (ms). */
+  /** Admin call sent → the gateway serving the change (its /healthz state_adopted_at_ms; same host, same clock) (ms). */
   propagationMs: { median: number; p99: number; max: number };
+  /** Admin call sent → first response that follows the new split, polling from the moment the call is sent (ms): one proxied request under load more. */
+  seenMs: { median: number; p99: number; max: number };
   /** The admin call's own round trip under load (ms). */
   adminMs: { median: number; p99: number; max: number };
   /** Requests sent after the admin call was answered that still followed the old split. */
@@ -51,16 +53,18 @@ async function targetOf(client: Client): Promise<string> {
   return String(r.headers['x-strangler-target'] ?? '');
 }
 
-interface FlipOnce { adminStatus: number; adminMs: number; propagationMs: number; stale: number }
+interface FlipOnce { adminStatus: number; adminMs: number; seenMs: number; adoptedMs: number; stale: number }
 
 /**
  * One change: the admin call and a poller on its own connection start together. Propagation is
- * the call's start to the first response that follows the new split; the poller goes on until a
- * request sent after the call was answered has come back, and counts such requests that still
- * followed the old split.
+ * the call's start to the moment the gateway began serving the change, as its /healthz reports
+ * it; seen is the call's start to the poller's first response that follows the new split. The
+ * poller goes on until a request sent after the call was answered has come back, and counts such
+ * requests that still followed the old split.
  */
 async function flipOnce(admin: Client, poll: Client, percent: number, expected: string): Promise<FlipOnce> {
   const t0 = process.hrtime.bigint();
+  const t0Ms = performance.timeOrigin + performance.now();
   let ackAt: bigint | null = null;
   let adminStatus = 0;
   const call = admin.request({
@@ -88,7 +92,9 @@ async function flipOnce(admin: Client, poll: Client, percent: number, expected: 
     if (msSince(t0) > 5000) throw new Error(`canary change to ${percent}%: still not ${expected} 5 s after the admin call`);
   }
   await call;
-  return { adminStatus, adminMs: Number(ackAt! - t0) / 1e6, propagationMs: firstNew, stale };
+  const health = await admin.request({ path: '/healthz', method: 'GET' });
+  const adoptedAt = ((await health.body.json()) as { state: { state_adopted_at_ms: number } }).state.state_adopted_at_ms;
+  return { adminStatus, adminMs: Number(ackAt! - t0) / 1e6, seenMs: firstNew, adoptedMs: adoptedAt - t0Ms, stale };
 }
 
 async function runFlips(load: LoadGenerator, upstream: { port: number }, s: Settings, log: (l: string) => void): Promise<FlipResult> {
@@ -99,6 +105,7 @@ async function runFlips(load: LoadGenerator, upstream: { port: number }, s: Sett
     if ((await targetOf(poll)) !== 'legacy') throw new Error('the flip route should start on legacy (percent 0)');
     const running = load.run({ url: `http://127.0.0.1:${gw.port}${PATHS.flip}`, durationSec: 3600, connections: s.connections });
     await sleep(1000);
+    const seen: number[] = [];
     const propagation: number[] = [];
     const adminRtt: number[] = [];
     let stale = 0;
@@ -108,15 +115,16 @@ async function runFlips(load: LoadGenerator, upstream: { port: number }, s: Sett
       const f = await flipOnce(admin, poll, percent, percent === 100 ? PATHS.flipTarget : 'legacy');
       if (i < 1) continue; // warm-up: the admin path compiled, not recorded
       if (f.adminStatus !== 200) adminFailures++;
-      else propagation.push(f.propagationMs);
+      else { seen.push(f.seenMs); propagation.push(f.adoptedMs); }
       adminRtt.push(f.adminMs);
       stale += f.stale;
       await sleep(20);
     }
     load.stopRun();
     const result = await running;
-    log(`changes: ${s.flips} flips: propagation median ${median(propagation).toFixed(2)} ms, max ${max(propagation).toFixed(2)} ms; ${result.failed} failed of ${result.completed}`);
-    return { flips: s.flips, propagationMs: summary3(propagation), adminMs: summary3(adminRtt), staleAfterAck: stale, adminFailures, load: result };
+    log(`changes: ${s.flips} flips: propagation median ${median(propagation).toFixed(2)} ms, p99 ${percentile(propagation, 99).toFixed(2)} ms; ` +
+      `seen by the poller median ${median(seen).toFixed(2)} ms, p99 ${percentile(seen, 99).toFixed(2)} ms; ${result.failed} failed of ${result.completed}`);
+    return { flips: s.flips, propagationMs: summary3(propagation), seenMs: summary3(seen), adminMs: summary3(adminRtt), staleAfterAck: stale, adminFailures, load: result };
   } finally {
     await Promise.all([admin.close(), poll.close()]);
     await gw.stop();

@@ -204,7 +204,11 @@ function targets(r: BenchResults): Target[] {
     ? { what: `${f.flips} runtime canary changes under load: 0 failed requests`, measured: `${f.load.failed} failed of ${int(f.load.completed)}`, met: f.load.failed === 0 && f.adminFailures === 0 }
     : { what: 'runtime canary changes under load: 0 failed requests', measured: 'not measured', met: null });
   out.push(f
-    ? { what: 'canary change propagation < 10 ms (p99 over the changes)', measured: `p99 ${ms(f.propagationMs.p99)} ms (median ${ms(f.propagationMs.median)}, max ${ms(f.propagationMs.max)})`, met: f.propagationMs.p99 < 10 }
+    ? {
+      what: 'canary change propagation < 10 ms (p99 over the changes, sending the change → the gateway serving it)',
+      measured: `p99 ${ms(f.propagationMs.p99)} ms (median ${ms(f.propagationMs.median)}, max ${ms(f.propagationMs.max)}); first answer seen by a poller under load: p99 ${ms(f.seenMs.p99)} ms (median ${ms(f.seenMs.median)})`,
+      met: f.propagationMs.p99 < 10,
+    }
     : { what: 'canary change propagation < 10 ms', measured: 'not measured', met: null });
   const a = typeof r.agent === 'object' ? r.agent : null;
   out.push(a
@@ -254,7 +258,9 @@ function spreadSection(runs: BenchResults[]): string {
   rows.push(
     ['10,000 routes, `strangler compile` ms', (x) => x.scale?.compile.find((c) => c.routes === 10_000)?.cliMs ?? NaN, int],
     ['canary change propagation p99 ms, one gateway', (x) => x.changes?.flips?.propagationMs.p99 ?? NaN, ms],
+    ['the same seen by a poller under load, p99 ms', (x) => x.changes?.flips?.seenMs?.p99 ?? NaN, ms],
     ['propagation p99 ms to the other instances (Redis)', (x) => x.sharedState?.propagationMs.p99 ?? NaN, ms],
+    ['the same seen in traffic by pollers, p99 ms', (x) => x.sharedState?.seenMs?.p99 ?? NaN, ms],
   );
   const body = rows.map(([what, get, fmt]) => {
     const v = runs.map(get).filter(Number.isFinite).sort((a, b) => a - b);
@@ -359,7 +365,8 @@ function changesSection(c: ChangesResult): string {
       ['changes (0 → 100 → 0 … percent)', String(f.flips)],
       ['failed requests / requests during the changes', `${f.load.failed} / ${int(f.load.completed)}`],
       ['admin calls refused', String(f.adminFailures)],
-      ['propagation ms: median / p99 / max', `${ms(f.propagationMs.median)} / ${ms(f.propagationMs.p99)} / ${ms(f.propagationMs.max)}`],
+      ['propagation ms, sending the change → the gateway serving it: median / p99 / max', `${ms(f.propagationMs.median)} / ${ms(f.propagationMs.p99)} / ${ms(f.propagationMs.max)}`],
+      ['seen by a poller under load ms, sending the change → its first answer that follows it: median / p99 / max', `${ms(f.seenMs.median)} / ${ms(f.seenMs.p99)} / ${ms(f.seenMs.max)}`],
       ['admin call round trip ms: median / p99 / max', `${ms(f.adminMs.median)} / ${ms(f.adminMs.p99)} / ${ms(f.adminMs.max)}`],
       ['stale: requests sent after the admin call was answered that followed the old split', String(f.staleAfterAck)],
     ]), '');
@@ -377,7 +384,9 @@ function sharedStateSection(r: BenchResults): string {
   if (!x) return [...out, `Not run (${r.sharedStateSkipped}).`, ''].join('\n');
   out.push(table(['shared state', 'value'], [
     ['changes through instance 0 (0 → 100 → 0 … percent)', String(x.changes)],
-    ['propagation to the other two instances ms: median / p99 / max (target p99 < 10)', `${ms(x.propagationMs.median)} / ${ms(x.propagationMs.p99)} / ${ms(x.propagationMs.max)}`],
+    ['propagation to the other two instances ms, to each one serving the change: median / p99 / max (target p99 < 10)', `${ms(x.propagationMs.median)} / ${ms(x.propagationMs.p99)} / ${ms(x.propagationMs.max)}`],
+    ['answers that followed the old split, sent to the other instances right after they reported the change', String(x.stale)],
+    ['the same changes seen in traffic by pollers running through them ms: median / p99 / max', `${ms(x.seenMs.median)} / ${ms(x.seenMs.p99)} / ${ms(x.seenMs.max)}`],
     ['admin call (answered once Redis holds the change) ms: median / p99 / max', `${ms(x.adminMs.median)} / ${ms(x.adminMs.p99)} / ${ms(x.adminMs.max)}`],
     ['admin calls refused', String(x.adminFailures)],
     ['gateway req/s, Redis state / file state (median of per-round ratios; target ≥ 0.98)', x.rpsRatio.toFixed(3)],
@@ -415,10 +424,15 @@ function method(r: BenchResults): string {
     '- The Node peers (`bench/peers/`) proxy every path to the upstream without routing; the gateway and nginx route ' +
     `\`${'/api/v1/track/42'}\` to \`/function/track-package/42\` (GET) and \`/api/v1/upload/blob\` to \`/function/upload/blob\` (POST).`,
     `- Canary changes: ${s.flips} × \`PATCH /routes/flip {"percent": 100 | 0}\` on the admin API (after ${WARMUP_CHANGES} unrecorded ones) while load runs on the ` +
-    'same route (through the gateway with `debug_headers: true`). A poller on its own keep-alive connection starts with each ' +
-    'call; propagation is the time from sending the call to receiving the first response whose `X-Strangler-Target` ' +
-    'follows the new split (so it includes one proxied request under load). The poller goes on until a request sent after ' +
-    'the call was answered comes back; any such request that still followed the old split is counted as stale.',
+    'same route (through the gateway with `debug_headers: true`). Propagation is the time from sending the call to the moment ' +
+    'the gateway began serving the change, as its `/healthz` reports it (`state_adopted_at_ms`; the bench and the gateway ' +
+    'read the same clock). A poller on its own keep-alive connection starts with each call; the time to its first response ' +
+    'whose `X-Strangler-Target` follows the new split is reported beside it (it adds one proxied request under load). The ' +
+    'poller goes on until a request sent after the call was answered comes back; any such request that still followed the ' +
+    'old split is counted as stale.',
+    '- Shared state: the same changes through one of three gateways on one redis-server; propagation is the time to each ' +
+    'other instance serving the change (its `state_adopted_at_ms`), then one request to each checks its traffic follows it. ' +
+    'The changes are then made again with pollers on the other instances\' traffic ports running through them, as above.',
     `- Reloads: ${s.reloads} \`strangler apply\` runs (the manifest alternates between two canary percentages, so each has a ` +
     `change to apply) with ${s.connections} connections of load, then ${s.reloads} plain \`nginx -s reload\`, 0.5 s apart.`,
     '- Every Node proxy, the gateway and the peers alike, runs with `--no-memory-reducer`, the flag the gateway ships with ' +

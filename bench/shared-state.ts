@@ -1,6 +1,10 @@
 // Suite 4, shared state: three gateway processes on one redis-server (persistence off).
 // - Propagation: a change through instance 0 (PATCH, alternating 0 and 100 percent), timed from
-//   sending it to the first answer from each other instance's traffic port that follows it.
+//   sending it to the moment each other instance began serving it (its /healthz
+//   state_adopted_at_ms; same host, same clock), then checked on that instance's traffic port.
+// - Seen in traffic: the same changes again, timed to the first answer from each other
+//   instance's traffic port that follows it, by pollers running through the change (so it also
+//   counts a poll's round trip and the pollers' load on the two cores).
 // - Throughput: the same load against a gateway with Redis state and one with file state,
 //   interleaved rounds; state is read from memory on the request path, so the ratio should be ~1.
 import { Client, request } from 'undici';
@@ -15,8 +19,12 @@ import { max, median, percentile } from './stats';
 
 export interface SharedStateResult {
   changes: number;
-  /** Sending the change to instance 0 → in effect on another instance (ms), over changes × 2 instances. */
+  /** Sending the change to instance 0 → another instance serving it (ms, its own adoption time), over changes × 2 instances. */
   propagationMs: { median: number; p99: number; max: number };
+  /** Answers on the other instances' traffic ports checked right after they reported the change: any that followed the old split. */
+  stale: number;
+  /** Sending the change → a poller's first answer from another instance that follows it (ms). */
+  seenMs: { median: number; p99: number; max: number };
   /** Instance 0's answer to the change (ms): Redis holds it by then. */
   adminMs: { median: number; p99: number; max: number };
   adminFailures: number;
@@ -28,6 +36,7 @@ export interface SharedStateResult {
 /** Changes made before the recorded ones (JIT, Redis's script cache). */
 export const WARMUP_CHANGES = 10;
 
+const nowMs = () => performance.timeOrigin + performance.now();
 const summary3 = (xs: number[]) => ({ median: median(xs), p99: percentile(xs, 99), max: max(xs) });
 
 async function admin(port: number, method: 'GET' | 'PATCH', path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -36,6 +45,16 @@ async function admin(port: number, method: 'GET' | 'PATCH', path: string, body?:
     body: body ? JSON.stringify(body) : undefined,
   });
   return { status: r.statusCode, json: (await r.body.json()) as Record<string, unknown> };
+}
+
+/** Polls an instance's /healthz until it serves `version`; the time it began serving it (epoch ms). */
+async function adoptedAt(adminPort: number, version: number): Promise<number> {
+  for (let i = 0; i < 5_000; i++) {
+    const state = (await admin(adminPort, 'GET', '/healthz')).json.state as { state_version: number; state_adopted_at_ms: number };
+    if (state.state_version >= version) return state.state_adopted_at_ms;
+    await sleep(2);
+  }
+  throw new Error(`an instance never served version ${version}`);
 }
 
 /**
@@ -75,23 +94,41 @@ export async function runSharedState(load: LoadGenerator, upstream: { port: numb
     const [first, ...others] = started.slice(0, 3);
     polls = others.map((o) => new Client(`http://127.0.0.1:${o.port}`));
 
+    const expected = (percent: number) => (percent === 100 ? PATHS.flipTarget : 'legacy');
     const propagation: number[] = [];
     const adminMs: number[] = [];
     let adminFailures = 0;
+    let stale = 0;
     // The first changes compile the admin path and load the script into Redis: not recorded.
     for (let n = -WARMUP_CHANGES; n < s.flips; n++) {
       const percent = n % 2 === 0 ? 100 : 0;
-      const t0 = performance.now();
-      const seen = polls.map((p) => seenAt(p, percent === 100 ? PATHS.flipTarget : 'legacy'));
+      const t0 = nowMs();
       const r = await admin(first.admin, 'PATCH', `/routes/${PATHS.flipRoute}`, { percent });
-      const answered = performance.now() - t0;
-      const times = await Promise.all(seen);
+      const answered = nowMs() - t0;
+      const version = Number(r.json.state_version);
+      const adopted = await Promise.all(others.map((o) => adoptedAt(o.admin, version)));
+      for (const p of polls) {
+        const res = await p.request({ path: PATHS.flip, method: 'GET' });
+        await res.body.dump();
+        if (res.headers['x-strangler-target'] !== expected(percent)) stale++;
+      }
       if (n < 0) continue;
       adminMs.push(answered);
       if (r.status !== 200) adminFailures++;
-      for (const t of times) propagation.push(t - t0);
+      for (const t of adopted) propagation.push(t - t0);
     }
     log(`shared-state: ${s.flips} changes, propagation p50 ${median(propagation).toFixed(2)} ms p99 ${percentile(propagation, 99).toFixed(2)} ms`);
+
+    const seen: number[] = [];
+    for (let n = -WARMUP_CHANGES; n < s.flips; n++) {
+      const percent = n % 2 === 0 ? 100 : 0;
+      const t0 = performance.now();
+      const seenAll = polls.map((p) => seenAt(p, expected(percent)));
+      await admin(first.admin, 'PATCH', `/routes/${PATHS.flipRoute}`, { percent });
+      const times = await Promise.all(seenAll);
+      if (n >= 0) for (const t of times) seen.push(t - t0);
+    }
+    log(`shared-state: seen in traffic by pollers p50 ${median(seen).toFixed(2)} ms p99 ${percentile(seen, 99).toFixed(2)} ms`);
 
     const spec = (g: RunningGateway, durationSec: number) => ({ url: `http://127.0.0.1:${g.port}${PATHS.get}`, method: 'GET' as const, durationSec, connections: s.connections });
     for (const g of [first, file]) await measure(load, g, upstream.pid, spec(g, s.warmup));
@@ -106,7 +143,7 @@ export async function runSharedState(load: LoadGenerator, upstream: { port: numb
       }
     }
     const ratios = rps.redis.map((r, i) => r.rps / rps.file[i].rps);
-    return { changes: s.flips, propagationMs: summary3(propagation), adminMs: summary3(adminMs), adminFailures, rps, rpsRatio: median(ratios) };
+    return { changes: s.flips, propagationMs: summary3(propagation), stale, seenMs: summary3(seen), adminMs: summary3(adminMs), adminFailures, rps, rpsRatio: median(ratios) };
   } finally {
     await Promise.all(polls.map((p) => p.close()));
     await Promise.all(started.map((g) => g.stop()));

@@ -78,7 +78,11 @@ describe('admin API', function () {
   describe('reads', () => {
     it('GET /healthz needs no token', async () => {
       const res = await api.get('/healthz').expect(200).expect('content-type', /application\/json/);
-      assert.deepEqual(res.body, { status: 'ok', service: 'strangler-admin', version: res.body.version, state: { store: 'file', available: true, state_version: 0, stale_seconds: 0 } });
+      assert.deepEqual(res.body, {
+        status: 'ok', service: 'strangler-admin', version: res.body.version,
+        state: { store: 'file', available: true, state_version: 0, stale_seconds: 0, state_adopted_at_ms: res.body.state.state_adopted_at_ms },
+      });
+      assert.ok(res.body.state.state_adopted_at_ms <= performance.timeOrigin + performance.now(), 'the state was adopted before this answer');
       assert.equal(typeof res.body.version, 'string');
     });
 
@@ -188,7 +192,11 @@ describe('admin API', function () {
 
     it('sets the percent: persisted atomically, audited, effective on the next request', async () => {
       assert.equal(await servedBy('/off/2'), 'legacy');
+      const sent = performance.timeOrigin + performance.now();
       const res = await api.patch('/routes/off').set(auth()).send({ percent: 100 }).expect(200);
+      const health = (await api.get('/healthz').expect(200)).body.state;
+      assert.equal(health.state_version, res.body.state_version);
+      assert.ok(health.state_adopted_at_ms >= sent && health.state_adopted_at_ms <= performance.timeOrigin + performance.now(), 'healthz says when the change began serving');
       assert.equal(res.body.effective_percent, 100);
       assert.equal(res.body.previous_percent, 0);
       assert.equal(res.body.manifest_percent, 0);

@@ -52,6 +52,7 @@ describe('shared state: several gateway instances on one Redis', function () {
   });
 
   it('a change through one instance is effective on all, at the same version, and in traffic', async () => {
+    const sent = performance.timeOrigin + performance.now();
     const res = await patchPercent(admins()[0], 'images', 100);
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const version = res.body.state_version as number;
@@ -64,7 +65,10 @@ describe('shared state: several gateway instances on one Redis', function () {
       assert.deepEqual([...s.sides.keys()], ['function'], `instance on ${port} serves the change`);
     }
     const health = await call(admins()[1], 'GET', '/healthz');
-    assert.deepEqual(health.body.state, { store: 'redis', available: true, state_version: version, stale_seconds: 0 });
+    const { state_adopted_at_ms: adopted, ...state } = health.body.state as Record<string, unknown>;
+    assert.deepEqual(state, { store: 'redis', available: true, state_version: version, stale_seconds: 0 });
+    // When the other instance began serving the change: after it was sent, before it was seen there.
+    assert.ok(typeof adopted === 'number' && adopted >= sent && adopted <= performance.timeOrigin + performance.now(), `adopted at ${String(adopted)}, sent at ${sent}`);
   });
 
   it('100 changes under load across three instances: no failed request, each change effective everywhere once acknowledged', async () => {

@@ -378,7 +378,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       const h = state.health();
       return sendJson(res, 200, {
         status: h.available ? 'ok' : 'degraded', service: ADMIN_SERVICE, version: VERSION,
-        state: { store: h.store, available: h.available, state_version: h.version, stale_seconds: h.stale_seconds },
+        state: { store: h.store, available: h.available, state_version: h.version, stale_seconds: h.stale_seconds, state_adopted_at_ms: h.adopted_at_ms },
       });
     }
     // Nothing below says anything about routes until the token checks out.

@@ -21,7 +21,7 @@ import type { AuditEntry, AuditSink } from './audit-log';
 import { isHostReport, type HostReport, type HostReports } from './state-source';
 import { readStateFile, writeStateCopySync } from './state-store';
 import {
-  checkChanges, overridesOf, parseSnapshot, planChanges, StateUnavailableError,
+  checkChanges, overridesOf, parseSnapshot, planChanges, preciseNowMs, StateUnavailableError,
   type ApplyResult, type Override, type RuntimeState, type StateChanges, type StateHealth, type StateSnapshot,
 } from './runtime-state';
 import { describeRedisUrl, type RedisTarget } from './state-target';
@@ -115,6 +115,7 @@ type Client = RedisClientType;
 export class RedisStateStore implements RuntimeState {
   private state: StateSnapshot;
   private overrides: ReadonlyMap<string, Override>;
+  private adoptedAtMs = preciseNowMs();
   private applied: ((state: StateSnapshot) => Promise<void>) | null = null;
   /** Serialises this instance's changes and the states it adopts, in version order. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -207,6 +208,7 @@ export class RedisStateStore implements RuntimeState {
     return {
       store: 'redis', location: describeRedisUrl(this.o.target.url), available: this.available,
       version: this.state.version, stale_seconds: this.available ? 0 : Math.round((Date.now() - this.lastConfirmed) / 100) / 10,
+      adopted_at_ms: this.adoptedAtMs,
     };
   }
 
@@ -462,6 +464,7 @@ export class RedisStateStore implements RuntimeState {
     }
     this.state = next;
     this.overrides = overridesOf(next);
+    this.adoptedAtMs = preciseNowMs();
     this.writeSnapshot();
     for (const f of this.followers) f(next);
     void this.heartbeat().catch(() => undefined);

@@ -51,6 +51,16 @@ export interface StateHealth {
   readonly version: number;
   /** Seconds since the state was last confirmed current against the store (0 for a file). */
   readonly stale_seconds: number;
+  /**
+   * When this instance began serving `version` (epoch ms, sub-millisecond): against the time a
+   * change was made, how long it took to reach this instance.
+   */
+  readonly adopted_at_ms: number;
+}
+
+/** The wall clock in ms with the monotonic clock's precision: adoption times compare across processes of a host. */
+export function preciseNowMs(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 export interface RuntimeState {

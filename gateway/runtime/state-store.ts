@@ -9,7 +9,7 @@ import type { Route } from '../manifest/route-table';
 import { atomicTempPrefix, atomicWriteFile, atomicWriteFileSync } from '../util/atomic-write';
 import { effectivePercent } from '../manifest/percent';
 import {
-  checkChanges, overridesOf, parseSnapshot, planChanges,
+  checkChanges, overridesOf, parseSnapshot, planChanges, preciseNowMs,
   type ApplyResult, type Override, type RuntimeState, type StateChanges, type StateHealth, type StateSnapshot,
 } from './runtime-state';
 
@@ -30,6 +30,7 @@ export class StateFileError extends Error {
 export class FileStateStore implements RuntimeState {
   private state: StateSnapshot;
   private overrides: ReadonlyMap<string, Override>;
+  private adoptedAtMs = preciseNowMs();
   /** Tail of the write queue: each mutation starts after the previous one settled. */
   private queue: Promise<unknown> = Promise.resolve();
   /** Told of each change once it is durable, before the change resolves (workers of a cluster). */
@@ -64,7 +65,7 @@ export class FileStateStore implements RuntimeState {
   }
 
   health(): StateHealth {
-    return { store: 'file', location: this.file, available: true, version: this.state.version, stale_seconds: 0 };
+    return { store: 'file', location: this.file, available: true, version: this.state.version, stale_seconds: 0, adopted_at_ms: this.adoptedAtMs };
   }
 
   /**
@@ -99,6 +100,7 @@ export class FileStateStore implements RuntimeState {
   private serve(s: StateSnapshot): Promise<void> {
     this.state = s;
     this.overrides = overridesOf(s);
+    this.adoptedAtMs = preciseNowMs();
     return this.applied ? this.applied(s) : Promise.resolve();
   }
 
