@@ -210,6 +210,17 @@ function targets(r: BenchResults): Target[] {
       met: f.propagationMs.p99 < 10,
     }
     : { what: 'canary change propagation < 10 ms', measured: 'not measured', met: null });
+  const x = r.sharedState;
+  out.push(x
+    ? {
+      what: 'change propagation to the other instances on Redis < 10 ms (p99, sending the change → each instance serving it)',
+      measured: `p99 ${ms(x.propagationMs.p99)} ms (median ${ms(x.propagationMs.median)}, max ${ms(x.propagationMs.max)}), ${x.stale} stale; seen in traffic by pollers: p99 ${ms(x.seenMs.p99)} ms`,
+      met: x.propagationMs.p99 < 10 && x.stale === 0,
+    }
+    : { what: 'change propagation to the other instances on Redis < 10 ms', measured: r.sharedStateSkipped ? `not measured (${r.sharedStateSkipped})` : 'not measured', met: null });
+  out.push(x
+    ? { what: 'gateway req/s with Redis state ≥ 0.98× with file state', measured: ratio3(x.rpsRatio), met: x.rpsRatio >= 0.98 }
+    : { what: 'gateway req/s with Redis state ≥ 0.98× with file state', measured: 'not measured', met: null });
   const a = typeof r.agent === 'object' ? r.agent : null;
   out.push(a
     ? { what: `PATCH → nginx serving the new split (strangler agent), p50/p99 over ${a.changes} changes: about a second`, measured: `p50 ${ms(a.followMs.p50)} ms, p99 ${ms(a.followMs.p99)} ms`, met: a.followMs.p99 < 1500 }
