@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'undici';
+import { preciseNowMs } from '../gateway/runtime/runtime-state';
 import { PROJECT_ROOT } from '../gateway/version';
 import type { LoadGenerator, LoadResult } from './load';
 import { benchManifest, PATHS } from './manifests';
@@ -64,7 +65,7 @@ interface FlipOnce { adminStatus: number; adminMs: number; seenMs: number; adopt
  */
 async function flipOnce(admin: Client, poll: Client, percent: number, expected: string): Promise<FlipOnce> {
   const t0 = process.hrtime.bigint();
-  const t0Ms = performance.timeOrigin + performance.now();
+  const t0Ms = preciseNowMs();
   let ackAt: bigint | null = null;
   let adminStatus = 0;
   const call = admin.request({

@@ -9,6 +9,7 @@
 //   each from its own load generator, over rounds; state is read from memory on the request
 //   path, so the ratio should be ~1.
 import { Client, request } from 'undici';
+import { preciseNowMs } from '../gateway/runtime/runtime-state';
 import { findRedisServer, startRedis } from '../test/helpers/redis';
 import { startLoadGenerator, type LoadGenerator } from './load';
 import { benchManifest, PATHS } from './manifests';
@@ -37,7 +38,6 @@ export interface SharedStateResult {
 /** Changes made before the recorded ones (JIT, Redis's script cache). */
 export const WARMUP_CHANGES = 10;
 
-const nowMs = () => performance.timeOrigin + performance.now();
 const summary3 = (xs: number[]) => ({ median: median(xs), p99: percentile(xs, 99), max: max(xs) });
 
 async function admin(port: number, method: 'GET' | 'PATCH', path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -104,9 +104,9 @@ export async function runSharedState(load: LoadGenerator, upstream: { port: numb
     // The first changes compile the admin path and load the script into Redis: not recorded.
     for (let n = -WARMUP_CHANGES; n < s.flips; n++) {
       const percent = n % 2 === 0 ? 100 : 0;
-      const t0 = nowMs();
+      const t0 = preciseNowMs();
       const r = await admin(first.admin, 'PATCH', `/routes/${PATHS.flipRoute}`, { percent });
-      const answered = nowMs() - t0;
+      const answered = preciseNowMs() - t0;
       const version = Number(r.json.state_version);
       const adopted = await Promise.all(others.map((o) => adoptedAt(o.admin, version)));
       for (const p of polls) {

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import supertest from 'supertest';
 import { request } from 'undici';
+import { preciseNowMs } from '../gateway/runtime/runtime-state';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
 import { ROUTING_MANIFEST } from './helpers/manifests';
 import { startStack, type Stack } from './helpers/stack';
@@ -82,7 +83,7 @@ describe('admin API', function () {
         status: 'ok', service: 'strangler-admin', version: res.body.version,
         state: { store: 'file', available: true, state_version: 0, stale_seconds: 0, state_adopted_at_ms: res.body.state.state_adopted_at_ms },
       });
-      assert.ok(res.body.state.state_adopted_at_ms <= performance.timeOrigin + performance.now(), 'the state was adopted before this answer');
+      assert.ok(res.body.state.state_adopted_at_ms <= preciseNowMs(), 'the state was adopted before this answer');
       assert.equal(typeof res.body.version, 'string');
     });
 
@@ -192,11 +193,11 @@ describe('admin API', function () {
 
     it('sets the percent: persisted atomically, audited, effective on the next request', async () => {
       assert.equal(await servedBy('/off/2'), 'legacy');
-      const sent = performance.timeOrigin + performance.now();
+      const sent = preciseNowMs();
       const res = await api.patch('/routes/off').set(auth()).send({ percent: 100 }).expect(200);
       const health = (await api.get('/healthz').expect(200)).body.state;
       assert.equal(health.state_version, res.body.state_version);
-      assert.ok(health.state_adopted_at_ms >= sent && health.state_adopted_at_ms <= performance.timeOrigin + performance.now(), 'healthz says when the change began serving');
+      assert.ok(health.state_adopted_at_ms >= sent && health.state_adopted_at_ms <= preciseNowMs(), 'healthz says when the change began serving');
       assert.equal(res.body.effective_percent, 100);
       assert.equal(res.body.previous_percent, 0);
       assert.equal(res.body.manifest_percent, 0);

@@ -10,7 +10,7 @@ export interface IpAddress {
 
 /** 4, 6, or 0 for text that is neither, as node:net's isIP answers. */
 export function ipFamily(text: string): 0 | 4 | 6 {
-  return parseIpAddress(text)?.family ?? 0;
+  return ipv4Bytes(text) ? 4 : ipv6Bytes(text) ? 6 : 0;
 }
 
 export function parseIpAddress(text: string): IpAddress | null {
