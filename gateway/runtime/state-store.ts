@@ -109,11 +109,12 @@ export class FileStateStore implements RuntimeState {
   }
 }
 
-/** Atomic and durable (see the top of this file). */
+/** The state file's text: one format for the store's own file and for a copy of Redis's state. */
 function stateFileText(s: StateSnapshot): string {
   return JSON.stringify({ format: FILE_FORMAT, version: s.version, routes: s.routes }, null, 2) + '\n';
 }
 
+/** Atomic and durable (see the top of this file). */
 export function writeStateFile(file: string, s: StateSnapshot): Promise<void> {
   return atomicWriteFile(file, stateFileText(s), 0o600);
 }
