@@ -31,6 +31,21 @@ describe('access log writer', () => {
     assert.equal(w.dropped, 0);
   });
 
+  it('lines are encoded as UTF-8 as they arrive: multibyte text across batch boundaries and a line longer than a batch arrive intact', async () => {
+    const path = join(dir, 'utf8.log');
+    const w = new AccessLogWriter({ kind: 'file', path });
+    const lines: string[] = [];
+    // Characters of 1 to 4 bytes in lines of many lengths, so batches end at every kind of
+    // boundary (mostly 3-byte text: a line that fits by its length need not fit by its bytes); one line of 100 KiB.
+    for (let i = 0; i < 5000; i++) lines.push(`{"n":${i},"ua":"${'€'.repeat(i % 97)}${'é😀x'.repeat(i % 5)}"}\n`);
+    lines.splice(1500, 0, `{"big":"${'ü'.repeat(50_000)}"}\n`);
+    for (const l of lines) w.append(l);
+    await w.close();
+    assert.equal(readFileSync(path, 'utf8'), lines.join(''));
+    assert.equal(w.written, lines.length);
+    assert.equal(w.dropped, 0);
+  });
+
   it('a destination that does not drain (a FIFO nobody reads yet): append never blocks, the buffer stays bounded, the rest is dropped and counted', async () => {
     const fifo = join(dir, 'slow.fifo');
     assert.equal(spawnSync('mkfifo', [fifo]).status, 0);

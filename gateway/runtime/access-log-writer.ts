@@ -5,7 +5,9 @@
 // CPU than the request itself). A slow or full disk therefore never stalls a request: once the buffer holds `maxBytes`,
 // new lines are dropped and counted (strangler_access_log_dropped_lines_total), as are lines a
 // failed write lost. reopen() closes and reopens the file between two writes, for logrotate
-// (SIGUSR1, as nginx).
+// (SIGUSR1, as nginx). A line is encoded into the batch's buffer as it is appended: kept as
+// strings until the batch was written, every line outlived a few scavenges and was promoted to
+// the old generation, where only a full collection frees it.
 import { close, open, write } from 'node:fs';
 import { Counter, type Registry } from 'prom-client';
 
@@ -29,8 +31,14 @@ export class AccessLogWriter {
   /** Lines written to the destination, dropped (buffer full or write failed). */
   written = 0;
   dropped = 0;
-  private pending: string[] = [];
+  /** Encoded lines waiting: filled buffers, then the one filling (`fill`, `fillBytes` used). */
+  private full: Buffer[] = [];
+  private fill: Buffer | null = null;
+  private fillBytes = 0;
+  private pendingLines = 0;
   private pendingBytes = 0;
+  /** A written batch's buffer, kept for the next one. */
+  private spare: Buffer | null = null;
   private fd: number | null = null;
   private busy = false;
   private reopenWanted = false;
@@ -63,15 +71,31 @@ export class AccessLogWriter {
 
   /** `line` ends in "\n". Never blocks: queued, or dropped when the buffer is full. */
   append(line: string): void {
-    if (this.closed || this.pendingBytes + line.length > this.maxBytes) {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: most lines are measured only when that bound does not fit.
+    const room = this.fill === null ? 0 : this.fill.length - this.fillBytes;
+    const bytes = line.length * 3 <= room ? -1 : Buffer.byteLength(line);
+    if (this.closed || this.pendingBytes + (bytes < 0 ? line.length : bytes) > this.maxBytes) {
       this.dropped++;
       return;
     }
-    this.pending.push(line);
-    this.pendingBytes += line.length;
+    if (bytes > room) {
+      if (this.fill !== null && this.fillBytes > 0) this.full.push(this.fill.subarray(0, this.fillBytes));
+      this.fill = bytes > BATCH_BYTES ? Buffer.allocUnsafe(bytes) : this.takeBuffer();
+      this.fillBytes = 0;
+    }
+    const written = this.fill!.write(line, this.fillBytes);
+    this.fillBytes += written;
+    this.pendingBytes += written;
+    this.pendingLines++;
     if (this.busy) return; // the running drain takes it
-    if (this.pendingBytes >= BATCH_BYTES) this.startDrain();
+    if (this.full.length > 0) this.startDrain();
     else if (this.timer === null) this.timer = setTimeout(() => this.startDrain(), this.flushMs).unref();
+  }
+
+  private takeBuffer(): Buffer {
+    const b = this.spare ?? Buffer.allocUnsafeSlow(BATCH_BYTES);
+    this.spare = null;
+    return b;
   }
 
   private startDrain(): void {
@@ -91,7 +115,7 @@ export class AccessLogWriter {
 
   /** Writes everything waiting; resolves once it is written (or dropped). */
   async flush(): Promise<void> {
-    while (this.busy || this.pending.length > 0 || this.reopenWanted) {
+    while (this.busy || this.pendingLines > 0 || this.reopenWanted) {
       const cycle = new Promise<void>((resolve) => this.drained.push(resolve));
       this.startDrain();
       await cycle;
@@ -122,26 +146,31 @@ export class AccessLogWriter {
         if (this.fd !== null && this.destination.kind === 'file') await closeFd(this.fd);
         this.fd = null;
       }
-      if (this.pending.length > 0) {
-        const chunk = this.pending.join('');
-        const lines = this.pending.length;
-        this.pending = [];
+      if (this.pendingLines > 0) {
+        const batch = this.fillBytes > 0 ? [...this.full, this.fill!.subarray(0, this.fillBytes)] : this.full;
+        const lines = this.pendingLines;
+        this.full = [];
+        this.fill = null;
+        this.fillBytes = 0;
+        this.pendingLines = 0;
         this.pendingBytes = 0;
         try {
           const fd = await this.openFd();
-          await writeAll(fd, Buffer.from(chunk));
+          for (const buf of batch) await writeAll(fd, buf);
           this.written += lines;
           this.lastError = '';
         } catch (err) {
           this.dropped += lines;
           this.fail('write failed, lines dropped', err as Error);
         }
+        const last = batch[batch.length - 1].buffer;
+        if (last.byteLength === BATCH_BYTES) this.spare = Buffer.from(last);
       }
     } finally {
       this.busy = false;
       for (const resolve of this.drained.splice(0)) resolve();
-      if (this.reopenWanted || this.pendingBytes >= BATCH_BYTES) this.startDrain();
-      else if (this.pending.length > 0 && this.timer === null && !this.closed) this.timer = setTimeout(() => this.startDrain(), this.flushMs).unref();
+      if (this.reopenWanted || this.full.length > 0) this.startDrain();
+      else if (this.pendingLines > 0 && this.timer === null && !this.closed) this.timer = setTimeout(() => this.startDrain(), this.flushMs).unref();
     }
   }
 

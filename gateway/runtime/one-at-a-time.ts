@@ -7,17 +7,39 @@ import type { Socket } from 'node:net';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
+// The connection's turn, kept on its socket (a WeakMap entry per request cost the GC more):
+// absent when idle, null while a request runs, the waiting [req, res, …] pairs once one queues.
+const TURN = Symbol('strangler.turn');
+type Waiting = (IncomingMessage | ServerResponse)[];
+type TurnSocket = Socket & { [TURN]?: Waiting | null };
+
 /** Wraps a handler so that requests on the same connection run in turn, in arrival order. */
 export function oneAtATime(handle: RequestHandler): (req: IncomingMessage, res: ServerResponse) => void {
-  // The tail of each connection's queue; a connection with nothing queued has no entry.
-  const tails = new WeakMap<Socket, Promise<void>>();
+  const run = (socket: TurnSocket, req: IncomingMessage, res: ServerResponse): void => {
+    const over = () => next(socket);
+    handle(req, res).then(over, over);
+  };
+  const next = (socket: TurnSocket): void => {
+    const waiting = socket[TURN];
+    if (!waiting) {
+      socket[TURN] = undefined;
+      return;
+    }
+    const req = waiting.shift() as IncomingMessage;
+    const res = waiting.shift() as ServerResponse;
+    if (waiting.length === 0) socket[TURN] = null;
+    run(socket, req, res);
+  };
   return (req, res) => {
-    const socket = req.socket;
-    const previous = tails.get(socket);
-    const run = previous === undefined ? handle(req, res) : previous.then(() => handle(req, res));
-    const tail = run.then(() => {
-      if (tails.get(socket) === tail) tails.delete(socket);
-    });
-    tails.set(socket, tail);
+    const socket = req.socket as TurnSocket;
+    const turn = socket[TURN];
+    if (turn === undefined) {
+      socket[TURN] = null;
+      run(socket, req, res);
+    } else if (turn === null) {
+      socket[TURN] = [req, res];
+    } else {
+      turn.push(req, res);
+    }
   };
 }
