@@ -147,7 +147,8 @@ export class AccessLogWriter {
         this.fd = null;
       }
       if (this.pendingLines > 0) {
-        const batch = this.fillBytes > 0 ? [...this.full, this.fill!.subarray(0, this.fillBytes)] : this.full;
+        const filled = this.fill;
+        const batch = this.fillBytes > 0 ? [...this.full, filled!.subarray(0, this.fillBytes)] : this.full;
         const lines = this.pendingLines;
         this.full = [];
         this.fill = null;
@@ -163,8 +164,7 @@ export class AccessLogWriter {
           this.dropped += lines;
           this.fail('write failed, lines dropped', err as Error);
         }
-        const last = batch[batch.length - 1].buffer;
-        if (last.byteLength === BATCH_BYTES) this.spare = Buffer.from(last);
+        if (filled !== null && filled.length === BATCH_BYTES) this.spare = filled;
       }
     } finally {
       this.busy = false;
