@@ -8,9 +8,9 @@ import type { Socket } from 'node:net';
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 // The connection's turn, kept on its socket (a WeakMap entry per request cost the GC more):
-// absent when idle, null while a request runs, the waiting [req, res, …] pairs once one queues.
+// absent when idle, null while a request runs, the waiting requests once one queues.
 const TURN = Symbol('strangler.turn');
-type Waiting = (IncomingMessage | ServerResponse)[];
+type Waiting = [IncomingMessage, ServerResponse][];
 type TurnSocket = Socket & { [TURN]?: Waiting | null };
 
 /** Wraps a handler so that requests on the same connection run in turn, in arrival order. */
@@ -25,8 +25,7 @@ export function oneAtATime(handle: RequestHandler): (req: IncomingMessage, res: 
       socket[TURN] = undefined;
       return;
     }
-    const req = waiting.shift() as IncomingMessage;
-    const res = waiting.shift() as ServerResponse;
+    const [req, res] = waiting.shift()!;
     if (waiting.length === 0) socket[TURN] = null;
     run(socket, req, res);
   };
@@ -37,9 +36,9 @@ export function oneAtATime(handle: RequestHandler): (req: IncomingMessage, res: 
       socket[TURN] = null;
       run(socket, req, res);
     } else if (turn === null) {
-      socket[TURN] = [req, res];
+      socket[TURN] = [[req, res]];
     } else {
-      turn.push(req, res);
+      turn.push([req, res]);
     }
   };
 }
