@@ -62,13 +62,16 @@ async function measureMode(load: LoadGenerator, upstreamPort: number, mode: 'gra
   const started: Running[] = [];
   const holders: Child<{ opened: number }>[] = [];
   try {
-    const nginxAt = async () => { const listen = await freePort(); return startGeneratedNginx('nginx', { listen, upstream: upstreamPort }); };
-    const gatewayAt = async () => startGatewayProcess('gateway', benchManifest({ listen: await freePort(), upstream: upstreamPort }));
+    // Each is stopped at the end even when a later one fails to start.
+    const kept = (r: Running) => { started.push(r); return r; };
+    // Enough worker connections for every idle client on one worker, with an upstream connection
+    // each while the burst is in flight (at the default 8,192, nginx closed about 1,200 of them).
+    const nginxAt = async () => kept(await startGeneratedNginx('nginx', { listen: await freePort(), upstream: upstreamPort }, { workerConnections: 2 * IDLE + 1024 }));
+    const gatewayAt = async () => kept(await startGatewayProcess('gateway', benchManifest({ listen: await freePort(), upstream: upstreamPort })));
     const layers = [
       { layer: 'nginx', idle: await nginxAt(), alone: await nginxAt() },
       { layer: 'gateway', idle: await gatewayAt(), alone: await gatewayAt() },
     ];
-    for (const l of layers) started.push(l.idle, l.alone);
     const spec = (r: Running, durationSec: number) => ({ url: `http://127.0.0.1:${r.port}${PATHS.get}`, durationSec, connections: 8 });
     for (const r of started) await load.run(spec(r, Math.min(3, SECONDS))); // warm-up: JIT, pools
 

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileManifest } from '../gateway/manifest/compile-manifest';
-import { renderNginxConfig } from '../gateway/nginx/render-config';
+import { renderNginxConfig, type RenderOptions } from '../gateway/nginx/render-config';
 import { TRAFFIC_NODE_FLAGS } from '../gateway/runtime/node-flags';
 import { PROJECT_ROOT } from '../gateway/version';
 import { benchManifest, type BenchManifestOptions } from './manifests';
@@ -80,10 +80,10 @@ export async function startGatewayProcess(name: string, manifestText: string, wo
 }
 
 /** The manifest compiled the way `strangler compile` does it. */
-export function generatedConfig(manifestText: string): string {
+export function generatedConfig(manifestText: string, render: RenderOptions = {}): string {
   const { table, diagnostics } = compileManifest(manifestText, 'bench.yaml');
   if (!table) throw new Error(`bench manifest invalid:\n${diagnostics.map((d) => `${d.code} ${d.path}: ${d.message}`).join('\n')}`);
-  return renderNginxConfig(table, { manifestName: 'bench.yaml' });
+  return renderNginxConfig(table, { manifestName: 'bench.yaml', ...render });
 }
 
 export function handWrittenConfig(listen: number, upstream: number): string {
@@ -96,6 +96,6 @@ export function asRunning(name: string, port: number, n: BenchNginx): Running & 
   return { name, port, pids: n.pids, stop: n.stop, nginx: n };
 }
 
-export async function startGeneratedNginx(name: string, o: BenchManifestOptions): Promise<Running & { nginx: BenchNginx }> {
-  return asRunning(name, o.listen, await startNginx(generatedConfig(benchManifest(o)), o.listen));
+export async function startGeneratedNginx(name: string, o: BenchManifestOptions, render: RenderOptions = {}): Promise<Running & { nginx: BenchNginx }> {
+  return asRunning(name, o.listen, await startNginx(generatedConfig(benchManifest(o), render), o.listen));
 }

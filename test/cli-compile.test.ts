@@ -104,6 +104,20 @@ describe('strangler compile', () => {
       assert.match(r.stderr, /--worker-rlimit-nofile/);
     }
   });
+  it('emits worker_connections 8192 unless --worker-connections says otherwise, and refuses a bad value with exit 2', async () => {
+    const plain = await strangler(['compile', EXAMPLE]);
+    assert.match(plain.stdout, /^ {4}worker_connections 8192;$/m);
+    const set = await strangler(['compile', EXAMPLE, '--worker-connections', '30000']);
+    assert.equal(set.code, 0, set.stderr);
+    assert.match(set.stdout, /^ {4}worker_connections 30000;$/m);
+    assert.equal(set.stdout.match(/worker_connections/g)!.length, 1);
+    for (const bad of ['0', '-5', 'many', '1.5', '1e4', ' 4096', '99999999']) {
+      const r = await strangler(['compile', EXAMPLE, `--worker-connections=${bad}`]);
+      assert.equal(r.code, 2, bad);
+      assert.match(r.stderr, /--worker-connections must be an integer from 1 to 1048576/);
+      assert.equal(r.stdout, '', 'nothing compiled on a usage error');
+    }
+  });
   it('--check exits 1 on a stale file and 0 on a fresh one; -o writes it', async () => {
     const out = join(tempDir(), 'nginx.conf');
     assert.equal((await strangler(['compile', EXAMPLE, '--check', out])).code, 1);

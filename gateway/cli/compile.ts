@@ -10,7 +10,7 @@ import { loadManifestOrReport, manifestPath } from './manifest-arg';
 export const command: Command = {
   name: 'compile',
   usage: `Usage: strangler compile [FILE] [-o OUT] [--snippet] [--check OUT] [--access-log PATH]
-                         [--worker-rlimit-nofile N] [--test] [--no-tls-files]
+                         [--worker-connections N] [--worker-rlimit-nofile N] [--test] [--no-tls-files]
 
 Compiles the manifest (default routes/routes.yaml) into nginx config. The output is
 deterministic (same manifest, same bytes) and starts with a comment carrying the manifest's
@@ -21,6 +21,9 @@ Options:
   --snippet            only the http-context part, for /etc/nginx/conf.d/ (no events, no pid)
   --check OUT          write nothing; exit 1 when OUT differs from what would be compiled (for CI)
   --access-log PATH    JSON access log path (default logs/access.log; inherited with --snippet)
+  --worker-connections N
+                       each nginx worker's worker_connections (default 8192). A proxied client
+                       takes two (its own and the upstream's); nginx closes what it cannot take
   --worker-rlimit-nofile N
                        emit worker_rlimit_nofile N (default: omitted; nginx keeps the host's limit,
                        and a value over the hard limit only makes it log a setrlimit alert)
@@ -43,21 +46,19 @@ Exit codes: 0 ok, 1 invalid manifest, stale --check, or nginx -t failed, 2 usage
       check: { type: 'string' },
       'access-log': { type: 'string' },
       test: { type: 'boolean' },
+      'worker-connections': { type: 'string' },
       'worker-rlimit-nofile': { type: 'string' },
       'no-tls-files': { type: 'boolean' },
     });
-    const rlimitText = values['worker-rlimit-nofile'];
-    const workerRlimitNofile = rlimitText === undefined ? null : Number(rlimitText);
-    if (workerRlimitNofile !== null && !(Number.isInteger(workerRlimitNofile) && workerRlimitNofile >= 1 && workerRlimitNofile <= 1048576)) {
-      throw new UsageError(`--worker-rlimit-nofile must be an integer from 1 to 1048576, got ${JSON.stringify(rlimitText)}`);
-    }
+    const workerConnections = countFlag('worker-connections', values['worker-connections']);
+    const workerRlimitNofile = countFlag('worker-rlimit-nofile', values['worker-rlimit-nofile']);
     if (values.out && values.check) throw new UsageError('--out and --check are exclusive');
     const file = manifestPath(positionals);
     if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
     const table = loadManifestOrReport(file, { checkFiles: values['no-tls-files'] !== true });
     if (!table) return EXIT.FAIL;
 
-    const conf = renderNginxConfig(table, { snippet: values.snippet, manifestName: file, accessLog: values['access-log'], workerRlimitNofile });
+    const conf = renderNginxConfig(table, { snippet: values.snippet, manifestName: file, accessLog: values['access-log'], workerConnections, workerRlimitNofile });
 
     if (values.test) {
       const ok = await testInScratchPrefix(conf, values.snippet === true);
@@ -81,6 +82,14 @@ Exit codes: 0 ok, 1 invalid manifest, stale --check, or nginx -t failed, 2 usage
     return EXIT.OK;
   },
 };
+
+/** A count flag's value: null when absent; an integer from 1 to 1048576 (Linux's default ceiling on open files, which bounds both) or a usage error. */
+function countFlag(name: string, text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const n = Number(text);
+  if (!(/^[0-9]+$/.test(text) && n >= 1 && n <= 1048576)) throw new UsageError(`--${name} must be an integer from 1 to 1048576, got ${JSON.stringify(text)}`);
+  return n;
+}
 
 /** `nginx -t` in a throwaway prefix; a snippet is wrapped in a minimal main config first. */
 async function testInScratchPrefix(conf: string, snippet: boolean): Promise<boolean> {

@@ -10,6 +10,8 @@ import { renderDirectives } from './directive';
 import { emitHttpContext } from './emit-routes';
 
 export const TEMPLATE_DIR = join(PROJECT_ROOT, 'nginx-templates');
+/** nginx's own default is 512; a proxied client takes two (its connection and the upstream's). */
+export const DEFAULT_WORKER_CONNECTIONS = 8192;
 
 export interface RenderOptions {
   /** Only the http-context part, for conf.d. */
@@ -18,6 +20,8 @@ export interface RenderOptions {
   manifestName?: string;
   /** Access log path; default logs/access.log for the full config, inherited for a snippet. */
   accessLog?: string | null;
+  /** Each worker's worker_connections; default DEFAULT_WORKER_CONNECTIONS. */
+  workerConnections?: number | null;
   /** worker_rlimit_nofile; omitted by default (nginx keeps the limit the host gives it). */
   workerRlimitNofile?: number | null;
 }
@@ -37,5 +41,6 @@ export function renderNginxConfig(table: RouteTable, opts: RenderOptions = {}): 
   ].join('\n');
   const template = readFileSync(join(TEMPLATE_DIR, snippet ? 'snippet.conf.mustache' : 'nginx.conf.mustache'), 'utf8');
   const rlimit = opts.workerRlimitNofile ? String(Math.trunc(opts.workerRlimitNofile)) : null;
-  return Mustache.render(template, { header, http, rlimit }, {}, { escape: noEscape });
+  const connections = String(Math.trunc(opts.workerConnections ?? DEFAULT_WORKER_CONNECTIONS));
+  return Mustache.render(template, { header, http, rlimit, connections }, {}, { escape: noEscape });
 }
