@@ -6,8 +6,8 @@
 //   instance's traffic port that follows it, by pollers running through the change (so it also
 //   counts a poll's round trip and the pollers' load on the two cores).
 // - Throughput: a gateway with Redis state and one with file state under load at the same time,
-//   each from its own load generator, over rounds; state is read from memory on the request
-//   path, so the ratio should be ~1.
+//   each from its own load generator, over rounds, on three fresh pairs; state is read from
+//   memory on the request path, so the ratio should be ~1.
 import { Client, request } from 'undici';
 import { preciseNowMs } from '../gateway/runtime/runtime-state';
 import { findRedisServer, startRedis } from '../test/helpers/redis';
@@ -37,6 +37,8 @@ export interface SharedStateResult {
 
 /** Changes made before the recorded ones (JIT, Redis's script cache). */
 export const WARMUP_CHANGES = 10;
+/** Fresh pairs of gateways (Redis state, file state) the throughput is measured on. */
+const THROUGHPUT_PAIRS = 3;
 
 const summary3 = (xs: number[]) => ({ median: median(xs), p99: percentile(xs, 99), max: max(xs) });
 
@@ -90,9 +92,7 @@ export async function runSharedState(load: LoadGenerator, upstream: { port: numb
   try {
     const manifest = async () => benchManifest({ listen: await freePort(), upstream: upstream.port, debugHeaders: true });
     for (let i = 0; i < 3; i++) started.push(await startGatewayProcess(`gateway-redis-${i}`, await manifest(), 0, redis.url));
-    const file = await startGatewayProcess('gateway-file', await manifest());
-    started.push(file);
-    const [first, ...others] = started.slice(0, 3);
+    const [first, ...others] = started;
     polls = others.map((o) => new Client(`http://127.0.0.1:${o.port}`));
 
     const expected = (percent: number) => (percent === 100 ? PATHS.flipTarget : 'legacy');
@@ -132,29 +132,50 @@ export async function runSharedState(load: LoadGenerator, upstream: { port: numb
     }
     log(`shared-state: seen in traffic by pollers p50 ${median(seen).toFixed(2)} ms p99 ${percentile(seen, 99).toFixed(2)} ms`);
 
-    // Both gateways under load at once, each from its own load generator with half the
-    // connections: a shared host's speed swings by a third from one run to the next, and a
-    // drift then hits both alike, where rounds taken one after the other compared two moments.
-    // The file gateway takes the same changes instance 0 took, so both serve after the same history.
-    for (let n = 0; n < 2 * (WARMUP_CHANGES + s.flips); n++) await admin(file.admin, 'PATCH', `/routes/${PATHS.flipRoute}`, { percent: n % 2 === 0 ? 100 : 0 });
+    // Throughput: a gateway on the shared Redis and one on a state file, under load at once, each
+    // from its own load generator with half the connections: a shared host's speed swings by a
+    // third from one run to the next, and a drift then hits both alike. Two processes of the same
+    // code still differ by up to a fifth for as long as they run (which core each shares with
+    // which process, what V8 compiled when), so one pair measures that pair: THROUGHPUT_PAIRS
+    // fresh pairs, started in alternating order, take s.rounds rounds each.
     const second = startLoadGenerator();
     try {
       const half = Math.max(1, Math.round(s.connections / 2));
       const spec = (g: RunningGateway, durationSec: number) => ({ url: `http://127.0.0.1:${g.port}${PATHS.get}`, method: 'GET' as const, durationSec, connections: half });
-      const both = (durationSec: number) => Promise.all([
-        measure(load, first, upstream.pid, spec(first, durationSec)),
-        measure(second, file, upstream.pid, spec(file, durationSec)),
-      ]);
-      await both(s.warmup);
-      // Paired rounds still differ by a fifth on two cores (which process shares a core with
-      // which): three times the rounds, so that a 2% bar can be read from their median.
-      const rounds = 3 * s.rounds;
-      for (let round = 0; round < rounds; round++) {
-        const [redisSample, fileSample] = await both(s.duration);
-        rps.redis.push(redisSample);
-        rps.file.push(fileSample);
-        log(`shared-state round ${round + 1}/${rounds}: redis ${redisSample.rps.toFixed(0)} req/s, file ${fileSample.rps.toFixed(0)} req/s at once` +
-          `${redisSample.failed || fileSample.failed ? ` FAILED ${redisSample.failed} / ${fileSample.failed}` : ''}`);
+      for (let pair = 0; pair < THROUGHPUT_PAIRS; pair++) {
+        const pairStarted: RunningGateway[] = [];
+        const startSide = async (name: string, state?: string) => {
+          const g = await startGatewayProcess(`${name}-${pair}`, await manifest(), 0, state);
+          pairStarted.push(g);
+          return g;
+        };
+        try {
+          let onRedis: RunningGateway;
+          let onFile: RunningGateway;
+          if (pair % 2 === 0) {
+            onRedis = await startSide('gateway-redis-load', redis.url);
+            onFile = await startSide('gateway-file-load');
+          } else {
+            onFile = await startSide('gateway-file-load');
+            onRedis = await startSide('gateway-redis-load', redis.url);
+          }
+          // Which load generator drives which side alternates too.
+          const [loadRedis, loadFile] = pair % 2 === 0 ? [load, second] : [second, load];
+          const both = (durationSec: number) => Promise.all([
+            measure(loadRedis, onRedis, upstream.pid, spec(onRedis, durationSec)),
+            measure(loadFile, onFile, upstream.pid, spec(onFile, durationSec)),
+          ]);
+          await both(s.warmup);
+          for (let round = 0; round < s.rounds; round++) {
+            const [redisSample, fileSample] = await both(s.duration);
+            rps.redis.push(redisSample);
+            rps.file.push(fileSample);
+            log(`shared-state pair ${pair + 1}/${THROUGHPUT_PAIRS} round ${round + 1}/${s.rounds}: redis ${redisSample.rps.toFixed(0)} req/s, file ${fileSample.rps.toFixed(0)} req/s at once` +
+              `${redisSample.failed || fileSample.failed ? ` FAILED ${redisSample.failed} / ${fileSample.failed}` : ''}`);
+          }
+        } finally {
+          await Promise.all(pairStarted.map((g) => g.stop()));
+        }
       }
     } finally {
       second.close();
