@@ -1,6 +1,6 @@
-// Holds idle keep-alive clients open against one layer, in a process of its own: the idle suite
-// keeps two sets of 10,000 open at once (nginx's and the gateway's), which one process's file
-// limit would not allow. Each client sends one GET, reads the answer, then stays silent.
+// Holds idle keep-alive clients open against one layer, in a process of its own, so the bench's
+// process (which times the load) never carries 10,000 sockets, and stopping the holder closes
+// them all. Each client sends one GET, reads the answer, then stays silent.
 // argv: port, count, gradual|burst, path. Prints {"opened":N} once they are open; on SIGTERM,
 // closes them and exits.
 import { connect, type Socket } from 'node:net';

@@ -117,6 +117,11 @@ describe('strangler compile', () => {
       assert.match(r.stderr, /--worker-connections must be an integer from 1 to 1048576/);
       assert.equal(r.stdout, '', 'nothing compiled on a usage error');
     }
+    for (const flag of ['--worker-connections', '--worker-rlimit-nofile']) {
+      const r = await strangler(['compile', EXAMPLE, '--snippet', flag, '4096']);
+      assert.equal(r.code, 2, flag);
+      assert.match(r.stderr, /a --snippet has no events or main part/);
+    }
   });
   it('--check exits 1 on a stale file and 0 on a fresh one; -o writes it', async () => {
     const out = join(tempDir(), 'nginx.conf');

@@ -53,6 +53,9 @@ Exit codes: 0 ok, 1 invalid manifest, stale --check, or nginx -t failed, 2 usage
     const workerConnections = countFlag('worker-connections', values['worker-connections']);
     const workerRlimitNofile = countFlag('worker-rlimit-nofile', values['worker-rlimit-nofile']);
     if (values.out && values.check) throw new UsageError('--out and --check are exclusive');
+    if (values.snippet && (workerConnections !== null || workerRlimitNofile !== null)) {
+      throw new UsageError('--worker-connections and --worker-rlimit-nofile set the main config; a --snippet has no events or main part to hold them');
+    }
     const file = manifestPath(positionals);
     if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
     const table = loadManifestOrReport(file, { checkFiles: values['no-tls-files'] !== true });
