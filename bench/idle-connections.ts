@@ -17,7 +17,7 @@ import { startLoadGenerator, type LoadGenerator, type LoadResult } from './load'
 import { benchManifest, PATHS } from './manifests';
 import { freePort, rssBytes, sleep, startScript, type Child } from './proc';
 import { BENCH_DIST, startGatewayProcess, startGeneratedNginx, startUpstream, type Running } from './stack';
-import { median } from './stats';
+import { median, pairedRatio } from './stats';
 
 const IDLE = Number(process.env.BENCH_IDLE ?? 10_000);
 const SECONDS = Number(process.env.BENCH_IDLE_SEC ?? 5);
@@ -104,11 +104,10 @@ async function measureMode(load: LoadGenerator, upstreamPort: number, mode: 'gra
       kibPerIdle: opened[i] ? (rssIdle[i] - rssBefore[i]) / 1024 / opened[i] : NaN,
     }));
     const [n, g] = layers;
-    const perRound = (f: (i: number) => number) => median(Array.from({ length: ROUNDS }, (_, i) => f(i)));
     return {
       rows,
-      rpsRatio: perRound((i) => runs.get(g.idle)![i].rps / runs.get(g.alone)![i].rps),
-      p99Ratio: perRound((i) => runs.get(g.idle)![i].p99Ms / runs.get(n.idle)![i].p99Ms),
+      rpsRatio: pairedRatio(runs.get(g.idle), runs.get(g.alone), 'rps'),
+      p99Ratio: pairedRatio(runs.get(g.idle), runs.get(n.idle), 'p99Ms'),
     };
   } finally {
     await Promise.all(holders.map((h) => h.stop()));

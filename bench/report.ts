@@ -11,7 +11,7 @@ import { CONFIGS, PAYLOADS, POST_BYTES, type ConfigId, type OverheadResult, type
 import type { ScaleResult } from './scale';
 import type { Sample } from './measure';
 import type { Settings } from './settings';
-import { median } from './stats';
+import { median, pairedRatio } from './stats';
 
 export interface MachineFacts {
   cpu: string;
@@ -97,13 +97,6 @@ interface Target { what: string; measured: string; met: boolean | null }
 
 function med(o: OverheadResult | undefined, p: Payload, id: ConfigId): Summary | undefined {
   return o?.medians[p][id];
-}
-
-/** Median over rounds of a/b, each round's pair measured seconds apart: drift on a shared machine cancels. */
-export function pairedRatio(as: Sample[] | undefined, bs: Sample[] | undefined, field: 'rps' | 'cpuUs' | 'machineCpuUs'): number {
-  if (!as || !bs) return NaN;
-  const n = Math.min(as.length, bs.length);
-  return median(Array.from({ length: n }, (_, i) => as[i][field] / bs[i][field]));
 }
 
 function rpsRatio(o: OverheadResult | undefined, a: ConfigId, b: ConfigId, p: Payload): number {

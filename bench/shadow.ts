@@ -6,7 +6,7 @@
 //      against the plain route (target ≤ 1.1×): copies beyond max_in_flight are skipped.
 // Settings: BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS (settings.ts). Prints a Markdown table.
 import { startLoadGenerator, type LoadGenerator, type LoadResult } from './load';
-import { median } from './stats';
+import { median, pairedRatio } from './stats';
 import { readSettings } from './settings';
 import { startGatewayProcess, startUpstream } from './stack';
 
@@ -62,9 +62,9 @@ async function main(): Promise<void> {
         const rps = (xs: LoadResult[]) => median(xs.map((x) => x.rps));
         const p99 = (xs: LoadResult[]) => median(xs.map((x) => x.p99Ms));
         // Each round's two runs are adjacent in time: the ratio of each round, then their median.
-        const ratio = (f: (x: LoadResult) => number) => median(r.shadowed.map((x, i) => f(x) / f(r.plain[i])));
+        const ratio = (key: 'rps' | 'p99Ms') => pairedRatio(r.shadowed, r.plain, key);
         const failed = (xs: LoadResult[]) => xs.reduce((n, x) => n + x.failed, 0);
-        rows.push(`| ${name} | ${rps(r.plain).toFixed(0)} | ${rps(r.shadowed).toFixed(0)} | ${ratio((x) => x.rps).toFixed(2)}× | ${p99(r.plain).toFixed(1)} | ${p99(r.shadowed).toFixed(1)} | ${ratio((x) => x.p99Ms).toFixed(2)}× | ${failed(r.plain)} / ${failed(r.shadowed)} |`);
+        rows.push(`| ${name} | ${rps(r.plain).toFixed(0)} | ${rps(r.shadowed).toFixed(0)} | ${ratio('rps').toFixed(2)}× | ${p99(r.plain).toFixed(1)} | ${p99(r.shadowed).toFixed(1)} | ${ratio('p99Ms').toFixed(2)}× | ${failed(r.plain)} / ${failed(r.shadowed)} |`);
       } finally {
         await gw.stop();
       }

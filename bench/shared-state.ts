@@ -17,7 +17,7 @@ import { measure, type Sample } from './measure';
 import { freePort, sleep } from './proc';
 import type { Settings } from './settings';
 import { ADMIN_TOKEN, gatewayAvailable, startGatewayProcess, type RunningGateway } from './stack';
-import { max, median, percentile } from './stats';
+import { max, median, pairedRatio, percentile } from './stats';
 
 export interface SharedStateResult {
   changes: number;
@@ -180,8 +180,7 @@ export async function runSharedState(load: LoadGenerator, upstream: { port: numb
     } finally {
       second.close();
     }
-    const ratios = rps.redis.map((r, i) => r.rps / rps.file[i].rps);
-    return { changes: s.flips, propagationMs: summary3(propagation), stale, seenMs: summary3(seen), adminMs: summary3(adminMs), adminFailures, rps, rpsRatio: median(ratios) };
+    return { changes: s.flips, propagationMs: summary3(propagation), stale, seenMs: summary3(seen), adminMs: summary3(adminMs), adminFailures, rps, rpsRatio: pairedRatio(rps.redis, rps.file, 'rps') };
   } finally {
     await Promise.all(polls.map((p) => p.close()));
     await Promise.all(started.map((g) => g.stop()));

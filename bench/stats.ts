@@ -6,6 +6,13 @@ export function median(xs: number[]): number {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
+/** Median over rounds of a[i][key] / b[i][key], each round's two measured close together: a drift of a shared machine cancels. */
+export function pairedRatio<K extends string, T extends Record<K, number>>(as: readonly T[] | undefined, bs: readonly T[] | undefined, key: K): number {
+  if (!as || !bs) return NaN;
+  const n = Math.min(as.length, bs.length);
+  return median(Array.from({ length: n }, (_, i) => as[i][key] / bs[i][key]));
+}
+
 export function percentile(xs: number[], p: number): number {
   const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   if (!v.length) return NaN;
