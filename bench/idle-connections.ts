@@ -61,7 +61,8 @@ interface ModeResult { rows: Row[]; rpsRatio: number; p99Ratio: number }
 /** One mode: four fresh processes (a layer with idle connections and its twin without, for each layer). */
 async function measureMode(load: LoadGenerator, upstreamPort: number, mode: 'gradual' | 'burst'): Promise<ModeResult> {
   const started: Running[] = [];
-  const holders: Child<{ opened: number }>[] = [];
+  /** The idle clients open now: at most one layer's at a time. */
+  let holder: Child<{ opened: number }> | null = null;
   try {
     // Each is stopped at the end even when a later one fails to start.
     const kept = (r: Running) => { started.push(r); return r; };
@@ -77,8 +78,8 @@ async function measureMode(load: LoadGenerator, upstreamPort: number, mode: 'gra
     for (const r of started) await load.run(spec(r, Math.min(3, SECONDS))); // warm-up: JIT, pools
 
     // A layer's idle clients are open only while it is measured: a gateway holding 10,000 made
-    // nginx's p99 about 1.5× worse beside it (4 of 4 alternating pairs), and each layer is measured
-    // with its own idle clients only. In the burst mode, each round then measures the load after a burst.
+    // nginx's p99 about 1.5× worse beside it (4 of 4 alternating pairs). In the burst mode, each
+    // round then measures the load right after a burst.
     const rssBefore = layers.map((l) => rssOf(l.idle));
     const opened = layers.map(() => Infinity);
     const rssIdle = layers.map(() => 0);
@@ -87,14 +88,16 @@ async function measureMode(load: LoadGenerator, upstreamPort: number, mode: 'gra
       for (let i = 0; i < started.length; i++) {
         const r = started[(round + i) % started.length];
         const li = layers.findIndex((l) => l.idle === r);
-        const holder = li === -1 ? null : await holdIdle(r, mode);
-        if (holder) holders.push(holder);
-        if (holder) {
+        if (li !== -1) {
+          holder = await holdIdle(r, mode);
           opened[li] = Math.min(opened[li], holder.ready.opened);
           if (rssIdle[li] === 0) rssIdle[li] = rssOf(r); // the first opening, from where the layer started
         }
         runs.get(r)!.push(await load.run(spec(r, SECONDS)));
-        if (holder) await holders.splice(holders.indexOf(holder), 1)[0].stop();
+        if (holder) {
+          await holder.stop();
+          holder = null;
+        }
       }
     }
     await sleep(SETTLE_MS);
@@ -110,7 +113,7 @@ async function measureMode(load: LoadGenerator, upstreamPort: number, mode: 'gra
       p99Ratio: pairedRatio(runs.get(g.idle), runs.get(n.idle), 'p99Ms'),
     };
   } finally {
-    await Promise.all(holders.map((h) => h.stop()));
+    await holder?.stop();
     await Promise.all(started.map((r) => r.stop()));
   }
 }

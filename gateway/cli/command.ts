@@ -15,6 +15,16 @@ export const EXIT = Object.freeze({ OK: 0, FAIL: 1, USAGE: 2 });
 
 export class UsageError extends Error {}
 
+/**
+ * A whole-number option: null when absent; digits only, from min to max; otherwise a UsageError
+ * naming the option (`alternatives` adds what else it accepts, e.g. `, or "auto"`).
+ */
+export function wholeNumberOption(option: string, text: string | undefined, min: number, max: number, alternatives = ''): number | null {
+  if (text === undefined) return null;
+  if (/^[0-9]+$/.test(text) && Number(text) >= min && Number(text) <= max) return Number(text);
+  throw new UsageError(`--${option} ${JSON.stringify(text)}: expected a whole number from ${min} to ${max}${alternatives}`);
+}
+
 export function parseCommandArgs<const O extends OptionsConfig>(argv: string[], options: O) {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true } as { args: string[]; options: O; allowPositionals: true; strict: true });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { renderNginxConfig } from '../nginx/render-config';
 import { findNginx, nginxTest } from '../nginx/nginx-process';
 import { atomicWriteFileSync } from '../util/atomic-write';
-import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
+import { EXIT, parseCommandArgs, UsageError, wholeNumberOption, type Command } from './command';
 import { loadManifestOrReport, manifestPath } from './manifest-arg';
 
 export const command: Command = {
@@ -50,8 +50,9 @@ Exit codes: 0 ok, 1 invalid manifest, stale --check, or nginx -t failed, 2 usage
       'worker-rlimit-nofile': { type: 'string' },
       'no-tls-files': { type: 'boolean' },
     });
-    const workerConnections = countFlag('worker-connections', values['worker-connections']);
-    const workerRlimitNofile = countFlag('worker-rlimit-nofile', values['worker-rlimit-nofile']);
+    // 1048576: Linux's default ceiling on a process's open files, which bounds both.
+    const workerConnections = wholeNumberOption('worker-connections', values['worker-connections'], 1, 1048576);
+    const workerRlimitNofile = wholeNumberOption('worker-rlimit-nofile', values['worker-rlimit-nofile'], 1, 1048576);
     if (values.out && values.check) throw new UsageError('--out and --check are exclusive');
     if (values.snippet && (workerConnections !== null || workerRlimitNofile !== null)) {
       throw new UsageError('--worker-connections and --worker-rlimit-nofile set the main config; a --snippet has no events or main part to hold them');
@@ -85,14 +86,6 @@ Exit codes: 0 ok, 1 invalid manifest, stale --check, or nginx -t failed, 2 usage
     return EXIT.OK;
   },
 };
-
-/** A count flag's value: null when absent; an integer from 1 to 1048576 (Linux's default ceiling on open files, which bounds both) or a usage error. */
-function countFlag(name: string, text: string | undefined): number | null {
-  if (text === undefined) return null;
-  const n = Number(text);
-  if (!(/^[0-9]+$/.test(text) && n >= 1 && n <= 1048576)) throw new UsageError(`--${name} must be an integer from 1 to 1048576, got ${JSON.stringify(text)}`);
-  return n;
-}
 
 /** `nginx -t` in a throwaway prefix; a snippet is wrapped in a minimal main config first. */
 async function testInScratchPrefix(conf: string, snippet: boolean): Promise<boolean> {

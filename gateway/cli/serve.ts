@@ -6,7 +6,7 @@ import { DEFAULT_GRACE_MS, startGateway, type GatewayHandle, type ServeLog, type
 import { localUrl, remoteUrls } from '../util/address';
 import { StateFileError } from '../runtime/state-store';
 import { StateTargetError } from '../runtime/state-target';
-import { EXIT, parseCommandArgs, type Command } from './command';
+import { EXIT, parseCommandArgs, wholeNumberOption, type Command } from './command';
 import { DEFAULT_MANIFEST, manifestPath, printDiagnostics } from './manifest-arg';
 import { untilStopped } from './until-stopped';
 import { accessLogDestination } from '../runtime/access-log';
@@ -154,8 +154,9 @@ function accessLogText(setting: string | null, manifest: string): string {
 export function parseWorkers(value: string | undefined): number | Error {
   if (value === undefined) return 0;
   if (value === 'auto') return availableParallelism();
-  if (!/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 256) {
-    return new Error(`--workers ${JSON.stringify(value)}: expected a whole number from 1 to 256, or "auto"`);
+  try {
+    return wholeNumberOption('workers', value, 1, 256, ', or "auto"')!;
+  } catch (err) {
+    return err as Error;
   }
-  return Number(value);
 }

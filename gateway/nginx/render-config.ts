@@ -11,7 +11,7 @@ import { emitHttpContext } from './emit-routes';
 
 export const TEMPLATE_DIR = join(PROJECT_ROOT, 'nginx-templates');
 /** nginx's own default is 512; a proxied client takes two (its connection and the upstream's). */
-export const DEFAULT_WORKER_CONNECTIONS = 8192;
+const DEFAULT_WORKER_CONNECTIONS = 8192;
 
 export interface RenderOptions {
   /** Only the http-context part, for conf.d. */
