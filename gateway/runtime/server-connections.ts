@@ -7,6 +7,8 @@
 // undici's Pool caps total connections and queues past it, and keeps every idle connection until
 // its keep-alive timeout, so each connection here is one undici Client (pipelining 1) and the
 // idle ones are a stack (the most recently used first, as nginx's cache).
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { Client, type Dispatcher } from 'undici';
 
 export interface ConnectionLimits {
@@ -51,33 +53,17 @@ export class ServerConnections {
       }
       client = this.connect();
     }
-    const c = client;
-    let released = false;
-    // Back to the idle stack when its exchange is over, if it may be kept; an upgraded connection
-    // belongs to the tunnel now.
-    const release = (reusable: boolean) => {
-      if (released) return;
-      released = true;
-      if (reusable && !c.closed && !c.destroyed && this.idle.length < this.limits.keepalive) this.idle.push(c);
-      else this.retire(c);
-    };
-    c.dispatch(opts, {
-      onRequestStart: (ctl, ctx) => handler.onRequestStart?.(ctl, ctx),
-      onRequestUpgrade: (ctl, status, headers, socket) => {
-        release(false);
-        handler.onRequestUpgrade?.(ctl, status, headers, socket);
-      },
-      onResponseStart: (ctl, status, headers, message) => handler.onResponseStart?.(ctl, status, headers, message),
-      onResponseData: (ctl, chunk) => handler.onResponseData?.(ctl, chunk),
-      onResponseEnd: (ctl, trailers) => {
-        release(this.limits.keepalive > 0);
-        handler.onResponseEnd?.(ctl, trailers);
-      },
-      onResponseError: (ctl, err) => {
-        release(false);
-        handler.onResponseError?.(ctl, err);
-      },
-    });
+    client.dispatch(opts, new Exchange(this, client, handler));
+  }
+
+  /** An exchange is over: back to the idle stack if it may be kept, else closed. */
+  release(c: Client, reusable: boolean): void {
+    if (reusable && !c.closed && !c.destroyed && this.idle.length < this.limits.keepalive) this.idle.push(c);
+    else this.retire(c);
+  }
+
+  get keepsIdle(): boolean {
+    return this.limits.keepalive > 0;
   }
 
   private connect(): Client {
@@ -117,6 +103,50 @@ export class ServerConnections {
   async destroy(): Promise<void> {
     this.idle.length = 0;
     await Promise.allSettled([...this.all].map((c) => c.destroy()));
+  }
+}
+
+/**
+ * One request on one connection: passes undici's calls on to the caller's handler and gives the
+ * connection back once. A class rather than closures: one object per request instead of seven.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  private released = false;
+
+  constructor(private readonly connections: ServerConnections, private readonly client: Client, private readonly handler: Dispatcher.DispatchHandler) {}
+
+  private release(reusable: boolean): void {
+    if (this.released) return;
+    this.released = true;
+    this.connections.release(this.client, reusable);
+  }
+
+  onRequestStart(ctl: Dispatcher.DispatchController, ctx: unknown): void {
+    this.handler.onRequestStart?.(ctl, ctx);
+  }
+
+  // An upgraded connection belongs to the tunnel now.
+  onRequestUpgrade(ctl: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders, socket: Duplex): void {
+    this.release(false);
+    this.handler.onRequestUpgrade?.(ctl, status, headers, socket);
+  }
+
+  onResponseStart(ctl: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders, message: string): void {
+    this.handler.onResponseStart?.(ctl, status, headers, message);
+  }
+
+  onResponseData(ctl: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.handler.onResponseData?.(ctl, chunk);
+  }
+
+  onResponseEnd(ctl: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    this.release(this.connections.keepsIdle);
+    this.handler.onResponseEnd?.(ctl, trailers);
+  }
+
+  onResponseError(ctl: Dispatcher.DispatchController, err: Error): void {
+    this.release(false);
+    this.handler.onResponseError?.(ctl, err);
   }
 }
 

@@ -37,43 +37,152 @@ type Outcome =
   | { readonly kind: 'too_large' }
   | { readonly kind: 'error'; readonly error: string };
 
-/** The user's answer as it streams past, kept up to `limit` bytes. */
-class UserTap implements ResponseTap {
+/**
+ * One request's comparison: waits for the user's answer, the copy's and (for a noise sample)
+ * legacy's second, then compares them in turn. Plain objects with methods rather than promises
+ * and closures: a copy to a slow side lives long enough to be copied by a scavenge or two, and
+ * everything it holds is copied with it.
+ */
+class Comparison {
+  user: Outcome | null = null;
+  shadow: Outcome | null = null;
+  again: Outcome | null = null;
+  private waiting: number;
+
+  constructor(private readonly copies: ShadowCopies, readonly route: Route, readonly s: Shadow, readonly userIsLegacy: boolean, withAgain: boolean) {
+    this.waiting = withAgain ? 3 : 2;
+  }
+
+  /** The user's answer: null when it did not complete (the side failed, a fallback served it, the client left). */
+  userDone(o: Outcome | null): void {
+    this.user = o;
+    this.arrived();
+  }
+
+  /** A copy's answer: the other side's, or legacy's second (`again`). */
+  copyDone(again: boolean, o: Outcome): void {
+    if (again) this.again = o;
+    else this.shadow = o;
+    this.arrived();
+  }
+
+  private arrived(): void {
+    if (--this.waiting === 0) this.copies.enqueue(this);
+  }
+}
+
+/** An answer as it arrives, kept up to `limit` bytes: the user's (a tap) or a copy's. */
+class Capture {
   private status = 0;
   private headers: IncomingHttpHeaders = {};
   private readonly chunks: Buffer[] = [];
   private size = 0;
-  private ended = false;
   private over = false;
-  private resolve!: (o: Outcome | null) => void;
-  /** The user's answer; null when it did not complete (the side failed, a fallback served it, the client left). */
-  readonly done = new Promise<Outcome | null>((r) => { this.resolve = r; });
 
   constructor(private readonly limit: number) {}
 
-  start(status: number, headers: IncomingHttpHeaders): void {
+  protected begin(status: number, headers: IncomingHttpHeaders): void {
     this.status = status;
     this.headers = headers;
   }
 
-  data(chunk: Buffer): void {
-    if (this.over) return;
+  /** false once the answer is over the limit: what came is dropped. */
+  protected add(chunk: Buffer): boolean {
+    if (this.over) return false;
     this.size += chunk.length;
     if (this.size > this.limit) {
       this.over = true;
       this.chunks.length = 0;
-    } else this.chunks.push(chunk);
+      return false;
+    }
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  protected outcome(): Outcome {
+    if (this.over) return { kind: 'too_large' };
+    const c = this.chunks;
+    // One buffer of the chunks, copied only when there are several.
+    return { kind: 'answer', answer: { status: this.status, headers: this.headers, body: c.length === 1 ? c[0] : Buffer.concat(c) } };
+  }
+}
+
+/** The user's answer as it streams past. */
+class UserTap extends Capture implements ResponseTap {
+  private told = false;
+
+  constructor(limit: number, private readonly comparison: Comparison) {
+    super(limit);
+  }
+
+  private tell(o: Outcome | null): void {
+    if (this.told) return;
+    this.told = true;
+    this.comparison.userDone(o);
+  }
+
+  start(status: number, headers: IncomingHttpHeaders): void {
+    this.begin(status, headers);
+  }
+
+  data(chunk: Buffer): void {
+    this.add(chunk);
   }
 
   end(): void {
-    this.ended = true;
-    this.resolve(this.over ? { kind: 'too_large' } : { kind: 'answer', answer: { status: this.status, headers: this.headers, body: joined(this.chunks) } });
+    this.tell(this.outcome());
   }
 
   /** The user's response is over: without end(), it was not a complete answer from the decided side. */
-  readonly closed = (): void => {
-    if (!this.ended) this.resolve(null);
-  };
+  readonly closed = (): void => this.tell(null);
+}
+
+/** One copy's exchange with its upstream: its whole answer within the shadow's timeout; the comparison is told once. */
+class CopyExchange extends Capture implements Dispatcher.DispatchHandler {
+  private done = false;
+  controller: Dispatcher.DispatchController | null = null;
+  timer: NodeJS.Timeout | null = null;
+
+  constructor(limit: number, private readonly comparison: Comparison, private readonly again: boolean) {
+    super(limit);
+  }
+
+  settle(o: Outcome): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.comparison.copyDone(this.again, o);
+  }
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.controller = c;
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.begin(statusCode, headers);
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.add(chunk)) return;
+    this.settle({ kind: 'too_large' });
+    c.abort(new Error('shadow answer over max_body'));
+  }
+
+  onResponseEnd(): void {
+    this.settle(this.outcome());
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.settle({ kind: 'error', error: classifyUpstreamError(err).kind });
+  }
+}
+
+/** undici bounds the wait for headers and between reads; this bounds the whole copy. */
+function copyTimedOut(x: CopyExchange): void {
+  x.timer = null;
+  // Settled first: abort calls onResponseError at once.
+  x.settle({ kind: 'error', error: 'timeout' });
+  x.controller?.abort(new Error('shadow timeout'));
 }
 
 export class ShadowCopies {
@@ -81,7 +190,7 @@ export class ShadowCopies {
   private readonly pools: UpstreamPools;
   private readonly inFlight = new Map<string, number>();
   private readonly filters = new WeakMap<Shadow, PathFilter>();
-  private readonly toCompare: (() => void)[] = [];
+  private readonly toCompare: Comparison[] = [];
 
   constructor(table: RouteTable, registry: Registry, private readonly log: (line: string) => void) {
     this.results = new ShadowResults(registry);
@@ -118,23 +227,17 @@ export class ShadowCopies {
     if (running >= s.max_in_flight) return skip('in_flight');
     this.inFlight.set(route.id, running + 1);
 
-    // What the copies need, taken out of the Forwarding now: no closure below holds the user's
+    // What the copies need, taken out of the Forwarding now: nothing below holds the user's
     // request and response objects for as long as a copy to a slow side runs.
     const copyOf: CopyRequest = { method, headers: [...f.headers, SHADOW_HEADER, '1'], buffered: f.buffered, body: f.body as Buffer | null };
     const other = d.side === 'to' ? { upstream: 'legacy', path: d.parsed.requestUri } : toSideTarget(f.ctx.matcher, d.parsed);
-    const shadowAnswer = this.send(copyOf, route, s, other);
-    const legacyAgain = s.noise_sample > 0 && Math.random() * 100 < s.noise_sample ? this.send(copyOf, route, s, { upstream: 'legacy', path: d.parsed.requestUri }) : null;
-    const tap = new UserTap(s.max_body.bytes);
+    const again = s.noise_sample > 0 && Math.random() * 100 < s.noise_sample;
+    const comparison = new Comparison(this, route, s, d.side === 'legacy', again);
+    const tap = new UserTap(s.max_body.bytes, comparison);
     f.tap = tap;
     f.res.once('close', tap.closed);
-    this.compareWhenDone(route, s, d.side === 'legacy', tap.done, shadowAnswer, legacyAgain);
-  }
-
-  private compareWhenDone(route: Route, s: Shadow, userIsLegacy: boolean, user: Promise<Outcome | null>, shadow: Promise<Outcome>, again: Promise<Outcome> | null): void {
-    void Promise.all([user, shadow, again])
-      .then(([u, sh, ag]) => this.inTurn(() => this.settle(route, s, userIsLegacy, u, sh, ag)))
-      .catch((err: Error) => this.log(`gateway: ${route.id}: shadow comparison failed: ${err.stack ?? err.message}`))
-      .finally(() => this.inFlight.set(route.id, (this.inFlight.get(route.id) ?? 1) - 1));
+    this.send(copyOf, route, s, other, comparison, false);
+    if (again) this.send(copyOf, route, s, { upstream: 'legacy', path: d.parsed.requestUri }, comparison, true);
   }
 
   /**
@@ -142,106 +245,69 @@ export class ShadowCopies {
    * together and answer together, and comparing a whole wave in one turn held up every user's
    * request behind it.
    */
-  private inTurn(compare: () => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.toCompare.push(() => {
-        try {
-          compare();
-          resolve();
-        } catch (err) {
-          reject(err as Error);
-        }
-      });
-      if (this.toCompare.length === 1) setImmediate(this.compareSome);
-    });
+  enqueue(c: Comparison): void {
+    this.toCompare.push(c);
+    if (this.toCompare.length === 1) setImmediate(this.compareSome);
   }
 
   private readonly compareSome = (): void => {
     const until = performance.now() + COMPARE_SLICE_MS;
-    do this.toCompare.shift()!(); while (this.toCompare.length > 0 && performance.now() < until);
+    do this.compareOne(this.toCompare.shift()!); while (this.toCompare.length > 0 && performance.now() < until);
     if (this.toCompare.length > 0) setImmediate(this.compareSome);
   };
 
-  private settle(route: Route, s: Shadow, userIsLegacy: boolean, user: Outcome | null, shadow: Outcome, again: Outcome | null): void {
-    const id = route.id;
+  private compareOne(c: Comparison): void {
+    const id = c.route.id;
+    try {
+      this.settle(c);
+    } catch (err) {
+      this.log(`gateway: ${id}: shadow comparison failed: ${(err as Error).stack ?? (err as Error).message}`);
+    } finally {
+      this.inFlight.set(id, (this.inFlight.get(id) ?? 1) - 1);
+    }
+  }
+
+  private settle(c: Comparison): void {
+    const id = c.route.id;
+    const shadow = c.shadow!;
+    const user = c.user;
     if (shadow.kind === 'error') return this.results.error(id, shadow.error);
     if (user === null) return this.results.skipped(id, 'user_incomplete');
     if (user.kind !== 'answer' || shadow.kind !== 'answer') return this.results.skipped(id, 'response_too_large');
-    const legacy = userIsLegacy ? user.answer : shadow.answer;
-    const fn = userIsLegacy ? shadow.answer : user.answer;
-    const ignored = this.filter(s);
+    const legacy = c.userIsLegacy ? user.answer : shadow.answer;
+    const fn = c.userIsLegacy ? shadow.answer : user.answer;
+    const ignored = this.filter(c.s);
+    const again = c.again;
     if (again !== null && again.kind === 'answer') {
       this.results.learnNoise(id, compareAnswers(legacy, again.answer).map((x) => x.path).filter((p) => !ignored(p)));
     }
     this.results.compared(id, compareAnswers(legacy, fn).filter((x) => !ignored(x.path) && !this.results.isNoise(id, x.path)));
   }
 
-  /** One copy: the whole answer up to max_body, within the shadow's timeout; never rejects. */
-  private send(copy: CopyRequest, route: Route, s: Shadow, target: { upstream: string; path: string }): Promise<Outcome> {
+  /** One copy (legacy's second when `again`): the comparison is told its outcome once, whatever happens. */
+  private send(copy: CopyRequest, route: Route, s: Shadow, target: { upstream: string; path: string }, comparison: Comparison, again: boolean): void {
     const [server] = this.pools.serversFor(target.upstream, Math.min(route.timeouts.connect.ms, s.timeout.ms));
-    if (!server) return Promise.resolve({ kind: 'error', error: 'refused' });
-    const limit = s.max_body.bytes;
+    if (!server) return comparison.copyDone(again, { kind: 'error', error: 'refused' });
     let body: Buffer | Readable | null;
     try {
       // Its own reader of a buffered body: the copy may still read it after the request is over.
       body = copy.buffered !== null ? detachedBodySource(copy.buffered) : copy.body;
     } catch (err) {
-      return Promise.resolve({ kind: 'error', error: (err as NodeJS.ErrnoException).code ?? 'body_unreadable' });
+      return comparison.copyDone(again, { kind: 'error', error: (err as NodeJS.ErrnoException).code ?? 'body_unreadable' });
     }
-    return new Promise((resolve) => {
-      let status = 0;
-      let headers: IncomingHttpHeaders = {};
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let done = false;
-      let controller: Dispatcher.DispatchController | null = null;
-      const settle = (o: Outcome) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        resolve(o);
-      };
-      // undici bounds the wait for headers and between reads; this bounds the whole copy.
-      const timer = setTimeout(() => {
-        // Settled first: abort calls onResponseError at once.
-        settle({ kind: 'error', error: 'timeout' });
-        controller?.abort(new Error('shadow timeout'));
-      }, s.timeout.ms);
-      server.pool.dispatch({
-        path: target.path,
-        method: copy.method,
-        headers: copy.headers,
-        body,
-        headersTimeout: s.timeout.ms,
-        bodyTimeout: s.timeout.ms,
-        reset: !server.keepalive,
-      }, {
-        onRequestStart(c) { controller = c; },
-        onResponseStart(_c, statusCode, h) {
-          status = statusCode;
-          headers = h;
-        },
-        onResponseData(c, chunk) {
-          size += chunk.length;
-          if (size > limit) {
-            settle({ kind: 'too_large' });
-            c.abort(new Error('shadow answer over max_body'));
-          } else chunks.push(chunk);
-        },
-        onResponseEnd() {
-          settle({ kind: 'answer', answer: { status, headers, body: joined(chunks) } });
-        },
-        onResponseError(_c, err) {
-          settle({ kind: 'error', error: classifyUpstreamError(err).kind });
-        },
-      });
-    });
+    const exchange = new CopyExchange(s.max_body.bytes, comparison, again);
+    exchange.timer = setTimeout(copyTimedOut, s.timeout.ms, exchange);
+    // undici reports every failure through the handler, a bad request included.
+    server.pool.dispatch({
+      path: target.path,
+      method: copy.method,
+      headers: copy.headers,
+      body,
+      headersTimeout: s.timeout.ms,
+      bodyTimeout: s.timeout.ms,
+      reset: !server.keepalive,
+    }, exchange);
   }
-}
-
-/** One buffer of the chunks, copied only when there are several. */
-function joined(chunks: Buffer[]): Buffer {
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
 }
 
 /** The stage: between reading the body and the attempt, so a held body is known and the tap is in place. */
