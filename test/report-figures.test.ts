@@ -195,6 +195,12 @@ describe('strangler report: figures from synthetic logs', () => {
       assert.equal((await runCli(['report', manifest])).status, 2);
       assert.equal((await runCli(['report', manifest, '--log', current, '--format', 'pdf'])).status, 2);
       assert.equal((await runCli(['report', manifest, '--log', current, '--since', 'soon'])).status, 2);
+      for (const top of ['0', '1e1', '2.5', ' 3', '10001']) {
+        const r = await runCli(['report', manifest, '--log', current, '--top', top]);
+        assert.equal(r.status, 2, `--top ${JSON.stringify(top)}`);
+        assert.match(r.stderr, /--top ".*": expected a whole number from 1 to 10000/);
+      }
+      assert.equal((await runCli(['report', manifest, '--log', current, '--top', '10000'])).status, 0);
       const missing = await runCli(['report', manifest, '--log', join(dir, 'nope.log')]);
       assert.equal(missing.status, 1);
       assert.match(missing.stderr, /nope\.log: no such file/);

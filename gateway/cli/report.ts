@@ -7,7 +7,7 @@ import { MAX_TEMPLATES, ReportAggregator, type MigrationReport } from '../report
 import { readLogLines } from '../report/read-logs';
 import { renderHtml } from '../report/render-html';
 import { renderMarkdown, renderText } from '../report/report-sections';
-import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
+import { EXIT, parseCommandArgs, UsageError, wholeNumberOption, type Command } from './command';
 import { DEFAULT_MANIFEST, loadManifestOrReport, manifestPath } from './manifest-arg';
 
 const FORMATS = ['text', 'json', 'md', 'html'] as const;
@@ -38,7 +38,8 @@ Options:
   --since DURATION     only requests in the last DURATION (nginx syntax: 30m, 24h, 7d)
   --format FORMAT      text (default), json, md, or html (one self-contained file, SVG charts)
   -o, --out OUT        write the report to OUT instead of stdout
-  --top N              backlog templates shown in text, md and html (default 20; json has all)
+  --top N              backlog templates shown in text, md and html (1 to ${MAX_TEMPLATES}, default 20;
+                       json has all)
 
 Memory is bounded: at most ${MAX_TEMPLATES} path templates are kept; requests of further
 templates are counted under "(other paths)" and a note says how many. Malformed lines are
@@ -67,8 +68,8 @@ Exit codes: 0 ok, 1 a log file or the manifest cannot be read, 2 usage error.
       if (span === null || span === 0) throw new UsageError(`--since ${JSON.stringify(v.since)}: expected a duration such as 30m, 24h or 7d`);
       sinceMs = Date.now() - span;
     }
-    const top = v.top === undefined ? 20 : Number(v.top);
-    if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top ${JSON.stringify(v.top)}: expected a whole number of at least 1`);
+    // No backlog holds more than MAX_TEMPLATES templates to show.
+    const top = wholeNumberOption('top', v.top, 1, MAX_TEMPLATES) ?? 20;
 
     for (const f of files) {
       const why = unreadable(f);
