@@ -140,11 +140,20 @@ class UserTap extends Capture implements ResponseTap {
 /** One copy's exchange with its upstream: its whole answer within the shadow's timeout; the comparison is told once. */
 class CopyExchange extends Capture implements Dispatcher.DispatchHandler {
   private done = false;
-  controller: Dispatcher.DispatchController | null = null;
-  timer: NodeJS.Timeout | null = null;
+  private controller: Dispatcher.DispatchController | null = null;
+  private timer: NodeJS.Timeout | null;
 
-  constructor(limit: number, private readonly comparison: Comparison, private readonly again: boolean) {
+  constructor(limit: number, timeoutMs: number, private readonly comparison: Comparison, private readonly again: boolean) {
     super(limit);
+    this.timer = setTimeout(CopyExchange.timedOut, timeoutMs, this);
+  }
+
+  /** undici bounds the wait for headers and between reads; this bounds the whole copy. */
+  private static timedOut(x: CopyExchange): void {
+    x.timer = null;
+    // Settled first: abort calls onResponseError at once.
+    x.settle({ kind: 'error', error: 'timeout' });
+    x.controller?.abort(new Error('shadow timeout'));
   }
 
   settle(o: Outcome): void {
@@ -175,14 +184,6 @@ class CopyExchange extends Capture implements Dispatcher.DispatchHandler {
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
     this.settle({ kind: 'error', error: classifyUpstreamError(err).kind });
   }
-}
-
-/** undici bounds the wait for headers and between reads; this bounds the whole copy. */
-function copyTimedOut(x: CopyExchange): void {
-  x.timer = null;
-  // Settled first: abort calls onResponseError at once.
-  x.settle({ kind: 'error', error: 'timeout' });
-  x.controller?.abort(new Error('shadow timeout'));
 }
 
 export class ShadowCopies {
@@ -295,8 +296,7 @@ export class ShadowCopies {
     } catch (err) {
       return comparison.copyDone(again, { kind: 'error', error: (err as NodeJS.ErrnoException).code ?? 'body_unreadable' });
     }
-    const exchange = new CopyExchange(s.max_body.bytes, comparison, again);
-    exchange.timer = setTimeout(copyTimedOut, s.timeout.ms, exchange);
+    const exchange = new CopyExchange(s.max_body.bytes, s.timeout.ms, comparison, again);
     // undici reports every failure through the handler, a bad request included.
     server.pool.dispatch({
       path: target.path,
