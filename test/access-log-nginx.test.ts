@@ -10,6 +10,7 @@ import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gatew
 import { lineFor, loggedLines } from './helpers/access-lines';
 import { requireNginx } from './helpers/nginx';
 import { raw } from './helpers/node-request';
+import { rawRequest } from './helpers/raw-http';
 import { pollUntil } from './helpers/poll';
 import { gatewayBehindNginx } from './helpers/manifests';
 import { startStack, type Stack, type StackPorts } from './helpers/stack';
@@ -113,6 +114,21 @@ describe('access log: the gateway writes nginx\'s format', () => {
     assert.equal(g.request_id, 'client-id-7');
     assert.equal(n.user_agent, '');
     assert.equal(g.user_agent, '');
+  });
+
+  it('bytes above 0x7f in a User-Agent are logged as the client sent them, by both', async () => {
+    // nginx's escape=json copies such bytes as they are; Node hands each over as one char.
+    const ua = 'ua-\xe9-\xc3\xa9'; // written on the wire as latin1: one byte a char
+    const send = (port: number) => rawRequest(port, '/users/high-bytes', { headers: { 'user-agent': ua } });
+    const nBefore = loggedLines(nginxLog).length;
+    const gBefore = loggedLines(gatewayLog).length;
+    assert.equal((await send(stack.ports.nginx)).status, 200);
+    assert.equal((await send(gateway.listen.port)).status, 200);
+    // Read as latin1, each byte is one char: both lines must carry the bytes sent.
+    const n = await lineFor(nginxLog, '/users/high-bytes', nBefore, 'latin1');
+    const g = await lineFor(gatewayLog, '/users/high-bytes', gBefore, 'latin1');
+    assert.equal(n.user_agent, ua);
+    assert.equal(g.user_agent, n.user_agent);
   });
 
   it('a shadowed route: one line in each log, naming the side that served the user; the copy writes none', async () => {

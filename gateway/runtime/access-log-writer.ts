@@ -7,7 +7,9 @@
 // failed write lost. reopen() closes and reopens the file between two writes, for logrotate
 // (SIGUSR1, as nginx). A line is encoded into the batch's buffer as it is appended: kept as
 // strings until the batch was written, every line outlived a few scavenges and was promoted to
-// the old generation, where only a full collection frees it.
+// the old generation, where only a full collection frees it. A line is a binary string, one char
+// per byte (as Node gives header values): written as latin1, the bytes a client sent reach the
+// file as they came, as nginx logs them.
 import { close, open, write } from 'node:fs';
 import { Counter, type Registry } from 'prom-client';
 
@@ -69,23 +71,21 @@ export class AccessLogWriter {
     });
   }
 
-  /** `line` ends in "\n". Never blocks: queued, or dropped when the buffer is full. */
+  /** `line`, a binary string, ends in "\n". Never blocks: queued, or dropped when the buffer is full. */
   append(line: string): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: most lines are measured only when that bound does not fit.
-    const room = this.fill === null ? 0 : this.fill.length - this.fillBytes;
-    const bytes = line.length * 3 <= room ? -1 : Buffer.byteLength(line);
-    if (this.closed || this.pendingBytes + (bytes < 0 ? line.length : bytes) > this.maxBytes) {
+    const bytes = line.length;
+    if (this.closed || this.pendingBytes + bytes > this.maxBytes) {
       this.dropped++;
       return;
     }
-    if (bytes > room) {
+    if (this.fill === null || bytes > this.fill.length - this.fillBytes) {
       if (this.fill !== null && this.fillBytes > 0) this.full.push(this.fill.subarray(0, this.fillBytes));
       this.fill = bytes > BATCH_BYTES ? Buffer.allocUnsafe(bytes) : this.takeBuffer();
       this.fillBytes = 0;
     }
-    const written = this.fill!.write(line, this.fillBytes);
-    this.fillBytes += written;
-    this.pendingBytes += written;
+    this.fill.write(line, this.fillBytes, 'latin1');
+    this.fillBytes += bytes;
+    this.pendingBytes += bytes;
     this.pendingLines++;
     if (this.busy) return; // the running drain takes it
     if (this.full.length > 0) this.startDrain();

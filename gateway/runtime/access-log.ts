@@ -56,11 +56,19 @@ export function formatAccessLine(l: AccessLine): string {
   return out + '}\n';
 }
 
-/** Characters JSON (and nginx's escape=json) escapes; most values have none, and skip JSON.stringify. */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+/**
+ * Characters JSON (and nginx's escape=json) escapes, and chars above 0xFF; most values have
+ * neither. Values are binary strings (Node's header values and URIs): bytes above 0x7F go out as
+ * they came, as nginx's escape=json leaves them.
+ */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u0100-\uffff]/;
+const ABOVE_LATIN1 = /[\u0100-\uffff]/;
 
 function jsonString(v: string): string {
-  return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
+  if (!NEEDS_ESCAPE.test(v)) return `"${v}"`;
+  // Not a binary string: logged as its UTF-8 bytes.
+  const text = JSON.stringify(v);
+  return ABOVE_LATIN1.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
 }
 
 /**

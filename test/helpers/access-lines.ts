@@ -5,17 +5,17 @@ import { formatAccessLine } from '../../gateway/runtime/access-log';
 
 export type LoggedLine = Record<string, unknown>;
 
-/** Every line of a log file another process writes (none while it does not exist yet). */
-export function loggedLines(path: string): LoggedLine[] {
+/** Every line of a log file another process writes (none while it does not exist yet); latin1 reads each byte as one char. */
+export function loggedLines(path: string, encoding: 'utf8' | 'latin1' = 'utf8'): LoggedLine[] {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LoggedLine);
+  return readFileSync(path, encoding).split('\n').filter(Boolean).map((l) => JSON.parse(l) as LoggedLine);
 }
 
 /** The first line for `uri` after the first `after` lines, polled for until it is written. */
-export async function lineFor(path: string, uri: string, after = 0): Promise<LoggedLine> {
+export async function lineFor(path: string, uri: string, after = 0, encoding: 'utf8' | 'latin1' = 'utf8'): Promise<LoggedLine> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const found = loggedLines(path).slice(after).find((l) => l.uri === uri);
+    const found = loggedLines(path, encoding).slice(after).find((l) => l.uri === uri);
     if (found) return found;
     if (Date.now() > deadline) throw new Error(`no line for ${uri} in ${path}`);
     await new Promise((r) => setTimeout(r, 10)); // polling a file another process writes
