@@ -56,14 +56,10 @@ export class ServerConnections {
     client.dispatch(opts, new Exchange(this, client, handler));
   }
 
-  /** An exchange is over: back to the idle stack if it may be kept, else closed. */
+  /** An exchange is over: back to the idle stack if it may be kept (keepalive 0 keeps none), else closed. */
   release(c: Client, reusable: boolean): void {
     if (reusable && !c.closed && !c.destroyed && this.idle.length < this.limits.keepalive) this.idle.push(c);
     else this.retire(c);
-  }
-
-  get keepsIdle(): boolean {
-    return this.limits.keepalive > 0;
   }
 
   private connect(): Client {
@@ -140,7 +136,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(ctl: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
-    this.release(this.connections.keepsIdle);
+    this.release(true);
     this.handler.onResponseEnd?.(ctl, trailers);
   }
 

@@ -81,13 +81,13 @@ class Capture {
 
   constructor(private readonly limit: number) {}
 
-  protected begin(status: number, headers: IncomingHttpHeaders): void {
+  start(status: number, headers: IncomingHttpHeaders): void {
     this.status = status;
     this.headers = headers;
   }
 
   /** false once the answer is over the limit: what came is dropped. */
-  protected add(chunk: Buffer): boolean {
+  data(chunk: Buffer): boolean {
     if (this.over) return false;
     this.size += chunk.length;
     if (this.size > this.limit) {
@@ -119,14 +119,6 @@ class UserTap extends Capture implements ResponseTap {
     if (this.told) return;
     this.told = true;
     this.comparison.userDone(o);
-  }
-
-  start(status: number, headers: IncomingHttpHeaders): void {
-    this.begin(status, headers);
-  }
-
-  data(chunk: Buffer): void {
-    this.add(chunk);
   }
 
   end(): void {
@@ -168,11 +160,11 @@ class CopyExchange extends Capture implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    this.begin(statusCode, headers);
+    this.start(statusCode, headers);
   }
 
   onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.add(chunk)) return;
+    if (this.data(chunk)) return;
     this.settle({ kind: 'too_large' });
     c.abort(new Error('shadow answer over max_body'));
   }
