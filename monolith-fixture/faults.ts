@@ -12,10 +12,12 @@ export interface Faults {
   resetMid: boolean;
   hang: boolean;
   stallBody: boolean;
+  /** No Content-Length: an HTTP/1.1 client gets the body chunked. */
+  chunked: boolean;
   bigBytes?: number;
 }
 
-export const NO_FAULTS: Faults = Object.freeze({ delayMs: 0, reset: false, resetMid: false, hang: false, stallBody: false });
+export const NO_FAULTS: Faults = Object.freeze({ delayMs: 0, reset: false, resetMid: false, hang: false, stallBody: false, chunked: false });
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -42,6 +44,7 @@ export function parseFaults(spec: string | undefined, base: Faults = NO_FAULTS):
       case 'reset-mid': f.resetMid = true; break;
       case 'hang': f.hang = true; break;
       case 'stall-body': f.stallBody = true; break;
+      case 'chunked': f.chunked = true; break;
       default: throw new Error(`bad fixture fault "${token}"`);
     }
   }
@@ -58,6 +61,7 @@ export function mergeFaults(base: Faults, extra: Faults): Faults {
     resetMid: base.resetMid || extra.resetMid,
     hang: base.hang || extra.hang,
     stallBody: base.stallBody || extra.stallBody,
+    chunked: base.chunked || extra.chunked,
   };
 }
 
@@ -160,7 +164,7 @@ export async function sendReply(req: IncomingMessage, res: ServerResponse, fault
   const headers: OutgoingHttpHeaders = { ...r.headers };
   if (big !== undefined) Object.assign(headers, { 'content-type': 'application/octet-stream', 'x-fixture-big': String(big) });
   const bodyless = status === 204 || status === 304 || req.method === 'HEAD';
-  if (status !== 204 && status !== 304) headers['content-length'] = total;
+  if (status !== 204 && status !== 304 && !faults.chunked) headers['content-length'] = total;
   res.writeHead(status, headers);
   if (bodyless) {
     res.end();

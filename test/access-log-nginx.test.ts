@@ -4,6 +4,7 @@
 // gateway's X-Strangler-Target), which the client does not see without debug_headers. A shadowed
 // route's copy is no user request: neither log has a line for it.
 import assert from 'node:assert/strict';
+import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
@@ -75,6 +76,27 @@ describe('access log: the gateway writes nginx\'s format', () => {
       assert.ok((g.request_time as number) >= 0 && (n.request_time as number) >= 0);
     });
   }
+
+  it('a chunked answer: both log the body with its chunk framing, as it went to the client, on a kept-alive connection too', async () => {
+    // The fixture writes the echo in one chunk: "<hex size>\r\n<body>\r\n", then "0\r\n\r\n".
+    const framed = (body: Buffer) => body.length.toString(16).length + 2 + body.length + 2 + 5;
+    for (const [port, log] of [[stack.ports.nginx, nginxLog], [gateway.listen.port, gatewayLog]] as const) {
+      // Two answers on one connection: the second's size must not count the first's.
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        for (const uri of ['/users/chunked-1?fixture_fault=chunked', '/users/chunked-22?fixture_fault=chunked']) {
+          const before = loggedLines(log).length;
+          const res = await raw(`http://127.0.0.1:${port}`, uri, { agent });
+          assert.equal(res.status, 200);
+          assert.equal(res.headers['transfer-encoding'], 'chunked');
+          assert.equal(res.headers['content-length'], undefined);
+          assert.equal((await lineFor(log, uri, before)).bytes, framed(res.body), `${uri} on port ${port}`);
+        }
+      } finally {
+        agent.destroy();
+      }
+    }
+  });
 
   it('a route handed to the gateway: nginx logs who answered, and the client does not see the header', async () => {
     const nBefore = loggedLines(nginxLog).length;

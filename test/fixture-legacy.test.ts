@@ -166,6 +166,14 @@ describe('legacy fixture', () => {
       assert.equal(err.status, 200);
     });
 
+    it('chunked answers without Content-Length: the same echo, chunked', async () => {
+      const r = await raw(fx.url, '/x?fixture_fault=chunked');
+      assert.equal(r.status, 200);
+      assert.equal(r.headers['transfer-encoding'], 'chunked');
+      assert.equal(r.headers['content-length'], undefined);
+      assert.equal(JSON.parse(r.body.toString()).path, '/x');
+    });
+
     it('rejects an unknown fault with 400', async () => {
       const r = await raw(fx.url, '/x', { headers: { 'x-fixture-fault': 'explode' } });
       assert.equal(r.status, 400);

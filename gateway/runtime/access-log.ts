@@ -10,8 +10,9 @@ import { AccessLogWriter, type AccessLogDestination, type AccessLogWriterOptions
 
 export interface AccessLog {
   /** `client`: the client's address as client-address.ts resolved it (behind a trusted proxy, the one it forwarded).
-   *  requestId: the X-Request-Id sent upstream (the client's, or the one the gateway made). */
-  record(req: IncomingMessage, res: ServerResponse | null, client: string, route: string, target: string, status: number, seconds: number, requestId: string): void;
+   *  requestId: the X-Request-Id sent upstream (the client's, or the one the gateway made).
+   *  sentBefore: the client socket's bytesWritten when the request began (a chunked body's size is read off the socket). */
+  record(req: IncomingMessage, res: ServerResponse | null, client: string, route: string, target: string, status: number, seconds: number, requestId: string, sentBefore?: number): void;
   register(registry: Registry): void;
   reopen(): void;
   close(): Promise<void>;
@@ -28,10 +29,10 @@ export function accessLogDestination(setting: string | null, manifestPath: strin
 export function createAccessLog(destination: AccessLogDestination, opts: AccessLogWriterOptions = {}): AccessLog {
   const writer = new AccessLogWriter(destination, opts);
   return {
-    record(req, res, client, route, target, status, seconds, requestId) {
+    record(req, res, client, route, target, status, seconds, requestId, sentBefore = 0) {
       writer.append(formatAccessLine({
         time: isoTime(), route, target, method: req.method ?? '', uri: req.url ?? '', status,
-        bytes: res ? bodyBytes(req, res, status) : 0, request_time: seconds,
+        bytes: res ? bodyBytes(req, res, status, sentBefore) : 0, request_time: seconds,
         upstream_response_time: '', upstream_addr: '', upstream_status: '', remote_addr: client,
         // nginx's escape=json logs an absent header as "".
         request_id: requestId, user_agent: req.headers['user-agent'] ?? '',
@@ -72,13 +73,18 @@ function jsonString(v: string): string {
 }
 
 /**
- * $body_bytes_sent: the Content-Length sent (none for HEAD, 204, 304), also when writeHead set it
- * (Node keeps it as _contentLength); a chunked body's size is not tracked and logs 0.
+ * $body_bytes_sent: what the client was sent after the response head (none for HEAD, 204, 304).
+ * With a Content-Length, that length, also when writeHead set it (Node keeps it as
+ * _contentLength). Without (a chunked body, or one delimited by closing), what the socket took
+ * since the request began less the head: the chunks' framing counts, as nginx counts it.
  */
-function bodyBytes(req: IncomingMessage, res: ServerResponse, status: number): number {
+function bodyBytes(req: IncomingMessage, res: ServerResponse, status: number, sentBefore: number): number {
   if (req.method === 'HEAD' || status === 204 || status === 304) return 0;
-  const n = Number((res as { _contentLength?: number | null })._contentLength ?? res.getHeader('content-length'));
-  return Number.isFinite(n) && n >= 0 ? n : 0;
+  const length = Number((res as { _contentLength?: number | null })._contentLength ?? res.getHeader('content-length'));
+  if (Number.isFinite(length) && length >= 0) return length;
+  const head = (res as { _header?: string | null })._header;
+  const sent = req.socket.bytesWritten - sentBefore - (typeof head === 'string' ? head.length : 0);
+  return sent > 0 ? sent : 0;
 }
 
 let cachedSecond = -1;

@@ -51,6 +51,8 @@ type Proxied = Extract<Decision, { kind: 'proxy' }>;
 /** One request on its way through the stages. One object per request, fields set as stages learn them. */
 export class Forwarding {
   readonly started = performance.now();
+  /** What the client's socket had taken before this request (earlier answers on a keep-alive connection): the access log's size of a chunked body. */
+  readonly sentBefore: number;
   /** Set by decide. */
   decision: Routed | null = null;
   /** Who the client is (behind a trusted proxy, the address it forwarded); set by decide. */
@@ -81,7 +83,9 @@ export class Forwarding {
   /** When the request was over, for every after step alike; 0 until one asks. */
   private ended = 0;
 
-  constructor(readonly ctx: GatewayContext, readonly req: IncomingMessage, readonly res: ServerResponse) {}
+  constructor(readonly ctx: GatewayContext, readonly req: IncomingMessage, readonly res: ServerResponse) {
+    this.sentBefore = req.socket.bytesWritten ?? 0;
+  }
 
   /** The decision as a proxy decision: what it is once redirect has passed the request on. */
   get proxied(): Proxied {
@@ -369,7 +373,7 @@ const sampleRollout: AfterStep = (f) => {
 /** The access log's line, in nginx's format, when gateway.access_log is not off. */
 const logAccess: AfterStep = (f) => {
   if (f.route === null || f.ctx.accessLog === null) return;
-  f.ctx.accessLog.record(f.req, f.res, f.clientAddress().address, f.route, f.target, f.status, f.seconds, f.requestId);
+  f.ctx.accessLog.record(f.req, f.res, f.clientAddress().address, f.route, f.target, f.status, f.seconds, f.requestId, f.sentBefore);
 };
 
 export const STAGES: readonly Stage[] = [refuse, decide, refuseUnknownHost, limitBody, redirect, readRequestBody, shadowCopy, attemptTarget, fallbackToLegacy, answerFailure];
