@@ -31,6 +31,12 @@ export interface CliStartResult {
   nodeStart: Timing;
   /** strangler validate routes/routes.yaml (the example manifest). */
   validate: Timing;
+  /**
+   * When the environment sets NODE_EXTRA_CA_CERTS: node -e 0, --help and validate again without it.
+   * Node 20 reads and parses that file, and its own roots, at every process start, before any of
+   * the project's code runs; these say how much of the figures above is that.
+   */
+  withoutExtraCaCerts?: { nodeStart: Timing; help: Timing; validate: Timing };
 }
 
 const CLI = join(PROJECT_ROOT, 'bin', 'strangler.js');
@@ -40,9 +46,9 @@ function timing(runs: number[]): Timing {
 }
 
 /** One process run, start to exit, in ms; throws when it fails. */
-function timeRun(args: string[], what: string): number {
+function timeRun(args: string[], what: string, env: NodeJS.ProcessEnv = process.env): number {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, args, { cwd: PROJECT_ROOT, encoding: 'utf8', env });
   const ms = msSince(t0);
   if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}):\n${r.stderr}`);
   return ms;
@@ -54,18 +60,25 @@ export function runCliStart(routes = 10_000, runs = 7): CliStartResult {
     const file = join(dir, `routes-${routes}.yaml`);
     writeFileSync(file, benchManifest({ listen: 18080, upstream: 18081, routes }));
     const floorScript = `require(${JSON.stringify(require.resolve('js-yaml'))}).load(require('fs').readFileSync(${JSON.stringify(file)}, 'utf8'))`;
+    const validateArgs = [CLI, 'validate', join(PROJECT_ROOT, 'routes', 'routes.yaml')];
+    const { NODE_EXTRA_CA_CERTS: extraCaCerts, ...envWithoutCa } = process.env;
     const commands = {
       floor: () => timeRun(['-e', floorScript], 'the js-yaml floor'),
       compile: () => timeRun([CLI, 'compile', file, '-o', join(dir, 'nginx.conf')], 'strangler compile'),
       help: () => timeRun([CLI, '--help'], 'strangler --help'),
       nodeStart: () => timeRun(['-e', '0'], 'node -e 0'),
-      validate: () => timeRun([CLI, 'validate', join(PROJECT_ROOT, 'routes', 'routes.yaml')], 'strangler validate'),
+      validate: () => timeRun(validateArgs, 'strangler validate'),
+      ...(extraCaCerts ? {
+        nodeStartNoCa: () => timeRun(['-e', '0'], 'node -e 0', envWithoutCa),
+        helpNoCa: () => timeRun([CLI, '--help'], 'strangler --help', envWithoutCa),
+        validateNoCa: () => timeRun(validateArgs, 'strangler validate', envWithoutCa),
+      } : {}),
     };
-    const times: Record<keyof typeof commands, number[]> = { floor: [], compile: [], help: [], nodeStart: [], validate: [] };
+    const times: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((name) => [name, []]));
     // One unrecorded round warms the file cache, then interleaved rounds.
     for (const run of Object.values(commands)) run();
     for (let i = 0; i < runs; i++) {
-      for (const [name, run] of Object.entries(commands)) times[name as keyof typeof commands].push(run());
+      for (const [name, run] of Object.entries(commands)) times[name].push(run());
     }
     const floor = timing(times.floor);
     const compile = timing(times.compile);
@@ -77,6 +90,9 @@ export function runCliStart(routes = 10_000, runs = 7): CliStartResult {
       help: timing(times.help),
       nodeStart: timing(times.nodeStart),
       validate: timing(times.validate),
+      ...(extraCaCerts ? {
+        withoutExtraCaCerts: { nodeStart: timing(times.nodeStartNoCa), help: timing(times.helpNoCa), validate: timing(times.validateNoCa) },
+      } : {}),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -89,6 +105,9 @@ export function describeCliStart(r: CliStartResult): string {
     `cli start: ${r.routes} routes: strangler compile ${t(r.compile)}; node + js-yaml floor ${t(r.floor)}`,
     `cli start: compile ÷ floor: ${r.ratio.median.toFixed(2)}× of medians, ${r.ratio.min.toFixed(2)}× of minimums`,
     `cli start: strangler --help ${t(r.help)}; strangler validate routes/routes.yaml ${t(r.validate)}; node -e 0 ${t(r.nodeStart)}`,
+    ...(r.withoutExtraCaCerts ? [
+      `cli start, NODE_EXTRA_CA_CERTS unset: strangler --help ${t(r.withoutExtraCaCerts.help)}; validate ${t(r.withoutExtraCaCerts.validate)}; node -e 0 ${t(r.withoutExtraCaCerts.nodeStart)}`,
+    ] : []),
   ].join('\n');
 }
 
