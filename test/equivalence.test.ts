@@ -149,6 +149,11 @@ describe('equivalence over HTTPS: nginx\'s tls listener and the gateway\'s gatew
     assert.deepEqual([n.status, g.status], [301, 301]);
     assert.equal(n.headers.location, `https://localhost:${tlsPort}/images/`);
     assert.equal(g.headers.location, `https://localhost:${gateway.listen.port}/images/`);
+    // Both pages go out with their length, not chunked.
+    for (const r of [n, g]) {
+      assert.equal(r.headers['transfer-encoding'], undefined);
+      assert.equal(r.headers['content-length'], String(r.body.length));
+    }
   });
 
   it(`sends the same Host upstream for ${HOSTS.length} Host headers (the client's port kept where it is not 443)`, async () => {

@@ -247,8 +247,10 @@ const redirect: Stage = (f) => {
   const scheme = f.ctx.scheme;
   const port = (req.socket.localPort ?? 80) === (scheme === 'https' ? 443 : 80) ? '' : `:${req.socket.localPort}`;
   const location = `${scheme}://${f.host ?? localHost(req)}${port}${d.location}`;
-  f.res.writeHead(301, { location, 'content-type': 'text/html', ...unroutedDebugHeaders(f, d.route) });
-  f.res.end(`<html><head><title>301 Moved Permanently</title></head><body>Moved to ${location}</body></html>\n`);
+  // With its length, as nginx sends it: writeHead fixes the head, so end() alone would send the page chunked.
+  const page = Buffer.from(`<html><head><title>301 Moved Permanently</title></head><body>Moved to ${location}</body></html>\n`, 'latin1');
+  f.res.writeHead(301, { location, 'content-type': 'text/html', 'content-length': page.length, ...unroutedDebugHeaders(f, d.route) });
+  f.res.end(page);
   return true;
 };
 
