@@ -60,6 +60,7 @@ export function runCliStart(routes = 10_000, runs = 7): CliStartResult {
     const file = join(dir, `routes-${routes}.yaml`);
     writeFileSync(file, benchManifest({ listen: 18080, upstream: 18081, routes }));
     const floorScript = `require(${JSON.stringify(require.resolve('js-yaml'))}).load(require('fs').readFileSync(${JSON.stringify(file)}, 'utf8'))`;
+    const nodeStartArgs = ['-e', '0'];
     const helpArgs = [CLI, '--help'];
     const validateArgs = [CLI, 'validate', join(PROJECT_ROOT, 'routes', 'routes.yaml')];
     const { NODE_EXTRA_CA_CERTS: extraCaCerts, ...envWithoutCa } = process.env;
@@ -67,10 +68,10 @@ export function runCliStart(routes = 10_000, runs = 7): CliStartResult {
       floor: () => timeRun(['-e', floorScript], 'the js-yaml floor'),
       compile: () => timeRun([CLI, 'compile', file, '-o', join(dir, 'nginx.conf')], 'strangler compile'),
       help: () => timeRun(helpArgs, 'strangler --help'),
-      nodeStart: () => timeRun(['-e', '0'], 'node -e 0'),
+      nodeStart: () => timeRun(nodeStartArgs, 'node -e 0'),
       validate: () => timeRun(validateArgs, 'strangler validate'),
       ...(extraCaCerts ? {
-        nodeStartNoCa: () => timeRun(['-e', '0'], 'node -e 0', envWithoutCa),
+        nodeStartNoCa: () => timeRun(nodeStartArgs, 'node -e 0', envWithoutCa),
         helpNoCa: () => timeRun(helpArgs, 'strangler --help', envWithoutCa),
         validateNoCa: () => timeRun(validateArgs, 'strangler validate', envWithoutCa),
       } : {}),

@@ -12,7 +12,7 @@ export interface AccessLog {
   /** `client`: the client's address as client-address.ts resolved it (behind a trusted proxy, the one it forwarded).
    *  requestId: the X-Request-Id sent upstream (the client's, or the one the gateway made).
    *  sentBefore: the client socket's bytesWritten when the request began (a chunked body's size is read off the socket). */
-  record(req: IncomingMessage, res: ServerResponse | null, client: string, route: string, target: string, status: number, seconds: number, requestId: string, sentBefore?: number): void;
+  record(req: IncomingMessage, res: ServerResponse | null, client: string, route: string, target: string, status: number, seconds: number, requestId: string, sentBefore: number): void;
   register(registry: Registry): void;
   reopen(): void;
   close(): Promise<void>;
@@ -29,7 +29,7 @@ export function accessLogDestination(setting: string | null, manifestPath: strin
 export function createAccessLog(destination: AccessLogDestination, opts: AccessLogWriterOptions = {}): AccessLog {
   const writer = new AccessLogWriter(destination, opts);
   return {
-    record(req, res, client, route, target, status, seconds, requestId, sentBefore = 0) {
+    record(req, res, client, route, target, status, seconds, requestId, sentBefore) {
       writer.append(formatAccessLine({
         time: isoTime(), route, target, method: req.method ?? '', uri: req.url ?? '', status,
         bytes: res ? bodyBytes(req, res, status, sentBefore) : 0, request_time: seconds,
