@@ -49,4 +49,15 @@ describe('client address behind trusted proxies', () => {
     assert.deepEqual(pick(upstreamRequestHeaders(raw, undefined, { host: 'h', remoteAddress: '198.51.100.4', viaTrustedProxy: false, scheme: 'http', requestId: 'r-2' })),
       { 'x-real-ip': '198.51.100.4', 'x-forwarded-for': '203.0.113.9, 198.51.100.4', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'h', 'x-request-id': 'r-2' });
   });
+
+  it('several forwarding lines: X-Forwarded-For lines joined in order, the last of each other header', () => {
+    const raw = ['X-Forwarded-For', '198.51.100.1', 'X-Real-IP', '198.51.100.1', 'x-forwarded-for', '198.51.100.2', 'x-real-ip', '198.51.100.2', 'X-Forwarded-Proto', 'http', 'X-Forwarded-Proto', 'https'];
+    const pick = (h: string[]) => Object.fromEntries(h.flatMap((v, i) => (i % 2 === 0 && v.startsWith('x-') && v !== 'x-request-id' ? [[v, h[i + 1]]] : [])));
+    const names = (h: string[]) => h.filter((_, i) => i % 2 === 0);
+    const trusted = upstreamRequestHeaders(raw, undefined, { host: 'h', remoteAddress: '198.51.100.2', viaTrustedProxy: true, scheme: 'http', requestId: 'r' });
+    assert.deepEqual(pick(trusted), { 'x-real-ip': '198.51.100.2', 'x-forwarded-for': '198.51.100.1, 198.51.100.2', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'h' });
+    const direct = upstreamRequestHeaders(raw, undefined, { host: 'h', remoteAddress: '203.0.113.5', viaTrustedProxy: false, scheme: 'http', requestId: 'r' });
+    assert.deepEqual(pick(direct), { 'x-real-ip': '203.0.113.5', 'x-forwarded-for': '198.51.100.1, 198.51.100.2, 203.0.113.5', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'h' });
+    for (const h of [trusted, direct]) assert.equal(names(h).length, new Set(names(h)).size, 'each forwarding header once');
+  });
 });

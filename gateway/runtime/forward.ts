@@ -86,58 +86,6 @@ class ClientGone extends Error {
 
 export function attempt(o: AttemptOptions): Promise<AttemptResult> {
   return new Promise((resolve) => {
-    const res = o.res;
-    let controller: Dispatcher.DispatchController | null = null;
-    let intercepted: 502 | 503 | 504 | 0 = 0;
-    let status = 0;
-    let done = false;
-    const settle = (r: AttemptResult) => {
-      if (done) return;
-      done = true;
-      res.off('close', onClientClose);
-      resolve(r);
-    };
-    const onClientClose = () => {
-      if (!res.writableFinished) controller?.abort(new ClientGone());
-    };
-    res.on('close', onClientClose);
-
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(c) {
-        controller = c;
-        if (res.destroyed) c.abort(new ClientGone());
-      },
-      onResponseStart(c, statusCode, headers) {
-        if (o.intercept && (statusCode === 502 || statusCode === 503 || statusCode === 504)) {
-          intercepted = statusCode;
-          return;
-        }
-        status = statusCode;
-        res.writeHead(statusCode, clientResponseHeaders(headers, o.debug));
-        o.tap?.start(statusCode, headers);
-      },
-      onResponseData(c, chunk) {
-        if (intercepted) return;
-        o.tap?.data(chunk);
-        relay(c, res, chunk, o.sendMs);
-      },
-      onResponseEnd() {
-        if (intercepted) return settle({ kind: 'intercepted', status: intercepted });
-        res.end();
-        o.tap?.end();
-        settle({ kind: 'responded', status });
-      },
-      onResponseError(c, err) {
-        if (err instanceof ClientGone || res.destroyed) return settle({ kind: 'client_gone' });
-        if (status) {
-          // Headers are out: like nginx, all that is left is to cut the connection.
-          res.destroy();
-          return settle({ kind: 'responded', status });
-        }
-        settle({ kind: 'failed', failure: classifyUpstreamError(err) });
-      },
-    };
-
     o.server.pool.dispatch({
       path: o.path,
       method: o.method,
@@ -147,8 +95,74 @@ export function attempt(o: AttemptOptions): Promise<AttemptResult> {
       bodyTimeout: o.readMs,
       // keepalive 0: undici sends `Connection: close` and closes after the response.
       reset: !o.server.keepalive,
-    }, handler);
+    }, new Attempt(o, resolve));
   });
+}
+
+/**
+ * undici's handler for one attempt: relays the answer to the client and settles once. A class
+ * rather than a literal of closures: one object per request instead of eight.
+ */
+class Attempt implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  /** The upstream's 502/503/504, held back for the caller (o.intercept); 0 otherwise. */
+  private intercepted: 502 | 503 | 504 | 0 = 0;
+  private status = 0;
+  private done = false;
+  private readonly onClientClose = (): void => {
+    if (!this.o.res.writableFinished) this.controller?.abort(new ClientGone());
+  };
+
+  constructor(private readonly o: AttemptOptions, private readonly resolve: (r: AttemptResult) => void) {
+    o.res.on('close', this.onClientClose);
+  }
+
+  private settle(r: AttemptResult): void {
+    if (this.done) return;
+    this.done = true;
+    this.o.res.off('close', this.onClientClose);
+    this.resolve(r);
+  }
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.controller = c;
+    if (this.o.res.destroyed) c.abort(new ClientGone());
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    const o = this.o;
+    if (o.intercept && (statusCode === 502 || statusCode === 503 || statusCode === 504)) {
+      this.intercepted = statusCode;
+      return;
+    }
+    this.status = statusCode;
+    o.res.writeHead(statusCode, clientResponseHeaders(headers, o.debug));
+    o.tap?.start(statusCode, headers);
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.intercepted) return;
+    this.o.tap?.data(chunk);
+    relay(c, this.o.res, chunk, this.o.sendMs);
+  }
+
+  onResponseEnd(): void {
+    if (this.intercepted) return this.settle({ kind: 'intercepted', status: this.intercepted });
+    this.o.res.end();
+    this.o.tap?.end();
+    this.settle({ kind: 'responded', status: this.status });
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    const res = this.o.res;
+    if (err instanceof ClientGone || res.destroyed) return this.settle({ kind: 'client_gone' });
+    if (this.status) {
+      // Headers are out: like nginx, all that is left is to cut the connection.
+      res.destroy();
+      return this.settle({ kind: 'responded', status: this.status });
+    }
+    this.settle({ kind: 'failed', failure: classifyUpstreamError(err) });
+  }
 }
 
 export type UpgradeResult =

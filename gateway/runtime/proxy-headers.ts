@@ -89,31 +89,37 @@ function newRequestId(): string {
   return idPool.toString('hex', idAt - ID_BYTES, idAt);
 }
 
-const FORWARDING = ['x-real-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'] as const;
-
 /** Flat [name, value, …] list for undici, in the client's order and spelling. */
 export function upstreamRequestHeaders(rawHeaders: readonly string[], connection: string | undefined, fwd: ForwardedFor): string[] {
   const extra = connectionTokens(connection);
+  const trusted = fwd.viaTrustedProxy === true;
   const out: string[] = [];
-  const xff: string[] = [];
-  const received = fwd.viaTrustedProxy ? new Map<string, string>() : null;
+  let xff: string | undefined;
+  // From a trusted proxy, what it sent goes on as received (the last of each, as Node's headers object keeps it).
+  let realIp: string | undefined;
+  let proto: string | undefined;
+  let forwardedHost: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i];
+    const value = rawHeaders[i + 1];
     const lower = name.toLowerCase();
-    if (lower === 'x-forwarded-for') { xff.push(rawHeaders[i + 1]); continue; }
-    if (received !== null && (FORWARDING as readonly string[]).includes(lower)) received.set(lower, rawHeaders[i + 1]);
+    switch (lower) {
+      case 'x-forwarded-for': xff = xff === undefined ? value : `${xff}, ${value}`; continue;
+      case 'x-real-ip': if (trusted) realIp = value; continue;
+      case 'x-forwarded-proto': if (trusted) proto = value; continue;
+      case 'x-forwarded-host': if (trusted) forwardedHost = value; continue;
+    }
     if (REQUEST_DROP.has(lower) || (extra !== null && extra.has(lower)) || lower.includes('_')) continue;
-    out.push(name, rawHeaders[i + 1]);
+    out.push(name, value);
   }
   const addr = remoteAddr(fwd.remoteAddress);
-  if (received !== null && xff.length) received.set('x-forwarded-for', xff.join(', '));
   out.push(
     'host', fwd.host,
-    'x-real-ip', received?.get('x-real-ip') ?? addr,
-    // $proxy_add_x_forwarded_for: the client's X-Forwarded-For, then the client's address.
-    'x-forwarded-for', received?.get('x-forwarded-for') ?? (xff.length ? `${xff.join(', ')}, ${addr}` : addr),
-    'x-forwarded-proto', received?.get('x-forwarded-proto') ?? fwd.scheme,
-    'x-forwarded-host', received?.get('x-forwarded-host') ?? fwd.host,
+    'x-real-ip', realIp ?? addr,
+    // $proxy_add_x_forwarded_for: the client's X-Forwarded-For, then the client's address; a trusted proxy's as it sent it.
+    'x-forwarded-for', xff === undefined ? addr : trusted ? xff : `${xff}, ${addr}`,
+    'x-forwarded-proto', proto ?? fwd.scheme,
+    'x-forwarded-host', forwardedHost ?? fwd.host,
     'x-request-id', fwd.requestId,
   );
   return out;

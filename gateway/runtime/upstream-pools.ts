@@ -19,6 +19,8 @@ export class UpstreamPools {
   private readonly pools = new Map<string, ServerPool>();
   private upstreams: ReadonlyMap<string, Upstream> = new Map();
   private readonly next = new Map<string, number>();
+  /** serversOf's lists by connect timeout; an upstream's record is new after a reload, and the old one's entry goes with it. */
+  private byUpstream = new WeakMap<Upstream, Map<number, readonly ServerPool[]>>();
 
   /** connections: at most this many per server, as a max_conns (null: only the manifest's max_conns, as nginx). */
   constructor(table: RouteTable, private readonly connections: number | null = null) {
@@ -31,18 +33,29 @@ export class UpstreamPools {
   }
 
   /** The servers to try for one request, starting with the next in round-robin order. */
-  serversFor(upstream: string, connectMs: number): ServerPool[] {
+  serversFor(upstream: string, connectMs: number): readonly ServerPool[] {
     const up = this.upstreams.get(upstream);
     if (!up) return [];
-    const n = up.servers.length;
+    const servers = this.serversOf(up, connectMs);
+    const n = servers.length;
+    if (n === 1) return servers;
     const start = (this.next.get(upstream) ?? 0) % n;
     this.next.set(upstream, start + 1);
     const out: ServerPool[] = [];
-    for (let i = 0; i < n; i++) {
-      const s = up.servers[(start + i) % n];
-      out.push(this.pool(s.host, s.port, connectMs, up.keepalive, up.max_conns));
-    }
+    for (let i = 0; i < n; i++) out.push(servers[(start + i) % n]);
     return out;
+  }
+
+  /** An upstream's pools in its servers' order, kept per table record: a request does not look them up by key. */
+  private serversOf(up: Upstream, connectMs: number): readonly ServerPool[] {
+    let byTimeout = this.byUpstream.get(up);
+    if (byTimeout === undefined) this.byUpstream.set(up, byTimeout = new Map());
+    let servers = byTimeout.get(connectMs);
+    if (servers === undefined) {
+      servers = Object.freeze(up.servers.map((s) => this.pool(s.host, s.port, connectMs, up.keepalive, up.max_conns)));
+      byTimeout.set(connectMs, servers);
+    }
+    return servers;
   }
 
   private pool(host: string, port: number, connectMs: number, keepalive: number, maxConns: number): ServerPool {
@@ -60,12 +73,17 @@ export class UpstreamPools {
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.pools.values()].map((p) => p.pool.close()));
-    this.pools.clear();
+    this.forget();
   }
 
   /** After the grace period: requests still running are cut. */
   async destroy(): Promise<void> {
     await Promise.allSettled([...this.pools.values()].map((p) => p.pool.destroy()));
+    this.forget();
+  }
+
+  private forget(): void {
     this.pools.clear();
+    this.byUpstream = new WeakMap();
   }
 }
