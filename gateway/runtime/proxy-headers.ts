@@ -95,7 +95,7 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
   const trusted = fwd.viaTrustedProxy === true;
   const out: string[] = [];
   let xff: string | undefined;
-  // From a trusted proxy, what it sent goes on as received (the last of each, as Node's headers object keeps it).
+  // From a trusted proxy, what it sent goes on as received (the last line of each, where one came twice).
   let realIp: string | undefined;
   let proto: string | undefined;
   let forwardedHost: string | undefined;
