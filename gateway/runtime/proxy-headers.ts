@@ -10,10 +10,9 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { remoteAddr } from './decide-route';
 import { validateHost } from './nginx-uri';
 
-/** Request headers never forwarded as received (replaced, recomputed or hop-by-hop). */
+/** Request headers never forwarded as received (replaced, recomputed or hop-by-hop); X-Real-IP and X-Forwarded-* are upstreamRequestHeaders' own. */
 const REQUEST_DROP = new Set([
-  'host', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-  'expect', 'x-real-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id',
+  'host', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'x-request-id',
 ]);
 
 /** Response headers nginx does not pass (hop-by-hop, and proxy_hide_header's defaults). */
