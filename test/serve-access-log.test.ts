@@ -3,11 +3,12 @@
 // serve process and in --workers; /metrics counts the lines; status and /routes split each
 // route's requests by side.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFunctions, type FunctionsFixture } from '../monolith-fixture/functions';
 import { startLegacy, type LegacyFixture } from '../monolith-fixture/legacy';
+import { loggedLines } from './helpers/access-lines';
 import { freePort } from './helpers/net';
 import { raw } from './helpers/node-request';
 import { runCli, startServeChild, type ServeChild } from './helpers/serve-child';
@@ -15,7 +16,7 @@ import { runCli, startServeChild, type ServeChild } from './helpers/serve-child'
 const TOKEN = 'serve-access-log-test';
 
 function countLines(path: string): number {
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).length : 0;
+  return loggedLines(path).length;
 }
 
 async function until(check: () => boolean, what: string): Promise<void> {

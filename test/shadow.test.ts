@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
 import type { ShadowReport } from '../gateway/runtime/shadow-results';
+import { loggedLines } from './helpers/access-lines';
 import { pollUntil } from './helpers/poll';
 import { json, startScriptedUpstream, type Script, type ScriptedUpstream } from './helpers/scripted-upstream';
 
@@ -296,7 +297,7 @@ describe('shadow copies: compare the function with legacy on real traffic', func
     assert.equal((await get('/plain/marker')).status, 404);
     const logFile = join(dir, 'routes.access.log');
     const lines = await pollUntil('the marker line in the access log', () => {
-      const all = readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { route: string; target: string; uri: string; status: number });
+      const all = loggedLines(logFile) as { route: string; target: string; uri: string; status: number }[];
       return all.some((l) => l.uri === '/plain/marker') ? all : null;
     });
     const logged = lines.filter((l) => l.uri.startsWith('/noisy/logged') || l.uri.startsWith('/function/noisy'));

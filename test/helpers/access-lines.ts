@@ -5,10 +5,14 @@ import { formatAccessLine } from '../../gateway/runtime/access-log';
 
 export type LoggedLine = Record<string, unknown>;
 
-/** Every line of a log file another process writes (none while it does not exist yet); latin1 reads each byte as one char. */
+/**
+ * Every complete line of a log file another process writes (none while it does not exist yet);
+ * latin1 reads each byte as one char. A line still being written (no "\n" yet) is left for the
+ * next read: the writer's batch may be read half-way.
+ */
 export function loggedLines(path: string, encoding: 'utf8' | 'latin1' = 'utf8'): LoggedLine[] {
   if (!existsSync(path)) return [];
-  return readFileSync(path, encoding).split('\n').filter(Boolean).map((l) => JSON.parse(l) as LoggedLine);
+  return readFileSync(path, encoding).split('\n').slice(0, -1).filter(Boolean).map((l) => JSON.parse(l) as LoggedLine);
 }
 
 /** The first line for `uri` after the first `after` lines, polled for until it is written. */
