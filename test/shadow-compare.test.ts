@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { compareAnswers, ignoreMatcher, type CapturedAnswer } from '../gateway/runtime/shadow-compare';
-import { MAX_EXAMPLE_CHARS, MAX_PATHS, ShadowResults, sumShadowReports } from '../gateway/runtime/shadow-results';
+import { MAX_EXAMPLE_CHARS, ShadowResults } from '../gateway/runtime/shadow-results';
+import { MAX_PATHS, sumShadowReports } from '../gateway/runtime/shadow-report';
 
 const answer = (body: unknown, headers: Record<string, string | string[]> = {}, status = 200): CapturedAnswer => ({
   status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),

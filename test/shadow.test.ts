@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
-import type { ShadowReport } from '../gateway/runtime/shadow-results';
+import type { ShadowReport } from '../gateway/runtime/shadow-report';
 import { loggedLines } from './helpers/access-lines';
 import { pollUntil } from './helpers/poll';
 import { json, startScriptedUpstream, type Script, type ScriptedUpstream } from './helpers/scripted-upstream';

@@ -7,6 +7,7 @@ import { ManifestInvalidError, formatDiagnostic } from '../manifest/errors';
 import { parsePercentText } from '../manifest/percent';
 import { readAdminToken, tokenPathFor, TOKEN_ENV, type AdminToken } from '../runtime/admin-token';
 import { ADMIN_SERVICE } from '../runtime/admin-guard';
+import type { InstanceView } from '../runtime/admin-api';
 import { localUrl, parseAddress, type Address } from '../util/address';
 import { DEFAULT_MANIFEST } from './manifest-arg';
 
@@ -94,6 +95,39 @@ export async function adminRequest(target: AdminTarget, method: string, path: st
   // Admin errors are {"error": CODE, "message": what went wrong}: the message says it to a person.
   if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status}: ${String(parsed.message ?? parsed.error ?? res.text.trim())}`);
   return { status: res.status, body: parsed };
+}
+
+/** The gateway instances sharing the asked one's state (GET /instances); null, with the reason, when it cannot say (Redis down: 503). */
+export async function listInstances(target: AdminTarget): Promise<{ instances: InstanceView[] | null; error: string }> {
+  try {
+    return { instances: (await adminRequest(target, 'GET', '/instances')).body.gateways as InstanceView[], error: '' };
+  } catch (err) {
+    return { instances: null, error: (err as Error).message };
+  }
+}
+
+export interface OtherAnswers {
+  /** The answers of the instances that answered, by admin address. */
+  answers: { admin: string; body: Record<string, unknown> }[];
+  /** Each instance that did not, by admin address, with why. */
+  unanswered: { admin: string; reason: string }[];
+}
+
+/** The same request to every other instance of `instances`, on its admin address and with the same token. */
+export async function askOtherInstances(target: AdminTarget, instances: readonly InstanceView[], method: string, path: string): Promise<OtherAnswers> {
+  const others = instances.filter((i) => i.admin && !i.self);
+  const settled = await Promise.allSettled(others.map((i) => adminRequest({ ...target, url: i.admin }, method, path)));
+  const out: OtherAnswers = { answers: [], unanswered: [] };
+  settled.forEach((s, n) => {
+    if (s.status === 'fulfilled') out.answers.push({ admin: others[n].admin, body: s.value.body });
+    else out.unanswered.push({ admin: others[n].admin, reason: (s.reason as Error).message.split('\n')[0] });
+  });
+  return out;
+}
+
+/** "counters summed over 3 instances; 1 did not answer": `answered` counts the asked instance too. */
+export function summedOver(what: string, answered: number, unanswered: number): string {
+  return `${what} summed over ${answered} instance${answered === 1 ? '' : 's'}${unanswered ? `; ${unanswered} did not answer` : ''}`;
 }
 
 /** One request; connection failures become a message saying what to do. */

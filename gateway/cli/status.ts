@@ -1,5 +1,5 @@
 // `strangler status`: what the running gateway does with each route right now.
-import { adminRequest, clientUsage, CLIENT_OPTIONS, resolveAdmin, type RouteJson } from './admin-client';
+import { adminRequest, askOtherInstances, clientUsage, CLIENT_OPTIONS, listInstances, resolveAdmin, summedOver, type RouteJson } from './admin-client';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
 import { matchText, type Match } from '../manifest/route-table';
 import type { InstanceView } from '../runtime/admin-api';
@@ -53,21 +53,12 @@ Exit codes: 0 ok, 1 the gateway is unreachable, not a strangler admin API or ref
     const target = resolveAdmin(values as { manifest?: string; admin?: string });
     const res = await adminRequest(target, 'GET', '/routes');
     // An older gateway has no /instances; Redis unreachable answers 503: the routes still show.
-    let instances: InstanceView[] | null = null;
-    let instancesError = '';
-    try {
-      instances = (await adminRequest(target, 'GET', '/instances')).body.gateways as InstanceView[];
-    } catch (err) {
-      instancesError = (err as Error).message;
-    }
+    const { instances, error: instancesError } = await listInstances(target);
     let summed = '';
     if (values.all && instances) {
-      const others = instances.filter((i) => i.admin && !i.self);
-      const answers = await Promise.allSettled(others.map((i) => adminRequest({ ...target, url: i.admin }, 'GET', '/routes')));
-      const bodies = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value.body.routes as StatusRoute[]] : []));
-      res.body.routes = sumStats(res.body.routes as StatusRoute[], bodies);
-      const missing = answers.length - bodies.length;
-      summed = `counters summed over ${bodies.length + 1} instance${bodies.length ? 's' : ''}${missing ? `; ${missing} did not answer` : ''}`;
+      const others = await askOtherInstances(target, instances, 'GET', '/routes');
+      res.body.routes = sumStats(res.body.routes as StatusRoute[], others.answers.map((a) => a.body.routes as StatusRoute[]));
+      summed = summedOver('counters', others.answers.length + 1, others.unanswered.length);
     }
     if (values.json) {
       process.stdout.write(JSON.stringify({ ...res.body, instances, ...(summed ? { summed } : {}) }, null, 2) + '\n');

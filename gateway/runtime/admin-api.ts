@@ -37,7 +37,7 @@ import { BodyTooLarge, readBody } from './request-body';
 import { StateUnavailableError, type Override, type RuntimeState } from './runtime-state';
 import type { HostReport } from './state-source';
 import { ZERO_STATS, type AdminGateway, type RouteStats } from './gateway-metrics';
-import { NO_COMPARISONS, shadowSummary } from './shadow-results';
+import { NO_COMPARISONS, shadowSummary } from './shadow-report';
 import { effectivePercent, isValidPercent, PERCENT_RULE } from '../manifest/percent';
 import type { RolloutController } from './rollout-controller';
 import { ROLLOUT_ACTIONS, RolloutConflict, type RolloutAction } from './rollout-record';

@@ -6,7 +6,7 @@
 // prom-client as is.
 import { Counter, Registry, type Metric } from 'prom-client';
 import { addCounts, RolloutCounter, type RolloutCounts } from './rollout-window';
-import { addShadowCounts, NO_COMPARISONS, type ShadowCounts, type ShadowReport } from './shadow-results';
+import { addShadowCounts, NO_COMPARISONS, type ShadowCounts, type ShadowReport } from './shadow-report';
 
 /** Requests and 5xx answers of one side of a route. */
 export interface SideStats { requests: number; errors: number }

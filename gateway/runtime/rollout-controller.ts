@@ -13,7 +13,7 @@ import {
 import type { RolloutShare } from './rollout-share';
 import { countsSince, emptyCounts, type RolloutCounts } from './rollout-window';
 import type { RuntimeState } from './runtime-state';
-import { matchRatio, NO_COMPARISONS } from './shadow-results';
+import { matchRatio, NO_COMPARISONS } from './shadow-report';
 
 export interface RolloutControllerOptions {
   table: () => RouteTable;

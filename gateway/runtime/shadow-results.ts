@@ -4,6 +4,7 @@
 // Served by the admin API (GET/DELETE /routes/:id/shadow) and as Prometheus series.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Difference } from './shadow-compare';
+import { MAX_PATHS, matchRatio, worstFirst, type ShadowCounts, type ShadowReport } from './shadow-report';
 
 /** Why a copy was not made or not compared. */
 export type SkipReason =
@@ -11,8 +12,6 @@ export type SkipReason =
 
 export type ShadowOutcome = 'equal' | 'different' | 'error' | 'skipped';
 
-/** Difference paths kept per route; more are counted as `paths_dropped`. */
-export const MAX_PATHS = 200;
 /** An example value is cut to this many characters of its JSON. */
 export const MAX_EXAMPLE_CHARS = 200;
 const REDACTED_HEADERS = new Set(['header:authorization', 'header:cookie', 'header:set-cookie', 'header:proxy-authorization']);
@@ -29,38 +28,6 @@ class RouteResults {
   readonly noise = new Map<string, number>();
   readonly errorKinds = new Map<string, number>();
   pathsDropped = 0;
-}
-
-/** The counts behind a route's match ratio. */
-export interface ShadowCounts { compared: number; equal: number; different: number }
-
-export const NO_COMPARISONS: ShadowCounts = Object.freeze({ compared: 0, equal: 0, different: 0 });
-
-export function addShadowCounts(a: ShadowCounts, b: ShadowCounts): ShadowCounts {
-  return { compared: a.compared + b.compared, equal: a.equal + b.equal, different: a.different + b.different };
-}
-
-/** What GET /routes shows of a shadowed route (the dashboard's match rate). */
-export interface ShadowSummary extends ShadowCounts { match_ratio: number | null }
-
-/** Share of compared copies whose answers were equal; null before the first comparison. */
-export function matchRatio(c: ShadowCounts): number | null {
-  return c.compared ? c.equal / c.compared : null;
-}
-
-export function shadowSummary(c: ShadowCounts): ShadowSummary {
-  return { compared: c.compared, equal: c.equal, different: c.different, match_ratio: matchRatio(c) };
-}
-
-export interface ShadowReport extends ShadowCounts {
-  errors: number;
-  skipped: Record<string, number>;
-  match_ratio: number | null;
-  differences: { path: string; count: number; example: { legacy: unknown; function: unknown } }[];
-  /** Paths where legacy differs from itself (learned from second copies): left out of the verdict. */
-  noise: { path: string; count: number }[];
-  error_kinds: Record<string, number>;
-  paths_dropped: number;
 }
 
 /** A value as an example: its JSON cut to MAX_EXAMPLE_CHARS (absent stays absent). */
@@ -180,39 +147,4 @@ export class ShadowResults {
     this.children.delete(id);
     for (const outcome of ['equal', 'different', 'error', 'skipped']) this.outcomes.remove({ route: id, outcome });
   }
-}
-
-/** The reports of several workers as one: counts summed, the first example of each path kept, the caps kept. */
-export function sumShadowReports(reports: readonly ShadowReport[]): ShadowReport {
-  const differences = new Map<string, ShadowReport['differences'][number]>();
-  const noise = new Map<string, number>();
-  const sum: ShadowReport = { compared: 0, equal: 0, different: 0, errors: 0, skipped: {}, match_ratio: null, differences: [], noise: [], error_kinds: {}, paths_dropped: 0 };
-  const add = (into: Record<string, number>, from: Record<string, number>) => {
-    for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
-  };
-  for (const r of reports) {
-    sum.compared += r.compared;
-    sum.equal += r.equal;
-    sum.different += r.different;
-    sum.errors += r.errors;
-    sum.paths_dropped += r.paths_dropped;
-    add(sum.skipped, r.skipped);
-    add(sum.error_kinds, r.error_kinds);
-    for (const d of r.differences) {
-      const seen = differences.get(d.path);
-      if (seen) seen.count += d.count;
-      else if (differences.size < MAX_PATHS) differences.set(d.path, { ...d });
-      else sum.paths_dropped += d.count;
-    }
-    for (const n of r.noise) if (noise.has(n.path) || noise.size < MAX_PATHS) noise.set(n.path, (noise.get(n.path) ?? 0) + n.count);
-  }
-  sum.match_ratio = matchRatio(sum);
-  sum.differences = [...differences.values()].sort(worstFirst);
-  sum.noise = [...noise].map(([path, count]) => ({ path, count })).sort(worstFirst);
-  return sum;
-}
-
-/** Most frequent first, then by path: the order a person reads them in. */
-function worstFirst(a: { path: string; count: number }, b: { path: string; count: number }): number {
-  return b.count - a.count || a.path.localeCompare(b.path);
 }

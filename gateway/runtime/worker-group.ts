@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { AggregatorRegistry } from 'prom-client';
 import type { RouteTable } from '../manifest/route-table';
 import { addRouteStats, type AdminGateway, type RouteStats } from './gateway-metrics';
-import { sumShadowReports } from './shadow-results';
+import { sumShadowReports } from './shadow-report';
 import { withTrafficFlags } from './node-flags';
 import type { StateSnapshot } from './runtime-state';
 import type { FromWorker, ToWorker } from './worker-messages';

@@ -4,7 +4,7 @@
 // overrides as the state file holds them.
 import type { StateSnapshot } from './runtime-state';
 import type { RouteStats } from './gateway-metrics';
-import type { ShadowReport } from './shadow-results';
+import type { ShadowReport } from './shadow-report';
 
 export type ToWorker =
   | { readonly t: 'start'; readonly manifestPath: string; readonly manifestText: string; readonly state: StateSnapshot; readonly host: string; readonly port: number; readonly applyDelayMs: number }
