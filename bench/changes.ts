@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'undici';
-import { preciseNowMs } from '../gateway/runtime/runtime-state';
+import { preciseNowMs } from '../gateway/util/host-clock';
 import { PROJECT_ROOT } from '../gateway/version';
 import type { LoadGenerator, LoadResult } from './load';
 import { benchManifest, PATHS } from './manifests';

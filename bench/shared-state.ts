@@ -9,7 +9,7 @@
 //   each from its own load generator, over rounds, on three fresh pairs; state is read from
 //   memory on the request path, so the ratio should be ~1.
 import { Client, request } from 'undici';
-import { preciseNowMs } from '../gateway/runtime/runtime-state';
+import { preciseNowMs } from '../gateway/util/host-clock';
 import { findRedisServer, startRedis } from '../test/helpers/redis';
 import { startLoadGenerator, type LoadGenerator } from './load';
 import { benchManifest, PATHS } from './manifests';

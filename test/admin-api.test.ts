@@ -6,7 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import supertest from 'supertest';
 import { request } from 'undici';
-import { preciseNowMs } from '../gateway/runtime/runtime-state';
+import { preciseNowMs } from '../gateway/util/host-clock';
 import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
 import { ROUTING_MANIFEST } from './helpers/manifests';
 import { startStack, type Stack } from './helpers/stack';

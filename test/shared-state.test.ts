@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
-import { preciseNowMs } from '../gateway/runtime/runtime-state';
+import { preciseNowMs } from '../gateway/util/host-clock';
 import { BIN } from './helpers/serve-child';
 import { call, FLEET_TOKEN, patchPercent, routeState, startInstance, startLoad, until, type Instance } from './helpers/fleet';
 import { requireRedis, startRedis, type RunningRedis } from './helpers/redis';

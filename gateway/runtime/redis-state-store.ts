@@ -21,10 +21,11 @@ import type { AuditEntry, AuditSink } from './audit-log';
 import { isHostReport, type HostReport, type HostReports } from './state-source';
 import { readStateFile, writeStateCopySync } from './state-store';
 import {
-  checkChanges, overridesOf, parseSnapshot, planChanges, preciseNowMs, StateUnavailableError,
+  checkChanges, overridesOf, parseSnapshot, planChanges, StateUnavailableError,
   type ApplyResult, type Override, type RuntimeState, type StateChanges, type StateHealth, type StateSnapshot,
 } from './runtime-state';
 import { describeRedisUrl, type RedisTarget } from './state-target';
+import { preciseNowMs } from '../util/host-clock';
 import { sumWindows, type PublishedWindow, type RolloutShare } from './rollout-share';
 
 export const KEYS = {

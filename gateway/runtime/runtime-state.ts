@@ -58,10 +58,6 @@ export interface StateHealth {
   readonly adopted_at_ms: number;
 }
 
-/** The wall clock in ms with the monotonic clock's precision: adoption times compare across processes of a host. */
-export function preciseNowMs(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 export interface RuntimeState {
   /** Hot path: the percent of requests sent to the route's `to`, from memory. */

@@ -7,9 +7,10 @@ import { readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Route } from '../manifest/route-table';
 import { atomicTempPrefix, atomicWriteFile, atomicWriteFileSync } from '../util/atomic-write';
+import { preciseNowMs } from '../util/host-clock';
 import { effectivePercent } from '../manifest/percent';
 import {
-  checkChanges, overridesOf, parseSnapshot, planChanges, preciseNowMs,
+  checkChanges, overridesOf, parseSnapshot, planChanges,
   type ApplyResult, type Override, type RuntimeState, type StateChanges, type StateHealth, type StateSnapshot,
 } from './runtime-state';
 
