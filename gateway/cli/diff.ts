@@ -56,8 +56,8 @@ async function summedOverInstances(target: AdminTarget, method: string, path: st
     process.stderr.write(`strangler diff: cannot list the gateway instances (${error}): this instance's results only\n`);
     return mine;
   }
-  if (!instances.some((i) => !i.self)) return mine;
   const others = await askOtherInstances(target, instances, method, path);
+  if (others.answers.length + others.unanswered.length === 0) return mine; // the only instance (a state file, or alone on Redis)
   const reports: ShadowReport[] = [mine];
   for (const a of others.answers) {
     if (isShadowReport(a.body)) reports.push(a.body);
