@@ -438,10 +438,11 @@ function method(r: BenchResults): string {
     `- Canary changes: ${s.flips} × \`PATCH /routes/flip {"percent": 100 | 0}\` on the admin API (after ${WARMUP_CHANGES} unrecorded ones) while load runs on the ` +
     'same route (through the gateway with `debug_headers: true`). Propagation is the time from sending the call to the moment ' +
     'the gateway began serving the change, as its `/healthz` reports it (`state_adopted_at_ms`; the bench and the gateway ' +
-    'read the host\'s wall clock to a fraction of a millisecond, following its steps: gateway/util/host-clock.ts). A poller on its own keep-alive connection starts with each call; the time to its first response ' +
-    'whose `X-Strangler-Target` follows the new split is reported beside it (it adds one proxied request under load). The ' +
-    'poller goes on until a request sent after the call was answered comes back; any such request that still followed the ' +
-    'old split is counted as stale.',
+    'read the host\'s wall clock to a fraction of a millisecond, following its steps: gateway/util/host-clock.ts). A poller ' +
+    'on its own keep-alive connection starts with each call; the time to its first response whose `X-Strangler-Target` ' +
+    'follows the new split is reported beside it (it adds one proxied request under load). The poller goes on until a ' +
+    'request sent after the call was answered comes back; any such request that still followed the old split is counted ' +
+    'as stale.',
     '- Shared state: the same changes through one of three gateways on one redis-server; propagation is the time to each ' +
     'other instance serving the change (its `state_adopted_at_ms`), then one request to each checks its traffic follows it. ' +
     'The changes are then made again with pollers on the other instances\' traffic ports running through them, as above. ' +

@@ -2,7 +2,7 @@
 // the other side, and the two answers are compared into GET /routes/:id/shadow. Upstreams are
 // real HTTP servers whose answers each test scripts (test/helpers/scripted-upstream.ts).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';

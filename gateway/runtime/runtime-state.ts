@@ -58,7 +58,6 @@ export interface StateHealth {
   readonly adopted_at_ms: number;
 }
 
-
 export interface RuntimeState {
   /** Hot path: the percent of requests sent to the route's `to`, from memory. */
   effectivePercent(route: Route): number;

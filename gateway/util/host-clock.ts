@@ -20,9 +20,8 @@ export function preciseWallClock(monotonicMs: () => number, wallMs: () => number
     const mono = monotonicMs();
     const wall = wallMs();
     const t = base + mono;
-    if (t < wall) base += wall - t;
-    else if (t >= wall + 1) base -= t - (wall + LAST_IN_MS);
-    else return t;
+    if (t >= wall && t < wall + 1) return t;
+    base += (t < wall ? wall : wall + LAST_IN_MS) - t;
     return base + mono;
   };
 }
