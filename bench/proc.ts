@@ -73,14 +73,25 @@ export function cpuMicrosOf(pids: number[]): number {
   return t.user + t.sys;
 }
 
-/** The whole machine's CPU time from /proc/stat, in microseconds summed over all cores: busy and all. */
-export function machineCpu(): { busy: number; total: number } {
+export interface MachineCpu { busy: number; total: number; stolen: number }
+
+/**
+ * The whole machine's CPU time from /proc/stat, in microseconds summed over all cores: busy, all,
+ * and stolen (steal: a virtual machine's cores waiting for the host, which runs other guests then).
+ */
+export function machineCpu(): MachineCpu {
   const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0];
   // cpu  user nice system idle iowait irq softirq steal …
   const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
   const total = f.reduce((a, b) => a + b, 0);
   const idle = f[3] + f[4];
-  return { busy: ((total - idle) * 1e6) / CLOCK_TICKS, total: (total * 1e6) / CLOCK_TICKS };
+  return { busy: ((total - idle) * 1e6) / CLOCK_TICKS, total: (total * 1e6) / CLOCK_TICKS, stolen: (f[7] * 1e6) / CLOCK_TICKS };
+}
+
+/** The share of the cores' time the host took from this machine (steal) since an earlier machineCpu(). */
+export function stolenShareSince(since: MachineCpu): number {
+  const now = machineCpu();
+  return (now.stolen - since.stolen) / (now.total - since.total);
 }
 
 /** Resident set size in bytes. */

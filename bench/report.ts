@@ -27,7 +27,7 @@ export interface MachineFacts {
 }
 
 /** One full run of the suites. */
-export type SuiteResults = Pick<BenchResults, 'overhead' | 'scale' | 'changes' | 'sharedState' | 'sharedStateSkipped' | 'agent'>;
+export type SuiteResults = Pick<BenchResults, 'overhead' | 'scale' | 'changes' | 'sharedState' | 'sharedStateSkipped' | 'agent' | 'stolenShare'>;
 
 export interface BenchResults {
   command: string;
@@ -42,6 +42,8 @@ export interface BenchResults {
   sharedStateSkipped?: string;
   /** The agent suite, or why it did not run. */
   agent?: AgentResult | string;
+  /** The share of the cores' time the host took from this machine while the run lasted (steal); results from before it was measured have none. */
+  stolenShare?: number;
   /** Every run, the last being the one above (results from before BENCH_RUNS have none). */
   runs?: SuiteResults[];
 }
@@ -77,6 +79,7 @@ const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
 const ratio = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '—');
 /** Targets judge the exact ratio: three decimals, truncated, so a miss never prints as the threshold. */
 const ratio3 = (x: number) => (Number.isFinite(x) ? `${(Math.floor(x * 1000) / 1000).toFixed(3)}×` : '—');
+const pct = (share: number) => (Number.isFinite(share) ? `${Math.round(share * 100)}%` : '—');
 const mib = (bytes: number) => (Number.isFinite(bytes) ? `${(bytes / 2 ** 20).toFixed(0)} MiB` : '—');
 
 function table(head: string[], rows: (string | number)[][]): string {
@@ -129,7 +132,6 @@ function cpuAccount(o: OverheadResult | undefined, a: ConfigId, p: Payload): str
   const d = med(o, p, 'direct');
   if (!x || !d || !Number.isFinite(x.machineBusy) || !Number.isFinite(d.machineBusy)) return '';
   const predicted = pairedRatio(o?.samples[p].direct, o?.samples[p][a], 'machineCpuUs') * (x.machineBusy / d.machineBusy);
-  const pct = (f: number) => `${Math.round(f * 100)}%`;
   const temp = o?.bodyTempFiles?.[a];
   return `; the machine spent ${int(d.machineCpuUs)} µs of CPU per request direct and ${int(x.machineCpuUs)} through nginx, ` +
     `with the cores ${pct(d.machineBusy)} and ${pct(x.machineBusy)} busy, which predicts ${ratio(predicted)} from CPU alone` +
@@ -291,7 +293,7 @@ function overheadSection(o: OverheadResult, s: Settings): string {
       const m = o.medians[p][c.id]!;
       const proxyCpu = c.id === 'direct' ? '—' : `${int(m.cpuUs)}${Number.isFinite(m.cpuUserUs) ? ` (${int(m.cpuUserUs)} + ${int(m.cpuSysUs)})` : ''}`;
       return [c.label, int(m.rps), direct ? ratio(rpsRatio(o, c.id, 'direct', p)) : '—', ms(m.p50Ms), ms(m.p99Ms),
-        proxyCpu, int(m.upstreamCpuUs), int(m.machineCpuUs), Number.isFinite(m.machineBusy) ? `${Math.round(m.machineBusy * 100)}%` : '—',
+        proxyCpu, int(m.upstreamCpuUs), int(m.machineCpuUs), pct(m.machineBusy),
         gcText(m), ms(m.eldP99Ms ?? NaN), `${m.failed} / ${int(m.completed)}`];
     });
     out.push(table(['configuration', 'req/s', '× direct', 'p50 ms', 'p99 ms', 'proxy CPU µs/req (user + kernel)', 'upstream CPU µs/req',
@@ -425,7 +427,9 @@ function method(r: BenchResults): string {
     '- The proxy\'s CPU is split into user space and kernel: the kernel part is mostly the socket reads and writes on ' +
     'loopback, which every proxy makes alike. The machine\'s CPU per request (all cores, all processes, from `/proc/stat`) ' +
     'and the share of the cores that was busy show when the two cores, not the proxy, set the pace: the load generator, ' +
-    'the upstream and the proxy all run on them.',
+    'the upstream and the proxy all run on them. On a virtual machine the host may also run other guests on the same ' +
+    'physical cores: the time it took from this one (`/proc/stat`\'s steal) is given for each run in the machine table. ' +
+    'While it is high, the run\'s figures are slower and noisier than the machine alone would make them.',
     `- Each measurement is ${s.duration} s of load over ${s.connections} keep-alive connections (no pipelining) after ` +
     `${s.warmup} s of unrecorded warm-up per configuration; the configurations are interleaved over ${s.rounds} rounds ` +
     '(the order rotates each round) and the median of the rounds is reported; a ratio between two configurations is the ' +
@@ -498,6 +502,9 @@ export function renderReport(r: BenchResults): string {
       ['node', m.node], ['nginx', m.nginx], ['load average at start (1/5/15 min)', m.loadAverageAtStart.join(' / ')],
       ['packages', Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(', ')],
       ['load generator', m.loadGenerator ?? 'autocannon'],
+      ...(everyRun(r).some((x) => x.stolenShare !== undefined)
+        ? [['CPU time the host took from this virtual machine (steal), share of the cores\' time in each run', everyRun(r).map((x) => pct(x.stolenShare ?? NaN)).join(' / ')]]
+        : []),
     ]), '',
     '## Targets', '',
     'From the issue; reported, not asserted. A ratio is the median over rounds of the two configurations\' ratio within ' +

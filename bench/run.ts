@@ -10,6 +10,7 @@ import { runAgentSuite } from './agent';
 import { runOverhead } from './overhead';
 import { runScale } from './scale';
 import { runSharedState } from './shared-state';
+import { machineCpu, stolenShareSince } from './proc';
 import { nonDefaultEnv, readSettings } from './settings';
 import { startUpstream } from './stack';
 
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
     for (let run = 1; run <= settings.runs; run++) {
       if (settings.runs > 1) log(`bench: run ${run} of ${settings.runs}`);
       const one: SuiteResults = {};
+      const cpu0 = machineCpu();
       if (settings.suites.includes('overhead')) one.overhead = await runOverhead(load, up, settings, log);
       if (settings.suites.includes('scale')) one.scale = await runScale(load, up, settings, log);
       if (settings.suites.includes('changes')) one.changes = await runChanges(load, up, settings, log);
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
         else one.sharedState = r;
       }
       if (settings.suites.includes('agent')) one.agent = await runAgentSuite(load, up, settings, log);
+      one.stolenShare = stolenShareSince(cpu0);
       runs.push(one);
     }
   } finally {

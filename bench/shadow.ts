@@ -7,6 +7,7 @@
 // Settings: BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS (settings.ts). Prints a Markdown table.
 import { startLoadGenerator, type LoadGenerator, type LoadResult } from './load';
 import { median, pairedRatio } from './stats';
+import { machineCpu, stolenShareSince } from './proc';
 import { readSettings } from './settings';
 import { startGatewayProcess, startUpstream } from './stack';
 
@@ -58,13 +59,15 @@ async function main(): Promise<void> {
       const gw = await startGatewayProcess(`gateway-${fn.ready.port}`, manifest(legacy.ready.port, fn.ready.port));
       try {
         log(`bench: shadow, ${name}: ${s.rounds} rounds of ${s.duration} s, ${s.connections} connections (${load.name})`);
+        const cpu0 = machineCpu();
         const r = await measure(load, gw.port, s.rounds, s.duration, s.connections);
+        const stolen = stolenShareSince(cpu0);
         const rps = (xs: LoadResult[]) => median(xs.map((x) => x.rps));
         const p99 = (xs: LoadResult[]) => median(xs.map((x) => x.p99Ms));
         // Each round's two runs are adjacent in time: the ratio of each round, then their median.
         const ratio = (key: 'rps' | 'p99Ms') => pairedRatio(r.shadowed, r.plain, key);
         const failed = (xs: LoadResult[]) => xs.reduce((n, x) => n + x.failed, 0);
-        rows.push(`| ${name} | ${rps(r.plain).toFixed(0)} | ${rps(r.shadowed).toFixed(0)} | ${ratio('rps').toFixed(2)}× | ${p99(r.plain).toFixed(1)} | ${p99(r.shadowed).toFixed(1)} | ${ratio('p99Ms').toFixed(2)}× | ${failed(r.plain)} / ${failed(r.shadowed)} |`);
+        rows.push(`| ${name} | ${rps(r.plain).toFixed(0)} | ${rps(r.shadowed).toFixed(0)} | ${ratio('rps').toFixed(2)}× | ${p99(r.plain).toFixed(1)} | ${p99(r.shadowed).toFixed(1)} | ${ratio('p99Ms').toFixed(2)}× | ${failed(r.plain)} / ${failed(r.shadowed)} | ${Math.round(stolen * 100)}% |`);
       } finally {
         await gw.stop();
       }
@@ -72,8 +75,8 @@ async function main(): Promise<void> {
     process.stdout.write([
       `Shadow cost (${load.name}, ${s.connections} connections, median of ${s.rounds} rounds of ${s.duration} s, ratios the median of the rounds' ratios; targets: req/s ≥ 0.6×, p99 ≤ 1.1× with the slow side)`,
       '',
-      '| shadow copies go to | plain req/s | shadowed req/s | ratio | plain p99 ms | shadowed p99 ms | ratio | failed (plain / shadowed) |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      '| shadow copies go to | plain req/s | shadowed req/s | ratio | plain p99 ms | shadowed p99 ms | ratio | failed (plain / shadowed) | CPU time the host took (steal) |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
       ...rows,
       '',
     ].join('\n'));
