@@ -4,16 +4,13 @@
 // still summed.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ShadowReport } from '../gateway/runtime/shadow-report';
 import { BIN } from './helpers/serve-child';
-import { call, FLEET_TOKEN, startInstance, until, type Instance } from './helpers/fleet';
+import { call, FLEET_TOKEN, startFleet, until, type Fleet, type Instance } from './helpers/fleet';
 import { raw } from './helpers/node-request';
-import { requireRedis, startRedis, type RunningRedis } from './helpers/redis';
+import { requireRedis } from './helpers/redis';
 import { stackManifestHead } from './helpers/manifests';
-import { startStack, type Stack, type StackPorts } from './helpers/stack';
+import type { StackPorts } from './helpers/stack';
 
 const MANIFEST = (p: StackPorts) => `${stackManifestHead(p)}routes:
   - id: tracking
@@ -27,10 +24,7 @@ type DiffJson = ShadowReport & { route: string; summed?: string };
 
 describe('strangler diff sums the shadow results of every instance sharing the state', function () {
   this.timeout(120_000);
-  let redis: RunningRedis;
-  let stack: Stack;
-  let dir: string;
-  let fleet: Instance[] = [];
+  let fleet: Fleet;
 
   const report = async (i: Instance) => (await call(i.child.adminPort, 'GET', '/routes/tracking/shadow')).body as unknown as DiffJson;
   /** `n` users' GETs through instance `i`, then every copy compared there (copies finish after the users' answers). */
@@ -48,27 +42,18 @@ describe('strangler diff sums the shadow results of every instance sharing the s
   };
 
   before(async function () {
-    const bin = requireRedis(this);
-    redis = await startRedis(bin);
-    stack = await startStack(MANIFEST, { nginx: false });
-    dir = mkdtempSync(join(tmpdir(), 'strangler-shadow-fleet-'));
-    fleet = await Promise.all([0, 1].map((n) => startInstance(stack.manifestPath, redis.url, dir, n)));
-    await until('both instances registered', async () => ((await call(fleet[0].child.adminPort, 'GET', '/instances')).body.gateways as unknown[]).length === 2);
+    fleet = await startFleet(requireRedis(this), MANIFEST, 2, { nginx: false });
+    await until('both instances registered', async () => ((await call(fleet.instances[0].child.adminPort, 'GET', '/instances')).body.gateways as unknown[]).length === 2);
   });
-  after(async () => {
-    await Promise.all(fleet.map((i) => i.child.kill()));
-    await stack?.stop();
-    await redis?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => fleet?.close());
 
   it('sums counts and difference paths over the instances; --local shows the asked one alone', async () => {
-    await serve(fleet[0], 3);
-    await serve(fleet[1], 5);
-    const [a, b] = await Promise.all(fleet.map(report));
+    await serve(fleet.instances[0], 3);
+    await serve(fleet.instances[1], 5);
+    const [a, b] = await Promise.all(fleet.instances.map(report));
     assert.equal(a.compared + b.compared, 8);
 
-    const summed = diffJson(fleet[0].child.adminPort);
+    const summed = diffJson(fleet.instances[0].child.adminPort);
     assert.equal(summed.summed, 'results summed over 2 instances');
     for (const k of ['compared', 'equal', 'different', 'errors'] as const) assert.equal(summed[k], a[k] + b[k], k);
     assert.ok(summed.differences.length > 0, 'the fixtures answer differently: something to sum');
@@ -77,33 +62,33 @@ describe('strangler diff sums the shadow results of every instance sharing the s
       assert.equal(d.count, count(a) + count(b), d.path);
     }
 
-    const local = diffJson(fleet[1].child.adminPort, '--local');
+    const local = diffJson(fleet.instances[1].child.adminPort, '--local');
     assert.equal(local.compared, b.compared);
     assert.equal(local.summed, undefined);
 
-    const text = diff(fleet[1].child.adminPort);
+    const text = diff(fleet.instances[1].child.adminPort);
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /: 8 compared,/);
     assert.match(text.stdout, /^\(results summed over 2 instances\)$/m);
   });
 
   it('--reset forgets the results on every instance; --local --reset on the asked one only', async () => {
-    await serve(fleet[0], 2);
-    await serve(fleet[1], 2);
-    assert.equal(diffJson(fleet[1].child.adminPort, '--local', '--reset').compared, 0);
-    assert.ok((await report(fleet[0])).compared > 0, 'the other instance kept its results');
+    await serve(fleet.instances[0], 2);
+    await serve(fleet.instances[1], 2);
+    assert.equal(diffJson(fleet.instances[1].child.adminPort, '--local', '--reset').compared, 0);
+    assert.ok((await report(fleet.instances[0])).compared > 0, 'the other instance kept its results');
 
-    const reset = diffJson(fleet[0].child.adminPort, '--reset');
+    const reset = diffJson(fleet.instances[0].child.adminPort, '--reset');
     assert.equal(reset.compared, 0);
     assert.equal(reset.summed, 'results summed over 2 instances');
-    for (const i of fleet) assert.equal((await report(i)).compared, 0);
+    for (const i of fleet.instances) assert.equal((await report(i)).compared, 0);
   });
 
   it('an instance that is gone is named on stderr and counted; the others are still summed', async () => {
-    await serve(fleet[0], 4);
-    const gone = fleet[1];
+    await serve(fleet.instances[0], 4);
+    const gone = fleet.instances[1];
     await gone.child.kill();
-    const out = diff(fleet[0].child.adminPort, '--json');
+    const out = diff(fleet.instances[0].child.adminPort, '--json');
     assert.equal(out.status, 0, out.stderr);
     const body = JSON.parse(out.stdout) as DiffJson;
     assert.equal(body.compared, 4);

@@ -4,16 +4,14 @@
 // instance killed with -9 comes back on the shared state.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createClient } from 'redis';
 import { preciseNowMs } from '../gateway/util/host-clock';
 import { BIN } from './helpers/serve-child';
-import { call, FLEET_TOKEN, patchPercent, routeState, startInstance, startLoad, until, type Instance } from './helpers/fleet';
-import { requireRedis, startRedis, type RunningRedis } from './helpers/redis';
+import { call, FLEET_TOKEN, patchPercent, routeState, startFleet, startLoad, until, type Fleet } from './helpers/fleet';
+import { requireRedis } from './helpers/redis';
 import { stackManifestHead } from './helpers/manifests';
-import { startStack, type Stack, type StackPorts } from './helpers/stack';
+import type { StackPorts } from './helpers/stack';
 
 const MANIFEST = (p: StackPorts) => `${stackManifestHead(p)}routes:
   - id: images
@@ -24,13 +22,9 @@ const MANIFEST = (p: StackPorts) => `${stackManifestHead(p)}routes:
 
 describe('shared state: several gateway instances on one Redis', function () {
   this.timeout(180_000);
-  let bin: string;
-  let redis: RunningRedis;
-  let stack: Stack;
-  let dir: string;
-  let fleet: Instance[] = [];
-  const admins = () => fleet.map((i) => i.child.adminPort);
-  const traffic = () => fleet.map((i) => i.child.trafficPort);
+  let fleet: Fleet;
+  const admins = () => fleet.instances.map((i) => i.child.adminPort);
+  const traffic = () => fleet.instances.map((i) => i.child.trafficPort);
 
   /** Every instance serves `percent` at version >= `version`. */
   const converged = (percent: number, version = 0) => until(`every instance at ${percent}% (version >= ${version})`, async () => {
@@ -39,18 +33,9 @@ describe('shared state: several gateway instances on one Redis', function () {
   });
 
   before(async function () {
-    bin = requireRedis(this);
-    redis = await startRedis(bin);
-    stack = await startStack(MANIFEST, { nginx: false });
-    dir = mkdtempSync(join(tmpdir(), 'strangler-fleet-'));
-    fleet = await Promise.all([0, 1, 2].map((n) => startInstance(stack.manifestPath, redis.url, dir, n)));
+    fleet = await startFleet(requireRedis(this), MANIFEST, 3, { nginx: false });
   });
-  after(async () => {
-    await Promise.all(fleet.map((i) => i.child.kill()));
-    await stack?.stop();
-    await redis?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => fleet?.close());
 
   it('a change through one instance is effective on all, at the same version, and in traffic', async () => {
     const sent = preciseNowMs();
@@ -144,7 +129,7 @@ describe('shared state: several gateway instances on one Redis', function () {
     const load = startLoad(traffic(), '/track/y', 6);
 
     // Killed: every instance keeps serving 100%, refuses changes with 503 state_unavailable.
-    await redis.kill();
+    await fleet.redis.kill();
     for (const port of admins()) {
       await until('a refused change', async () => (await patchPercent(port, 'images', 0)).status === 503, 400, 10);
       const r = await patchPercent(port, 'images', 0);
@@ -164,15 +149,15 @@ describe('shared state: several gateway instances on one Redis', function () {
     // An instance restarted while Redis is down starts from its local snapshot, not the manifest's 10%.
     // (The load stops first: requests to an instance being killed fail because of the kill.)
     await load.stop();
-    await fleet[2].child.kill();
-    fleet[2] = await startInstance(stack.manifestPath, redis.url, dir, 2);
-    assert.deepEqual(await routeState(fleet[2].child.adminPort, 'images'), { percent: 100, version: before });
-    assert.match(fleet[2].child.stderr(), /unreachable; serving the local snapshot/);
+    await fleet.instances[2].child.kill();
+    fleet.instances[2] = await fleet.start(2);
+    assert.deepEqual(await routeState(fleet.instances[2].child.adminPort, 'images'), { percent: 100, version: before });
+    assert.match(fleet.instances[2].child.stderr(), /unreachable; serving the local snapshot/);
     const load2 = startLoad(traffic(), '/track/y', 6);
 
     // Restarted empty: re-seeded from the instances' last state, never reset to the manifest.
-    await redis.restart();
-    const probe = createClient({ url: redis.url });
+    await fleet.redis.restart();
+    const probe = createClient({ url: fleet.redis.url });
     await probe.connect();
     try {
       await until('Redis re-seeded', async () => Number(await probe.hGet('strangler:state', 'version')) === before, 1000, 10);
@@ -181,10 +166,10 @@ describe('shared state: several gateway instances on one Redis', function () {
       await converged(50, before + 1);
 
       // Stopped (SIGSTOP): commands time out, changes are refused and never land later.
-      redis.stop();
+      fleet.redis.stop();
       const refused = await patchPercent(admins()[0], 'images', 0);
       assert.equal(refused.status, 503, JSON.stringify(refused.body));
-      redis.cont();
+      fleet.redis.cont();
       await until('changes accepted after SIGCONT', async () => (await patchPercent(admins()[2], 'images', 75)).status === 200, 1000, 10);
       await converged(75);
       const v = Number(await probe.hGet('strangler:state', 'version'));
@@ -201,19 +186,19 @@ describe('shared state: several gateway instances on one Redis', function () {
   });
 
   it('an instance killed with -9 and restarted takes the shared state, including changes made while it was down', async () => {
-    await fleet[1].child.kill();
+    await fleet.instances[1].child.kill();
     const res = await patchPercent(admins()[0], 'images', 33);
     assert.equal(res.status, 200);
     const version = res.body.state_version as number;
-    fleet[1] = await startInstance(stack.manifestPath, redis.url, dir, 1);
+    fleet.instances[1] = await fleet.start(1);
     await converged(33, version);
     // Its local snapshot follows (written just after the state is applied).
-    await until('the snapshot at the shared version', () => (JSON.parse(readFileSync(fleet[1].snapshot, 'utf8')) as { version: number }).version === version);
+    await until('the snapshot at the shared version', () => (JSON.parse(readFileSync(fleet.instances[1].snapshot, 'utf8')) as { version: number }).version === version);
   });
 
   it('an older state, in Redis or on the channel, is never applied: Redis is re-seeded from the instances', async () => {
     const { percent, version } = await routeState(admins()[0], 'images');
-    const probe = createClient({ url: redis.url });
+    const probe = createClient({ url: fleet.redis.url });
     await probe.connect();
     try {
       const old = { images: { percent: 5, updated_at: new Date(0).toISOString(), by: 'an old dump' } };
@@ -225,11 +210,11 @@ describe('shared state: several gateway instances on one Redis', function () {
       probe.destroy();
     }
     assert.deepEqual(await Promise.all(admins().map((p) => routeState(p, 'images'))), [0, 1, 2].map(() => ({ percent, version })));
-    assert.ok(fleet.some((i) => /older than this instance's/.test(i.child.stderr())), 'the re-seed is logged');
+    assert.ok(fleet.instances.some((i) => /older than this instance's/.test(i.child.stderr())), 'the re-seed is logged');
   });
 
   it('an instance with --workers 2 serves a change made elsewhere from every worker', async () => {
-    const workers = await startInstance(stack.manifestPath, redis.url, dir, 3, ['--workers', '2']);
+    const workers = await fleet.start(3, ['--workers', '2']);
     try {
       for (const percent of [100, 0]) {
         const res = await patchPercent(admins()[0], 'images', percent);

@@ -1,7 +1,11 @@
 // Several `strangler serve` processes sharing one state on Redis: start, change, read, poll.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startRedis, type RunningRedis } from './redis';
 import { startServeChild, type ServeChild } from './serve-child';
+import { startStack, type Stack, type StackPorts } from './stack';
 
 export const FLEET_TOKEN = 'fleet-test-token';
 
@@ -15,6 +19,42 @@ export function startInstance(manifestPath: string, redisUrl: string, dir: strin
   const snapshot = join(dir, `instance-${n}.snapshot.json`);
   return startServeChild([manifestPath, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--state', redisUrl, '--state-snapshot', snapshot, ...extra],
     { STRANGLER_ADMIN_TOKEN: FLEET_TOKEN, STRANGLER_REDIS_URL: '' }).then((child) => ({ child, snapshot }));
+}
+
+/** A redis-server, a stack for the manifest and `count` instances sharing their state on that Redis. */
+export interface Fleet {
+  readonly redis: RunningRedis;
+  readonly stack: Stack;
+  /** Instance n at index n; a test that restarts one puts the new one in its place. */
+  readonly instances: Instance[];
+  /** Instance number n (again: its snapshot file is n's) on the fleet's manifest, Redis and directory. */
+  start(n: number, extra?: string[]): Promise<Instance>;
+  /** Ends the instances, the stack and Redis, and removes the directory. */
+  close(): Promise<void>;
+}
+
+/** `redisBin` from requireRedis; `stack` as startStack's options. Whatever started is ended again if a later step fails. */
+export async function startFleet(redisBin: string, manifest: (p: StackPorts) => string, count: number, stack: Parameters<typeof startStack>[1] = {}): Promise<Fleet> {
+  const dir = mkdtempSync(join(tmpdir(), 'strangler-fleet-'));
+  const instances: Instance[] = [];
+  let redis: RunningRedis | null = null;
+  let running: Stack | null = null;
+  const close = async () => {
+    await Promise.all(instances.map((i) => i.child.kill()));
+    await running?.stop();
+    await redis?.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const r = redis = await startRedis(redisBin);
+    const s = running = await startStack(manifest, stack);
+    const start = (n: number, extra: string[] = []) => startInstance(s.manifestPath, r.url, dir, n, extra);
+    await Promise.all(Array.from({ length: count }, async (_, n) => { instances[n] = await start(n); }));
+    return { redis: r, stack: s, instances, start, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }
 
 export interface Reply { status: number; body: Record<string, unknown> }
