@@ -4,12 +4,17 @@
 //   1. req/s of the shadowed route against the plain one, both upstreams fast (target ≥ 0.6×);
 //   2. the user's p99 on the shadowed route when the function side answers after 200 ms,
 //      against the plain route (target ≤ 1.1×): copies beyond max_in_flight are skipped.
+// With each: the gateway's CPU per request on either route (its process is the one the load
+// saturates, so the req/s ratio follows it), the share of the shadowed route's requests that were
+// copied (from the route's results on the admin API), and the CPU the function side's echo took
+// while they were: on two cores it competes with the gateway, as a real function host would not.
 // Settings: BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS (settings.ts). Prints a Markdown table.
+import { request } from 'undici';
 import { startLoadGenerator, type LoadGenerator, type LoadResult } from './load';
 import { median, pairedRatio } from './stats';
-import { machineCpu, stolenShareSince } from './proc';
+import { cpuMicrosOf, machineCpu, stolenShareSince } from './proc';
 import { readSettings } from './settings';
-import { startGatewayProcess, startUpstream } from './stack';
+import { ADMIN_TOKEN, startGatewayProcess, startUpstream, type RunningGateway } from './stack';
 
 const SLOW_MS = 200;
 
@@ -31,11 +36,31 @@ routes:
     shadow: { timeout: 5s }
 `;
 
-interface Pair { plain: LoadResult[]; shadowed: LoadResult[] }
+/** One run of the load, with the gateway's CPU per request, the function side's CPU (in cores) and, on the shadowed route, the share of requests copied. */
+interface Run extends LoadResult { cpuUsPerRequest: number; copiedShare: number; functionSideCores: number }
+interface Pair { plain: Run[]; shadowed: Run[] }
 
-async function measure(load: LoadGenerator, port: number, rounds: number, durationSec: number, connections: number): Promise<Pair> {
+/** The shadowed route's copies made so far (compared or failed), or with `reset` forgotten after reading. */
+async function copiesMade(gw: RunningGateway, reset = false): Promise<number> {
+  const url = `http://127.0.0.1:${gw.admin}/routes/shadowed/shadow`;
+  const headers = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const r = (await (await request(url, { headers })).body.json()) as { compared: number; errors: number };
+  if (reset) await (await request(url, { method: 'DELETE', headers })).body.dump();
+  return r.compared + r.errors;
+}
+
+async function measure(load: LoadGenerator, gw: RunningGateway, functionSide: number, rounds: number, durationSec: number, connections: number): Promise<Pair> {
   const out: Pair = { plain: [], shadowed: [] };
-  const run = (path: string) => load.run({ url: `http://127.0.0.1:${port}${path}/1`, durationSec, connections });
+  const run = async (path: string): Promise<Run> => {
+    await copiesMade(gw, true);
+    const cpu0 = cpuMicrosOf(gw.pids());
+    const fn0 = cpuMicrosOf([functionSide]);
+    const r = await load.run({ url: `http://127.0.0.1:${gw.port}${path}/1`, durationSec, connections });
+    const cpuUsPerRequest = (cpuMicrosOf(gw.pids()) - cpu0) / r.completed;
+    const functionSideCores = (cpuMicrosOf([functionSide]) - fn0) / (r.elapsedMs * 1000);
+    // Copies still running when the load ended are counted as not made: at most max_in_flight.
+    return { ...r, cpuUsPerRequest, functionSideCores, copiedShare: path === '/shadowed' ? (await copiesMade(gw)) / r.completed : 0 };
+  };
   await run('/plain'); // warm-up, not recorded
   await run('/shadowed');
   for (let i = 0; i < rounds; i++) {
@@ -60,14 +85,18 @@ async function main(): Promise<void> {
       try {
         log(`bench: shadow, ${name}: ${s.rounds} rounds of ${s.duration} s, ${s.connections} connections (${load.name})`);
         const cpu0 = machineCpu();
-        const r = await measure(load, gw.port, s.rounds, s.duration, s.connections);
+        const r = await measure(load, gw, fn.pid, s.rounds, s.duration, s.connections);
         const stolen = stolenShareSince(cpu0);
-        const rps = (xs: LoadResult[]) => median(xs.map((x) => x.rps));
-        const p99 = (xs: LoadResult[]) => median(xs.map((x) => x.p99Ms));
+        const rps = (xs: Run[]) => median(xs.map((x) => x.rps));
+        const p99 = (xs: Run[]) => median(xs.map((x) => x.p99Ms));
+        const cpu = (xs: Run[]) => median(xs.map((x) => x.cpuUsPerRequest)).toFixed(0);
         // Each round's two runs are adjacent in time: the ratio of each round, then their median.
         const ratio = (key: 'rps' | 'p99Ms') => pairedRatio(r.shadowed, r.plain, key);
-        const failed = (xs: LoadResult[]) => xs.reduce((n, x) => n + x.failed, 0);
-        rows.push(`| ${name} | ${rps(r.plain).toFixed(0)} | ${rps(r.shadowed).toFixed(0)} | ${ratio('rps').toFixed(2)}× | ${p99(r.plain).toFixed(1)} | ${p99(r.shadowed).toFixed(1)} | ${ratio('p99Ms').toFixed(2)}× | ${failed(r.plain)} / ${failed(r.shadowed)} | ${Math.round(stolen * 100)}% |`);
+        const failed = (xs: Run[]) => xs.reduce((n, x) => n + x.failed, 0);
+        const copied = median(r.shadowed.map((x) => x.copiedShare));
+        const functionSide = median(r.shadowed.map((x) => x.functionSideCores));
+        rows.push(`| ${name} | ${rps(r.plain).toFixed(0)} | ${rps(r.shadowed).toFixed(0)} | ${ratio('rps').toFixed(2)}× | ${p99(r.plain).toFixed(1)} | ${p99(r.shadowed).toFixed(1)} | ${ratio('p99Ms').toFixed(2)}× | ` +
+          `${cpu(r.plain)} / ${cpu(r.shadowed)} | ${(copied * 100).toFixed(copied < 0.1 ? 1 : 0)}% | ${(functionSide * 100).toFixed(0)}% | ${failed(r.plain)} / ${failed(r.shadowed)} | ${Math.round(stolen * 100)}% |`);
       } finally {
         await gw.stop();
       }
@@ -75,8 +104,8 @@ async function main(): Promise<void> {
     process.stdout.write([
       `Shadow cost (${load.name}, ${s.connections} connections, median of ${s.rounds} rounds of ${s.duration} s, ratios the median of the rounds' ratios; targets: req/s ≥ 0.6×, p99 ≤ 1.1× with the slow side)`,
       '',
-      '| shadow copies go to | plain req/s | shadowed req/s | ratio | plain p99 ms | shadowed p99 ms | ratio | failed (plain / shadowed) | CPU time the host took (steal) |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+      "| shadow copies go to | plain req/s | shadowed req/s | ratio | plain p99 ms | shadowed p99 ms | ratio | gateway CPU µs/request (plain / shadowed) | shadowed requests copied | CPU the function side took while shadowed (share of one core) | failed (plain / shadowed) | CPU time the host took (steal) |",
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
       ...rows,
       '',
     ].join('\n'));
