@@ -9,12 +9,11 @@
 // copied (from the route's results on the admin API), and the CPU the function side's echo took
 // while they were: on two cores it competes with the gateway, as a real function host would not.
 // Settings: BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS (settings.ts). Prints a Markdown table.
-import { request } from 'undici';
 import { startLoadGenerator, type LoadGenerator, type LoadResult } from './load';
 import { median, pairedRatio } from './stats';
 import { cpuMicrosOf, machineCpu, stolenShareSince } from './proc';
 import { readSettings } from './settings';
-import { ADMIN_TOKEN, startGatewayProcess, startUpstream, type RunningGateway } from './stack';
+import { admin, startGatewayProcess, startUpstream, type RunningGateway } from './stack';
 
 const SLOW_MS = 200;
 
@@ -42,11 +41,9 @@ interface Pair { plain: Run[]; shadowed: Run[] }
 
 /** The shadowed route's copies made so far (compared or failed), or with `reset` forgotten after reading. */
 async function copiesMade(gw: RunningGateway, reset = false): Promise<number> {
-  const url = `http://127.0.0.1:${gw.admin}/routes/shadowed/shadow`;
-  const headers = { authorization: `Bearer ${ADMIN_TOKEN}` };
-  const r = (await (await request(url, { headers })).body.json()) as { compared: number; errors: number };
-  if (reset) await (await request(url, { method: 'DELETE', headers })).body.dump();
-  return r.compared + r.errors;
+  const { json } = await admin(gw.admin, 'GET', '/routes/shadowed/shadow');
+  if (reset) await admin(gw.admin, 'DELETE', '/routes/shadowed/shadow');
+  return Number(json.compared) + Number(json.errors);
 }
 
 async function measure(load: LoadGenerator, gw: RunningGateway, functionSide: number, rounds: number, durationSec: number, connections: number): Promise<Pair> {

@@ -8,7 +8,7 @@
 // - Throughput: a gateway with Redis state and one with file state under load at the same time,
 //   each from its own load generator, over rounds, on three fresh pairs; state is read from
 //   memory on the request path, so the ratio should be ~1.
-import { Client, request } from 'undici';
+import { Client } from 'undici';
 import { preciseNowMs } from '../gateway/util/host-clock';
 import { findRedisServer, startRedis } from '../test/helpers/redis';
 import { startLoadGenerator, type LoadGenerator } from './load';
@@ -16,7 +16,7 @@ import { benchManifest, PATHS } from './manifests';
 import { measure, type Sample } from './measure';
 import { freePort, sleep } from './proc';
 import type { Settings } from './settings';
-import { ADMIN_TOKEN, gatewayAvailable, startGatewayProcess, type RunningGateway } from './stack';
+import { admin, gatewayAvailable, startGatewayProcess, type RunningGateway } from './stack';
 import { max, median, pairedRatio, percentile } from './stats';
 
 export interface SharedStateResult {
@@ -41,14 +41,6 @@ export const WARMUP_CHANGES = 10;
 const THROUGHPUT_PAIRS = 3;
 
 const summary3 = (xs: number[]) => ({ median: median(xs), p99: percentile(xs, 99), max: max(xs) });
-
-async function admin(port: number, method: 'GET' | 'PATCH', path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await request(`http://127.0.0.1:${port}${path}`, {
-    method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: r.statusCode, json: (await r.body.json()) as Record<string, unknown> };
-}
 
 /** Polls an instance's /healthz until it serves `version`; the time it began serving it (epoch ms). */
 async function adoptedAt(adminPort: number, version: number): Promise<number> {

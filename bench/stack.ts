@@ -1,5 +1,6 @@
 // Starting the processes under test: the echo upstream, the peer proxies, the Node gateway and
 // nginx on the generated or the hand-written config. Each is a separate process from the load.
+import { request } from 'undici';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,15 @@ import { RUNTIME_STATS_FLAGS } from './runtime-stats';
 
 export const BENCH_DIST = __dirname;
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
+
+/** A call to a gateway's admin API with the bench's token: its status and JSON answer. */
+export async function admin(port: number, method: 'GET' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const r = await request(`http://127.0.0.1:${port}${path}`, {
+    method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: r.statusCode, json: (await r.body.json()) as Record<string, unknown> };
+}
 
 /** Something load can be pointed at, with the processes whose CPU it spends. */
 export interface Running {
