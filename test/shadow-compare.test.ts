@@ -2,7 +2,7 @@
 // ignore rules' wildcards, and the bounds that keep a route's results small.
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import { compareAnswers, ignoreMatcher, type CapturedAnswer } from '../gateway/runtime/shadow-compare';
+import { compareAnswers, comparedHeaders, ignoreMatcher, type CapturedAnswer } from '../gateway/runtime/shadow-compare';
 import { MAX_EXAMPLE_CHARS, ShadowResults } from '../gateway/runtime/shadow-results';
 import { MAX_PATHS, sumShadowReports } from '../gateway/runtime/shadow-report';
 
@@ -26,6 +26,16 @@ describe('shadow: comparing two answers', () => {
     assert.match(String(d[0].legacy), /^3 bytes, sha256 ba7816bf/);
     assert.deepEqual(paths(answer('{"a":'), answer('{"a":1}')), ['body']);
     assert.deepEqual(paths(answer('same', { 'content-type': 'text/plain' }), answer('same', { 'content-type': 'text/plain' })), []);
+  });
+
+  it('keeps of an answer\'s headers only those it compares, and finds the same differences with them', () => {
+    const full = { 'content-type': 'text/html', location: '/x', 'cache-control': 'no-store', 'set-cookie': ['s=secret; Path=/', 't=1'], date: 'today', server: 'legacy', 'content-length': '4' };
+    const kept = comparedHeaders(full);
+    assert.deepEqual(kept, { 'content-type': 'text/html', location: '/x', 'cache-control': 'no-store', 'set-cookie': ['s=secret; Path=/', 't=1'] });
+    const other = { ...full, location: '/y', 'set-cookie': 's=1', date: 'tomorrow' };
+    const both = (a: Record<string, string | string[]>, b: Record<string, string | string[]>) => compareAnswers(answer('x', a), answer('x', b));
+    assert.deepEqual(both(kept, comparedHeaders(other)), both(full, other));
+    assert.deepEqual(both(kept, comparedHeaders(other)).map((d) => d.path), ['header:location', 'header:set-cookie']);
   });
 
   it('ignores $.a[*].b, $.a.*.b and header rules, and what lies below an ignored path', () => {

@@ -20,6 +20,21 @@ export interface Difference {
 
 /** Headers compared by value; Set-Cookie by the names of the cookies only (values are secrets or differ per answer). */
 const COMPARED_HEADERS = ['content-type', 'location', 'cache-control'] as const;
+/**
+ * The headers a comparison reads, taken from an answer as it starts: a capture holds no more
+ * while its copy runs.
+ */
+export function comparedHeaders(h: Readonly<Record<string, string | string[] | undefined>>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name of COMPARED_HEADERS) {
+    const v = h[name];
+    if (v !== undefined) out[name] = v;
+  }
+  const cookies = h['set-cookie'];
+  if (cookies !== undefined) out['set-cookie'] = cookies;
+  return out;
+}
+
 /** A JSON body reports at most this many differences: one wrong array can otherwise list thousands. */
 const MAX_DIFFERENCES = 100;
 

@@ -13,7 +13,7 @@ import { toSideTarget } from './decide-route';
 import { bodySize, detachedBodySource, type BufferedBody } from './buffer-body';
 import { classifyUpstreamError, type ResponseTap } from './forward';
 import type { Forwarding, Stage } from './forward-stages';
-import { compareAnswers, ignoreMatcher, type CapturedAnswer, type PathFilter } from './shadow-compare';
+import { compareAnswers, comparedHeaders, ignoreMatcher, type CapturedAnswer, type PathFilter } from './shadow-compare';
 import { ShadowResults, type SkipReason } from './shadow-results';
 import { UpstreamPools } from './upstream-pools';
 
@@ -74,7 +74,7 @@ class Comparison {
 /** An answer as it arrives, kept up to `limit` bytes: the user's (a tap) or a copy's. */
 class Capture {
   private status = 0;
-  private headers: IncomingHttpHeaders = {};
+  private headers: CapturedAnswer['headers'] = {};
   private readonly chunks: Buffer[] = [];
   private size = 0;
   private over = false;
@@ -83,7 +83,7 @@ class Capture {
 
   start(status: number, headers: IncomingHttpHeaders): void {
     this.status = status;
-    this.headers = headers;
+    this.headers = comparedHeaders(headers);
   }
 
   /** false once the answer is over the limit: what came is dropped. */
