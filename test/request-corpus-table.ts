@@ -16,6 +16,8 @@ export interface CorpusCase {
   readonly dribble?: { readonly bytes: number; readonly ms: number };
   /** Half-close after sending: the client says it will send nothing more. */
   readonly halfClose?: boolean;
+  /** Read every answer until the server closes (requests pipelined after the first): see exchange(). */
+  readonly untilClose?: boolean;
   /** Known, documented difference: exact statuses from each, and why. */
   readonly differs?: { readonly nginx: number; readonly gateway: number; readonly why: string };
 }
@@ -271,7 +273,7 @@ export function bodyCases(bigBytes: number): CorpusCase[] {
     { name: 'Content-Length 60m to the default route, body never sent (413 at once)', group: 'body', raw: req('POST', '/anything', ['Content-Length: 62914560']) },
     { name: 'Content-Length 1t to a function route (413 at once)', group: 'body', raw: req('POST', '/images/a.png', ['Content-Length: 1099511627776']) },
     { name: 'body longer than its Content-Length (the rest is a pipelined request)', group: 'body', raw: req('POST', '/api/v1/orders', ['Content-Length: 7'], '{"a":1}GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n'), differs: PIPELINED },
-  { name: 'well-formed pipelined request after the body', group: 'body', raw: bytes('POST /api/v1/orders HTTP/1.1\r\nHost: localhost\r\nContent-Length: 7\r\n\r\n{"a":1}GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n') },
+  { name: 'well-formed pipelined request after the body', group: 'body', raw: bytes('POST /api/v1/orders HTTP/1.1\r\nHost: localhost\r\nContent-Length: 7\r\n\r\n{"a":1}GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'), untilClose: true },
     { name: 'body shorter than its Content-Length, then EOF', group: 'body', raw: req('POST', '/api/v1/orders', ['Content-Length: 100'], '{"a":1}'), halfClose: true, differs: EOF_IN_BODY },
     { name: 'chunked body without its last chunk, then EOF', group: 'body', raw: chunked('/api/v1/orders', '7\r\n{"a":1}\r\n'), halfClose: true, differs: EOF_IN_BODY },
     { name: 'GET with a body', group: 'body', raw: req('GET', '/health', ['Content-Length: 7'], '{"a":1}') },

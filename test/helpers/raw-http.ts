@@ -113,6 +113,12 @@ export interface ExchangeRequest {
   readonly from?: string;
   /** Over TLS with this SNI name (certificate not verified). */
   readonly tls?: TlsClient;
+  /**
+   * Read until the server closes, not only the first answer (requests pipelined after it, the
+   * last with `Connection: close`): closing at the first answer races the server's start of the
+   * next request, which it may or may not have forwarded yet.
+   */
+  readonly untilClose?: boolean;
 }
 
 export interface Exchange {
@@ -147,7 +153,7 @@ function parseResponse(raw: Buffer): Exchange | null {
   return null; // body to EOF
 }
 
-/** Sends `c.raw` verbatim (or dribbled) and reads one answer, however the server ends it. */
+/** Sends `c.raw` verbatim (or dribbled) and reads one answer (the first), however the server ends it. */
 export function exchange(port: number, c: ExchangeRequest, timeoutMs = 15_000): Promise<Exchange> {
   return new Promise((resolve) => {
     const { socket, ready } = open(port, c.tls, c.from);
@@ -173,6 +179,7 @@ export function exchange(port: number, c: ExchangeRequest, timeoutMs = 15_000): 
     const timer = setTimeout(() => finish({ status: -1, headers: {}, body: Buffer.alloc(0) }), timeoutMs);
     socket.on('data', (d) => {
       chunks.push(d);
+      if (c.untilClose) return;
       const parsed = parseResponse(Buffer.concat(chunks));
       if (parsed) finish(parsed);
     });
