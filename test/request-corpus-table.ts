@@ -6,18 +6,12 @@
 // Where nginx and the gateway genuinely differ, the entry says so in `differs` with both exact
 // statuses and why; an entry without `differs` must get the same exact status from both.
 // A status of 0 means the server closed the connection without answering.
+import type { ExchangeRequest } from './helpers/raw-http';
 
-export interface CorpusCase {
+/** A corpus request is sent as exchange() sends any (raw, dribbled, half-closed, read until close). */
+export interface CorpusCase extends Pick<ExchangeRequest, 'raw' | 'dribble' | 'halfClose' | 'untilClose'> {
   readonly name: string;
   readonly group: 'path' | 'target' | 'method' | 'header' | 'host' | 'body' | 'slow';
-  /** The request as bytes: sent in one write, or as the parts of `dribble`. */
-  readonly raw: Buffer;
-  /** Send `raw` in pieces of this many bytes, pausing `ms` between them (slow clients). */
-  readonly dribble?: { readonly bytes: number; readonly ms: number };
-  /** Half-close after sending: the client says it will send nothing more. */
-  readonly halfClose?: boolean;
-  /** Read every answer until the server closes (requests pipelined after the first): see exchange(). */
-  readonly untilClose?: boolean;
   /** Known, documented difference: exact statuses from each, and why. */
   readonly differs?: { readonly nginx: number; readonly gateway: number; readonly why: string };
 }

@@ -35,7 +35,7 @@ function tryPort(port: number): Promise<number | null> {
 
 export async function freePort(): Promise<number> {
   const high = ephemeralLow();
-  if (high - LOWEST > ATTEMPTS) {
+  if (high > LOWEST) {
     for (let i = 0; i < ATTEMPTS; i++) {
       const got = await tryPort(LOWEST + Math.floor(Math.random() * (high - LOWEST)));
       if (got !== null) return got;

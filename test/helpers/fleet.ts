@@ -15,7 +15,7 @@ export interface Instance {
   snapshot: string;
 }
 
-export function startInstance(manifestPath: string, redisUrl: string, dir: string, n: number, extra: string[] = []): Promise<Instance> {
+function startInstance(manifestPath: string, redisUrl: string, dir: string, n: number, extra: string[] = []): Promise<Instance> {
   const snapshot = join(dir, `instance-${n}.snapshot.json`);
   return startServeChild([manifestPath, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--state', redisUrl, '--state-snapshot', snapshot, ...extra],
     { STRANGLER_ADMIN_TOKEN: FLEET_TOKEN, STRANGLER_REDIS_URL: '' }).then((child) => ({ child, snapshot }));
