@@ -349,7 +349,7 @@ function scaleSection(sc: ScaleResult): string {
         ...(c.withoutExtraCaCerts ? [row('`node -e 0`, NODE_EXTRA_CA_CERTS unset', c.withoutExtraCaCerts.nodeStart)] : []),
       ]), '');
     out.push('`--help` and `validate` run through the package\'s bin (`bin/strangler`), as a user\'s `strangler` does; compile and its floor are started by node directly, so both pay the same start.', '');
-    if (c.withoutExtraCaCerts) out.push('This machine\'s environment sets NODE_EXTRA_CA_CERTS: Node reads and parses that file, with its own root certificates, at every process start, before any of the project\'s code runs. The bin starts the commands that open no TLS connection (`--help`, `validate`, `compile`, `report`) without it.', '');
+    if (c.withoutExtraCaCerts) out.push('This machine\'s environment sets NODE_EXTRA_CA_CERTS: Node reads and parses that file, with its own root certificates, at every process start, before any of the project\'s code runs. The bin starts the commands that open no TLS connection without it (`bin/strangler` lists them); `node -e 0` and the compile pair pay it.', '');
   }
   if (sc.gatewaySkipped) out.push(`Gateway with many routes: not run (${sc.gatewaySkipped}).`, '');
   if (sc.gateway.length) {
