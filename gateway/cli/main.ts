@@ -3,7 +3,10 @@
 import { EXIT, UsageError, type Command } from './command';
 import { VERSION } from '../version';
 
-/** Each command's one line for `strangler --help` lives here, so that the list loads no command. */
+/** Each command's one line for `strangler --help` lives here, so that the list loads no command.
+ * bin/strangler starts validate, compile and report without NODE_EXTRA_CA_CERTS (they open no TLS
+ * connection): a command that comes to open one leaves that list.
+ */
 const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   validate: { summary: 'check a manifest: schema, then semantic checks; every error with its path and line', load: () => require('./validate').command },
   compile: { summary: 'turn the manifest into a tuned nginx.conf (or a conf.d snippet)', load: () => require('./compile').command },
