@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TRAFFIC_NODE_FLAGS } from '../gateway/runtime/node-flags';
 import { startLoadGenerator } from './load';
 import { benchManifest, PATHS } from './manifests';
 import { cpuMicrosOf, startScript } from './proc';
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const v of ['off', 'on'] as const) {
         const gw = await startScript<{ port: number }>(join(__dirname, 'peers', 'gateway.js'),
-          [variants[v], join(dir, `state-${v}.json`), 'bench-token'], ['--no-memory-reducer']);
+          [variants[v], join(dir, `state-${v}.json`), 'bench-token'], TRAFFIC_NODE_FLAGS);
         try {
           await load.run({ url: `http://127.0.0.1:${gw.ready.port}${PATHS.get}`, durationSec: 2, connections: CONNECTIONS }); // warm-up
           const cpuBefore = cpuMicrosOf([gw.pid]);

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../gateway/version';
+import { TRAFFIC_NODE_FLAGS } from '../gateway/runtime/node-flags';
 import type { ChangesResult, ReloadRun } from './changes';
 import { WARMUP_CHANGES, type SharedStateResult } from './shared-state';
 import type { AgentResult } from './agent';
@@ -451,7 +452,7 @@ function method(r: BenchResults): string {
     'generator with half the connections, so that a drift of the shared machine hits both alike.',
     `- Reloads: ${s.reloads} \`strangler apply\` runs (the manifest alternates between two canary percentages, so each has a ` +
     `change to apply) with ${s.connections} connections of load, then ${s.reloads} plain \`nginx -s reload\`, 0.5 s apart.`,
-    '- Every Node proxy, the gateway and the peers alike, runs with `--no-memory-reducer`, the flag the gateway ships with ' +
+    '- Every Node proxy, the gateway and the peers alike, runs with the flags the gateway ships with, `' + TRAFFIC_NODE_FLAGS.join(' ') + '` ' +
     '(`gateway/runtime/node-flags.ts`; see "What was tried").',
     '- The machine is shared: other work may run at the same time, which is why rounds are interleaved and medians reported.',
     '',

@@ -212,6 +212,13 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('npm start', () => {
+  it('starts the demo with the traffic flags', () => {
+    const start = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    assert.equal(start, ['exec node', ...TRAFFIC_NODE_FLAGS, 'bin/strangler.js demo'].join(' '));
+  });
+});
+
 describe('Dockerfile', () => {
   it('builds on the official Node image, runs as a non-root user and serves a manifest from routes/', () => {
     const text = readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8');

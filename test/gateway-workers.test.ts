@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, request } from 'undici';
+import { TRAFFIC_NODE_FLAGS } from '../gateway/runtime/node-flags';
 import { ROUTING_MANIFEST } from './helpers/manifests';
 import { runCli, startServeChild, type ServeChild } from './helpers/serve-child';
 import { startStack, type Stack } from './helpers/stack';
@@ -79,7 +80,7 @@ describe('strangler serve --workers 2', function () {
     for (const pid of pids) {
       assert.ok(alive(pid) && pid !== gw.pid, `worker ${pid} runs beside the primary ${gw.pid}`);
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      assert.ok(argv.includes('--no-memory-reducer'), `worker ${pid} runs with the traffic flags: ${argv.join(' ')}`);
+      assert.ok(TRAFFIC_NODE_FLAGS.every((f) => argv.includes(f)), `worker ${pid} runs with the traffic flags: ${argv.join(' ')}`);
     }
     const before = pids.map(cpuTicks);
     for (let i = 0; i < 300; i++) assert.equal((await freshRequest(gw.trafficPort, '/api/v1/track/1')).status, 200);
