@@ -33,4 +33,4 @@ COPY --chown=node:node deploy ./deploy
 RUN mkdir -p /var/lib/strangler && chown node:node /var/lib/strangler
 USER node
 EXPOSE 8090 8091
-CMD ["node", "--no-memory-reducer", "--min-semi-space-size=16", "bin/strangler.js", "serve", "routes/routes.yaml", "--listen", "0.0.0.0:8090", "--state", "/var/lib/strangler/routes.state.json"]
+CMD ["node", "--no-memory-reducer", "--min-semi-space-size=16", "--no-allocation-site-pretenuring", "bin/strangler.js", "serve", "routes/routes.yaml", "--listen", "0.0.0.0:8090", "--state", "/var/lib/strangler/routes.state.json"]

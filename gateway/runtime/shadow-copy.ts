@@ -228,7 +228,8 @@ export class ShadowCopies {
     const comparison = new Comparison(this, route, s, d.side === 'legacy', again);
     const tap = new UserTap(s.max_body.bytes, comparison);
     f.tap = tap;
-    f.res.once('close', tap.closed);
+    // on, not once: tell() acts once anyway, and once() makes a wrapper object per copy.
+    f.res.on('close', tap.closed);
     this.send(copyOf, route, s, other, comparison, false);
     if (again) this.send(copyOf, route, s, { upstream: 'legacy', path: d.parsed.requestUri }, comparison, true);
   }
