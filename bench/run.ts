@@ -11,14 +11,19 @@ import { runOverhead } from './overhead';
 import { runScale } from './scale';
 import { runSharedState } from './shared-state';
 import { machineCpu, stolenShareSince } from './proc';
-import { nonDefaultEnv, readSettings } from './settings';
+import { benchArgs, nonDefaultEnv, readSettings, usage } from './settings';
 import { startUpstream } from './stack';
 
 /** The raw results of the last run, beside the compiled bench (build output, not tracked). */
 const RESULTS_JSON = join(__dirname, 'last-results.json');
 
 async function main(): Promise<void> {
-  if (process.argv[2] === '--report-only') {
+  const help = usage(
+    'npm run bench [-- --report-only]\n\n' +
+      'Runs the suites against an echo upstream on loopback BENCH_RUNS times, then rewrites BENCHMARKS.md.\n' +
+      '--report-only rewrites BENCHMARKS.md from the last run\'s raw results, without load.',
+  );
+  if (benchArgs(help, ['--report-only']).includes('--report-only')) {
     // Re-render BENCHMARKS.md from the last run's raw results (after a change to report.ts).
     const file = writeReport(JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) as BenchResults);
     process.stderr.write(`bench: ${file} rewritten from ${RESULTS_JSON}\n`);

@@ -1,4 +1,5 @@
-// Benchmark knobs, from the environment. The defaults are what `npm run bench` runs.
+// Benchmark knobs, from the environment. The defaults are what `npm run bench` runs. KNOBS is the
+// one list: reading them, the report's command line and `--help` all come from it.
 export interface Settings {
   /** Seconds per measurement. */
   duration: number;
@@ -22,32 +23,82 @@ export interface Settings {
   runs: number;
 }
 
-function num(name: string, dflt: number): number {
+interface Knob { name: string; dflt: string; what: string }
+
+const KNOBS: readonly Knob[] = [
+  { name: 'BENCH_DURATION', dflt: '3', what: 'seconds per measurement' },
+  { name: 'BENCH_ROUNDS', dflt: '7', what: 'interleaved rounds per configuration (medians are reported)' },
+  { name: 'BENCH_CONNECTIONS', dflt: '32', what: 'connections of load' },
+  { name: 'BENCH_WARMUP', dflt: '2', what: 'seconds of unrecorded load per configuration first' },
+  { name: 'BENCH_FLIPS', dflt: '100', what: 'runtime canary changes timed under load' },
+  { name: 'BENCH_RELOADS', dflt: '20', what: 'strangler apply runs and nginx reloads under load' },
+  { name: 'BENCH_AGENT_CHANGES', dflt: '50', what: 'changes the agent suite times from PATCH to nginx serving them' },
+  { name: 'BENCH_ROUTE_COUNTS', dflt: '100,1000,10000', what: 'route counts of the scale suite' },
+  { name: 'BENCH_SUITES', dflt: 'overhead,scale,changes,shared-state,agent', what: 'only these suites' },
+  { name: 'BENCH_CONFIGS', dflt: '', what: 'only these overhead configurations, e.g. gateway,undici-pool (default all)' },
+  { name: 'BENCH_RUNS', dflt: '3', what: 'full runs; a target counts as met only when it holds in every run' },
+  { name: 'BENCH_CPU_PROF', dflt: '', what: 'a directory: the Node proxies write node --cpu-prof profiles there' },
+  { name: 'BENCH_LOAD', dflt: '', what: 'wrk or autocannon (default wrk when installed)' },
+];
+
+function raw(name: string): string {
   const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
+  return v === undefined || v === '' ? KNOBS.find((k) => k.name === name)!.dflt : v;
+}
+
+function num(name: string): number {
+  const v = raw(name);
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${v}: expected a positive number`);
   return n;
 }
 
+const list = (name: string) => raw(name).split(',').map((s) => s.trim()).filter((s) => s !== '');
+
 export function readSettings(): Settings {
+  const configs = list('BENCH_CONFIGS');
   return {
-    duration: num('BENCH_DURATION', 3),
-    rounds: Math.round(num('BENCH_ROUNDS', 7)),
-    connections: Math.round(num('BENCH_CONNECTIONS', 32)),
-    warmup: num('BENCH_WARMUP', 2),
-    flips: Math.round(num('BENCH_FLIPS', 100)),
-    reloads: Math.round(num('BENCH_RELOADS', 20)),
-    agentChanges: Math.round(num('BENCH_AGENT_CHANGES', 50)),
-    routeCounts: (process.env.BENCH_ROUTE_COUNTS ?? '100,1000,10000').split(',').map(Number),
-    suites: (process.env.BENCH_SUITES ?? 'overhead,scale,changes,shared-state,agent').split(',').map((s) => s.trim()),
-    configs: process.env.BENCH_CONFIGS ? process.env.BENCH_CONFIGS.split(',').map((s) => s.trim()) : null,
-    runs: Math.round(num('BENCH_RUNS', 3)),
+    duration: num('BENCH_DURATION'),
+    rounds: Math.round(num('BENCH_ROUNDS')),
+    connections: Math.round(num('BENCH_CONNECTIONS')),
+    warmup: num('BENCH_WARMUP'),
+    flips: Math.round(num('BENCH_FLIPS')),
+    reloads: Math.round(num('BENCH_RELOADS')),
+    agentChanges: Math.round(num('BENCH_AGENT_CHANGES')),
+    routeCounts: list('BENCH_ROUTE_COUNTS').map(Number),
+    suites: list('BENCH_SUITES'),
+    configs: configs.length > 0 ? configs : null,
+    runs: Math.round(num('BENCH_RUNS')),
   };
 }
 
 /** The environment variables that differ from the defaults, for the report's command line. */
 export function nonDefaultEnv(): string {
-  const names = ['BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_WARMUP', 'BENCH_FLIPS', 'BENCH_RELOADS', 'BENCH_AGENT_CHANGES', 'BENCH_ROUTE_COUNTS', 'BENCH_SUITES', 'BENCH_CONFIGS', 'BENCH_RUNS', 'BENCH_CPU_PROF', 'BENCH_LOAD'];
-  return names.filter((n) => process.env[n]).map((n) => `${n}=${process.env[n]}`).join(' ');
+  return KNOBS.filter((k) => process.env[k.name]).map((k) => `${k.name}=${process.env[k.name]}`).join(' ');
+}
+
+/** `--help` of a bench command: what it does, then the knobs it reads with their defaults. */
+export function usage(summary: string, names: readonly string[] = KNOBS.map((k) => k.name)): string {
+  const knobs = KNOBS.filter((k) => names.includes(k.name));
+  const width = Math.max(...knobs.map((k) => k.name.length));
+  const lines = knobs.map((k) => `  ${k.name.padEnd(width)}  ${k.what}${k.dflt ? ` (default ${k.dflt})` : ''}`);
+  return `${summary}\n\nSettings, from the environment:\n${lines.join('\n')}\n`;
+}
+
+/**
+ * A bench command's arguments: `--help` prints its usage and exits 0; anything not in `accepted`
+ * exits 2 before any load starts, so a mistyped flag never overwrites a report.
+ */
+export function benchArgs(help: string, accepted: readonly string[] = []): string[] {
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(help);
+    process.exit(0);
+  }
+  const unknown = args.filter((a) => !accepted.includes(a));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown argument ${unknown[0]}\n\n${help}`);
+    process.exit(2);
+  }
+  return args;
 }

@@ -12,7 +12,7 @@
 import { startLoadGenerator, type LoadGenerator, type LoadResult } from './load';
 import { median, pairedRatio } from './stats';
 import { cpuMicrosOf, machineCpu, stolenShareSince } from './proc';
-import { readSettings } from './settings';
+import { benchArgs, readSettings, usage } from './settings';
 import { admin, startGatewayProcess, startUpstream, type RunningGateway } from './stack';
 
 const SLOW_MS = 200;
@@ -69,6 +69,12 @@ async function measure(load: LoadGenerator, gw: RunningGateway, functionSide: nu
 }
 
 async function main(): Promise<void> {
+  benchArgs(
+    usage(
+      'npm run bench:shadow\n\nWhat a 100%-shadowed route costs its users, against the same route unshadowed; prints a Markdown table.',
+      ['BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_LOAD'],
+    ),
+  );
   const s = readSettings();
   const log = (line: string) => process.stderr.write(line + '\n');
   const load = startLoadGenerator();

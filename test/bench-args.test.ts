@@ -1,0 +1,42 @@
+// The bench commands' arguments: `--help` answers without starting load, and a mistyped flag is
+// refused before anything runs, so it can never rewrite BENCHMARKS.md with a half run.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+
+const BENCH = join(__dirname, '..', 'bench');
+
+function run(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(BENCH, script), ...args], { timeout: 10_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('bench command arguments', () => {
+  it('npm run bench -- --help lists every setting with its default and starts nothing', async () => {
+    const r = await run('run.js', ['--help']);
+    assert.equal(r.code, 0, r.stderr);
+    for (const knob of ['BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_RUNS', 'BENCH_SUITES', 'BENCH_CONFIGS', 'BENCH_LOAD']) {
+      assert.match(r.stdout, new RegExp(`^  ${knob} `, 'm'));
+    }
+    assert.match(r.stdout, /BENCH_ROUNDS .*\(default 7\)/);
+    assert.match(r.stdout, /--report-only/);
+    assert.doesNotMatch(r.stderr, /warmed up|round \d|bench: run/);
+  });
+
+  it('an unknown argument exits 2 and names it, before any load', async () => {
+    const r = await run('run.js', ['--reprot-only']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^unknown argument --reprot-only/);
+    assert.doesNotMatch(r.stderr, /warmed up|round \d|bench: run/);
+  });
+
+  it('the shadow bench answers --help with only the settings it reads', async () => {
+    const r = await run('shadow.js', ['-h']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /BENCH_CONNECTIONS/);
+    assert.doesNotMatch(r.stdout, /BENCH_ROUTE_COUNTS/);
+  });
+});
