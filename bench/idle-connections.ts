@@ -10,18 +10,24 @@
 // Measured one after the other instead (the layer alone, then with them), the host's speed moved
 // more than the idle connections did: two runs gave the burst's req/s 1.26× and 0.71× alone.
 //
-//   npm run build && node dist/bench/idle-connections.js
-//   BENCH_IDLE=10000 BENCH_IDLE_SEC=5 BENCH_IDLE_ROUNDS=6 (defaults)
+//   npm run bench:idle (settings: npm run bench:idle -- --help)
 import { join } from 'node:path';
 import { startLoadGenerator, type LoadGenerator, type LoadResult } from './load';
 import { benchManifest, PATHS } from './manifests';
 import { freePort, rssBytes, sleep, startScript, type Child } from './proc';
 import { BENCH_DIST, startGatewayProcess, startGeneratedNginx, startUpstream, type Running } from './stack';
+import { benchArgs, num, usage } from './settings';
 import { median, pairedRatio } from './stats';
 
-const IDLE = Number(process.env.BENCH_IDLE ?? 10_000);
-const SECONDS = Number(process.env.BENCH_IDLE_SEC ?? 5);
-const ROUNDS = Number(process.env.BENCH_IDLE_ROUNDS ?? 6);
+benchArgs(
+  usage(
+    'npm run bench:idle\n\nA normal client\'s req/s and p99 with many idle keep-alive connections held open, nginx against the gateway; prints Markdown tables.',
+    ['BENCH_IDLE', 'BENCH_IDLE_SEC', 'BENCH_IDLE_ROUNDS', 'BENCH_LOAD'],
+  ),
+);
+const IDLE = Math.round(num('BENCH_IDLE'));
+const SECONDS = num('BENCH_IDLE_SEC');
+const ROUNDS = Math.round(num('BENCH_IDLE_ROUNDS'));
 /** After the idle clients close: how long the layer gets to return memory. */
 const SETTLE_MS = 5_000;
 

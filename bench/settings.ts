@@ -39,17 +39,27 @@ const KNOBS: readonly Knob[] = [
   { name: 'BENCH_RUNS', dflt: '3', what: 'full runs; a target counts as met only when it holds in every run' },
   { name: 'BENCH_CPU_PROF', dflt: '', what: 'a directory: the Node proxies write node --cpu-prof profiles there' },
   { name: 'BENCH_LOAD', dflt: '', what: 'wrk or autocannon (default wrk when installed)' },
+  { name: 'BENCH_IDLE', dflt: '10000', what: 'idle keep-alive connections held open' },
+  { name: 'BENCH_IDLE_SEC', dflt: '5', what: 'seconds per measurement' },
+  { name: 'BENCH_IDLE_ROUNDS', dflt: '6', what: 'rounds (each layer with and without the idle connections, in a rotating order)' },
 ];
+
+/** What `npm run bench` reads; the other knobs belong to the commands beside it. */
+const RUN_KNOBS = KNOBS.slice(0, KNOBS.findIndex((k) => k.name === 'BENCH_IDLE')).map((k) => k.name);
 
 function raw(name: string): string {
   const v = process.env[name];
   return v === undefined || v === '' ? KNOBS.find((k) => k.name === name)!.dflt : v;
 }
 
-function num(name: string): number {
+/** A knob that is a positive number (its default from KNOBS when unset). */
+export function num(name: string): number {
   const v = raw(name);
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${v}: expected a positive number`);
+  if (!Number.isFinite(n) || n <= 0) {
+    process.stderr.write(`${name}=${v}: expected a positive number\n`);
+    process.exit(2);
+  }
   return n;
 }
 
@@ -74,11 +84,11 @@ export function readSettings(): Settings {
 
 /** The environment variables that differ from the defaults, for the report's command line. */
 export function nonDefaultEnv(): string {
-  return KNOBS.filter((k) => process.env[k.name]).map((k) => `${k.name}=${process.env[k.name]}`).join(' ');
+  return RUN_KNOBS.filter((n) => process.env[n]).map((n) => `${n}=${process.env[n]}`).join(' ');
 }
 
 /** `--help` of a bench command: what it does, then the knobs it reads with their defaults. */
-export function usage(summary: string, names: readonly string[] = KNOBS.map((k) => k.name)): string {
+export function usage(summary: string, names: readonly string[] = RUN_KNOBS): string {
   const knobs = KNOBS.filter((k) => names.includes(k.name));
   const width = Math.max(...knobs.map((k) => k.name.length));
   const lines = knobs.map((k) => `  ${k.name.padEnd(width)}  ${k.what}${k.dflt ? ` (default ${k.dflt})` : ''}`);

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 
 const BENCH = join(__dirname, '..', 'bench');
 
-function run(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(script: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(BENCH, script), ...args], { timeout: 10_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [join(BENCH, script), ...args], { timeout: 10_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
     });
   });
@@ -31,6 +31,19 @@ describe('bench command arguments', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^unknown argument --reprot-only/);
     assert.doesNotMatch(r.stderr, /warmed up|round \d|bench: run/);
+  });
+
+  it('a setting that is not a positive number exits 2 and names it', async () => {
+    const r = await run('idle-connections.js', [], { BENCH_IDLE_ROUNDS: 'six' });
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'BENCH_IDLE_ROUNDS=six: expected a positive number\n');
+  });
+
+  it('the idle-connections bench answers --help with its own settings', async () => {
+    const r = await run('idle-connections.js', ['--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /BENCH_IDLE_ROUNDS .*\(default 6\)/);
+    assert.doesNotMatch(r.stdout, /BENCH_RUNS/);
   });
 
   it('the shadow bench answers --help with only the settings it reads', async () => {
