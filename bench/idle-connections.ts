@@ -14,7 +14,7 @@
 import { join } from 'node:path';
 import { startLoadGenerator, type LoadGenerator, type LoadResult } from './load';
 import { benchManifest, PATHS } from './manifests';
-import { freePort, rssBytes, sleep, startScript, type Child } from './proc';
+import { freePort, rssBytes, sleep, startScript, stopDescendantsOnExit, type Child } from './proc';
 import { BENCH_DIST, startGatewayProcess, startGeneratedNginx, startUpstream, type Running } from './stack';
 import { benchArgs, num, usage } from './settings';
 import { median, pairedRatio } from './stats';
@@ -125,6 +125,7 @@ async function measureMode(load: LoadGenerator, upstreamPort: number, mode: 'gra
 }
 
 async function main(): Promise<void> {
+  stopDescendantsOnExit();
   const load = startLoadGenerator();
   const upstream = await startUpstream();
   const results = new Map<'gradual' | 'burst', ModeResult>();

@@ -2,8 +2,10 @@
 // and read a process's CPU time and memory from /proc (Linux).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { createInterface } from 'node:readline';
-export { childPids } from '../gateway/nginx/nginx-process';
+import { childPids } from '../gateway/nginx/nginx-process';
+export { childPids };
 export { freePort } from '../gateway/util/free-port';
 
 export interface Child<T> {
@@ -12,6 +14,32 @@ export interface Child<T> {
   /** The JSON object the child printed on its first stdout line. */
   ready: T;
   stop(): Promise<void>;
+}
+
+/** Every process below `pid`, from /proc: children, then theirs. */
+export function descendantPids(pid: number): number[] {
+  const out = childPids(pid);
+  for (let i = 0; i < out.length; i++) out.push(...childPids(out[i]));
+  return out;
+}
+
+/**
+ * A bench command's servers (echo upstreams, proxies, nginx, redis-server, the load generator)
+ * end with it, whatever ends it: an error, Ctrl-C or a SIGTERM sent to it alone. Without this, a
+ * crash left them running and loading the machine the next run measures.
+ */
+export function stopDescendantsOnExit(): void {
+  process.once('exit', () => {
+    for (const pid of descendantPids(process.pid)) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch { /* already gone */ }
+    }
+  });
+  // Node's default for these signals ends the process without running 'exit' listeners.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => process.exit(128 + osConstants.signals[signal]));
+  }
 }
 
 /** Runs `node script args…`; the script prints one JSON line when it is listening. */

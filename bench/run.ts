@@ -10,7 +10,7 @@ import { runAgentSuite } from './agent';
 import { runOverhead } from './overhead';
 import { runScale } from './scale';
 import { runSharedState } from './shared-state';
-import { machineCpu, stolenShareSince } from './proc';
+import { machineCpu, stolenShareSince, stopDescendantsOnExit } from './proc';
 import { benchArgs, nonDefaultEnv, readSettings, usage } from './settings';
 import { startUpstream } from './stack';
 
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     return;
   }
   const settings = readSettings();
+  stopDescendantsOnExit();
   const log = (line: string) => process.stderr.write(line + '\n');
   const started = Date.now();
   const load = startLoadGenerator();

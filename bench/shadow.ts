@@ -11,7 +11,7 @@
 // Settings: BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS (settings.ts). Prints a Markdown table.
 import { startLoadGenerator, type LoadGenerator, type LoadResult } from './load';
 import { median, pairedRatio } from './stats';
-import { cpuMicrosOf, machineCpu, stolenShareSince } from './proc';
+import { cpuMicrosOf, machineCpu, stolenShareSince, stopDescendantsOnExit } from './proc';
 import { benchArgs, readSettings, usage } from './settings';
 import { admin, startGatewayProcess, startUpstream, type RunningGateway } from './stack';
 
@@ -76,6 +76,7 @@ async function main(): Promise<void> {
     ),
   );
   const s = readSettings();
+  stopDescendantsOnExit();
   const log = (line: string) => process.stderr.write(line + '\n');
   const load = startLoadGenerator();
   const legacy = await startUpstream();
