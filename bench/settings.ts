@@ -1,5 +1,7 @@
-// Benchmark knobs, from the environment. The defaults are what `npm run bench` runs. KNOBS is the
-// one list: reading them, the report's command line and `--help` all come from it.
+// Benchmark knobs, from the environment. The defaults are what `npm run bench` runs. The knob
+// lists below are their one home: reading them, the report's command line and `--help` come from them.
+import { CONFIGS } from './overhead';
+
 export interface Settings {
   /** Seconds per measurement. */
   duration: number;
@@ -15,7 +17,7 @@ export interface Settings {
   agentChanges: number;
   /** Route counts for the scale suite. */
   routeCounts: number[];
-  /** Only these suites (overhead, scale, changes, shared-state, agent); default all. */
+  /** Only these of SUITES; default all. */
   suites: string[];
   /** Only these overhead configurations (e.g. gateway,undici-pool); default all. */
   configs: string[] | null;
@@ -23,9 +25,13 @@ export interface Settings {
   runs: number;
 }
 
+/** The suites of `npm run bench`, in the order they run. */
+export const SUITES = ['overhead', 'scale', 'changes', 'shared-state', 'agent'] as const;
+
 interface Knob { name: string; dflt: string; what: string }
 
-const KNOBS: readonly Knob[] = [
+/** What `npm run bench` reads (bench:shadow reads some of them too). */
+const RUN_KNOBS: readonly Knob[] = [
   { name: 'BENCH_DURATION', dflt: '3', what: 'seconds per measurement' },
   { name: 'BENCH_ROUNDS', dflt: '7', what: 'interleaved rounds per configuration (medians are reported)' },
   { name: 'BENCH_CONNECTIONS', dflt: '32', what: 'connections of load' },
@@ -34,39 +40,51 @@ const KNOBS: readonly Knob[] = [
   { name: 'BENCH_RELOADS', dflt: '20', what: 'strangler apply runs and nginx reloads under load' },
   { name: 'BENCH_AGENT_CHANGES', dflt: '50', what: 'changes the agent suite times from PATCH to nginx serving them' },
   { name: 'BENCH_ROUTE_COUNTS', dflt: '100,1000,10000', what: 'route counts of the scale suite' },
-  { name: 'BENCH_SUITES', dflt: 'overhead,scale,changes,shared-state,agent', what: 'only these suites' },
-  { name: 'BENCH_CONFIGS', dflt: '', what: 'only these overhead configurations, e.g. gateway,undici-pool (default all)' },
+  { name: 'BENCH_SUITES', dflt: SUITES.join(','), what: 'only these suites' },
+  { name: 'BENCH_CONFIGS', dflt: '', what: `only these overhead configurations, of ${CONFIGS.map((c) => c.id).join(', ')} (default all)` },
   { name: 'BENCH_RUNS', dflt: '3', what: 'full runs; a target counts as met only when it holds in every run' },
   { name: 'BENCH_CPU_PROF', dflt: '', what: 'a directory: the Node proxies write node --cpu-prof profiles there' },
   { name: 'BENCH_LOAD', dflt: '', what: 'wrk or autocannon (default wrk when installed)' },
+];
+
+/** What `npm run bench:idle` reads besides BENCH_LOAD. */
+const IDLE_KNOBS: readonly Knob[] = [
   { name: 'BENCH_IDLE', dflt: '10000', what: 'idle keep-alive connections held open' },
   { name: 'BENCH_IDLE_SEC', dflt: '5', what: 'seconds per measurement' },
   { name: 'BENCH_IDLE_ROUNDS', dflt: '6', what: 'rounds (each layer with and without the idle connections, in a rotating order)' },
 ];
 
-/** What `npm run bench` reads; the other knobs belong to the commands beside it. */
-const RUN_KNOBS = KNOBS.slice(0, KNOBS.findIndex((k) => k.name === 'BENCH_IDLE')).map((k) => k.name);
+const KNOBS: readonly Knob[] = [...RUN_KNOBS, ...IDLE_KNOBS];
 
 function raw(name: string): string {
   const v = process.env[name];
   return v === undefined || v === '' ? KNOBS.find((k) => k.name === name)!.dflt : v;
 }
 
+/** A bad setting ends the command before any load, and before any report is rewritten. */
+function refuse(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
+
 /** A knob that is a positive number (its default from KNOBS when unset). */
 export function num(name: string): number {
   const v = raw(name);
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) {
-    process.stderr.write(`${name}=${v}: expected a positive number\n`);
-    process.exit(2);
-  }
+  if (!Number.isFinite(n) || n <= 0) refuse(`${name}=${v}: expected a positive number`);
   return n;
 }
 
-const list = (name: string) => raw(name).split(',').map((s) => s.trim()).filter((s) => s !== '');
+/** A knob that is a comma-separated list; with `allowed`, each item must be one of them. */
+function list(name: string, allowed?: readonly string[]): string[] {
+  const items = raw(name).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const unknown = allowed ? items.filter((i) => !allowed.includes(i)) : [];
+  if (unknown.length > 0) refuse(`${name}: unknown ${unknown.join(', ')}; expected some of ${allowed!.join(', ')}`);
+  return items;
+}
 
 export function readSettings(): Settings {
-  const configs = list('BENCH_CONFIGS');
+  const configs = list('BENCH_CONFIGS', CONFIGS.map((c) => c.id));
   return {
     duration: num('BENCH_DURATION'),
     rounds: Math.round(num('BENCH_ROUNDS')),
@@ -75,8 +93,13 @@ export function readSettings(): Settings {
     flips: Math.round(num('BENCH_FLIPS')),
     reloads: Math.round(num('BENCH_RELOADS')),
     agentChanges: Math.round(num('BENCH_AGENT_CHANGES')),
-    routeCounts: list('BENCH_ROUTE_COUNTS').map(Number),
-    suites: list('BENCH_SUITES'),
+    routeCounts: list('BENCH_ROUTE_COUNTS').map((v) => {
+      const n = Number(v);
+      // The bench manifest's first ten routes are always there.
+      if (!Number.isInteger(n) || n < 10) refuse(`BENCH_ROUTE_COUNTS: ${v} is not a whole number of at least 10`);
+      return n;
+    }),
+    suites: list('BENCH_SUITES', SUITES),
     configs: configs.length > 0 ? configs : null,
     runs: Math.round(num('BENCH_RUNS')),
   };
@@ -84,11 +107,11 @@ export function readSettings(): Settings {
 
 /** The environment variables that differ from the defaults, for the report's command line. */
 export function nonDefaultEnv(): string {
-  return RUN_KNOBS.filter((n) => process.env[n]).map((n) => `${n}=${process.env[n]}`).join(' ');
+  return RUN_KNOBS.filter((k) => process.env[k.name]).map((k) => `${k.name}=${process.env[k.name]}`).join(' ');
 }
 
 /** `--help` of a bench command: what it does, then the knobs it reads with their defaults. */
-export function usage(summary: string, names: readonly string[] = RUN_KNOBS): string {
+export function usage(summary: string, names: readonly string[] = RUN_KNOBS.map((k) => k.name)): string {
   const knobs = KNOBS.filter((k) => names.includes(k.name));
   const width = Math.max(...knobs.map((k) => k.name.length));
   const lines = knobs.map((k) => `  ${k.name.padEnd(width)}  ${k.what}${k.dflt ? ` (default ${k.dflt})` : ''}`);

@@ -39,6 +39,18 @@ describe('bench command arguments', () => {
     assert.equal(r.stderr, 'BENCH_IDLE_ROUNDS=six: expected a positive number\n');
   });
 
+  it('a suite or configuration that does not exist exits 2 with the ones that do, so no report is rewritten empty', async () => {
+    const suite = await run('run.js', [], { BENCH_SUITES: 'overhead,sclae' });
+    assert.equal(suite.code, 2);
+    assert.match(suite.stderr, /^BENCH_SUITES: unknown sclae; expected some of overhead, scale, changes, shared-state, agent\n$/);
+    const config = await run('run.js', [], { BENCH_SUITES: 'overhead', BENCH_CONFIGS: 'gateway,undici' });
+    assert.equal(config.code, 2);
+    assert.match(config.stderr, /^BENCH_CONFIGS: unknown undici; expected some of direct, .*undici-pool/);
+    const counts = await run('run.js', [], { BENCH_ROUTE_COUNTS: '100,1e3x' });
+    assert.equal(counts.code, 2);
+    assert.match(counts.stderr, /^BENCH_ROUTE_COUNTS: 1e3x is not a whole number of at least 10/);
+  });
+
   it('the idle-connections bench answers --help with its own settings', async () => {
     const r = await run('idle-connections.js', ['--help']);
     assert.equal(r.code, 0, r.stderr);
