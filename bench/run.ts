@@ -11,19 +11,20 @@ import { runOverhead } from './overhead';
 import { runScale } from './scale';
 import { runSharedState } from './shared-state';
 import { machineCpu, stolenShareSince, stopDescendantsOnExit } from './proc';
-import { benchArgs, nonDefaultEnv, readSettings, usage } from './settings';
+import { benchArgs, nonDefaultEnv, readSettings } from './settings';
 import { startUpstream } from './stack';
 
 /** The raw results of the last run, beside the compiled bench (build output, not tracked). */
 const RESULTS_JSON = join(__dirname, 'last-results.json');
 
 async function main(): Promise<void> {
-  const help = usage(
+  const args = benchArgs(
     'npm run bench [-- --report-only]\n\n' +
       'Runs the suites against an echo upstream on loopback BENCH_RUNS times, then rewrites BENCHMARKS.md.\n' +
       '--report-only rewrites BENCHMARKS.md from the last run\'s raw results, without load.',
+    { accepted: ['--report-only'] },
   );
-  if (benchArgs(help, ['--report-only']).includes('--report-only')) {
+  if (args.includes('--report-only')) {
     // Re-render BENCHMARKS.md from the last run's raw results (after a change to report.ts).
     const file = writeReport(JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) as BenchResults);
     process.stderr.write(`bench: ${file} rewritten from ${RESULTS_JSON}\n`);

@@ -110,8 +110,15 @@ export function nonDefaultEnv(): string {
   return RUN_KNOBS.filter((k) => process.env[k.name]).map((k) => `${k.name}=${process.env[k.name]}`).join(' ');
 }
 
+export interface BenchCommand {
+  /** The knobs it reads (default: `npm run bench`'s). */
+  readonly knobs?: readonly string[];
+  /** Arguments it takes besides --help. */
+  readonly accepted?: readonly string[];
+}
+
 /** `--help` of a bench command: what it does, then the knobs it reads with their defaults. */
-export function usage(summary: string, names: readonly string[] = RUN_KNOBS.map((k) => k.name)): string {
+function usage(summary: string, names: readonly string[]): string {
   const knobs = KNOBS.filter((k) => names.includes(k.name));
   const width = Math.max(...knobs.map((k) => k.name.length));
   const lines = knobs.map((k) => `  ${k.name.padEnd(width)}  ${k.what}${k.dflt ? ` (default ${k.dflt})` : ''}`);
@@ -119,10 +126,11 @@ export function usage(summary: string, names: readonly string[] = RUN_KNOBS.map(
 }
 
 /**
- * A bench command's arguments: `--help` prints its usage and exits 0; anything not in `accepted`
+ * A bench command's arguments: `--help` prints its usage and exits 0; anything not accepted
  * exits 2 before any load starts, so a mistyped flag never overwrites a report.
  */
-export function benchArgs(help: string, accepted: readonly string[] = []): string[] {
+export function benchArgs(summary: string, { knobs = RUN_KNOBS.map((k) => k.name), accepted = [] }: BenchCommand = {}): string[] {
+  const help = usage(summary, knobs);
   const args = process.argv.slice(2);
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(help);

@@ -8,11 +8,11 @@
 // saturates, so the req/s ratio follows it), the share of the shadowed route's requests that were
 // copied (from the route's results on the admin API), and the CPU the function side's echo took
 // while they were: on two cores it competes with the gateway, as a real function host would not.
-// Settings: BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS (settings.ts). Prints a Markdown table.
+// Settings: `npm run bench:shadow -- --help`. Prints a Markdown table.
 import { startLoadGenerator, type LoadGenerator, type LoadResult } from './load';
 import { median, pairedRatio } from './stats';
 import { cpuMicrosOf, machineCpu, stolenShareSince, stopDescendantsOnExit } from './proc';
-import { benchArgs, readSettings, usage } from './settings';
+import { benchArgs, readSettings } from './settings';
 import { admin, startGatewayProcess, startUpstream, type RunningGateway } from './stack';
 
 const SLOW_MS = 200;
@@ -70,10 +70,8 @@ async function measure(load: LoadGenerator, gw: RunningGateway, functionSide: nu
 
 async function main(): Promise<void> {
   benchArgs(
-    usage(
-      'npm run bench:shadow\n\nWhat a 100%-shadowed route costs its users, against the same route unshadowed; prints a Markdown table.',
-      ['BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_LOAD'],
-    ),
+    'npm run bench:shadow\n\nWhat a 100%-shadowed route costs its users, against the same route unshadowed; prints a Markdown table.',
+    { knobs: ['BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_LOAD'] },
   );
   const s = readSettings();
   stopDescendantsOnExit();

@@ -2,20 +2,10 @@
 // no echo upstream, gateway or load generator running to skew the next run on the same machine.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { descendantPids } from '../bench/proc';
 import { pollUntil } from './helpers/poll';
-
-/** Running, not a zombie: a process whose parent is gone may wait a while for a reaper. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
+import { alive } from './helpers/process-alive';
 
 describe('bench commands stop what they started', function () {
   this.timeout(60_000);

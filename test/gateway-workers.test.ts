@@ -3,12 +3,13 @@
 // be in effect on the next request whichever worker takes it; stats and metrics sum over the
 // workers; a worker that dies is replaced from the current state; no worker outlives the primary.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, request } from 'undici';
 import { TRAFFIC_NODE_FLAGS } from '../gateway/runtime/node-flags';
 import { ROUTING_MANIFEST } from './helpers/manifests';
 import { runCli, startServeChild, type ServeChild } from './helpers/serve-child';
+import { alive } from './helpers/process-alive';
 import { startStack, type Stack } from './helpers/stack';
 
 const TOKEN = 'workers-test-token-0123456789';
@@ -26,9 +27,6 @@ function cpuTicks(pid: number): number {
   return Number(f[11]) + Number(f[12]);
 }
 
-function alive(pid: number): boolean {
-  return existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-}
 
 async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
