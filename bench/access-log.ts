@@ -2,20 +2,26 @@
 // gateway, echo upstream and load as the overhead suite; runs alternate off/on to spread the
 // drift of a shared machine over both. The gateway's CPU per request is reported too: on a
 // shared machine it moves less than req/s does. Run: npm run build && node dist/bench/access-log.js
-// Env: BENCH_ACCESS_LOG_SEC (seconds per run, default 10), BENCH_ACCESS_LOG_ROUNDS (default 2).
+// (settings: --help).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TRAFFIC_NODE_FLAGS } from '../gateway/runtime/node-flags';
 import { startLoadGenerator } from './load';
 import { benchManifest, PATHS } from './manifests';
-import { cpuMicrosOf, startScript } from './proc';
+import { cpuMicrosOf, startScript, stopDescendantsOnExit } from './proc';
+import { benchArgs, num, whole } from './settings';
 
-const SECONDS = Number(process.env.BENCH_ACCESS_LOG_SEC ?? 10);
-const ROUNDS = Number(process.env.BENCH_ACCESS_LOG_ROUNDS ?? 2);
+benchArgs(
+  'node dist/bench/access-log.js\n\nThe gateway\'s req/s and CPU per request with its access log on against off; prints one JSON line.',
+  { knobs: ['BENCH_ACCESS_LOG_SEC', 'BENCH_ACCESS_LOG_ROUNDS', 'BENCH_LOAD'] },
+);
+const SECONDS = num('BENCH_ACCESS_LOG_SEC');
+const ROUNDS = whole('BENCH_ACCESS_LOG_ROUNDS');
 const CONNECTIONS = 32;
 
 async function main(): Promise<void> {
+  stopDescendantsOnExit();
   const dir = mkdtempSync(join(tmpdir(), 'strangler-bench-log-'));
   const upstream = await startScript<{ port: number }>(join(__dirname, 'upstream.js'), []);
   const load = startLoadGenerator();

@@ -16,16 +16,16 @@ import { startLoadGenerator, type LoadGenerator, type LoadResult } from './load'
 import { benchManifest, PATHS } from './manifests';
 import { freePort, rssBytes, sleep, startScript, stopDescendantsOnExit, type Child } from './proc';
 import { BENCH_DIST, startGatewayProcess, startGeneratedNginx, startUpstream, type Running } from './stack';
-import { benchArgs, num } from './settings';
+import { benchArgs, num, whole } from './settings';
 import { median, pairedRatio } from './stats';
 
 benchArgs(
   'npm run bench:idle\n\nA normal client\'s req/s and p99 with many idle keep-alive connections held open, nginx against the gateway; prints Markdown tables.',
   { knobs: ['BENCH_IDLE', 'BENCH_IDLE_SEC', 'BENCH_IDLE_ROUNDS', 'BENCH_LOAD'] },
 );
-const IDLE = Math.round(num('BENCH_IDLE'));
+const IDLE = whole('BENCH_IDLE');
 const SECONDS = num('BENCH_IDLE_SEC');
-const ROUNDS = Math.round(num('BENCH_IDLE_ROUNDS'));
+const ROUNDS = whole('BENCH_IDLE_ROUNDS');
 /** After the idle clients close: how long the layer gets to return memory. */
 const SETTLE_MS = 5_000;
 

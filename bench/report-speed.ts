@@ -1,15 +1,21 @@
 // strangler report on a 1,000,000-line log: lines/s and peak RSS, against a bare readline +
 // JSON.parse loop (target: ≥ 0.7 × its lines/s) and against GoAccess on the same log when it is
 // installed (apt-get install goaccess; without it the comparison is skipped and says so).
-// Run: npm run build && node dist/bench/report-speed.js   Env: BENCH_REPORT_LINES (default 1e6).
+// Run: npm run build && node dist/bench/report-speed.js (settings: --help).
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatAccessLine } from '../gateway/runtime/access-log';
 import { benchManifest } from './manifests';
+import { stopDescendantsOnExit } from './proc';
+import { benchArgs, whole } from './settings';
 
-const LINES = Number(process.env.BENCH_REPORT_LINES ?? 1_000_000);
+benchArgs(
+  'node dist/bench/report-speed.js\n\nstrangler report\'s lines/s and peak RSS on a generated access log, against a bare readline + JSON.parse loop and GoAccess; prints one JSON line.',
+  { knobs: ['BENCH_REPORT_LINES'] },
+);
+const LINES = whole('BENCH_REPORT_LINES');
 
 /** Routes of the bench manifest and unclaimed paths with ids, over 30 days. */
 async function writeLog(path: string): Promise<void> {
@@ -72,6 +78,7 @@ function goaccessAvailable(): boolean {
 }
 
 async function main(): Promise<void> {
+  stopDescendantsOnExit();
   const dir = mkdtempSync(join(tmpdir(), 'strangler-bench-report-'));
   try {
     const log = join(dir, 'access.log');

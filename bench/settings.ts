@@ -54,7 +54,18 @@ const IDLE_KNOBS: readonly Knob[] = [
   { name: 'BENCH_IDLE_ROUNDS', dflt: '6', what: 'rounds (each layer with and without the idle connections, in a rotating order)' },
 ];
 
-const KNOBS: readonly Knob[] = [...RUN_KNOBS, ...IDLE_KNOBS];
+/** What `node dist/bench/access-log.js` reads besides BENCH_LOAD. */
+const ACCESS_LOG_KNOBS: readonly Knob[] = [
+  { name: 'BENCH_ACCESS_LOG_SEC', dflt: '10', what: 'seconds per run' },
+  { name: 'BENCH_ACCESS_LOG_ROUNDS', dflt: '2', what: 'rounds (the access log off, then on)' },
+];
+
+/** What `node dist/bench/report-speed.js` reads. */
+const REPORT_KNOBS: readonly Knob[] = [
+  { name: 'BENCH_REPORT_LINES', dflt: '1000000', what: 'access log lines generated and read' },
+];
+
+const KNOBS: readonly Knob[] = [...RUN_KNOBS, ...IDLE_KNOBS, ...ACCESS_LOG_KNOBS, ...REPORT_KNOBS];
 
 function raw(name: string): string {
   const v = process.env[name];
@@ -75,6 +86,11 @@ export function num(name: string): number {
   return n;
 }
 
+/** A knob that is a count: a positive number, rounded. */
+export function whole(name: string): number {
+  return Math.round(num(name));
+}
+
 /** A knob that is a comma-separated list; with `allowed`, each item must be one of them. */
 function list(name: string, allowed?: readonly string[]): string[] {
   const items = raw(name).split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -87,12 +103,12 @@ export function readSettings(): Settings {
   const configs = list('BENCH_CONFIGS', CONFIGS.map((c) => c.id));
   return {
     duration: num('BENCH_DURATION'),
-    rounds: Math.round(num('BENCH_ROUNDS')),
-    connections: Math.round(num('BENCH_CONNECTIONS')),
+    rounds: whole('BENCH_ROUNDS'),
+    connections: whole('BENCH_CONNECTIONS'),
     warmup: num('BENCH_WARMUP'),
-    flips: Math.round(num('BENCH_FLIPS')),
-    reloads: Math.round(num('BENCH_RELOADS')),
-    agentChanges: Math.round(num('BENCH_AGENT_CHANGES')),
+    flips: whole('BENCH_FLIPS'),
+    reloads: whole('BENCH_RELOADS'),
+    agentChanges: whole('BENCH_AGENT_CHANGES'),
     routeCounts: list('BENCH_ROUTE_COUNTS').map((v) => {
       const n = Number(v);
       // The bench manifest's first ten routes are always there.
@@ -101,7 +117,7 @@ export function readSettings(): Settings {
     }),
     suites: list('BENCH_SUITES', SUITES),
     configs: configs.length > 0 ? configs : null,
-    runs: Math.round(num('BENCH_RUNS')),
+    runs: whole('BENCH_RUNS'),
   };
 }
 

@@ -58,6 +58,18 @@ describe('bench command arguments', () => {
     assert.doesNotMatch(r.stdout, /BENCH_RUNS/);
   });
 
+  it('the access-log and report-speed benches answer --help with their own settings and refuse bad ones', async () => {
+    const log = await run('access-log.js', ['--help']);
+    assert.equal(log.code, 0, log.stderr);
+    assert.match(log.stdout, /BENCH_ACCESS_LOG_ROUNDS .*\(default 2\)/);
+    const report = await run('report-speed.js', ['--help']);
+    assert.equal(report.code, 0, report.stderr);
+    assert.match(report.stdout, /BENCH_REPORT_LINES .*\(default 1000000\)/);
+    const bad = await run('report-speed.js', [], { BENCH_REPORT_LINES: 'lots' });
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr, 'BENCH_REPORT_LINES=lots: expected a positive number\n');
+  });
+
   it('the shadow bench answers --help with only the settings it reads', async () => {
     const r = await run('shadow.js', ['-h']);
     assert.equal(r.code, 0, r.stderr);
