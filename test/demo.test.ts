@@ -2,14 +2,16 @@
 // commands it prints run literally in a shell, then Ctrl-C (SIGINT) and nothing left behind.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { request } from 'undici';
+import { childPids } from '../gateway/nginx/nginx-process';
 import { PROJECT_ROOT } from '../gateway/version';
 import { freePort } from './helpers/net';
 import { requireNginx } from './helpers/nginx';
+import { alive } from './helpers/process-alive';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'strangler.js');
 const READY = 'Ctrl-C stops everything.';
@@ -102,27 +104,6 @@ function portFree(port: number): Promise<boolean> {
     srv.once('error', () => resolve(false));
     srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function childPids(ppid: number): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) out.push(Number(e));
-    } catch { /* gone */ }
-  }
-  return out;
 }
 
 async function servedBy(line: string): Promise<Record<string, unknown>> {
