@@ -41,7 +41,9 @@ describe('strangler agent --state redis://…: nginx follows changes made throug
   });
 
   async function targetOf(path: string): Promise<string> {
-    const res = await request(`http://127.0.0.1:${fleet.stack.ports.nginx}${path}`, { headers: { cookie: 'sid=user-1' } });
+    // A fresh connection each time: the agent's reloads close the old workers' idle keep-alive
+    // connections by design, and a request sent on one as it closes fails with "other side closed".
+    const res = await request(`http://127.0.0.1:${fleet.stack.ports.nginx}${path}`, { reset: true, headers: { cookie: 'sid=user-1' } });
     await res.body.dump();
     return String(res.headers['x-strangler-target']);
   }
