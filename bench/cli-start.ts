@@ -5,13 +5,14 @@
 // machine slows every command alike; min and median are reported (the min is the least disturbed
 // run).
 //
-//   npm run build && node dist/bench/cli-start.js [ROUTES] [RUNS]     (default 10000 routes, 7 runs)
+//   npm run build && node dist/bench/cli-start.js [ROUTES] [RUNS]     (--help for the defaults)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { PROJECT_ROOT } from '../gateway/version';
 import { benchManifest } from './manifests';
+import { benchArgs } from './settings';
 import { median, msSince } from './stats';
 
 export interface Timing {
@@ -112,7 +113,18 @@ export function describeCliStart(r: CliStartResult): string {
 }
 
 if (require.main === module) {
-  const routes = Number(process.argv[2] ?? 10_000);
-  const runs = Number(process.argv[3] ?? 7);
+  const { operands: [routes, runs] } = benchArgs(
+    'node dist/bench/cli-start.js [ROUTES] [RUNS]\n\n' +
+      'strangler compile of a ROUTES-route manifest against node + js-yaml loading the same file, and\n' +
+      'strangler --help and validate of the example manifest, process start to exit; runs interleaved.',
+    {
+      knobs: [],
+      operands: [
+        // The bench manifest's first ten routes are always there.
+        { name: 'ROUTES', dflt: 10_000, min: 10, what: 'routes in the compiled manifest' },
+        { name: 'RUNS', dflt: 7, min: 1, what: 'runs of each command' },
+      ],
+    },
+  );
   process.stdout.write(describeCliStart(runCliStart(routes, runs)) + '\n');
 }

@@ -18,13 +18,13 @@ import { startUpstream } from './stack';
 const RESULTS_JSON = join(__dirname, 'last-results.json');
 
 async function main(): Promise<void> {
-  const args = benchArgs(
+  const { flags } = benchArgs(
     'npm run bench [-- --report-only]\n\n' +
       'Runs the suites against an echo upstream on loopback BENCH_RUNS times, then rewrites BENCHMARKS.md.\n' +
       '--report-only rewrites BENCHMARKS.md from the last run\'s raw results, without load.',
     { accepted: ['--report-only'] },
   );
-  if (args.includes('--report-only')) {
+  if (flags.includes('--report-only')) {
     // Re-render BENCHMARKS.md from the last run's raw results (after a change to report.ts).
     const file = writeReport(JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) as BenchResults);
     process.stderr.write(`bench: ${file} rewritten from ${RESULTS_JSON}\n`);

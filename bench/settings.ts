@@ -131,31 +131,54 @@ export interface BenchCommand {
   readonly knobs?: readonly string[];
   /** Arguments it takes besides --help. */
   readonly accepted?: readonly string[];
+  /** Positional whole numbers it takes, in order, each optional. */
+  readonly operands?: readonly Operand[];
 }
 
-/** `--help` of a bench command: what it does, then the knobs it reads with their defaults. */
-function usage(summary: string, names: readonly string[]): string {
+interface Operand { name: string; dflt: number; min: number; what: string }
+
+/** `--help` of a bench command: what it does, its operands, then the knobs it reads with their defaults. */
+function usage(summary: string, names: readonly string[], operands: readonly Operand[]): string {
+  const table = (rows: Array<[string, string]>): string => {
+    const width = Math.max(...rows.map(([name]) => name.length));
+    return rows.map(([name, what]) => `  ${name.padEnd(width)}  ${what}`).join('\n');
+  };
   const knobs = KNOBS.filter((k) => names.includes(k.name));
-  const width = Math.max(...knobs.map((k) => k.name.length));
-  const lines = knobs.map((k) => `  ${k.name.padEnd(width)}  ${k.what}${k.dflt ? ` (default ${k.dflt})` : ''}`);
-  return `${summary}\n\nSettings, from the environment:\n${lines.join('\n')}\n`;
+  return [
+    summary,
+    ...(operands.length > 0 ? [`Arguments:\n${table(operands.map((o) => [o.name, `${o.what} (default ${o.dflt})`]))}`] : []),
+    ...(knobs.length > 0 ? [`Settings, from the environment:\n${table(knobs.map((k) => [k.name, `${k.what}${k.dflt ? ` (default ${k.dflt})` : ''}`]))}`] : []),
+  ].join('\n\n') + '\n';
 }
 
 /**
  * A bench command's arguments: `--help` prints its usage and exits 0; anything not accepted
- * exits 2 before any load starts, so a mistyped flag never overwrites a report.
+ * exits 2 before any load starts, so a mistyped flag never overwrites a report. Returns the
+ * accepted flags given, and each operand's value (its default when not given).
  */
-export function benchArgs(summary: string, { knobs = RUN_KNOBS.map((k) => k.name), accepted = [] }: BenchCommand = {}): string[] {
-  const help = usage(summary, knobs);
+export function benchArgs(summary: string, { knobs = RUN_KNOBS.map((k) => k.name), accepted = [], operands = [] }: BenchCommand = {}): { flags: string[]; operands: number[] } {
+  const help = usage(summary, knobs, operands);
   const args = process.argv.slice(2);
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(help);
     process.exit(0);
   }
-  const unknown = args.filter((a) => !accepted.includes(a));
+  const given = args.filter((a) => !a.startsWith('-'));
+  const unknown = [...args.filter((a) => a.startsWith('-') && !accepted.includes(a)), ...given.slice(operands.length)];
   if (unknown.length > 0) {
     process.stderr.write(`unknown argument ${unknown[0]}\n\n${help}`);
     process.exit(2);
   }
-  return args;
+  return {
+    flags: args.filter((a) => a.startsWith('-')),
+    operands: operands.map((o, i) => {
+      if (given[i] === undefined) return o.dflt;
+      const n = Number(given[i]);
+      if (!Number.isInteger(n) || n < o.min) {
+        process.stderr.write(`${o.name} ${given[i]}: expected a whole number of at least ${o.min}\n\n${help}`);
+        process.exit(2);
+      }
+      return n;
+    }),
+  };
 }

@@ -70,6 +70,20 @@ describe('bench command arguments', () => {
     assert.equal(bad.stderr, 'BENCH_REPORT_LINES=lots: expected a positive number\n');
   });
 
+  it('the CLI-start bench answers --help with its arguments, and refuses a count it cannot run before timing anything', async () => {
+    const help = await run('cli-start.js', ['--help']);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /^Arguments:\n  ROUTES .*\(default 10000\)\n  RUNS .*\(default 7\)$/m);
+    assert.doesNotMatch(help.stdout, /cli start:|Settings/);
+    const few = await run('cli-start.js', ['5']);
+    assert.equal(few.code, 2);
+    assert.match(few.stderr, /^ROUTES 5: expected a whole number of at least 10\n/);
+    const extra = await run('cli-start.js', ['100', '3', '9']);
+    assert.equal(extra.code, 2);
+    assert.match(extra.stderr, /^unknown argument 9\n/);
+    assert.doesNotMatch(few.stdout + extra.stdout, /cli start:/);
+  });
+
   it('the shadow bench answers --help with only the settings it reads', async () => {
     const r = await run('shadow.js', ['-h']);
     assert.equal(r.code, 0, r.stderr);
