@@ -13,11 +13,12 @@ import { toSideTarget } from './decide-route';
 import { bodySize, detachedBodySource, type BufferedBody } from './buffer-body';
 import { classifyUpstreamError, type ResponseTap } from './forward';
 import type { Forwarding, Stage } from './forward-stages';
+import { ServerAtMaxConns } from './server-connections';
 import { compareAnswers, comparedHeaders, ignoreMatcher, type CapturedAnswer, type PathFilter } from './shadow-compare';
 import { ShadowResults, type SkipReason } from './shadow-results';
 import { UpstreamPools } from './upstream-pools';
 
-/** Connections per upstream server for copies (a max_conns of their own: a copy over it fails as refused); never a user's. */
+/** Connections per upstream server for copies, shared by every route copying there (a max_conns of their own: a copy over it is skipped as pool_full); never a user's. */
 export const SHADOW_POOL_CONNECTIONS = 64;
 /** The longest an event-loop turn spends comparing copies' answers (ms). */
 const COMPARE_SLICE_MS = 0.2;
@@ -35,6 +36,7 @@ interface CopyRequest {
 type Outcome =
   | { readonly kind: 'answer'; readonly answer: CapturedAnswer }
   | { readonly kind: 'too_large' }
+  | { readonly kind: 'pool_full' }
   | { readonly kind: 'error'; readonly error: string };
 
 /**
@@ -174,7 +176,8 @@ class CopyExchange extends Capture implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
-    this.settle({ kind: 'error', error: classifyUpstreamError(err).kind });
+    // The copies' own connections were all busy: not sent, so not the upstream's failure.
+    this.settle(err instanceof ServerAtMaxConns ? { kind: 'pool_full' } : { kind: 'error', error: classifyUpstreamError(err).kind });
   }
 }
 
@@ -265,6 +268,7 @@ export class ShadowCopies {
     const id = c.route.id;
     const shadow = c.shadow!;
     const user = c.user;
+    if (shadow.kind === 'pool_full') return this.results.skipped(id, 'pool_full');
     if (shadow.kind === 'error') return this.results.error(id, shadow.error);
     if (user === null) return this.results.skipped(id, 'user_incomplete');
     if (user.kind !== 'answer' || shadow.kind !== 'answer') return this.results.skipped(id, 'response_too_large');

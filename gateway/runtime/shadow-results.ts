@@ -8,7 +8,7 @@ import { MAX_PATHS, matchRatio, worstFirst, type ShadowCounts, type ShadowReport
 
 /** Why a copy was not made or not compared. */
 export type SkipReason =
-  | 'method' | 'body_streamed' | 'body_too_large' | 'response_too_large' | 'in_flight' | 'user_incomplete';
+  | 'method' | 'body_streamed' | 'body_too_large' | 'response_too_large' | 'in_flight' | 'pool_full' | 'user_incomplete';
 
 export type ShadowOutcome = 'equal' | 'different' | 'error' | 'skipped';
 
