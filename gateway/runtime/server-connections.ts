@@ -41,18 +41,20 @@ export class ServerConnections {
     return this.idle.length;
   }
 
+  /** At max_conns with none idle: a request dispatched now is refused. */
+  get full(): boolean {
+    return this.idle.length === 0 && this.limits.maxConns > 0 && this.all.size >= this.limits.maxConns;
+  }
+
   dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
-    let client = this.idle.pop();
-    if (client === undefined) {
-      if (this.limits.maxConns > 0 && this.all.size >= this.limits.maxConns) {
-        // A body stream (a buffered body's temp file) nobody will read: close it, as undici would.
-        const body = opts.body as { destroy?: () => void } | null | undefined;
-        if (body && typeof body.destroy === 'function' && !Buffer.isBuffer(body)) body.destroy();
-        handler.onResponseError?.(NO_CONTROLLER, new ServerAtMaxConns(this.address, this.limits.maxConns));
-        return;
-      }
-      client = this.connect();
+    if (this.full) {
+      // A body stream (a buffered body's temp file) nobody will read: close it, as undici would.
+      const body = opts.body as { destroy?: () => void } | null | undefined;
+      if (body && typeof body.destroy === 'function' && !Buffer.isBuffer(body)) body.destroy();
+      handler.onResponseError?.(NO_CONTROLLER, new ServerAtMaxConns(this.address, this.limits.maxConns));
+      return;
     }
+    const client = this.idle.pop() ?? this.connect();
     client.dispatch(opts, new Exchange(this, client, handler));
   }
 

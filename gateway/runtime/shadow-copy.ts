@@ -13,12 +13,11 @@ import { toSideTarget } from './decide-route';
 import { bodySize, detachedBodySource, type BufferedBody } from './buffer-body';
 import { classifyUpstreamError, type ResponseTap } from './forward';
 import type { Forwarding, Stage } from './forward-stages';
-import { ServerAtMaxConns } from './server-connections';
 import { compareAnswers, comparedHeaders, ignoreMatcher, type CapturedAnswer, type PathFilter } from './shadow-compare';
 import { ShadowResults, type SkipReason } from './shadow-results';
-import { UpstreamPools } from './upstream-pools';
+import { UpstreamPools, type ServerPool } from './upstream-pools';
 
-/** Connections per upstream server for copies, shared by every route copying there (a max_conns of their own: a copy over it is skipped as pool_full); never a user's. */
+/** Connections per upstream server for copies, shared by every route copying there (a max_conns of their own: a copy beyond it is skipped as pool_full); never a user's. */
 export const SHADOW_POOL_CONNECTIONS = 64;
 /** The longest an event-loop turn spends comparing copies' answers (ms). */
 const COMPARE_SLICE_MS = 0.2;
@@ -36,7 +35,6 @@ interface CopyRequest {
 type Outcome =
   | { readonly kind: 'answer'; readonly answer: CapturedAnswer }
   | { readonly kind: 'too_large' }
-  | { readonly kind: 'pool_full' }
   | { readonly kind: 'error'; readonly error: string };
 
 /**
@@ -176,8 +174,7 @@ class CopyExchange extends Capture implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
-    // The copies' own connections were all busy: not sent, so not the upstream's failure.
-    this.settle(err instanceof ServerAtMaxConns ? { kind: 'pool_full' } : { kind: 'error', error: classifyUpstreamError(err).kind });
+    this.settle({ kind: 'error', error: classifyUpstreamError(err).kind });
   }
 }
 
@@ -221,20 +218,28 @@ export class ShadowCopies {
     if (size > s.max_body.bytes) return skip('body_too_large');
     const running = this.inFlight.get(route.id) ?? 0;
     if (running >= s.max_in_flight) return skip('in_flight');
+    const other = d.side === 'to' ? { upstream: 'legacy', path: d.parsed.requestUri } : toSideTarget(f.ctx.matcher, d.parsed);
+    const server = this.serverFor(other.upstream, route, s);
+    // The copies' connections to it (shared by every route copying there) are all busy: not sent.
+    if (server?.pool.full) return skip('pool_full');
     this.inFlight.set(route.id, running + 1);
 
     // What the copies need, taken out of the Forwarding now: nothing below holds the user's
     // request and response objects for as long as a copy to a slow side runs.
     const copyOf: CopyRequest = { method, headers: [...f.headers, SHADOW_HEADER, '1'], buffered: f.buffered, body: f.body as Buffer | null };
-    const other = d.side === 'to' ? { upstream: 'legacy', path: d.parsed.requestUri } : toSideTarget(f.ctx.matcher, d.parsed);
     const again = s.noise_sample > 0 && Math.random() * 100 < s.noise_sample;
     const comparison = new Comparison(this, route, s, d.side === 'legacy', again);
     const tap = new UserTap(s.max_body.bytes, comparison);
     f.tap = tap;
     // on, not once: tell() acts once anyway, and once() makes a wrapper object per copy.
     f.res.on('close', tap.closed);
-    this.send(copyOf, route, s, other, comparison, false);
-    if (again) this.send(copyOf, route, s, { upstream: 'legacy', path: d.parsed.requestUri }, comparison, true);
+    this.send(copyOf, s, server, other.path, comparison, false);
+    if (again) this.send(copyOf, s, this.serverFor('legacy', route, s), d.parsed.requestUri, comparison, true);
+  }
+
+  /** The server a copy to `upstream` goes to (the next in round-robin order). */
+  private serverFor(upstream: string, route: Route, s: Shadow): ServerPool | undefined {
+    return this.pools.serversFor(upstream, Math.min(route.timeouts.connect.ms, s.timeout.ms))[0];
   }
 
   /**
@@ -268,7 +273,6 @@ export class ShadowCopies {
     const id = c.route.id;
     const shadow = c.shadow!;
     const user = c.user;
-    if (shadow.kind === 'pool_full') return this.results.skipped(id, 'pool_full');
     if (shadow.kind === 'error') return this.results.error(id, shadow.error);
     if (user === null) return this.results.skipped(id, 'user_incomplete');
     if (user.kind !== 'answer' || shadow.kind !== 'answer') return this.results.skipped(id, 'response_too_large');
@@ -283,8 +287,7 @@ export class ShadowCopies {
   }
 
   /** One copy (legacy's second when `again`): the comparison is told its outcome once, whatever happens. */
-  private send(copy: CopyRequest, route: Route, s: Shadow, target: { upstream: string; path: string }, comparison: Comparison, again: boolean): void {
-    const [server] = this.pools.serversFor(target.upstream, Math.min(route.timeouts.connect.ms, s.timeout.ms));
+  private send(copy: CopyRequest, s: Shadow, server: ServerPool | undefined, path: string, comparison: Comparison, again: boolean): void {
     if (!server) return comparison.copyDone(again, { kind: 'error', error: 'refused' });
     let body: Buffer | Readable | null;
     try {
@@ -296,7 +299,7 @@ export class ShadowCopies {
     const exchange = new CopyExchange(s.max_body.bytes, s.timeout.ms, comparison, again);
     // undici reports every failure through the handler, a bad request included.
     server.pool.dispatch({
-      path: target.path,
+      path,
       method: copy.method,
       headers: copy.headers,
       body,
