@@ -77,11 +77,14 @@ function generatedRoute(i: number): string {
   return `  - id: svc-${i}\n    match: ${match}\n    to: function:svc-${i}\n`;
 }
 
+/** The bench manifest's first routes, always there: fewer is not a bench manifest. */
+export const BASE_ROUTE_COUNT = 10;
+
 export function benchManifest(o: BenchManifestOptions): string {
   const keepalive = o.keepalive ?? 64;
-  const total = Math.max(10, o.routes ?? 10);
+  const total = Math.max(BASE_ROUTE_COUNT, o.routes ?? BASE_ROUTE_COUNT);
   const extra: string[] = [];
-  for (let i = 10; i < total; i++) extra.push(generatedRoute(i));
+  for (let i = BASE_ROUTE_COUNT; i < total; i++) extra.push(generatedRoute(i));
   return `version: 1
 listen: "127.0.0.1:${o.listen}"
 debug_headers: ${o.debugHeaders === true}

@@ -1,5 +1,6 @@
 // Benchmark knobs, from the environment. The defaults are what `npm run bench` runs. The knob
 // lists below are their one home: reading them, the report's command line and `--help` come from them.
+import { BASE_ROUTE_COUNT } from './manifests';
 import { CONFIGS } from './overhead';
 
 export interface Settings {
@@ -111,8 +112,7 @@ export function readSettings(): Settings {
     agentChanges: whole('BENCH_AGENT_CHANGES'),
     routeCounts: list('BENCH_ROUTE_COUNTS').map((v) => {
       const n = Number(v);
-      // The bench manifest's first ten routes are always there.
-      if (!Number.isInteger(n) || n < 10) refuse(`BENCH_ROUTE_COUNTS: ${v} is not a whole number of at least 10`);
+      if (!Number.isInteger(n) || n < BASE_ROUTE_COUNT) refuse(`BENCH_ROUTE_COUNTS: ${v} is not a whole number of at least ${BASE_ROUTE_COUNT}`);
       return n;
     }),
     suites: list('BENCH_SUITES', SUITES),
@@ -165,19 +165,13 @@ export function benchArgs(summary: string, { knobs = RUN_KNOBS.map((k) => k.name
   }
   const given = args.filter((a) => !a.startsWith('-'));
   const unknown = [...args.filter((a) => a.startsWith('-') && !accepted.includes(a)), ...given.slice(operands.length)];
-  if (unknown.length > 0) {
-    process.stderr.write(`unknown argument ${unknown[0]}\n\n${help}`);
-    process.exit(2);
-  }
+  if (unknown.length > 0) refuse(`unknown argument ${unknown[0]}\n\n${help.trimEnd()}`);
   return {
     flags: args.filter((a) => a.startsWith('-')),
     operands: operands.map((o, i) => {
       if (given[i] === undefined) return o.dflt;
       const n = Number(given[i]);
-      if (!Number.isInteger(n) || n < o.min) {
-        process.stderr.write(`${o.name} ${given[i]}: expected a whole number of at least ${o.min}\n\n${help}`);
-        process.exit(2);
-      }
+      if (!Number.isInteger(n) || n < o.min) refuse(`${o.name} ${given[i]}: expected a whole number of at least ${o.min}\n\n${help.trimEnd()}`);
       return n;
     }),
   };
