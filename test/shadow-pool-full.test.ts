@@ -2,16 +2,10 @@
 // capped (64, or the upstream's max_conns if lower). A copy that finds them all busy is not sent:
 // it is skipped as pool_full, never reported as the upstream refusing it, and the user is served.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request } from 'undici';
-import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
-import type { ShadowReport } from '../gateway/runtime/shadow-report';
 import { pollUntil } from './helpers/poll';
-import { json, startScriptedUpstream, type ScriptedUpstream } from './helpers/scripted-upstream';
-
-const TOKEN = 'shadow-pool-test';
+import { json } from './helpers/scripted-upstream';
+import { startShadowRig, type ShadowRig } from './helpers/shadow-rig';
 
 const manifest = (legacy: number, functions: number) => `
 version: 1
@@ -26,49 +20,33 @@ routes:
 
 describe('shadow copies: a full pool of copies skips, it does not fail', function () {
   this.timeout(30_000);
-  let legacy: ScriptedUpstream;
-  let functions: ScriptedUpstream;
-  let gateway: GatewayHandle;
-
+  let rig: ShadowRig;
   before(async () => {
-    legacy = await startScriptedUpstream();
-    functions = await startScriptedUpstream();
-    const dir = mkdtempSync(join(tmpdir(), 'strangler-shadow-pool-'));
-    const manifestPath = join(dir, 'routes.yaml');
-    writeFileSync(manifestPath, manifest(legacy.port, functions.port));
-    gateway = await startGateway({ manifestPath, listen: '127.0.0.1:0', admin: '127.0.0.1:0', watch: false, env: { STRANGLER_ADMIN_TOKEN: TOKEN } });
+    rig = await startShadowRig((p) => manifest(p.legacy, p.functions));
   });
-  after(async () => {
-    await gateway?.close(500);
-    await Promise.all([legacy?.close(), functions?.close()]);
-  });
+  after(() => rig?.close());
 
-  async function results(route: string): Promise<ShadowReport> {
-    const res = await request(`http://127.0.0.1:${gateway.admin.port}/routes/${route}/shadow`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    assert.equal(res.statusCode, 200);
-    return await res.body.json() as ShadowReport;
-  }
   async function status(path: string): Promise<number> {
-    const res = await request(`http://127.0.0.1:${gateway.listen.port}${path}`);
+    const res = await request(rig.url(path));
     await res.body.dump();
     return res.statusCode;
   }
 
   it('counts a copy that finds the shared connections busy as skipped (pool_full), for its own route and another, and serves the user', async () => {
-    legacy.on('/', json(200, { ok: true }));
-    functions.on('/', () => undefined); // holds the first copy, and with it the one connection
+    rig.legacy.on('/', json(200, { ok: true }));
+    rig.functions.on('/', () => undefined); // holds the first copy, and with it the one connection
     assert.equal(await status('/first/1'), 200);
-    await pollUntil('the first copy waiting at the function', () => functions.open() === 1);
+    await pollUntil('the first copy waiting at the function', () => rig.functions.open() === 1);
     assert.equal(await status('/first/2'), 200);
     assert.equal(await status('/second/1'), 200);
     const first = await pollUntil('the second copy of first skipped', async () => {
-      const r = await results('first');
+      const r = await rig.results('first');
       return r.skipped.pool_full === 1 ? r : null;
     });
     assert.equal(first.errors, 0, JSON.stringify(first.error_kinds));
-    const second = await results('second');
+    const second = await rig.results('second');
     assert.deepEqual(second.skipped, { pool_full: 1 });
     assert.equal(second.errors, 0, JSON.stringify(second.error_kinds));
-    assert.equal(functions.open(), 1, 'only the first copy reached the function');
+    assert.equal(rig.functions.open(), 1, 'only the first copy reached the function');
   });
 });

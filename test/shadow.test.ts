@@ -1,19 +1,16 @@
 // Shadow copies through the real gateway: the user is served by the decided side, a copy goes to
 // the other side, and the two answers are compared into GET /routes/:id/shadow. Upstreams are
-// real HTTP servers whose answers each test scripts (test/helpers/scripted-upstream.ts).
+// real HTTP servers whose answers each test scripts (test/helpers/shadow-rig.ts).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
-import { startGateway, type GatewayHandle } from '../gateway/runtime/serve-gateway';
-import type { ShadowReport } from '../gateway/runtime/shadow-report';
+import type { GatewayHandle } from '../gateway/runtime/serve-gateway';
 import { loggedLines } from './helpers/access-lines';
 import { pollUntil } from './helpers/poll';
-import { json, startScriptedUpstream, type Script, type ScriptedUpstream } from './helpers/scripted-upstream';
-
-const TOKEN = 'shadow-test';
+import { json, type Script, type ScriptedUpstream } from './helpers/scripted-upstream';
+import { SHADOW_RIG_TOKEN, startShadowRig, type ShadowRig } from './helpers/shadow-rig';
 
 const manifest = (legacy: number, functions: number, bodyTemp: string) => `
 version: 1
@@ -70,37 +67,23 @@ routes:
 
 describe('shadow copies: compare the function with legacy on real traffic', function () {
   this.timeout(30_000);
+  let rig: ShadowRig;
   let legacy: ScriptedUpstream;
   let functions: ScriptedUpstream;
   let gateway: GatewayHandle;
   let dir: string;
 
   before(async () => {
-    legacy = await startScriptedUpstream();
-    functions = await startScriptedUpstream();
-    dir = mkdtempSync(join(tmpdir(), 'strangler-shadow-'));
-    const manifestPath = join(dir, 'routes.yaml');
-    writeFileSync(manifestPath, manifest(legacy.port, functions.port, join(dir, 'body')));
-    gateway = await startGateway({ manifestPath, listen: '127.0.0.1:0', admin: '127.0.0.1:0', watch: false, env: { STRANGLER_ADMIN_TOKEN: TOKEN } });
+    rig = await startShadowRig((p) => manifest(p.legacy, p.functions, join(p.dir, 'body')));
+    ({ legacy, functions, gateway, dir } = rig);
   });
-  after(async () => {
-    await gateway?.close(500);
-    await Promise.all([legacy?.close(), functions?.close()]);
-  });
+  after(() => rig?.close());
 
-  const url = (path: string) => `http://127.0.0.1:${gateway.listen.port}${path}`;
-  async function admin(method: string, path: string): Promise<{ status: number; body: ShadowReport & Record<string, unknown> }> {
-    const res = await request(`http://127.0.0.1:${gateway.admin.port}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}` } });
-    return { status: res.statusCode, body: await res.body.json() as ShadowReport & Record<string, unknown> };
-  }
-  const results = async (route: string) => (await admin('GET', `/routes/${route}/shadow`)).body;
+  const url = (path: string) => rig.url(path);
+  const admin = (method: string, path: string) => rig.admin(method, path);
+  const results = (route: string) => rig.results(route);
   const reset = (route: string) => admin('DELETE', `/routes/${route}/shadow`);
-  /** Waits until the route has settled `n` copies (compared, failed or skipped after being sent). */
-  const settled = (route: string, n: number) => pollUntil(`${n} settled copies of ${route}`, async () => {
-    const r = await results(route);
-    const skipped = Object.values(r.skipped).reduce((a, b) => a + b, 0);
-    return r.compared + r.errors + skipped >= n ? r : null;
-  });
+  const settled = (route: string, n: number) => rig.settled(route, n);
   async function get(path: string, init: Parameters<typeof request>[1] = {}) {
     const res = await request(url(path), init);
     return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
@@ -311,7 +294,7 @@ describe('shadow copies: compare the function with legacy on real traffic', func
     await reset('served-by-function');
     await get('/fn-first');
     await settled('served-by-function', 1);
-    const res = await request(`http://127.0.0.1:${gateway.admin.port}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const res = await request(`http://127.0.0.1:${gateway.admin.port}/metrics`, { headers: { authorization: `Bearer ${SHADOW_RIG_TOKEN}` } });
     const text = await res.body.text();
     assert.match(text, /^strangler_shadow_total\{route="served-by-function",outcome="different"\} 1$/m);
     assert.match(text, /^strangler_shadow_match_ratio\{route="served-by-function"\} 0$/m);

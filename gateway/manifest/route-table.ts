@@ -98,7 +98,7 @@ export interface Shadow {
   /** `$.a.b[*].c` or `header:name` (lower case), as written. */
   readonly ignore: readonly string[];
   readonly max_in_flight: number;
-  /** Largest request or response body a copy compares. */
+  /** Largest request or response body a copy compares (a compressed answer: decoded). */
   readonly max_body: Size;
   /** The copy's whole time, connect to last byte. */
   readonly timeout: Duration;

@@ -1,6 +1,7 @@
 // Two answers to the same request, compared as a person reviewing a migration would: the status,
 // the headers that carry meaning, JSON bodies structurally (key order ignored) and other bodies by
-// length and sha256. Each difference has a path: `status`, `header:NAME`, `$.a.b[2].c` or `body`.
+// length and sha256, once decoded (shadow-decode.ts). Each difference has a path: `status`,
+// `header:NAME`, `$.a.b[2].c` or `body`.
 import { sha256 } from '../util/sha256';
 
 /** One side's answer, as much of it as a comparison needs. */
@@ -8,7 +9,10 @@ export interface CapturedAnswer {
   readonly status: number;
   /** Lower-case names; values as received. */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** As the side sent it, or decoded of its Content-Encoding (shadow-decode.ts). */
   readonly body: Buffer;
+  /** Why the body is still encoded: a coding with no decoder, or one that did not decode. */
+  readonly undecoded?: string;
 }
 
 export interface Difference {
@@ -21,12 +25,17 @@ export interface Difference {
 /** Headers compared by value; Set-Cookie by the names of the cookies only (values are secrets or differ per answer). */
 const COMPARED_HEADERS = ['content-type', 'location', 'cache-control'] as const;
 /**
+ * Read, not compared: the body is compared decoded. Which coding a side chose for a client that
+ * accepts several is transport, as Transfer-Encoding is.
+ */
+const READ_HEADERS = [...COMPARED_HEADERS, 'content-encoding'] as const;
+/**
  * The headers a comparison reads, taken from an answer as it starts: a capture holds no more
  * while its copy runs.
  */
 export function comparedHeaders(h: Readonly<Record<string, string | string[] | undefined>>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const name of COMPARED_HEADERS) {
+  for (const name of READ_HEADERS) {
     const v = h[name];
     if (v !== undefined) out[name] = v;
   }
@@ -61,7 +70,7 @@ function compareBodies(legacy: CapturedAnswer, fn: CapturedAnswer, out: Differen
   const ja = jsonBody(legacy);
   const jb = jsonBody(fn);
   if (ja !== NOT_JSON && jb !== NOT_JSON) diffJson(ja, jb, '$', out);
-  else out.push({ path: 'body', legacy: bodySummary(legacy.body), function: bodySummary(fn.body) });
+  else out.push({ path: 'body', legacy: bodySummary(legacy), function: bodySummary(fn) });
 }
 
 function headerText(v: string | string[] | undefined): string | undefined {
@@ -78,7 +87,7 @@ const NOT_JSON = Symbol('not json');
 
 function jsonBody(a: CapturedAnswer): unknown {
   const type = headerText(a.headers['content-type']) ?? '';
-  if (!/[/+]json\b/i.test(type) || a.body.length === 0) return NOT_JSON;
+  if (!/[/+]json\b/i.test(type) || a.body.length === 0 || a.undecoded !== undefined) return NOT_JSON;
   try {
     return JSON.parse(a.body.toString('utf8'));
   } catch {
@@ -86,8 +95,9 @@ function jsonBody(a: CapturedAnswer): unknown {
   }
 }
 
-function bodySummary(b: Buffer): string {
-  return `${b.length} bytes, sha256 ${sha256(b)}`;
+function bodySummary(a: CapturedAnswer): string {
+  const summary = `${a.body.length} bytes, sha256 ${sha256(a.body)}`;
+  return a.undecoded === undefined ? summary : `${summary}, still encoded (${a.undecoded})`;
 }
 
 /** `$.name` for identifier-like keys, `$["odd key"]` otherwise. */

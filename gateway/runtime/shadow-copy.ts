@@ -1,9 +1,10 @@
 // The shadow stage: the user is served as always by the side the split chose; a copy of the
 // request goes to the other side, from its own bounded pool with its own timeout and in-flight
-// limit, and the two answers are compared (shadow-compare.ts) into the route's results
-// (shadow-results.ts). Nothing here can delay or fail the user's answer: the copy runs beside it,
-// the user's answer is watched as it streams (a tap, up to the size limit), and every copy that
-// is not made or not compared is counted with its reason.
+// limit, and the two answers are compared (shadow-compare.ts; compressed ones decoded first,
+// shadow-decode.ts) into the route's results (shadow-results.ts). Nothing here can delay or fail
+// the user's answer: the copy runs beside it, the user's answer is watched as it streams (a tap,
+// up to the size limit), and every copy that is not made or not compared is counted with its
+// reason.
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Registry } from 'prom-client';
@@ -14,6 +15,7 @@ import { bodySize, detachedBodySource, type BufferedBody } from './buffer-body';
 import { classifyUpstreamError, type ResponseTap } from './forward';
 import type { Forwarding, Stage } from './forward-stages';
 import { compareAnswers, comparedHeaders, ignoreMatcher, type CapturedAnswer, type PathFilter } from './shadow-compare';
+import { contentCodings, decodeAnswer, needDecoding } from './shadow-decode';
 import { ShadowResults, type SkipReason } from './shadow-results';
 import { UpstreamPools, type ServerPool } from './upstream-pools';
 
@@ -67,7 +69,33 @@ class Comparison {
   }
 
   private arrived(): void {
-    if (--this.waiting === 0) this.copies.enqueue(this);
+    if (--this.waiting === 0) this.decodeThenCompare();
+  }
+
+  /**
+   * Compressed answers are decoded first, off the event loop (shadow-decode.ts); then the
+   * comparison takes its turn. Answers in the same bytes and the same coding are compared as they are.
+   */
+  private decodeThenCompare(): void {
+    const { user, shadow, again } = this;
+    if (user?.kind !== 'answer' || shadow?.kind !== 'answer') return this.copies.enqueue(this); // nothing to compare
+    if (!needDecoding(user.answer, shadow.answer) && (again?.kind !== 'answer' || !needDecoding(user.answer, again.answer))) {
+      return this.copies.enqueue(this);
+    }
+    let pending = 1;
+    const decoded = (): void => {
+      if (--pending === 0) this.copies.enqueue(this);
+    };
+    for (const key of ['user', 'shadow', 'again'] as const) {
+      const o = this[key];
+      if (o?.kind !== 'answer' || contentCodings(o.answer).length === 0) continue;
+      pending++;
+      decodeAnswer(o.answer, this.s.max_body.bytes, (r) => {
+        this[key] = r;
+        decoded();
+      });
+    }
+    decoded();
   }
 }
 
