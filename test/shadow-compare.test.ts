@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { compareAnswers, comparedHeaders, ignoreMatcher, type CapturedAnswer } from '../gateway/runtime/shadow-compare';
-import { MAX_EXAMPLE_CHARS, ShadowResults } from '../gateway/runtime/shadow-results';
+import { MAX_EXAMPLE_CHARS, MAX_PATH_CHARS, ShadowResults } from '../gateway/runtime/shadow-results';
 import { MAX_PATHS, sumShadowReports } from '../gateway/runtime/shadow-report';
 
 const answer = (body: unknown, headers: Record<string, string | string[]> = {}, status = 200): CapturedAnswer => ({
@@ -38,6 +38,12 @@ describe('shadow: comparing two answers', () => {
     assert.deepEqual(both(kept, comparedHeaders(other)).map((d) => d.path), ['header:location', 'header:set-cookie']);
   });
 
+  it('never keeps a cookie\'s value, not even of a cookie without a name (all of it is its value)', () => {
+    const d = compareAnswers(answer('x', { 'set-cookie': ['SECRET-legacy-1; Path=/', 's=v'] }), answer('x', { 'set-cookie': 'token=SECRET-fn' }));
+    assert.deepEqual(d, [{ path: 'header:set-cookie', legacy: '(no name), s', function: 'token' }]);
+    assert.deepEqual(paths(answer('x', { 'set-cookie': 'SECRET-a' }), answer('x', { 'set-cookie': 'SECRET-b; HttpOnly' })), []);
+  });
+
   it('ignores $.a[*].b, $.a.*.b and header rules, and what lies below an ignored path', () => {
     const ignored = ignoreMatcher(['$.items[*].id', '$.by.*.at', '$.meta', 'header:date']);
     for (const p of ['$.items[0].id', '$.items[12].id', '$.by.x.at', '$.by["a b"].at', '$.meta', '$.meta.generated.at', 'header:date']) assert.ok(ignored(p), p);
@@ -58,6 +64,53 @@ describe('shadow: results per route', () => {
     assert.match(example, /… \(1002 characters\)$/);
   });
 
+  it('makes room for a path that keeps differing: paths seen once give way, the oldest first', () => {
+    const results = new ShadowResults(new Registry());
+    const d = (path: string) => ({ path, legacy: 1, function: 2 });
+    for (let i = 0; i < 3 * MAX_PATHS; i++) results.compared('r', i % 2 === 0 ? [d(`$.id${i}`)] : [d(`$.id${i}`), d('$.total')]);
+    const report = results.report('r');
+    assert.equal(report.differences.length, MAX_PATHS);
+    assert.deepEqual(report.differences[0], { path: '$.total', count: 1.5 * MAX_PATHS, example: { legacy: 1, function: 2 } });
+    assert.ok(report.differences.slice(1).every((x) => x.count === 1));
+    assert.equal(report.paths_dropped, 2 * MAX_PATHS + 1, 'every unique path dropped or given way is counted');
+  });
+
+  it('cuts a path as long as a body (a key can be) to MAX_PATH_CHARS', () => {
+    const results = new ShadowResults(new Registry());
+    const long = `$.${'k'.repeat(10 * MAX_PATH_CHARS)}`;
+    results.compared('r', [{ path: long, legacy: 1, function: 2 }]);
+    results.learnNoise('r', [long]);
+    const report = results.report('r');
+    assert.equal(report.differences[0].path, `${long.slice(0, MAX_PATH_CHARS)}…`);
+    assert.equal(report.noise[0].path, `${long.slice(0, MAX_PATH_CHARS)}…`);
+  });
+
+  it('leaves a difference out as noise only while the function differs there no more often than legacy differs from itself', () => {
+    const results = new ShadowResults(new Registry());
+    const status = { path: 'status', legacy: 200, function: 500 };
+    const stamp = { path: '$.t', legacy: 1, function: 2 };
+    // Legacy answered a noise sample once with a 503; its timestamp differs in every sample.
+    for (let i = 0; i < 20; i++) {
+      results.learnNoise('r', i === 0 ? ['status', '$.t'] : ['$.t']);
+      results.compared('r', i === 0 ? [stamp] : [status, stamp]);
+    }
+    const report = results.report('r');
+    // The second comparison is left out: one failure in two, as often as legacy's one in two samples.
+    assert.deepEqual([report.compared, report.equal, report.different], [20, 2, 18], 'a failing function is not hidden by one odd legacy answer');
+    assert.deepEqual(report.differences.map((x) => [x.path, x.count]), [['status', 18]]);
+    assert.equal(report.noise_samples, 20);
+    assert.deepEqual(report.noise, [{ path: '$.t', count: 20, left_out: 20 }, { path: 'status', count: 1, left_out: 1 }]);
+  });
+
+  it('forgets on reset, and tells a comparison begun before it by its generation', () => {
+    const results = new ShadowResults(new Registry());
+    results.compared('r', []);
+    const before = results.generation('r');
+    results.reset('r');
+    assert.notEqual(results.generation('r'), before);
+    assert.equal(results.report('r').compared, 0);
+  });
+
   it('sums the reports of several workers, worst paths first', () => {
     const a = new ShadowResults(new Registry());
     const b = new ShadowResults(new Registry());
@@ -71,5 +124,16 @@ describe('shadow: results per route', () => {
     assert.deepEqual(sum.skipped, { in_flight: 1 });
     assert.deepEqual(sum.differences.map((d) => [d.path, d.count]), [['$.x', 2], ['$.y', 1]]);
     assert.equal(sum.match_ratio, 1 / 3);
+  });
+
+  it('keeps the most frequent paths of the sum when the reports name more than MAX_PATHS', () => {
+    const a = new ShadowResults(new Registry());
+    const b = new ShadowResults(new Registry());
+    a.compared('r', Array.from({ length: MAX_PATHS }, (_, i) => ({ path: `$.a${i}`, legacy: 1, function: 2 })));
+    for (let i = 0; i < 3; i++) b.compared('r', [{ path: '$.often', legacy: 1, function: 2 }]);
+    const sum = sumShadowReports([a.report('r'), b.report('r')]);
+    assert.equal(sum.differences.length, MAX_PATHS);
+    assert.deepEqual([sum.differences[0].path, sum.differences[0].count], ['$.often', 3]);
+    assert.equal(sum.paths_dropped, 1);
   });
 });

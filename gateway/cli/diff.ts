@@ -93,8 +93,8 @@ export function renderDiff(r: DiffJson): string {
     if (r.paths_dropped) out.push(`  … and ${r.paths_dropped} more differences at paths beyond the first ${r.differences.length}`);
   } else if (r.compared) out.push('', 'no differences');
   if (r.noise.length) {
-    out.push('', 'noise (legacy differs from itself here; left out of the verdict):');
-    for (const n of r.noise) out.push(`  ${n.path}  ${n.count}x`);
+    out.push('', `noise (legacy differed from itself here, of ${r.noise_samples} samples; the function's differences no more frequent than that are left out of the verdict):`);
+    for (const n of r.noise) out.push(`  ${n.path}  ${n.count}x, ${n.left_out} left out`);
   }
   return out.join('\n');
 }

@@ -106,6 +106,13 @@ export interface Shadow {
   readonly noise_sample: number;
 }
 
+/**
+ * The header every shadow copy carries (value 1), so an upstream can tell a copy from a user's
+ * request. nginx and the gateway drop it from clients' requests: a client cannot pass its request
+ * off as a copy.
+ */
+export const SHADOW_HEADER = 'X-Strangler-Shadow';
+
 /** Methods a shadow copies by default: the safe ones (RFC 9110 §9.2.1) a copy cannot change state with. */
 export const SHADOW_SAFE_METHODS: readonly string[] = Object.freeze(['GET', 'HEAD', 'OPTIONS']);
 

@@ -14,7 +14,7 @@
 import { d, entry, literal, type Directive } from './directive';
 import { edgeHeaders, emitEdgeHttp, emitEdgeServers, forwardedFor, serverAddress, UPSTREAM_HOST } from './emit-edge';
 import { LOG_FORMAT_NAME, nginxLogFormat, nginxLogMaps, TARGET_HEADER } from './log-format';
-import { IDEMPOTENT_METHODS, requestBuffering, type Body, type Buffers, type Route, type RouteTable, type StickyKey, type Timeouts } from '../manifest/route-table';
+import { IDEMPOTENT_METHODS, requestBuffering, SHADOW_HEADER, type Body, type Buffers, type Route, type RouteTable, type StickyKey, type Timeouts } from '../manifest/route-table';
 import { formatPercent } from '../manifest/percent';
 import { upstreamFailureBody } from '../http-answers';
 import { handedToGateway, locationPlan, type Location, type ProxyPass } from '../manifest/location-plan';
@@ -144,6 +144,8 @@ function emitServer(table: RouteTable, opts: EmitOptions): Directive[] {
     d('proxy_set_header', ['X-Forwarded-Proto', '$scheme']),
     d('proxy_set_header', ['X-Forwarded-Host', UPSTREAM_HOST]),
     d('proxy_set_header', ['X-Request-Id', '$strangler_request_id']),
+    // An empty value: nginx does not send it. Only the gateway's shadow copies carry it.
+    d('proxy_set_header', [SHADOW_HEADER, '']),
     d('proxy_next_upstream', ['error', 'timeout']),
     // The gateway never spools a response to disk (it relays with backpressure); nor does nginx, so
     // clients that do not read cannot fill the disk with proxy_temp files.

@@ -7,12 +7,17 @@
 // hop-by-hop headers of RFC 9110 §7.6.1, including those the Connection header names.
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { SHADOW_HEADER } from '../manifest/route-table';
 import { remoteAddr } from './decide-route';
 import { validateHost } from './nginx-uri';
 
-/** Request headers never forwarded as received (replaced, recomputed or hop-by-hop); X-Real-IP and X-Forwarded-* are upstreamRequestHeaders' own. */
+/**
+ * Request headers never forwarded as received (replaced, recomputed or hop-by-hop; a client's
+ * X-Strangler-Shadow, which only copies carry); X-Real-IP and X-Forwarded-* are upstreamRequestHeaders' own.
+ */
 const REQUEST_DROP = new Set([
   'host', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'x-request-id',
+  SHADOW_HEADER.toLowerCase(),
 ]);
 
 /** Response headers nginx does not pass (hop-by-hop, and proxy_hide_header's defaults). */

@@ -77,10 +77,19 @@ function headerText(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-/** The names of the cookies set, sorted: "session, theme". Values are never kept. */
+/**
+ * The names of the cookies set, sorted: "session, theme". Values are never kept. A cookie without
+ * `=` has no name and all of it is its value (RFC 6265 §5.2), so it is shown as "(no name)".
+ */
 function cookieNames(v: string | string[] | undefined): string | undefined {
   if (v === undefined) return undefined;
-  return (Array.isArray(v) ? v : [v]).map((c) => c.split('=')[0].trim()).sort().join(', ');
+  return (Array.isArray(v) ? v : [v]).map(cookieName).sort().join(', ');
+}
+
+function cookieName(setCookie: string): string {
+  const pair = setCookie.split(';', 1)[0];
+  const eq = pair.indexOf('=');
+  return eq < 0 ? '(no name)' : pair.slice(0, eq).trim();
 }
 
 const NOT_JSON = Symbol('not json');

@@ -9,7 +9,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
-import type { Route, RouteTable, Shadow } from '../manifest/route-table';
+import { SHADOW_HEADER, SHADOW_SAFE_METHODS, type Route, type RouteTable, type Shadow } from '../manifest/route-table';
 import { toSideTarget } from './decide-route';
 import { bodySize, detachedBodySource, type BufferedBody } from './buffer-body';
 import { classifyUpstreamError, type ResponseTap } from './forward';
@@ -23,8 +23,6 @@ import { UpstreamPools, type ServerPool } from './upstream-pools';
 export const SHADOW_POOL_CONNECTIONS = 64;
 /** The longest an event-loop turn spends comparing copies' answers (ms). */
 const COMPARE_SLICE_MS = 0.2;
-/** Sent with every copy, so an upstream (and its logs) can tell a copy from a user's request. */
-export const SHADOW_HEADER = 'x-strangler-shadow';
 
 /** The user's request as its copies send it. */
 interface CopyRequest {
@@ -41,23 +39,37 @@ type Outcome =
 
 /**
  * One request's comparison: waits for the user's answer, the copy's and (for a noise sample)
- * legacy's second, then compares them in turn. Plain objects with methods rather than promises
+ * legacy's second, then compares them in turn. A copy that failed or answered past max_body is
+ * counted at once, whatever the user's answer still does; a user's answer still streaming
+ * `timeout` after the copy's (a long download, a stream) is not waited for. Either way the copy's
+ * in-flight slot is free again. Plain objects with methods rather than promises
  * and closures: a copy to a slow side lives long enough to be copied by a scavenge or two, and
  * everything it holds is copied with it.
  */
 class Comparison {
+  /** null: the user's answer did not complete (also while not told). */
   user: Outcome | null = null;
   shadow: Outcome | null = null;
   again: Outcome | null = null;
+  /** The results' generation when the copy began: a reset since then forgets this comparison too. */
+  readonly generation: number;
   private waiting: number;
+  private userTold = false;
+  private queued = false;
+  private userTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly copies: ShadowCopies, readonly route: Route, readonly s: Shadow, readonly userIsLegacy: boolean, withAgain: boolean) {
     this.waiting = withAgain ? 3 : 2;
+    this.generation = copies.results.generation(route.id);
   }
 
-  /** The user's answer: null when it did not complete (the side failed, a fallback served it, the client left). */
+  /** The user's answer: null when it did not complete (the side failed, a fallback served it, the client left, it took too long). */
   userDone(o: Outcome | null): void {
+    if (this.userTold) return;
+    this.userTold = true;
     this.user = o;
+    if (this.userTimer !== null) clearTimeout(this.userTimer);
+    this.userTimer = null;
     this.arrived();
   }
 
@@ -65,11 +77,26 @@ class Comparison {
   copyDone(again: boolean, o: Outcome): void {
     if (again) this.again = o;
     else this.shadow = o;
+    if (!again && !this.userTold) {
+      if (o.kind !== 'answer') return this.queue(); // counted without the user's answer
+      this.userTimer = setTimeout(Comparison.userTooSlow, this.s.timeout.ms, this);
+    }
     this.arrived();
+  }
+
+  private static userTooSlow(c: Comparison): void {
+    c.userTimer = null;
+    c.userDone(null);
   }
 
   private arrived(): void {
     if (--this.waiting === 0) this.decodeThenCompare();
+  }
+
+  private queue(): void {
+    if (this.queued) return;
+    this.queued = true;
+    this.copies.enqueue(this);
   }
 
   /**
@@ -78,13 +105,14 @@ class Comparison {
    */
   private decodeThenCompare(): void {
     const { user, shadow, again } = this;
-    if (user?.kind !== 'answer' || shadow?.kind !== 'answer') return this.copies.enqueue(this); // nothing to compare
+    if (this.queued) return;
+    if (user?.kind !== 'answer' || shadow?.kind !== 'answer') return this.queue(); // nothing to compare
     if (!needDecoding(user.answer, shadow.answer) && (again?.kind !== 'answer' || !needDecoding(user.answer, again.answer))) {
-      return this.copies.enqueue(this);
+      return this.queue();
     }
     let pending = 1;
     const decoded = (): void => {
-      if (--pending === 0) this.copies.enqueue(this);
+      if (--pending === 0) this.queue();
     };
     for (const key of ['user', 'shadow', 'again'] as const) {
       const o = this[key];
@@ -255,7 +283,8 @@ export class ShadowCopies {
     // What the copies need, taken out of the Forwarding now: nothing below holds the user's
     // request and response objects for as long as a copy to a slow side runs.
     const copyOf: CopyRequest = { method, headers: [...f.headers, SHADOW_HEADER, '1'], buffered: f.buffered, body: f.body as Buffer | null };
-    const again = s.noise_sample > 0 && Math.random() * 100 < s.noise_sample;
+    // side_effect_free speaks for the function: legacy never gets a request that may change state twice.
+    const again = s.noise_sample > 0 && SHADOW_SAFE_METHODS.includes(method) && Math.random() * 100 < s.noise_sample;
     const comparison = new Comparison(this, route, s, d.side === 'legacy', again);
     const tap = new UserTap(s.max_body.bytes, comparison);
     f.tap = tap;
@@ -299,11 +328,13 @@ export class ShadowCopies {
 
   private settle(c: Comparison): void {
     const id = c.route.id;
+    if (this.results.generation(id) !== c.generation) return; // begun before the results were reset
     const shadow = c.shadow!;
     const user = c.user;
     if (shadow.kind === 'error') return this.results.error(id, shadow.error);
+    if (shadow.kind === 'too_large') return this.results.skipped(id, 'response_too_large');
     if (user === null) return this.results.skipped(id, 'user_incomplete');
-    if (user.kind !== 'answer' || shadow.kind !== 'answer') return this.results.skipped(id, 'response_too_large');
+    if (user.kind !== 'answer') return this.results.skipped(id, 'response_too_large');
     const legacy = c.userIsLegacy ? user.answer : shadow.answer;
     const fn = c.userIsLegacy ? shadow.answer : user.answer;
     const ignored = this.filter(c.s);
@@ -311,7 +342,7 @@ export class ShadowCopies {
     if (again !== null && again.kind === 'answer') {
       this.results.learnNoise(id, compareAnswers(legacy, again.answer).map((x) => x.path).filter((p) => !ignored(p)));
     }
-    this.results.compared(id, compareAnswers(legacy, fn).filter((x) => !ignored(x.path) && !this.results.isNoise(id, x.path)));
+    this.results.compared(id, compareAnswers(legacy, fn).filter((x) => !ignored(x.path)));
   }
 
   /** One copy (legacy's second when `again`): the comparison is told its outcome once, whatever happens. */

@@ -31,17 +31,22 @@ export interface ShadowReport extends ShadowCounts {
   skipped: Record<string, number>;
   match_ratio: number | null;
   differences: { path: string; count: number; example: { legacy: unknown; function: unknown } }[];
-  /** Paths where legacy differs from itself (learned from second copies): left out of the verdict. */
-  noise: { path: string; count: number }[];
+  /** Second copies to legacy compared with the first. */
+  noise_samples: number;
+  /**
+   * Paths where legacy differed from itself (`count` of the samples); the function's differences
+   * there are left out of the verdict (`left_out`) while it differs no more often than legacy does.
+   */
+  noise: { path: string; count: number; left_out: number }[];
   error_kinds: Record<string, number>;
   paths_dropped: number;
 }
 
-/** The reports of several workers or gateway instances as one: counts summed, the first example of each path kept, the caps kept. */
+/** The reports of several workers or gateway instances as one: counts summed, the first example of each path kept, the most frequent paths kept. */
 export function sumShadowReports(reports: readonly ShadowReport[]): ShadowReport {
   const differences = new Map<string, ShadowReport['differences'][number]>();
-  const noise = new Map<string, number>();
-  const sum: ShadowReport = { compared: 0, equal: 0, different: 0, errors: 0, skipped: {}, match_ratio: null, differences: [], noise: [], error_kinds: {}, paths_dropped: 0 };
+  const noise = new Map<string, ShadowReport['noise'][number]>();
+  const sum: ShadowReport = { compared: 0, equal: 0, different: 0, errors: 0, skipped: {}, match_ratio: null, differences: [], noise_samples: 0, noise: [], error_kinds: {}, paths_dropped: 0 };
   const add = (into: Record<string, number>, from: Record<string, number>) => {
     for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
   };
@@ -51,19 +56,27 @@ export function sumShadowReports(reports: readonly ShadowReport[]): ShadowReport
     sum.different += r.different;
     sum.errors += r.errors;
     sum.paths_dropped += r.paths_dropped;
+    sum.noise_samples += r.noise_samples ?? 0; // older versions did not report it
     add(sum.skipped, r.skipped);
     add(sum.error_kinds, r.error_kinds);
     for (const d of r.differences) {
       const seen = differences.get(d.path);
       if (seen) seen.count += d.count;
-      else if (differences.size < MAX_PATHS) differences.set(d.path, { ...d });
-      else sum.paths_dropped += d.count;
+      else differences.set(d.path, { ...d });
     }
-    for (const n of r.noise) if (noise.has(n.path) || noise.size < MAX_PATHS) noise.set(n.path, (noise.get(n.path) ?? 0) + n.count);
+    for (const n of r.noise) {
+      const seen = noise.get(n.path);
+      if (seen) {
+        seen.count += n.count;
+        seen.left_out += n.left_out ?? 0;
+      } else noise.set(n.path, { path: n.path, count: n.count, left_out: n.left_out ?? 0 });
+    }
   }
   sum.match_ratio = matchRatio(sum);
-  sum.differences = [...differences.values()].sort(worstFirst);
-  sum.noise = [...noise].map(([path, count]) => ({ path, count })).sort(worstFirst);
+  const all = [...differences.values()].sort(worstFirst);
+  sum.differences = all.slice(0, MAX_PATHS);
+  for (const d of all.slice(MAX_PATHS)) sum.paths_dropped += d.count;
+  sum.noise = [...noise.values()].sort(worstFirst).slice(0, MAX_PATHS);
   return sum;
 }
 

@@ -14,9 +14,19 @@ export type ShadowOutcome = 'equal' | 'different' | 'error' | 'skipped';
 
 /** An example value is cut to this many characters of its JSON. */
 export const MAX_EXAMPLE_CHARS = 200;
+/** A path is cut to this many characters: a key can be as long as a body. */
+export const MAX_PATH_CHARS = 300;
+/**
+ * Diffy's rule for learned noise: the function's difference at a path is left out only while it
+ * differs there at most 20% more often than legacy differs from itself. A path where legacy
+ * differed once (a 503 in a noise sample) does not hide a function that differs every time.
+ */
+const NOISE_MARGIN = 1.2;
 const REDACTED_HEADERS = new Set(['header:authorization', 'header:cookie', 'header:set-cookie', 'header:proxy-authorization']);
 
 interface PathEntry { count: number; example: { legacy: unknown; function: unknown } }
+/** A path where legacy differed from itself `count` times; `leftOut`: the function's differences there left out of the verdict as noise. */
+interface NoiseEntry { count: number; leftOut: number }
 
 class RouteResults {
   compared = 0;
@@ -25,9 +35,15 @@ class RouteResults {
   errors = 0;
   readonly skipped = new Map<SkipReason, number>();
   readonly differences = new Map<string, PathEntry>();
-  readonly noise = new Map<string, number>();
+  /** Second copies to legacy compared with the first (whatever they found). */
+  noiseSamples = 0;
+  readonly noise = new Map<string, NoiseEntry>();
   readonly errorKinds = new Map<string, number>();
   pathsDropped = 0;
+}
+
+function boundedPath(path: string): string {
+  return path.length <= MAX_PATH_CHARS ? path : `${path.slice(0, MAX_PATH_CHARS)}…`;
 }
 
 /** A value as an example: its JSON cut to MAX_EXAMPLE_CHARS (absent stays absent). */
@@ -71,6 +87,13 @@ export class ShadowResults {
     child.inc();
   }
 
+  /** Bumped by reset(): a comparison begun before it is not counted after it. */
+  private readonly generations = new Map<string, number>();
+
+  generation(id: string): number {
+    return this.generations.get(id) ?? 0;
+  }
+
   private route(id: string): RouteResults {
     let r = this.routes.get(id);
     if (r === undefined) this.routes.set(id, r = new RouteResults());
@@ -90,22 +113,36 @@ export class ShadowResults {
     this.count(id, 'error');
   }
 
-  /** Paths where legacy answered differently to the same request twice. */
+  /** A noise sample: the paths where legacy answered the same request differently twice (none: it agreed with itself). */
   learnNoise(id: string, paths: readonly string[]): void {
     const r = this.route(id);
-    for (const p of paths) {
-      if (r.noise.has(p) || r.noise.size < MAX_PATHS) r.noise.set(p, (r.noise.get(p) ?? 0) + 1);
+    r.noiseSamples++;
+    for (const path of paths) {
+      const p = boundedPath(path);
+      const entry = r.noise.get(p);
+      if (entry) entry.count++;
+      else if (r.noise.size < MAX_PATHS) r.noise.set(p, { count: 1, leftOut: 0 });
     }
   }
 
-  isNoise(id: string, path: string): boolean {
-    return this.routes.get(id)?.noise.has(path) ?? false;
+  /** Whether the function's difference at `p` (in the comparison being counted) is legacy's own noise, by NOISE_MARGIN. */
+  private isNoise(r: RouteResults, p: string): boolean {
+    const noise = r.noise.get(p);
+    if (noise === undefined) return false;
+    const functionDiffers = (noise.leftOut + (r.differences.get(p)?.count ?? 0) + 1) / r.compared;
+    return functionDiffers <= NOISE_MARGIN * (noise.count / r.noiseSamples);
   }
 
-  /** One comparison's verdict: the differences left after ignore rules and learned noise. */
-  compared(id: string, differences: readonly Difference[]): void {
+  /** One comparison's verdict: the differences left after the ignore rules, less learned noise. */
+  compared(id: string, all: readonly Difference[]): void {
     const r = this.route(id);
     r.compared++;
+    const differences: Difference[] = [];
+    for (const d of all) {
+      const p = boundedPath(d.path);
+      if (this.isNoise(r, p)) r.noise.get(p)!.leftOut++;
+      else differences.push(p === d.path ? d : { ...d, path: p });
+    }
     if (differences.length === 0) {
       r.equal++;
       this.count(id, 'equal');
@@ -116,9 +153,24 @@ export class ShadowResults {
     for (const d of differences) {
       const entry = r.differences.get(d.path);
       if (entry) entry.count++;
-      else if (r.differences.size < MAX_PATHS) r.differences.set(d.path, { count: 1, example: { legacy: exampleValue(d.path, d.legacy), function: exampleValue(d.path, d.function) } });
+      else if (r.differences.size < MAX_PATHS || this.evictOnce(r)) r.differences.set(d.path, { count: 1, example: { legacy: exampleValue(d.path, d.legacy), function: exampleValue(d.path, d.function) } });
       else r.pathsDropped++;
     }
+  }
+
+  /**
+   * Room for a new path in a full table: the oldest path seen only once goes (counted as dropped),
+   * so paths that differ once each (generated ids as keys) cannot keep out one that differs often.
+   */
+  private evictOnce(r: RouteResults): boolean {
+    for (const [path, e] of r.differences) {
+      if (e.count === 1) {
+        r.differences.delete(path);
+        r.pathsDropped++;
+        return true;
+      }
+    }
+    return false;
   }
 
   report(id: string): ShadowReport {
@@ -131,7 +183,8 @@ export class ShadowResults {
       skipped: Object.fromEntries(r.skipped),
       match_ratio: matchRatio(r),
       differences: [...r.differences].map(([path, e]) => ({ path, count: e.count, example: e.example })).sort(worstFirst),
-      noise: [...r.noise].map(([path, count]) => ({ path, count })).sort(worstFirst),
+      noise_samples: r.noiseSamples,
+      noise: [...r.noise].map(([path, e]) => ({ path, count: e.count, left_out: e.leftOut })).sort(worstFirst),
       error_kinds: Object.fromEntries(r.errorKinds),
       paths_dropped: r.pathsDropped,
     };
@@ -143,6 +196,7 @@ export class ShadowResults {
   }
 
   reset(id: string): void {
+    this.generations.set(id, this.generation(id) + 1);
     this.routes.delete(id);
     this.children.delete(id);
     for (const outcome of ['equal', 'different', 'error', 'skipped']) this.outcomes.remove({ route: id, outcome });
