@@ -28,6 +28,10 @@ routes:
   - id: capped
     match: { prefix: /capped }
     to: upstream:capped
+  - id: capped-other-timeout
+    match: { prefix: /capped-other }
+    to: upstream:capped
+    timeouts: { connect: 2s }
 `;
 
 async function until(what: string, ok: () => boolean, tries = 500): Promise<void> {
@@ -98,6 +102,15 @@ describe('upstream pools: keepalive caps idle connections, max_conns caps all', 
       const statuses = await burst(port(), '/capped/slow', 8);
       assert.ok(capped.maxInFlight <= MAX_CONNS, `${capped.maxInFlight} requests at once at the capped server`);
       assert.equal(statuses.filter((s) => s === 200).length >= 1, true);
+      assert.ok(statuses.every((s) => s === 200 || s === 502), `statuses ${statuses}`);
+      assert.ok(statuses.filter((s) => s === 502).length >= 8 - MAX_CONNS, `statuses ${statuses}`);
+      await until('the capped connections settle', () => capped.openConnections <= MAX_CONNS);
+    });
+
+    it(`${layer}: counts max_conns over every route to the server, whatever their connect timeouts`, async () => {
+      capped.maxInFlight = 0;
+      const statuses = (await Promise.all([burst(port(), '/capped/slow', 4), burst(port(), '/capped-other/slow', 4)])).flat();
+      assert.ok(capped.maxInFlight <= MAX_CONNS, `${capped.maxInFlight} requests at once at the capped server`);
       assert.ok(statuses.every((s) => s === 200 || s === 502), `statuses ${statuses}`);
       assert.ok(statuses.filter((s) => s === 502).length >= 8 - MAX_CONNS, `statuses ${statuses}`);
       await until('the capped connections settle', () => capped.openConnections <= MAX_CONNS);

@@ -95,7 +95,7 @@ export function attempt(o: AttemptOptions): Promise<AttemptResult> {
       bodyTimeout: o.readMs,
       // keepalive 0: undici sends `Connection: close` and closes after the response.
       reset: !o.server.keepalive,
-    }, new Attempt(o, resolve));
+    }, new Attempt(o, resolve), o.server.connectMs);
   });
 }
 
@@ -247,6 +247,6 @@ export function upgradeAttempt(o: UpgradeOptions): Promise<UpgradeResult> {
       upgrade: o.protocol,
       headersTimeout: o.readMs,
       bodyTimeout: o.readMs,
-    }, handler);
+    }, handler, o.server.connectMs);
   });
 }

@@ -16,7 +16,6 @@ export interface ConnectionLimits {
   readonly keepalive: number;
   /** All connections at once; 0: unlimited. */
   readonly maxConns: number;
-  readonly connectMs: number;
 }
 
 /** The server is at its max_conns: refused before anything was sent. */
@@ -46,7 +45,8 @@ export class ServerConnections {
     return this.idle.length === 0 && this.limits.maxConns > 0 && this.all.size >= this.limits.maxConns;
   }
 
-  dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+  /** `connectMs`: the route's connect timeout, should a new connection be needed. */
+  dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, connectMs: number): void {
     if (this.full) {
       // A body stream (a buffered body's temp file) nobody will read: close it, as undici would.
       const body = opts.body as { destroy?: () => void } | null | undefined;
@@ -54,7 +54,7 @@ export class ServerConnections {
       handler.onResponseError?.(NO_CONTROLLER, new ServerAtMaxConns(this.address, this.limits.maxConns));
       return;
     }
-    const client = this.idle.pop() ?? this.connect();
+    const client = this.idle.pop() ?? this.connect(connectMs);
     client.dispatch(opts, new Exchange(this, client, handler));
   }
 
@@ -64,10 +64,10 @@ export class ServerConnections {
     else this.retire(c);
   }
 
-  private connect(): Client {
+  private connect(connectMs: number): Client {
     const client = new Client(this.origin, {
       pipelining: 1,
-      connect: { timeout: this.limits.connectMs },
+      connect: { timeout: connectMs },
       keepAliveTimeout: 60_000,
       keepAliveMaxTimeout: 600_000,
       // The route's read timeout is set per request; these are only the upper bounds.

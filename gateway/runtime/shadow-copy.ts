@@ -365,7 +365,7 @@ export class ShadowCopies {
       headersTimeout: s.timeout.ms,
       bodyTimeout: s.timeout.ms,
       reset: !server.keepalive,
-    }, exchange);
+    }, exchange, server.connectMs);
   }
 }
 

@@ -8,15 +8,18 @@
 import type { RouteTable, Upstream } from '../manifest/route-table';
 import { ServerConnections } from './server-connections';
 
+/** One server as a route reaches it: the server's connections (shared by every route) and the route's connect timeout for a new one. */
 export interface ServerPool {
   readonly pool: ServerConnections;
   readonly address: string;
   /** false: send each request with `Connection: close` (keepalive 0). */
   readonly keepalive: boolean;
+  readonly connectMs: number;
 }
 
 export class UpstreamPools {
-  private readonly pools = new Map<string, ServerPool>();
+  /** One per server and limits: max_conns counts every route's connections to it, whatever their connect timeouts. */
+  private readonly pools = new Map<string, { readonly address: string; readonly pool: ServerConnections }>();
   private upstreams: ReadonlyMap<string, Upstream> = new Map();
   private readonly next = new Map<string, number>();
   /** serversOf's lists by connect timeout; an upstream's record is new after a reload, and the old one's entry goes with it. */
@@ -59,16 +62,16 @@ export class UpstreamPools {
   }
 
   private pool(host: string, port: number, connectMs: number, keepalive: number, maxConns: number): ServerPool {
-    const key = `${host}|${port}|${connectMs}|${keepalive}|${maxConns}`;
+    const key = `${host}|${port}|${keepalive}|${maxConns}`;
     let p = this.pools.get(key);
     if (p === undefined) {
       const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
       // A cap on this set of pools (the shadow copies') is one more max_conns: the tighter wins.
       const cap = this.connections === null ? maxConns : maxConns > 0 ? Math.min(maxConns, this.connections) : this.connections;
-      p = { address, keepalive: keepalive > 0, pool: new ServerConnections(`http://${address}`, address, { keepalive, maxConns: cap, connectMs }) };
+      p = { address, pool: new ServerConnections(`http://${address}`, address, { keepalive, maxConns: cap }) };
       this.pools.set(key, p);
     }
-    return p;
+    return { address: p.address, pool: p.pool, keepalive: keepalive > 0, connectMs };
   }
 
   async close(): Promise<void> {
