@@ -49,6 +49,14 @@ describe('shadow: comparing two answers', () => {
     for (const p of ['$.items[0].id', '$.items[12].id', '$.by.x.at', '$.by["a b"].at', '$.meta', '$.meta.generated.at', 'header:date']) assert.ok(ignored(p), p);
     for (const p of ['$.items[0].idx', '$.items.id', '$.by.x.y', '$.metadata', 'header:dates', 'status']) assert.ok(!ignored(p), p);
   });
+
+  it('takes a key either way, as .key or ["key"], meaning the path a difference is reported at', () => {
+    const reported = paths(answer({ '1abc': 1, '-x': [{ 'a.b*': 1 }], 'odd key': { y: 1 } }), answer({ '1abc': 2, '-x': [{ 'a.b*': 2 }], 'odd key': { y: 2 } }));
+    assert.deepEqual(reported, ['$["1abc"]', '$["-x"][0]["a.b*"]', '$["odd key"].y']);
+    assert.deepEqual(reported.filter((p) => !ignoreMatcher(['$.1abc', '$.-x[*]["a.b*"]', '$["odd key"]'])(p)), []);
+    assert.deepEqual(reported.filter((p) => !ignoreMatcher(reported)(p)), [], 'every reported path works as a rule');
+    assert.deepEqual(reported.filter((p) => !ignoreMatcher(['$["1abc"].*', '$.*[0]'])(p)), ['$["1abc"]', '$["odd key"].y']);
+  });
 });
 
 describe('shadow: results per route', () => {

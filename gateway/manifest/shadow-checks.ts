@@ -35,8 +35,10 @@ export function checkShadows(m: Obj, report: Report): void {
     if (Array.isArray(s.ignore)) {
       s.ignore.forEach((rule, k) => {
         // The schema allow-lists the characters; a key made only of '*' or '-' is accepted as a wildcard or a name.
-        if (typeof rule === 'string' && rule.startsWith('$') && /\.(?![A-Za-z0-9_*-])|\*[A-Za-z0-9_-]|[A-Za-z0-9_-]\*/.test(rule)) {
-          report('STR_BAD_SHADOW_IGNORE', at('ignore', k), `${JSON.stringify(rule)}: write a key as .name, any key as .*, any index as [*]`);
+        // A quoted key (["a.b*"]) is a name whatever it holds.
+        const unquoted = typeof rule === 'string' ? rule.replace(/\["[^"]*"\]/g, '') : '';
+        if (unquoted.startsWith('$') && /\.(?![A-Za-z0-9_*-])|\*[A-Za-z0-9_-]|[A-Za-z0-9_-]\*/.test(unquoted)) {
+          report('STR_BAD_SHADOW_IGNORE', at('ignore', k), `${JSON.stringify(rule)}: write a key as .name or ["any key"], any key as .*, any index as [*]`);
         }
       });
     }

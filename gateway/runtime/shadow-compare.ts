@@ -148,13 +148,33 @@ function diffJson(a: unknown, b: unknown, path: string, out: Difference[]): void
 
 /**
  * An ignore rule as a test on difference paths: `[*]` is any index, `.*` any key, and a rule
- * covers the paths below it too (`$.meta` ignores `$.meta.generated_at`). `header:NAME` is exact.
+ * covers the paths below it too (`$.meta` ignores `$.meta.generated_at`). A key is written `.key`
+ * or `["key"]` and means the path childPath writes for it (`$.1abc` is `$["1abc"]`), so any path
+ * `strangler diff` shows can be copied into a rule. `header:NAME` is exact.
  */
 export function ignoreMatcher(rules: readonly string[]): PathFilter {
   const headers = new Set(rules.filter((r) => r.startsWith('header:')));
   const json = rules.filter((r) => r.startsWith('$'));
   if (json.length === 0) return (path) => headers.has(path);
-  const source = json.map((r) => r.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\\[\\\*\\\]/g, '\\[\\d+\\]').replace(/\\\.\\\*/g, '(?:\\.[^.[]+|\\["(?:[^"\\\\]|\\\\.)*"\\])'));
-  const re = new RegExp(`^(?:${source.join('|')})(?=$|[.[])`);
+  const re = new RegExp(`^(?:${json.map(rulePattern).join('|')})(?=$|[.[])`);
   return (path) => headers.has(path) || re.test(path);
+}
+
+/** One rule's segments (the schema allow-lists them: `.key`, `.*`, `[N]`, `[*]`, `["key"]`) as a regular expression. */
+function rulePattern(rule: string): string {
+  let out = '\\$';
+  for (const [, dotted, index, quoted] of rule.slice(1).matchAll(/\.([^.[]+)|\[(\d+|\*)\]|\[("[^"\\]*")\]/g)) {
+    if (dotted === '*') out += ANY_KEY;
+    else if (index === '*') out += '\\[\\d+\\]';
+    else if (index !== undefined) out += `\\[${index}\\]`;
+    else out += escapeRegExp(childPath('', dotted ?? (JSON.parse(quoted) as string)));
+  }
+  return out;
+}
+
+/** A key as childPath writes it, either form. */
+const ANY_KEY = '(?:\\.[^.[]+|\\["(?:[^"\\\\]|\\\\.)*"\\])';
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
