@@ -2,8 +2,8 @@
 // ignore rules' wildcards, and the bounds that keep a route's results small.
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import { compareAnswers, comparedHeaders, ignoreMatcher, type CapturedAnswer } from '../gateway/runtime/shadow-compare';
-import { MAX_EXAMPLE_CHARS, MAX_PATH_CHARS, ShadowResults } from '../gateway/runtime/shadow-results';
+import { compareAnswers, comparedHeaders, ignoreMatcher, MAX_EXAMPLE_CHARS, type CapturedAnswer } from '../gateway/runtime/shadow-compare';
+import { MAX_PATH_CHARS, ShadowResults } from '../gateway/runtime/shadow-results';
 import { MAX_PATHS, sumShadowReports } from '../gateway/runtime/shadow-report';
 
 const answer = (body: unknown, headers: Record<string, string | string[]> = {}, status = 200): CapturedAnswer => ({

@@ -44,6 +44,24 @@ export function comparedHeaders(h: Readonly<Record<string, string | string[] | u
   return out;
 }
 
+/** An example value is cut to this many characters of its JSON. */
+export const MAX_EXAMPLE_CHARS = 200;
+const REDACTED_HEADERS = new Set(['header:authorization', 'header:cookie', 'header:proxy-authorization']);
+
+/** A value as an example: its JSON cut to MAX_EXAMPLE_CHARS (absent is null). Set-Cookie's are cookie names already. */
+export function exampleValue(path: string, v: unknown): unknown {
+  if (v === undefined) return null;
+  if (REDACTED_HEADERS.has(path)) return '[redacted]';
+  const text = JSON.stringify(v);
+  if (text.length <= MAX_EXAMPLE_CHARS) return v;
+  return `${text.slice(0, MAX_EXAMPLE_CHARS)}… (${text.length} characters)`;
+}
+
+/** Differences with their values made examples: what a comparison thread sends back, never a whole body. */
+export function exampleDifferences(differences: readonly Difference[]): Difference[] {
+  return differences.map((d) => ({ path: d.path, legacy: exampleValue(d.path, d.legacy), function: exampleValue(d.path, d.function) }));
+}
+
 /** A JSON body reports at most this many differences: one wrong array can otherwise list thousands. */
 const MAX_DIFFERENCES = 100;
 

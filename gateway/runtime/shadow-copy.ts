@@ -14,7 +14,8 @@ import { toSideTarget } from './decide-route';
 import { bodySize, detachedBodySource, type BufferedBody } from './buffer-body';
 import { classifyUpstreamError, type ResponseTap } from './forward';
 import type { Forwarding, Stage } from './forward-stages';
-import { compareAnswers, comparedHeaders, ignoreMatcher, type CapturedAnswer, type PathFilter } from './shadow-compare';
+import { compareAnswers, comparedHeaders, ignoreMatcher, type CapturedAnswer, type Difference, type PathFilter } from './shadow-compare';
+import { CompareThread, onThread, type CompareJob } from './shadow-compare-thread';
 import { contentCodings, decodeAnswer, needDecoding } from './shadow-decode';
 import { ShadowResults, type SkipReason } from './shadow-results';
 import { UpstreamPools, type ServerPool } from './upstream-pools';
@@ -240,6 +241,7 @@ export class ShadowCopies {
   private readonly inFlight = new Map<string, number>();
   private readonly filters = new WeakMap<Shadow, PathFilter>();
   private readonly toCompare: Comparison[] = [];
+  private readonly thread = new CompareThread();
 
   constructor(table: RouteTable, registry: Registry, private readonly log: (line: string) => void) {
     this.results = new ShadowResults(registry);
@@ -250,8 +252,8 @@ export class ShadowCopies {
     this.pools.use(table);
   }
 
-  destroy(): Promise<void> {
-    return this.pools.destroy();
+  async destroy(): Promise<void> {
+    await Promise.all([this.pools.destroy(), this.thread.close()]);
   }
 
   private filter(s: Shadow): PathFilter {
@@ -317,32 +319,70 @@ export class ShadowCopies {
 
   private compareOne(c: Comparison): void {
     const id = c.route.id;
+    let onThread = false;
     try {
-      this.settle(c);
+      onThread = this.settle(c);
     } catch (err) {
       this.log(`gateway: ${id}: shadow comparison failed: ${(err as Error).stack ?? (err as Error).message}`);
     } finally {
-      this.inFlight.set(id, (this.inFlight.get(id) ?? 1) - 1);
+      if (!onThread) this.release(id);
     }
   }
 
-  private settle(c: Comparison): void {
+  /** The comparison is over: its copy's in-flight slot is free. */
+  private release(id: string): void {
+    this.inFlight.set(id, (this.inFlight.get(id) ?? 1) - 1);
+  }
+
+  /** Counts the comparison, or hands large answers to the comparison thread: true then, and the slot is released when it answers. */
+  private settle(c: Comparison): boolean {
     const id = c.route.id;
-    if (this.results.generation(id) !== c.generation) return; // begun before the results were reset
+    if (this.results.generation(id) !== c.generation) return false; // begun before the results were reset
+    const job = this.jobOf(c);
+    if (job === null) return false;
+    if (!onThread(job)) {
+      const noise = job.again === null ? null : compareAnswers(job.legacy, job.again).map((x) => x.path);
+      this.record(c, compareAnswers(job.legacy, job.fn), noise, false);
+      return false;
+    }
+    this.thread.compare(job, (r) => {
+      try {
+        if ('error' in r) {
+          this.log(`gateway: ${id}: shadow comparison failed: ${r.error}`);
+          this.results.error(id, 'compare_failed');
+        } else this.record(c, r.differences, r.noise, true);
+      } finally {
+        this.release(id);
+      }
+    });
+    return true;
+  }
+
+  /** The answers to compare; null when there is nothing to compare, counted here as an error or a skip. */
+  private jobOf(c: Comparison): CompareJob | null {
+    const id = c.route.id;
     const shadow = c.shadow!;
     const user = c.user;
-    if (shadow.kind === 'error') return this.results.error(id, shadow.error);
-    if (shadow.kind === 'too_large') return this.results.skipped(id, 'response_too_large');
-    if (user === null) return this.results.skipped(id, 'user_incomplete');
-    if (user.kind !== 'answer') return this.results.skipped(id, 'response_too_large');
-    const legacy = c.userIsLegacy ? user.answer : shadow.answer;
-    const fn = c.userIsLegacy ? shadow.answer : user.answer;
-    const ignored = this.filter(c.s);
-    const again = c.again;
-    if (again !== null && again.kind === 'answer') {
-      this.results.learnNoise(id, compareAnswers(legacy, again.answer).map((x) => x.path).filter((p) => !ignored(p)));
+    if (shadow.kind === 'error') this.results.error(id, shadow.error);
+    else if (shadow.kind === 'too_large' || user?.kind === 'too_large') this.results.skipped(id, 'response_too_large');
+    else if (user?.kind !== 'answer') this.results.skipped(id, 'user_incomplete');
+    else {
+      return {
+        legacy: c.userIsLegacy ? user.answer : shadow.answer,
+        fn: c.userIsLegacy ? shadow.answer : user.answer,
+        again: c.again?.kind === 'answer' ? c.again.answer : null,
+      };
     }
-    this.results.compared(id, compareAnswers(legacy, fn).filter((x) => !ignored(x.path)));
+    return null;
+  }
+
+  /** A comparison's findings, less what the route ignores; `examples`: the values are examples already. */
+  private record(c: Comparison, differences: readonly Difference[], noise: readonly string[] | null, examples: boolean): void {
+    const id = c.route.id;
+    if (this.results.generation(id) !== c.generation) return; // reset while the thread compared
+    const ignored = this.filter(c.s);
+    if (noise !== null) this.results.learnNoise(id, noise.filter((p) => !ignored(p)));
+    this.results.compared(id, differences.filter((x) => !ignored(x.path)), examples);
   }
 
   /** One copy (legacy's second when `again`): the comparison is told its outcome once, whatever happens. */

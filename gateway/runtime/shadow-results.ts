@@ -1,9 +1,9 @@
 // What the shadow copies of each route found, bounded in memory: counters, and per difference
-// path a count and one example pair. Examples are cut to a few hundred characters; header values
-// that carry credentials are never kept (only Set-Cookie's cookie names are compared at all).
+// path a count and one example pair (exampleValue: cut to a few hundred characters, header values
+// that carry credentials never kept).
 // Served by the admin API (GET/DELETE /routes/:id/shadow) and as Prometheus series.
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Difference } from './shadow-compare';
+import { exampleValue, type Difference } from './shadow-compare';
 import { MAX_PATHS, matchRatio, worstFirst, type ShadowCounts, type ShadowReport } from './shadow-report';
 
 /** Why a copy was not made or not compared. */
@@ -12,8 +12,6 @@ export type SkipReason =
 
 export type ShadowOutcome = 'equal' | 'different' | 'error' | 'skipped';
 
-/** An example value is cut to this many characters of its JSON. */
-export const MAX_EXAMPLE_CHARS = 200;
 /** A path is cut to this many characters: a key can be as long as a body. */
 export const MAX_PATH_CHARS = 300;
 /**
@@ -22,7 +20,6 @@ export const MAX_PATH_CHARS = 300;
  * differed once (a 503 in a noise sample) does not hide a function that differs every time.
  */
 const NOISE_MARGIN = 1.2;
-const REDACTED_HEADERS = new Set(['header:authorization', 'header:cookie', 'header:set-cookie', 'header:proxy-authorization']);
 
 interface PathEntry { count: number; example: { legacy: unknown; function: unknown } }
 /** A path where legacy differed from itself `count` times; `leftOut`: the function's differences there left out of the verdict as noise. */
@@ -44,15 +41,6 @@ class RouteResults {
 
 function boundedPath(path: string): string {
   return path.length <= MAX_PATH_CHARS ? path : `${path.slice(0, MAX_PATH_CHARS)}…`;
-}
-
-/** A value as an example: its JSON cut to MAX_EXAMPLE_CHARS (absent stays absent). */
-export function exampleValue(path: string, v: unknown): unknown {
-  if (v === undefined) return null;
-  if (REDACTED_HEADERS.has(path) && path !== 'header:set-cookie') return '[redacted]';
-  const text = JSON.stringify(v);
-  if (text.length <= MAX_EXAMPLE_CHARS) return v;
-  return `${text.slice(0, MAX_EXAMPLE_CHARS)}… (${text.length} characters)`;
 }
 
 export class ShadowResults {
@@ -133,8 +121,11 @@ export class ShadowResults {
     return functionDiffers <= NOISE_MARGIN * (noise.count / r.noiseSamples);
   }
 
-  /** One comparison's verdict: the differences left after the ignore rules, less learned noise. */
-  compared(id: string, all: readonly Difference[]): void {
+  /**
+   * One comparison's verdict: the differences left after the ignore rules, less learned noise.
+   * `examples`: their values are examples already (exampleDifferences); else a new path's are made here.
+   */
+  compared(id: string, all: readonly Difference[], examples = false): void {
     const r = this.route(id);
     r.compared++;
     const differences: Difference[] = [];
@@ -153,7 +144,9 @@ export class ShadowResults {
     for (const d of differences) {
       const entry = r.differences.get(d.path);
       if (entry) entry.count++;
-      else if (r.differences.size < MAX_PATHS || this.evictOnce(r)) r.differences.set(d.path, { count: 1, example: { legacy: exampleValue(d.path, d.legacy), function: exampleValue(d.path, d.function) } });
+      else if (r.differences.size < MAX_PATHS || this.evictOnce(r)) {
+        r.differences.set(d.path, { count: 1, example: examples ? { legacy: d.legacy, function: d.function } : { legacy: exampleValue(d.path, d.legacy), function: exampleValue(d.path, d.function) } });
+      }
       else r.pathsDropped++;
     }
   }
