@@ -20,6 +20,15 @@ describe('shadow: comparing two answers', () => {
     assert.deepEqual(paths(answer([1]), answer({ 0: 1 })), ['$']);
   });
 
+  it('compares integers past 2^53 by their digits: a function that rounds an int64 id differs', () => {
+    const d = compareAnswers(answer('{"order_id":9007199254740993,"n":1}'), answer('{"n":1,"order_id":9007199254740992}'));
+    assert.deepEqual(d, [{ path: '$.order_id', legacy: '9007199254740993', function: '9007199254740992' }]);
+    assert.deepEqual(paths(answer('{"a":[123456789012345678901],"b":1}'), answer('{"b":1, "a":[123456789012345678901]}')), []);
+    assert.deepEqual(paths(answer('{"n":-9007199254740993}'), answer('{"n":5}')), ['$.n']);
+    assert.deepEqual(paths(answer('{"s":"12345678901234567890","f":0.12345678901234567}'), answer('{"f":0.12345678901234567,"s":"12345678901234567890"}')), []);
+    assert.deepEqual(paths(answer('{"s":"x 12345678901234567890 \\" 12345678901234567891"}'), answer('{"s":"x 12345678901234567890 \\" 12345678901234567892"}')), ['$.s']);
+  });
+
   it('compares a body that is not JSON by length and sha256, and a JSON type with a broken body likewise', () => {
     const d = compareAnswers(answer('abc', { 'content-type': 'text/plain' }), answer('abd', { 'content-type': 'text/plain' }));
     assert.deepEqual(d.map((x) => x.path), ['body']);

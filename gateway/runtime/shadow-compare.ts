@@ -116,7 +116,7 @@ function jsonBody(a: CapturedAnswer): unknown {
   const type = headerText(a.headers['content-type']) ?? '';
   if (!/[/+]json\b/i.test(type) || a.body.length === 0 || a.undecoded !== undefined) return NOT_JSON;
   try {
-    return JSON.parse(a.body.toString('utf8'));
+    return parseJson(a.body.toString('utf8'));
   } catch {
     return NOT_JSON;
   }
@@ -132,21 +132,41 @@ export function childPath(path: string, key: string): string {
   return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 }
 
+/**
+ * Integers past 2^53 are kept as their text behind a NUL: JSON.parse rounds them
+ * (9007199254740993 reads as …992), and a function that loses the last digits of an int64 id is
+ * just the difference a shadow is there to find. Only when the text has a run of 16 digits.
+ */
+function parseJson(text: string): unknown {
+  if (!/\d{16}/.test(text)) return JSON.parse(text);
+  return JSON.parse(text.replace(/"(?:[^"\\]|\\.)*"|(?<![\d.eE+])-?\d{16,}(?![\d.eE])/g, (m) => (m[0] === '"' || Number.isSafeInteger(Number(m)) ? m : `"\\u0000${m}"`)));
+}
+
+/** A big integer parseJson kept as text. */
+function isBig(v: unknown): v is string {
+  return typeof v === 'string' && v.charCodeAt(0) === 0;
+}
+
 function kind(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : isBig(v) ? 'number' : typeof v;
+}
+
+/** A big integer is shown as its digits. */
+function push(out: Difference[], path: string, a: unknown, b: unknown): void {
+  out.push({ path, legacy: isBig(a) ? a.slice(1) : a, function: isBig(b) ? b.slice(1) : b });
 }
 
 function diffJson(a: unknown, b: unknown, path: string, out: Difference[]): void {
   if (out.length > MAX_DIFFERENCES) return;
   const ka = kind(a);
-  if (ka !== kind(b)) return void out.push({ path, legacy: a, function: b });
+  if (ka !== kind(b)) return push(out, path, a, b);
   if (ka === 'array') {
     const xa = a as unknown[];
     const xb = b as unknown[];
     const n = Math.max(xa.length, xb.length);
     for (let i = 0; i < n; i++) {
       const p = `${path}[${i}]`;
-      if (i >= xa.length || i >= xb.length) out.push({ path: p, legacy: xa[i], function: xb[i] });
+      if (i >= xa.length || i >= xb.length) push(out, p, xa[i], xb[i]);
       else diffJson(xa[i], xb[i], p, out);
     }
     return;
@@ -156,12 +176,12 @@ function diffJson(a: unknown, b: unknown, path: string, out: Difference[]): void
     const ob = b as Record<string, unknown>;
     for (const key of new Set([...Object.keys(oa), ...Object.keys(ob)])) {
       const p = childPath(path, key);
-      if (!Object.hasOwn(oa, key) || !Object.hasOwn(ob, key)) out.push({ path: p, legacy: oa[key], function: ob[key] });
+      if (!Object.hasOwn(oa, key) || !Object.hasOwn(ob, key)) push(out, p, oa[key], ob[key]);
       else diffJson(oa[key], ob[key], p, out);
     }
     return;
   }
-  if (a !== b) out.push({ path, legacy: a, function: b });
+  if (a !== b) push(out, path, a, b);
 }
 
 /**
