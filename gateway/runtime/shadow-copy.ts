@@ -43,9 +43,9 @@ type Outcome =
  * legacy's second, then compares them in turn. A copy that failed or answered past max_body is
  * counted at once, whatever the user's answer still does; a user's answer still streaming
  * `timeout` after the copy's (a long download, a stream) is not waited for. Either way the copy's
- * in-flight slot is free again. Plain objects with methods rather than promises
- * and closures: a copy to a slow side lives long enough to be copied by a scavenge or two, and
- * everything it holds is copied with it.
+ * in-flight slot is free again. Plain objects with methods rather than promises and closures: a
+ * copy to a slow side lives long enough to be copied by a scavenge or two, and everything it
+ * holds is copied with it.
  */
 class Comparison {
   /** null: the user's answer did not complete (also while not told). */
@@ -319,13 +319,13 @@ export class ShadowCopies {
 
   private compareOne(c: Comparison): void {
     const id = c.route.id;
-    let onThread = false;
+    let threaded = false;
     try {
-      onThread = this.settle(c);
+      threaded = this.settle(c);
     } catch (err) {
       this.log(`gateway: ${id}: shadow comparison failed: ${(err as Error).stack ?? (err as Error).message}`);
     } finally {
-      if (!onThread) this.release(id);
+      if (!threaded) this.release(id);
     }
   }
 

@@ -48,6 +48,8 @@ export class ShadowResults {
   private readonly outcomes: Counter<'route' | 'outcome'>;
   /** prom-client hashes the labels on every inc(): each (route, outcome) child is looked up once. */
   private readonly children = new Map<string, Map<ShadowOutcome, { inc(): void }>>();
+  /** Bumped by reset(): a comparison begun before it is not counted after it. */
+  private readonly generations = new Map<string, number>();
 
   constructor(registry: Registry) {
     this.outcomes = new Counter({
@@ -74,9 +76,6 @@ export class ShadowResults {
     if (child === undefined) byOutcome.set(outcome, child = this.outcomes.labels(id, outcome));
     child.inc();
   }
-
-  /** Bumped by reset(): a comparison begun before it is not counted after it. */
-  private readonly generations = new Map<string, number>();
 
   generation(id: string): number {
     return this.generations.get(id) ?? 0;
