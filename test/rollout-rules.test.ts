@@ -41,6 +41,16 @@ describe('rollout rules', () => {
     assert.equal(failingCheck({ ...PLAN, max_4xx_shift: 5 }, f), '4xx rate 20.0% is 18.0 points above legacy\'s 2.0% > 5 over 200 requests');
   });
 
+  it('skips the 4xx shift without legacy requests (the 100% step): no baseline, so no rollback', () => {
+    const plan = { ...PLAN, max_4xx_shift: 8 };
+    const f = figuresOf(counts({ n: 500, c4xx: 50 }, { n: 0 }));
+    assert.equal(f.shift_4xx, null);
+    assert.equal(failingCheck(plan, f), null);
+    const atLast: RolloutRecord = { ...started(plan), step: 2 };
+    const promoted = decide(plan, atLast, counts({ n: 500, c4xx: 50 }, { n: 0 }), null, at(1000))!;
+    assert.deepEqual([promoted.record.state, promoted.percent], ['promoted', 100]);
+  });
+
   it('checks p99 against a bound and against legacy\'s p99 in the same window', () => {
     const slow = figuresOf(counts({ n: 200, seconds: 1.2 }, { n: 200, seconds: 0.1 }));
     assert.match(failingCheck({ ...PLAN, max_latency_p99: { text: '800ms', ms: 800 } }, slow)!, /^p99 1\.\d\ds > 800ms over 200 requests; legacy p99 \d+ms$/);

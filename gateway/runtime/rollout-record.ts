@@ -25,8 +25,11 @@ export interface SideFigures {
 export interface WindowFigures {
   function: SideFigures;
   legacy: SideFigures;
-  /** The function's 4xx rate minus legacy's, in percentage points (reported; a check with max_4xx_shift). */
-  shift_4xx: number;
+  /**
+   * The function's 4xx rate minus legacy's, in percentage points (reported; a check with
+   * max_4xx_shift). null when legacy had no requests in the window (the 100% step): no baseline.
+   */
+  shift_4xx: number | null;
   /** Shadow match rate in percent and the answers compared, for the gate. */
   shadow_match?: number | null;
   shadow_compared?: number;
@@ -142,7 +145,8 @@ function sideFigures(s: SideCounts): SideFigures {
 export function figuresOf(c: RolloutCounts): WindowFigures {
   const fn = sideFigures(c.to);
   const legacy = sideFigures(c.legacy);
-  return { function: fn, legacy, shift_4xx: oneDecimal(fn.rate_4xx - legacy.rate_4xx) };
+  // Legacy's 0% of no requests is no baseline: a function as often 4xx as legacy was would show a shift.
+  return { function: fn, legacy, shift_4xx: legacy.requests ? oneDecimal(fn.rate_4xx - legacy.rate_4xx) : null };
 }
 
 const ms = (v: number | null) => (v === null ? 'none' : v >= 1000 ? `${(v / 1000).toFixed(2)}s` : `${v}ms`);
@@ -160,7 +164,7 @@ export function failingCheck(plan: Rollout, f: WindowFigures): string | null {
   if (plan.max_latency_ratio !== null && fn.p99_ms !== null && legacy.p99_ms !== null && legacy.p99_ms > 0 && fn.p99_ms / legacy.p99_ms > plan.max_latency_ratio) {
     return `p99 ${ms(fn.p99_ms)} is ${(fn.p99_ms / legacy.p99_ms).toFixed(2)}x legacy's ${ms(legacy.p99_ms)} > ${plan.max_latency_ratio}x ${over}`;
   }
-  if (plan.max_4xx_shift !== null && f.shift_4xx > plan.max_4xx_shift) {
+  if (plan.max_4xx_shift !== null && f.shift_4xx !== null && f.shift_4xx > plan.max_4xx_shift) {
     return `4xx rate ${fn.rate_4xx.toFixed(1)}% is ${f.shift_4xx.toFixed(1)} points above legacy's ${legacy.rate_4xx.toFixed(1)}% > ${plan.max_4xx_shift} ${over}`;
   }
   return null;
