@@ -1,7 +1,8 @@
 // `strangler serve --workers 2` as operators run it: two worker processes share the traffic port;
 // the primary keeps the admin API, the state and reloads. An acknowledged change or reload must
 // be in effect on the next request whichever worker takes it; stats and metrics sum over the
-// workers; a worker that dies is replaced from the current state; no worker outlives the primary.
+// workers, a dead worker's counts included; a worker that dies is replaced from the current
+// state; no worker outlives the primary.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -181,6 +182,23 @@ describe('strangler serve --workers 2', function () {
       assert.equal((await freshRequest(gw.trafficPort, `/off/after-crash-${j}`)).target, 'function:track-package', `request ${j}`);
     }
     assert.ok(cpuTicks(replacement) > before, 'the replacement took requests');
+  });
+
+  it('keeps what a dead worker counted: stats (and so rollout windows) never go backwards', async () => {
+    type View = { stats: { requests: number; by_target: Record<string, { requests: number }> } };
+    const read = async () => ((await (await admin('/routes/search')).body.json()) as View).stats;
+    for (let i = 0; i < 40; i++) await freshRequest(gw.trafficPort, `/search/kept-${i}`);
+    const before = await read();
+    // The survivor of the test before: the first worker was killed there.
+    const victim = workerPids(gw)[1];
+    const from = gw.mark();
+    process.kill(victim, 'SIGKILL');
+    await gw.waitForOutput(/worker (\d+) serving, in place of \d+/, 10_000, from);
+    const after = await read();
+    assert.equal(after.requests, before.requests, 'the dead worker\'s requests still count');
+    assert.equal(after.by_target['upstream:search'].requests, before.by_target['upstream:search'].requests);
+    await freshRequest(gw.trafficPort, '/search/one-more');
+    assert.equal((await read()).requests, before.requests + 1);
   });
 
   it('stops its workers on SIGTERM, and none outlives a primary killed with SIGKILL', async () => {

@@ -42,6 +42,16 @@ export interface WorkerGroup {
   close(graceMs: number): Promise<void>;
 }
 
+/** `into` plus one worker's stats. */
+function sumStats(into: ReadonlyMap<string, RouteStats>, stats: [string, RouteStats][]): Map<string, RouteStats> {
+  const sum = new Map(into);
+  for (const [id, s] of stats) {
+    const t = sum.get(id);
+    sum.set(id, t ? addRouteStats(t, s) : s);
+  }
+  return sum;
+}
+
 interface Pending { resolve(m: FromWorker): void; reject(err: Error): void; timer: NodeJS.Timeout }
 
 /** A worker that dies sooner than this after starting is restarted after a pause, not at once. */
@@ -59,6 +69,12 @@ export function createWorkerGroup(o: WorkerGroupOptions): WorkerGroup {
    * its start and before it could serve a request on stale state.
    */
   const members = new Map<Worker, Map<number, Pending>>();
+  /**
+   * Each worker's last stats answer, and what workers that died had counted: counts only grow, so
+   * a rollout window (a difference of two readings) must not shrink when a worker is replaced.
+   */
+  const lastStats = new Map<Worker, [string, RouteStats][]>();
+  let departed = new Map<string, RouteStats>();
 
   cluster.setupPrimary({ exec: join(__dirname, 'gateway-worker.js'), args: [], execArgv: withTrafficFlags(process.execArgv) });
 
@@ -79,6 +95,8 @@ export function createWorkerGroup(o: WorkerGroupOptions): WorkerGroup {
           case 'log':
             return o.log.info(m.line);
           default: {
+            // Kept here, in order with 'exit', so an answer is never folded in after its worker died.
+            if (m.t === 'stats') lastStats.set(worker, m.stats);
             const pending = members.get(worker)?.get(m.seq);
             if (!pending) return;
             members.get(worker)!.delete(m.seq);
@@ -98,6 +116,9 @@ export function createWorkerGroup(o: WorkerGroupOptions): WorkerGroup {
           p.resolve({ t: 'ack', seq: -1 });
         }
         members.delete(worker);
+        // Its shadow comparisons are not kept: they can be reset (DELETE /routes/:id/shadow), a dead worker's cannot.
+        departed = sumStats(departed, (lastStats.get(worker) ?? []).map(([id, { shadow: _s, ...counts }]) => [id, counts]));
+        lastStats.delete(worker);
         if (!listening) return reject(new Error(`worker ${worker.process.pid} exited before listening (${signal ?? code})`));
         if (closing) return;
         o.log.error(`worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another`);
@@ -151,13 +172,9 @@ export function createWorkerGroup(o: WorkerGroupOptions): WorkerGroup {
       await acknowledged((s) => ({ t: 'state', seq: s, state }));
     },
     async routeStats() {
-      const sum = new Map<string, RouteStats>();
-      for (const answer of await stats()) {
-        for (const [id, s] of answer.stats) {
-          const t = sum.get(id);
-          sum.set(id, t ? addRouteStats(t, s) : s);
-        }
-      }
+      await stats();
+      let sum = departed;
+      for (const answer of lastStats.values()) sum = sumStats(sum, answer);
       return sum;
     },
     async metricsText() {
