@@ -3,16 +3,23 @@
 // - A change is a compare-and-set (Lua) of the whole state against the version this instance
 //   serves, and is answered only once Redis holds it. The script publishes the new state; every
 //   other instance applies it on the message (push), and a periodic reconcile reads the state
-//   back in case a message was lost. An instance never applies an older version than it serves.
+//   back in case a message was lost. An instance never applies an older version than it serves
+//   of the same lineage (the history a version counts in, chosen when an empty Redis is seeded).
+// - A version alone does not name a state: after Redis lost its data, another instance may have
+//   seeded it anew and counted to the same version with other routes. Redis's state is the
+//   shared truth once present: an instance serving another lineage takes Redis's, whatever its
+//   version, and a change is a compare-and-set against the lineage too.
 // - Fail-static: commands fail fast (offline queue disabled, per-command timeout, and the change
 //   carries a deadline Redis checks against its own clock, so a change answered 503 cannot land
 //   later from a stalled server). The last state keeps serving; changes are refused with StateUnavailableError.
 // - Every state served is also written to a local snapshot file, which an instance that starts
-//   while Redis is down boots from. A Redis that comes back empty, or older than what the
-//   instances served, is re-seeded from their last state (loudly), never reset.
+//   while Redis is down boots from. A Redis that comes back empty, holds a never-changed state
+//   (version 0), or an older version of the same lineage (an old dump), is re-seeded from the
+//   instances' last state (loudly), never reset.
 // - Each instance registers itself (address, version, last seen); the audit log is a stream.
 // - A follower (the nginx agent) uses the same read side (boot from its snapshot, push,
 //   reconcile) and never writes the state or registers as a gateway; nginx hosts report in a hash.
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createClient, type RedisClientType } from 'redis';
 import type { Route } from '../manifest/route-table';
@@ -21,7 +28,7 @@ import type { AuditEntry, AuditSink } from './audit-log';
 import { isHostReport, type HostReport, type HostReports } from './state-source';
 import { readStateFile, writeStateCopySync } from './state-store';
 import {
-  checkChanges, overridesOf, parseSnapshot, planChanges, StateUnavailableError,
+  checkChanges, lineageOf, overridesOf, parseSnapshot, planChanges, StateUnavailableError,
   type ApplyResult, type Override, type RuntimeState, type StateChanges, type StateHealth, type StateSnapshot,
 } from './runtime-state';
 import { describeRedisUrl, type RedisTarget } from './state-target';
@@ -52,23 +59,26 @@ const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-/** Compare-and-set: writes only over `expected` (-1: no state yet), before `deadline` (ms, Redis clock). */
+/** Compare-and-set: writes only over `expected` (-1: no state yet) of lineage ARGV[6], before `deadline` (ms, Redis clock). */
 const CAS_SCRIPT = `
 local t = redis.call('TIME')
 if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[4]) then
   return redis.error_reply('STRANGLERLATE the change reached Redis after its deadline')
 end
 local v = tonumber(redis.call('HGET', KEYS[1], 'version') or '-1')
-if v ~= tonumber(ARGV[1]) then return {0, v} end
+local l = redis.call('HGET', KEYS[1], 'lineage') or ''
+if v ~= tonumber(ARGV[1]) or l ~= ARGV[6] then return {0, v} end
 redis.call('HSET', KEYS[1], 'version', ARGV[2], 'routes', ARGV[3])
 redis.call('PUBLISH', KEYS[2], ARGV[5])
 return {1, tonumber(ARGV[2])}`;
 
-/** Seed: writes only where Redis has no state or an older one; returns [written, version before]. */
+/** Seed: writes only where mayReseed holds (checked again here, atomically); returns [written, version before]. */
 const SEED_SCRIPT = `
 local v = tonumber(redis.call('HGET', KEYS[1], 'version') or '-1')
-if v >= tonumber(ARGV[1]) then return {0, v} end
-redis.call('HSET', KEYS[1], 'version', ARGV[1], 'routes', ARGV[2])
+local l = redis.call('HGET', KEYS[1], 'lineage') or ''
+local mine = tonumber(ARGV[1])
+if not (v < 0 or (v < mine and (v == 0 or l == ARGV[4]))) then return {0, v} end
+redis.call('HSET', KEYS[1], 'version', ARGV[1], 'routes', ARGV[2], 'lineage', ARGV[4])
 redis.call('PUBLISH', KEYS[2], ARGV[3])
 return {1, v}`;
 
@@ -112,6 +122,15 @@ const FORGET_AFTER_MS = 10 * 60_000;
 const CAS_ATTEMPTS = 5;
 
 type Client = RedisClientType;
+
+/**
+ * Whether this instance's state may replace Redis's (SEED_SCRIPT says the same): Redis has none,
+ * one never changed (nothing shared is lost), or an older version of the same lineage (an old
+ * dump). Another lineage is never overwritten: it was counted while this instance was away.
+ */
+function mayReseed(redis: { version: number; lineage: string }, mine: StateSnapshot): boolean {
+  return redis.version < 0 || (redis.version < mine.version && (redis.version === 0 || redis.lineage === lineageOf(mine)));
+}
 
 export class RedisStateStore implements RuntimeState {
   private state: StateSnapshot;
@@ -229,7 +248,7 @@ export class RedisStateStore implements RuntimeState {
           reply = await this.timed(this.cmd.eval(CAS_SCRIPT, {
             keys: [KEYS.state, KEYS.channel],
             arguments: [String(base.version), String(next.version), routesJson, String(Math.round(Date.now() + this.clockOffsetMs + (this.o.commandTimeoutMs ?? 1000))),
-              JSON.stringify(next)],
+              JSON.stringify(next), lineageOf(base)],
           })) as [number, number];
         } catch (err) {
           this.noteError(err as Error);
@@ -240,7 +259,7 @@ export class RedisStateStore implements RuntimeState {
           await this.adopt(next);
           return { version: next.version, previous, routes: next.routes };
         }
-        // Someone else changed it first, or Redis lost or rolled back its state: resync, then retry.
+        // Someone else changed it first, or Redis lost, rolled back or re-seeded its state: resync, then retry.
         try {
           await this.syncWithRedis();
         } catch (err) {
@@ -399,12 +418,13 @@ export class RedisStateStore implements RuntimeState {
     this.setAvailable(true);
   }
 
-  /** A pushed state: adopt it if newer. */
+  /** A pushed state: adopt it if newer; of another lineage, Redis's own state decides. */
   private onMessage(msg: string): void {
     let data: unknown;
     try { data = JSON.parse(msg); } catch { return; }
     const parsed = parseSnapshot(data);
     if ('problem' in parsed) return void this.log.error(`state: ignored a message on ${KEYS.channel}: ${parsed.problem}`);
+    if (lineageOf(parsed.snapshot) !== lineageOf(this.state)) return void this.reconcile();
     if (parsed.snapshot.version <= this.state.version) return;
     void this.serially(() => this.adopt(parsed.snapshot)).catch((err: Error) => this.log.error(`state: applying version ${parsed.snapshot.version}: ${err.message}`));
   }
@@ -420,40 +440,48 @@ export class RedisStateStore implements RuntimeState {
     }
   }
 
-  /** Reads Redis's state: adopts a newer one; re-seeds a missing or older one from this instance's. */
+  /** Reads Redis's state: adopts a newer one or another lineage; re-seeds a missing or older one (mayReseed) from this instance's. */
   private async syncWithRedis(): Promise<void> {
     if (!this.cmd.isReady) throw new Error(this.lastError || 'not connected');
     await this.measureClock();
-    const [v, routesJson] = await this.timed(this.cmd.hmGet(KEYS.state, ['version', 'routes'])) as [string | null, string | null];
+    const [v, routesJson, lineage] = await this.timed(this.cmd.hmGet(KEYS.state, ['version', 'routes', 'lineage'])) as [string | null, string | null, string | null];
     const mine = this.state;
-    // A follower never writes the state: it waits for a gateway to (re-)seed it.
-    if (this.o.follower && (v === null || Number(v) < mine.version)) return this.confirmed();
-    if (v === null || Number(v) < mine.version) {
+    const theirs = { version: v === null ? -1 : Number(v), lineage: lineage ?? '' };
+    if (mayReseed(theirs, mine)) {
+      // A follower never writes the state: it waits for a gateway to (re-)seed it.
+      if (this.o.follower) return this.confirmed();
+      const seeded: StateSnapshot = mine.lineage ? mine : { ...mine, lineage: randomUUID() };
       const reply = await this.timed(this.cmd.eval(SEED_SCRIPT, {
         keys: [KEYS.state, KEYS.channel],
-        arguments: [String(mine.version), JSON.stringify(mine.routes), JSON.stringify(mine)],
+        arguments: [String(seeded.version), JSON.stringify(seeded.routes), JSON.stringify(seeded), lineageOf(seeded)],
       })) as [number, number];
       if (reply[0] === 1 && mine.version > 0) {
         this.log.error(reply[1] < 0
           ? `state: Redis had no state (restarted empty?); re-seeded it from this instance's last state, version ${mine.version}`
-          : `state: Redis held version ${reply[1]}, older than this instance's ${mine.version} (restored from an old dump?); re-seeded it from this instance's state`);
+          : reply[1] === 0 && theirs.lineage !== lineageOf(mine)
+            ? `state: Redis held a state never changed (version 0, seeded afresh while this instance was away?); re-seeded it from this instance's state, version ${mine.version}`
+            : `state: Redis held version ${reply[1]}, older than this instance's ${mine.version} (restored from an old dump?); re-seeded it from this instance's state`);
       }
       this.confirmed();
       if (reply[0] === 0) return this.syncWithRedis(); // another instance seeded first: read what it wrote
-      return;
+      return this.adopt(seeded);
     }
     this.confirmed();
-    if (Number(v) === mine.version) return;
+    if (theirs.version === mine.version && theirs.lineage === lineageOf(mine)) return;
     let routes: unknown;
     try { routes = JSON.parse(routesJson ?? ''); } catch { routes = null; }
-    const parsed = parseSnapshot({ version: Number(v), routes });
+    const parsed = parseSnapshot({ version: theirs.version, routes, ...(theirs.lineage && { lineage: theirs.lineage }) });
     if ('problem' in parsed) throw new Error(`${KEYS.state} in Redis ${parsed.problem}; not applied`);
+    if (theirs.lineage !== lineageOf(mine)) {
+      this.log.error(`state: Redis holds another history of the state (version ${theirs.version}) than this instance served (version ${mine.version}): ` +
+        'Redis lost its data and was seeded and changed anew meanwhile; serving Redis\'s state, the shared one');
+    }
     await this.adopt(parsed.snapshot);
   }
 
-  /** Starts serving a newer state: here, in the workers, and in the local snapshot. */
+  /** Starts serving a newer state, or another lineage's: here, in the workers, and in the local snapshot. */
   private async adopt(next: StateSnapshot): Promise<void> {
-    if (next.version <= this.state.version) return;
+    if (lineageOf(next) === lineageOf(this.state) && next.version <= this.state.version) return;
     // Workers first: once this process reports the new version (admin API, registry), every
     // worker serves it too.
     if (this.applied) {

@@ -19,7 +19,16 @@ export interface StateSnapshot {
   /** Change counter: increases by one on every change; 0 = never changed. */
   readonly version: number;
   readonly routes: Readonly<Record<string, Override>>;
+  /**
+   * Which history the counter counts in (Redis store): chosen when a state is seeded into an
+   * empty Redis and kept by every change after. Two states at one version are the same state
+   * only in the same lineage. Absent: a file store's state, or one written before lineages.
+   */
+  readonly lineage?: string;
 }
+
+/** A snapshot's lineage, '' for none. */
+export const lineageOf = (s: Pick<StateSnapshot, 'lineage'>): string => s.lineage ?? '';
 
 /**
  * A rollout's change of a route, computed from the route's override as the store holds it when
@@ -94,7 +103,7 @@ export function sameRoutes(a: Readonly<Record<string, Override>>, b: Readonly<Re
 export function planChanges(base: StateSnapshot, changes: StateChanges, by: string): { previous: Map<string, Override | undefined>; next: StateSnapshot | null } {
   const previous = new Map([...changes.keys()].map((id) => [id, base.routes[id]] as const));
   const routes = applyChanges(base.routes, changes, by, new Date().toISOString());
-  return { previous, next: sameRoutes(routes, base.routes) ? null : { version: base.version + 1, routes } };
+  return { previous, next: sameRoutes(routes, base.routes) ? null : { ...base, version: base.version + 1, routes } };
 }
 
 /** The routes after `changes`, new overrides stamped with `by` and `now`. */
@@ -120,10 +129,11 @@ export function overridesOf(s: StateSnapshot): ReadonlyMap<string, Override> {
 
 /** A snapshot's shape, checked: for state files, Redis values and pub/sub messages. null when it is not one. */
 export function parseSnapshot(data: unknown): { snapshot: StateSnapshot } | { problem: string } {
-  const d = data as { version?: unknown; routes?: unknown } | null;
+  const d = data as { version?: unknown; routes?: unknown; lineage?: unknown } | null;
   if (typeof d !== 'object' || d === null || Array.isArray(d)) return { problem: 'is not a JSON object' };
   if (typeof d.version !== 'number' || !Number.isSafeInteger(d.version) || d.version < 0) return { problem: `has version ${JSON.stringify(d.version)}, expected a change counter (integer >= 0)` };
   if (typeof d.routes !== 'object' || d.routes === null || Array.isArray(d.routes)) return { problem: '"routes" must be an object' };
+  if (d.lineage !== undefined && typeof d.lineage !== 'string') return { problem: '"lineage" must be a string' };
   const routes: Record<string, Override> = {};
   for (const [id, o] of Object.entries(d.routes as Record<string, Partial<Override> | null>)) {
     const where = `routes[${JSON.stringify(id)}]`;
@@ -134,5 +144,5 @@ export function parseSnapshot(data: unknown): { snapshot: StateSnapshot } | { pr
     if (o.rollout !== undefined && !isRolloutRecord(o.rollout)) return { problem: `${where}.rollout is not a rollout record` };
     routes[id] = Object.freeze({ percent: o.percent, updated_at: o.updated_at, by: o.by, ...(o.rollout !== undefined && { rollout: o.rollout }) });
   }
-  return { snapshot: { version: d.version, routes } };
+  return { snapshot: { version: d.version, routes, ...(d.lineage && { lineage: d.lineage }) } };
 }

@@ -112,7 +112,7 @@ export class FileStateStore implements RuntimeState {
 
 /** The state file's text: one format for the store's own file and for a copy of Redis's state. */
 function stateFileText(s: StateSnapshot): string {
-  return JSON.stringify({ format: FILE_FORMAT, version: s.version, routes: s.routes }, null, 2) + '\n';
+  return JSON.stringify({ format: FILE_FORMAT, version: s.version, ...(s.lineage && { lineage: s.lineage }), routes: s.routes }, null, 2) + '\n';
 }
 
 /** Atomic and durable (see the top of this file). */
