@@ -113,9 +113,24 @@ export interface OtherAnswers {
   unanswered: { admin: string; reason: string }[];
 }
 
-/** The same request to every other instance of `instances`, on its admin address and with the same token. */
+/**
+ * The instances to ask besides the asked one: each admin address once, by its newest entry. An
+ * instance killed and restarted on the same address leaves its dead entry in the registry for a
+ * while; asking both would count the live one twice.
+ */
+export function otherInstances(instances: readonly InstanceView[]): InstanceView[] {
+  const byAddress = new Map<string, InstanceView>();
+  for (const i of instances) {
+    if (!i.admin) continue;
+    const seen = byAddress.get(i.admin);
+    if (!seen || i.self || (!seen.self && Date.parse(i.started_at) > Date.parse(seen.started_at))) byAddress.set(i.admin, i);
+  }
+  return [...byAddress.values()].filter((i) => !i.self);
+}
+
+/** The same request to every other instance of `instances` (otherInstances), on its admin address and with the same token. */
 export async function askOtherInstances(target: AdminTarget, instances: readonly InstanceView[], method: string, path: string): Promise<OtherAnswers> {
-  const others = instances.filter((i) => i.admin && !i.self);
+  const others = otherInstances(instances);
   const settled = await Promise.allSettled(others.map((i) => adminRequest({ ...target, url: i.admin }, method, path)));
   const out: OtherAnswers = { answers: [], unanswered: [] };
   settled.forEach((s, n) => {
