@@ -8,7 +8,7 @@ import { renderRollout, type RolloutJson } from './rollout';
 /** An instance not heard from for this long is flagged: it may be gone, or cut off from the state. */
 export const SILENT_AFTER_MS = 5000;
 
-interface StatusRoute extends RouteJson {
+export interface StatusRoute extends RouteJson {
   /** A rolled-out route's rollout, as GET /routes/:id/rollout shows it. */
   rollout?: Omit<RolloutJson, 'route'>;
   match: Match;
@@ -180,6 +180,13 @@ export function sumStats(mine: readonly StatusRoute[], others: readonly (readonl
       stats.requests += o.stats.requests;
       stats.errors += o.stats.errors;
       stats.fallbacks += o.stats.fallbacks;
+      // The TO and LEGACY columns (and --json's by_target) add up too.
+      const byTarget = { ...stats.by_target };
+      for (const [t, s] of Object.entries(o.stats.by_target ?? {})) {
+        const x = byTarget[t] ?? { requests: 0, errors: 0 };
+        byTarget[t] = { requests: x.requests + s.requests, errors: x.errors + s.errors };
+      }
+      stats.by_target = byTarget;
     }
     return { ...r, stats };
   });
