@@ -121,6 +121,9 @@ describe('rollout: steps, analysis against legacy, promotion and rollback', func
     assert.equal(conflict.body.error, 'rollout_conflict');
     const bad = await act(g, 'jump');
     assert.deepEqual([bad.status, bad.body.error], [400, 'invalid_body']);
+    const extra = await adminCall(g, 'POST', '/routes/orders/rollout', { action: 'start', force: true });
+    assert.deepEqual([extra.status, extra.body.error], [400, 'invalid_body']);
+    assert.match(String(extra.body.message), /^unexpected key "force"; expected \{"action": "start"/, 'names the extra key, not the action');
     const none = await act(g, 'start', 'plain');
     assert.deepEqual([none.status, none.body.error], [404, 'no_rollout']);
     // A manual change of the percent ends a rollout: the operator took over.

@@ -301,8 +301,12 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     if (method !== 'POST') return answer(view);
     const body = await readJsonBody(req);
     const expected = `expected {"action": ${ROLLOUT_ACTIONS.map((a) => JSON.stringify(a)).join(' | ')}}`;
-    const action = (body as { action?: unknown } | null)?.action;
-    if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length !== 1 || !ROLLOUT_ACTIONS.includes(action as RolloutAction)) {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError('invalid_body', `body must be an object; ${expected}`);
+    // Each problem named for what it is: an extra key is not an unknown action.
+    const extra = Object.keys(body).filter((k) => k !== 'action');
+    if (extra.length) throw new HttpError('invalid_body', `unexpected key${extra.length > 1 ? 's' : ''} ${extra.map((k) => JSON.stringify(k)).join(', ')}; ${expected}`);
+    const action = (body as { action?: unknown }).action;
+    if (!ROLLOUT_ACTIONS.includes(action as RolloutAction)) {
       throw new HttpError('invalid_body', `${typeof action === 'string' ? `unknown action ${JSON.stringify(action)}${didYouMean(action, [...ROLLOUT_ACTIONS])}; ` : ''}${expected}`);
     }
     const client = req.socket.remoteAddress ?? 'unknown';
