@@ -98,6 +98,14 @@ describe('strangler serve (child process) and flip/canary/status', function () {
       assert.equal(r.status, 2);
       assert.match(r.stderr, /Usage: strangler serve/);
     });
+
+    it('a malformed --listen or --admin is a usage error naming the option: exit 2, nothing started', async () => {
+      for (const [option, bad] of [['--listen', 'nonsense'], ['--listen', '127.0.0.1:99999'], ['--admin', ':x']]) {
+        const r = await runCli(['serve', manifest, option, bad], NO_ENV_TOKEN);
+        assert.equal(r.status, 2, `${option} ${bad}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`^strangler serve: ${option}: bad address "${bad}"`, 'm'));
+      }
+    });
   });
 
   describe('flip, canary, status against it', () => {
@@ -157,6 +165,11 @@ describe('strangler serve (child process) and flip/canary/status', function () {
         const r = await runCli([...args, ...adminArgs], NO_ENV_TOKEN);
         assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
         assert.match(r.stderr, /Usage: strangler/);
+      }
+      for (const [args, bad] of [[['status'], 'nonsense'], [['canary', 'images', '5'], '127.0.0.1:99999'], [['flip', 'track', 'legacy'], ':x'], [['rollout', 'images', 'status'], 'nonsense']] as const) {
+        const r = await runCli([...args, '--manifest', manifest, '--admin', bad], NO_ENV_TOKEN);
+        assert.equal(r.status, 2, `${args.join(' ')} --admin ${bad}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`--admin: bad address "${bad}"`));
       }
       const unknown = await runCli(['flip', 'nope', 'legacy', ...adminArgs], NO_ENV_TOKEN);
       assert.equal(unknown.status, 1);

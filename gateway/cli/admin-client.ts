@@ -8,7 +8,8 @@ import { parsePercentText } from '../manifest/percent';
 import { readAdminToken, tokenPathFor, TOKEN_ENV, type AdminToken } from '../runtime/admin-token';
 import { ADMIN_SERVICE } from '../runtime/admin-guard';
 import type { InstanceView } from '../runtime/admin-api';
-import { localUrl, parseAddress, type Address } from '../util/address';
+import { localUrl, type Address } from '../util/address';
+import { addressOption } from './command';
 import { DEFAULT_MANIFEST } from './manifest-arg';
 
 export const CLIENT_OPTIONS = {
@@ -42,7 +43,7 @@ export function resolveAdmin(values: { manifest?: string; admin?: string }, env:
   const manifestPath = values.manifest ?? DEFAULT_MANIFEST;
   let addr: Address;
   if (values.admin) {
-    addr = parseAddress(values.admin, { host: '127.0.0.1', port: 0 });
+    addr = addressOption('admin', values.admin, { host: '127.0.0.1', port: 0 });
   } else {
     try {
       addr = loadManifest(manifestPath).table.gateway.admin;

@@ -1,5 +1,6 @@
 // The shape every `strangler <command>` module exports, and the argument parsing they share.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseAddress, type Address } from '../util/address';
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -23,6 +24,15 @@ export function wholeNumberOption(option: string, text: string | undefined, min:
   if (text === undefined) return null;
   if (/^[0-9]+$/.test(text) && Number(text) >= min && Number(text) <= max) return Number(text);
   throw new UsageError(`--${option} ${JSON.stringify(text)}: expected a whole number from ${min} to ${max}${alternatives}`);
+}
+
+/** An address option (--listen, --admin): parseAddress's rule, a malformed one a UsageError naming the option. */
+export function addressOption(option: string, text: string, fallback: Address): Address {
+  try {
+    return parseAddress(text, fallback);
+  } catch (err) {
+    throw new UsageError(`--${option}: ${(err as Error).message}`);
+  }
 }
 
 export function parseCommandArgs<const O extends OptionsConfig>(argv: string[], options: O) {

@@ -6,7 +6,7 @@ import { DEFAULT_GRACE_MS, startGateway, type GatewayHandle, type ServeLog, type
 import { localUrl, remoteUrls } from '../util/address';
 import { StateFileError } from '../runtime/state-store';
 import { StateTargetError } from '../runtime/state-target';
-import { EXIT, parseCommandArgs, wholeNumberOption, type Command } from './command';
+import { addressOption, EXIT, parseCommandArgs, wholeNumberOption, type Command } from './command';
 import { DEFAULT_MANIFEST, manifestPath, printDiagnostics } from './manifest-arg';
 import { untilStopped } from './until-stopped';
 import { accessLogDestination } from '../runtime/access-log';
@@ -80,6 +80,9 @@ export function serveCommand(extra: Partial<StartGatewayOptions> = {}): Command 
         process.stderr.write(`strangler serve: ${workers.message}\n`);
         return EXIT.USAGE;
       }
+      // Checked before the manifest is read: a malformed address is a usage error (exit 2). The
+      // gateway parses it again with the manifest's host for a bare port.
+      for (const option of ['listen', 'admin'] as const) if (v[option] !== undefined) addressOption(option, v[option], { host: '127.0.0.1', port: 0 });
       const file = manifestPath(positionals);
       const stamp = (line: string) => `${new Date().toISOString()} ${line}\n`;
       const log: ServeLog = { info: (l) => process.stdout.write(stamp(l)), error: (l) => process.stderr.write(stamp(l)) };
