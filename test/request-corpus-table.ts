@@ -44,6 +44,14 @@ const STRICTER = (why: string) => ({ nginx: 200, gateway: 400, why: `nginx drops
 // The upstream got the one request nginx sent too.
 const PIPELINED = { nginx: 202, gateway: 400, why: 'Node parses the bytes after the body as a next request; garbage there makes it answer 400 instead of the first response (the upstream saw the same single request)' };
 
+/** A request asking to switch protocols (Connection: Upgrade), with `headers`, then `body`. */
+const upgrade = (method: string, target: string, headers: readonly string[] = [], body = '') =>
+  bytes(`${method} ${target} HTTP/1.1\r\n${['Host: localhost', 'Connection: Upgrade', 'Upgrade: websocket', COOKIE, ...headers].map((h) => h + '\r\n').join('')}\r\n${body}`);
+
+// Node hands an upgrade request's body over unparsed (the upgrade event's head and the socket):
+// the gateway refuses it rather than send the request upstream without its body. nginx relays it.
+const UPGRADE_BODY = { nginx: 200, gateway: 400, why: 'nginx relays the body of an upgrade request; Node leaves it unparsed, and the gateway refuses the request rather than drop the body' };
+
 const EOF_IN_BODY = { nginx: 0, gateway: 400, why: 'the client ends the connection mid-body: nginx closes without an answer, Node answers 400; the function never runs' };
 
 const PATH_TARGETS: readonly string[] = [
@@ -233,6 +241,15 @@ const HEADER_CASES: CorpusCase[] = [
     differs: { nginx: 202, gateway: 417, why: 'nginx ignores an Expect it does not know and serves the request; Node answers 417 Expectation Failed' },
   },
   { name: 'Upgrade to h2c', group: 'header', raw: get('/health', ['Upgrade: h2c', 'HTTP2-Settings: AAMAAABkAAQAAP__']) },
+  // An upgrade request takes its own path in Node (the server's 'upgrade' event): nginx's checks
+  // must hold there too.
+  { name: 'TRACE with Upgrade', group: 'header', raw: upgrade('TRACE', '/health') },
+  { name: 'Upgrade with a Content-Length over max_size, body never sent (413)', group: 'header', raw: upgrade('POST', '/anything', ['Content-Length: 62914560']) },
+  { name: 'Upgrade with a Content-Length over /upload\'s 1k (413)', group: 'header', raw: upgrade('POST', '/upload', ['Content-Length: 2048']) },
+  { name: 'Upgrade on a prefix without its slash (301)', group: 'header', raw: upgrade('GET', '/images') },
+  { name: 'Upgrade with a bad Host', group: 'header', raw: bytes('GET /health HTTP/1.1\r\nHost: a..b\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n') },
+  { name: 'Upgrade with a body', group: 'header', raw: upgrade('POST', '/health', ['Content-Length: 3'], 'abc'), differs: UPGRADE_BODY },
+  { name: 'Upgrade with a chunked body', group: 'header', raw: upgrade('POST', '/health', ['Transfer-Encoding: chunked'], '3\r\nabc\r\n0\r\n\r\n'), differs: UPGRADE_BODY },
 ];
 
 const HOST_CASES: CorpusCase[] = [

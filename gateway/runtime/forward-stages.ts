@@ -130,6 +130,8 @@ export class Forwarding {
  * per stage on the hot path, and a streamed body reaches undici before it starts flowing.
  */
 export type Stage = (f: Forwarding) => boolean | Promise<boolean>;
+/** A stage that never waits. */
+type Check = (f: Forwarding) => boolean;
 /** A step run once the request is over, answered or not. */
 export type AfterStep = (f: Forwarding) => void;
 
@@ -189,7 +191,7 @@ export function unknownHost(ctx: GatewayContext, host: string | undefined): bool
 // The stages
 
 /** nginx's checks before it looks at locations. */
-const refuse: Stage = (f) => {
+const refuse: Check = (f) => {
   const status = refusal(f.req);
   if (status === 0) return false;
   replyJson(f.res, status, errorBody(REFUSAL_CODES[status]), null, CLOSE);
@@ -197,7 +199,7 @@ const refuse: Stage = (f) => {
 };
 
 /** The client's address, the location, the side and the upstream target, as the compiled nginx decides them; and $host. */
-const decide: Stage = (f) => {
+const decide: Check = (f) => {
   const client = f.clientAddress();
   const d = decideRoute(f.ctx.matcher, f.ctx.state, requestFacts(f.req, client));
   if (d.kind === 'bad') {
@@ -218,7 +220,7 @@ const decide: Stage = (f) => {
 };
 
 /** nginx's refusing default server: `return 444` closes the connection without an answer. */
-const refuseUnknownHost: Stage = (f) => {
+const refuseUnknownHost: Check = (f) => {
   if (!unknownHost(f.ctx, f.host)) return false;
   f.route = null; // nginx's default server answered it, not a route: nothing recorded
   f.req.socket.destroy();
@@ -232,7 +234,7 @@ function tooLarge(f: Forwarding, route: Route): true {
 }
 
 /** A declared body over the route's max_size is refused before anything else happens. */
-const limitBody: Stage = (f) => {
+const limitBody: Check = (f) => {
   const route = f.decision!.route;
   const limit = route.body.max_size.bytes;
   f.length = bodyLength(f.req);
@@ -240,7 +242,7 @@ const limitBody: Stage = (f) => {
 };
 
 /** nginx's auto_redirect: 301 to the location's name. */
-const redirect: Stage = (f) => {
+const redirect: Check = (f) => {
   const d = f.decision!;
   if (d.kind !== 'redirect') return false;
   const req = f.req;
@@ -386,7 +388,20 @@ const logAccess: AfterStep = (f) => {
   f.ctx.accessLog.record(f.req, f.res, f.clientAddress().address, f.route, f.target, f.status, f.seconds, f.requestId, f.sentBefore);
 };
 
-export const STAGES: readonly Stage[] = [refuse, decide, refuseUnknownHost, limitBody, redirect, readRequestBody, shadowCopy, attemptTarget, fallbackToLegacy, answerFailure];
+/**
+ * What nginx answers before any upstream is tried: the request-line and header checks, the
+ * location, the refusing default server, a declared body over max_size, auto-redirect. Each is
+ * synchronous; an upgrade request runs them too (answeredByChecks) before its own path.
+ */
+const CHECKS: readonly Check[] = [refuse, decide, refuseUnknownHost, limitBody, redirect];
+
+export const STAGES: readonly Stage[] = [...CHECKS, readRequestBody, shadowCopy, attemptTarget, fallbackToLegacy, answerFailure];
+
+/** Runs CHECKS alone: true when one of them answered (or closed) the request. */
+export function answeredByChecks(f: Forwarding): boolean {
+  for (const check of CHECKS) if (check(f)) return true;
+  return false;
+}
 /** The temp file of a buffered body goes once the request is over, whatever happened. */
 const releaseRequestBody: AfterStep = (f) => {
   releaseBody(f.buffered);

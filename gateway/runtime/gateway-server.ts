@@ -3,7 +3,7 @@
 // WebSocket upgrades are decided the same way and piped. swapTable() applies a reload. With
 // gateway.tls the listener speaks HTTP/1.1 over TLS; everything after the handshake is the same.
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type RequestListener, type Server, type ServerOptions } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type OutgoingHttpHeaders, type RequestListener, type Server, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
@@ -13,14 +13,14 @@ import { closeGracefully, listen } from '../util/http-server';
 import { endSocketJson, replyJson } from '../util/json-reply';
 import type { AccessLog } from './access-log';
 import { collectAfterStorms } from './after-storm-gc';
-import { decideRoute, type PercentSource } from './decide-route';
+import type { PercentSource } from './decide-route';
 import { upgradeAttempt, type UpstreamFailure } from './forward';
 import {
-  debugHeaders, failureBody, forward, Forwarding, forwardHeaders, REPLAY_BUFFER_LIMIT, requestFacts, unknownHost, type GatewayContext,
+  answeredByChecks, debugHeaders, failureBody, forward, Forwarding, forwardHeaders, REPLAY_BUFFER_LIMIT, unknownHost, type GatewayContext,
 } from './forward-stages';
 import { GatewayMetrics, ZERO_STATS, type AdminGateway } from './gateway-metrics';
-import { nginxHost, rawResponseHead, requestIdOf } from './proxy-headers';
-import { HEADER_BUFFER, refusal } from './request-limits';
+import { rawResponseHead } from './proxy-headers';
+import { HEADER_BUFFER } from './request-limits';
 import { buildRouteMatcher } from './route-matcher';
 import { clientAddressResolver } from './client-address';
 import { oneAtATime } from './one-at-a-time';
@@ -104,30 +104,32 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
   });
 
   async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    const client = ctx.clientAddress(req.socket.remoteAddress ?? '', req.rawHeaders);
-    const debug = (route: string, target: string) => debugHeaders(ctx.table, client, route, target);
-    const refuse = (status: number, body: object, debug: OutgoingHttpHeaders | null = null) => endSocketJson(socket, status, body, debug);
     socket.on('error', () => socket.destroy());
-    const d = decideRoute(ctx.matcher, ctx.state, requestFacts(req, client));
-    const host = d.kind === 'bad' ? null : nginxHost(req.headers.host, d.parsed.host);
-    if (d.kind !== 'proxy' || host === null || refusal(req)) return refuse(400, errorBody('bad_request'));
-    if (unknownHost(ctx, host)) return void socket.destroy();
-    const headers = forwardHeaders(ctx, req, host, client, requestIdOf(req.rawHeaders));
-    // Upgrade requests carry no body: the WebSocket handshake is headers only.
+    // The normal request path's checks, answered on this socket: TRACE is 405, a declared body
+    // over max_size 413, a slash-less prefix 301, as nginx answers them with or without Upgrade.
+    const f = new Forwarding(ctx, req, socketResponse(req, socket));
+    if (answeredByChecks(f)) return;
+    const d = f.proxied;
+    const debug = () => debugHeaders(ctx.table, f.clientAddress(), d.route.id, d.target);
+    const refuse = (status: number, body: object, headers: OutgoingHttpHeaders | null = null) => replyJson(f.res, status, body, headers, CLOSE);
+    // Node hands an upgrade request's body over unparsed, in `head` and the socket: it cannot be
+    // relayed as nginx relays it. Refused rather than sent upstream without it.
+    if (f.length !== 0) return refuse(400, errorBody('bad_request', { detail: 'an upgrade request cannot carry a body here' }));
+    const headers = forwardHeaders(ctx, req, f.host, f.clientAddress(), f.requestId);
     const [server] = pools.serversFor(d.upstream, d.route.timeouts.connect.ms);
-    if (!server) return refuse(502, failureBody(502, d.route, d.target, 'refused'), debug(d.route.id, d.target));
+    if (!server) return refuse(502, failureBody(502, d.route, d.target, 'refused'), debug());
     const up = await upgradeAttempt({
       server, path: d.path, method: req.method!, headers, protocol: String(req.headers.upgrade), readMs: d.route.timeouts.read.ms,
-      sendMs: d.route.timeouts.send_timeout.ms, client: socket, debug: debug(d.route.id, d.target),
+      sendMs: d.route.timeouts.send_timeout.ms, client: socket, debug: debug(),
     });
     if (up.kind === 'responded') return void metrics.request(d.route.id, d.target, up.status, 0);
     if (up.kind === 'failed') {
-      const f: UpstreamFailure = up.failure;
-      metrics.upstreamError(d.route.id, d.target, f.kind);
-      metrics.request(d.route.id, d.target, f.status, 0);
-      return refuse(f.status, failureBody(f.status, d.route, d.target, f.kind), debug(d.route.id, d.target));
+      const failure: UpstreamFailure = up.failure;
+      metrics.upstreamError(d.route.id, d.target, failure.kind);
+      metrics.request(d.route.id, d.target, failure.status, 0);
+      return refuse(failure.status, failureBody(failure.status, d.route, d.target, failure.kind), debug());
     }
-    socket.write(rawResponseHead(101, 'Switching Protocols', { ...up.headers, ...debug(d.route.id, d.target) }));
+    socket.write(rawResponseHead(101, 'Switching Protocols', { ...up.headers, ...debug() }));
     metrics.request(d.route.id, d.target, 101, 0);
     if (head.length) up.socket.write(head);
     upgraded.add(socket);
@@ -181,6 +183,18 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
       await Promise.all([pools.destroy(), shadow.destroy()]);
     },
   };
+}
+
+/**
+ * A ServerResponse writing to an upgrade request's socket, so the normal path's answers can be
+ * given there; the connection closes after the answer (nothing else reads from it).
+ */
+function socketResponse(req: IncomingMessage, socket: Socket): ServerResponse {
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket);
+  res.once('finish', () => socket.end());
+  return res;
 }
 
 function readTlsFiles(files: TlsFiles): { cert: Buffer; key: Buffer } {
