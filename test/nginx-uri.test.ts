@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import {
-  escapeArgs, escapeUri, parseRequestTarget, proxyUpstreamTarget, upstreamUriAfterRewriteBreak,
-  upstreamUriForPrefix, type ParsedTargetOk,
+  escapeArgs, escapeUri, parseRequestTarget, proxiedAsReceived, proxyUpstreamTarget, upstreamUriAfterRewriteBreak,
+  upstreamUriForPrefix, validateHost, type ParsedTargetOk,
 } from '../gateway/runtime/nginx-uri.js';
 import { freePort } from './helpers/net.js';
 import { nginxTestConf, requireNginx, startNginx, type RunningNginx } from './helpers/nginx.js';
@@ -114,6 +114,20 @@ describe('nginx-uri: parseRequestTarget (unit)', () => {
     // '/café' is a binary string already (é is 0xE9); '€' (U+20AC) is not, so it becomes UTF-8.
     assert.equal((parseRequestTarget('/café') as ParsedTargetOk).uri, '/caf\xe9');
     assert.equal((parseRequestTarget('/€%41') as ParsedTargetOk).uri, '/\xe2\x82\xacA');
+  });
+
+  it('sends "/" and the args for an absolute-form target without a path', () => {
+    const sent = (t: string) => proxiedAsReceived(parseRequestTarget(t) as ParsedTargetOk);
+    assert.equal(sent('http://h?x=1'), '/?x=1');
+    assert.equal(sent('http://h?x=%41#f'), '/?x=%41');
+    assert.equal(sent('http://h?'), '/');
+    assert.equal(sent('http://h'), '/');
+    assert.equal(sent('http://h/a?x=1#f'), '/a?x=1#f');
+  });
+
+  it('lower-cases ASCII only in a Host, as ngx_strlow', () => {
+    assert.equal(validateHost('CAF\xc3\x89.Example.'), 'caf\xc3\x89.example');
+    assert.equal(validateHost('[::1'), '[::1');
   });
 
   it('can keep slashes (merge_slashes off)', () => {

@@ -3,7 +3,7 @@
 // percent from the runtime state), and compute the request target proxy_pass would send.
 // Pure: no I/O, so tests and the equivalence check can call it directly.
 import type { Route } from '../manifest/route-table';
-import { parseRequestTarget, proxyUpstreamTarget, upstreamUriAfterRewriteBreak, escapeUri, type ParsedTargetOk } from './nginx-uri';
+import { parseRequestTarget, proxiedAsReceived, proxyUpstreamTarget, upstreamUriAfterRewriteBreak, escapeUri, type ParsedTargetOk } from './nginx-uri';
 import type { RouteMatcher } from './route-matcher';
 import type { ProxyPass } from '../manifest/location-plan';
 import { canarySide } from './split-clients';
@@ -52,7 +52,7 @@ export function decideRoute(matcher: RouteMatcher, state: PercentSource, req: Re
   }
   const side = chooseSide(route, state, req);
   if (side === 'legacy') {
-    return { kind: 'proxy', route, parsed, side, upstream: 'legacy', path: parsed.requestUri, target: 'legacy' };
+    return { kind: 'proxy', route, parsed, side, upstream: 'legacy', path: proxiedAsReceived(parsed), target: 'legacy' };
   }
   const pass = found.location.pass;
   return { kind: 'proxy', route, parsed, side, upstream: pass.upstream, path: upstreamPath(pass, found.location.name, parsed), target: route.to.text };
@@ -144,7 +144,7 @@ function randomRequestId(): string {
  */
 function upstreamPath(pass: ProxyPass, location: string, parsed: ParsedTargetOk): string {
   switch (pass.kind) {
-    case 'as_is': return parsed.requestUri;
+    case 'as_is': return proxiedAsReceived(parsed);
     case 'uri_part': return proxyUpstreamTarget(parsed, { uriPart: pass.uriPart, location });
     case 'rewrite': return upstreamUriAfterRewriteBreak(pass.base + parsed.uri, parsed.args);
   }

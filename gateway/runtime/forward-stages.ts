@@ -10,6 +10,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { Readable } from 'node:stream';
 import { errorBody, REFUSAL_CODES, upstreamFailureBody } from '../http-answers';
 import { handedToGateway } from '../manifest/location-plan';
+import { proxiedAsReceived } from './nginx-uri';
 import { IDEMPOTENT_METHODS, requestBuffering, type Route, type RouteTable } from '../manifest/route-table';
 import { replyJson } from '../util/json-reply';
 import type { AccessLog } from './access-log';
@@ -165,7 +166,7 @@ function unroutedDebugHeaders(f: Forwarding, route: Route): OutgoingHttpHeaders 
   return handedToGateway(route) ? null : debugHeaders(f.ctx.table, f.clientAddress(), UNROUTED.route, UNROUTED.target);
 }
 
-/** `failure` says what went wrong: refused, reset, timeout, connect_timeout, or status (a 502/503/504 answer). */
+/** `failure` says what went wrong: refused, reset, timeout, connect_timeout, unsendable (the gateway could not send it), or status (a 502/503/504 answer). */
 export function failureBody(status: number, route: Route, target: string, failure: FailureKind) {
   return { ...upstreamFailureBody(status, route.id, target), failure };
 }
@@ -354,7 +355,7 @@ const fallbackToLegacy: Stage = async (f) => {
   f.ctx.metrics.fallback(d.route.id, f.failure!.kind);
   f.target = 'legacy';
   f.ctx.log(`gateway: ${d.route.id}: ${d.target} failed (${f.failure!.message}), served by legacy`);
-  const second = await attemptUpstream(f, 'legacy', d.parsed.requestUri, false, f.debugHeaders('legacy'));
+  const second = await attemptUpstream(f, 'legacy', proxiedAsReceived(d.parsed), false, f.debugHeaders('legacy'));
   if (second.kind !== 'failed') return true;
   f.failure = second.failure;
   return false;

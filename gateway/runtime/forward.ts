@@ -60,6 +60,9 @@ export function classifyUpstreamError(err: Error & { code?: string }): UpstreamF
     case 'UND_ERR_BODY_TIMEOUT': return { kind: 'timeout', status: 504, nothingSent: false, message };
     case 'STR_MAX_CONNS': case 'ECONNREFUSED': case 'ENOTFOUND': case 'EAI_AGAIN': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'EADDRNOTAVAIL':
       return { kind: 'refused', status: 502, nothingSent: true, message };
+    // undici refused the request before sending it: the gateway's own failure, not the upstream's.
+    case 'UND_ERR_INVALID_ARG': case 'ERR_ASSERTION': case 'ERR_INVALID_ARG_TYPE': case 'ERR_INVALID_ARG_VALUE': case 'ERR_INVALID_CHAR': case 'ERR_INVALID_HTTP_TOKEN':
+      return { kind: 'unsendable', status: 502, nothingSent: false, message };
     default: return { kind: 'reset', status: 502, nothingSent: false, message };
   }
 }

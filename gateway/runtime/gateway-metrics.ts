@@ -54,7 +54,8 @@ export interface AdminGateway {
 }
 
 
-export type FailureKind = 'refused' | 'reset' | 'timeout' | 'connect_timeout' | 'status';
+/** unsendable: the gateway could not put the request on the wire as received (nothing reached the upstream). */
+export type FailureKind = 'refused' | 'reset' | 'timeout' | 'connect_timeout' | 'unsendable' | 'status';
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 /** Status classes 1xx..5xx at 1..5; anything else at 0 ("other"). */

@@ -19,6 +19,7 @@ import {
   answeredByChecks, debugHeaders, failureBody, forward, Forwarding, forwardHeaders, REPLAY_BUFFER_LIMIT, unknownHost, type GatewayContext,
 } from './forward-stages';
 import { GatewayMetrics, ZERO_STATS, type AdminGateway } from './gateway-metrics';
+import { asciiLower } from './nginx-uri';
 import { rawResponseHead } from './proxy-headers';
 import { HEADER_BUFFER } from './request-limits';
 import { buildRouteMatcher } from './route-matcher';
@@ -89,7 +90,7 @@ export function createGatewayServer(opts: GatewayServerOptions): GatewayServer {
   // a TLS connection whose SNI names none of server_name, or none at all, is closed unanswered.
   if (tls) {
     server.on('secureConnection', (socket: TLSSocket) => {
-      const name = typeof socket.servername === 'string' ? socket.servername.toLowerCase() : undefined;
+      const name = typeof socket.servername === 'string' ? asciiLower(socket.servername) : undefined;
       if (unknownHost(ctx, name)) socket.destroy();
     });
   }

@@ -458,7 +458,7 @@ function parseAbsolute(s: string): Absolute | null {
 }
 
 /**
- * ngx_http_validate_host: the host lower-cased, its port and a trailing dot removed; null where
+ * ngx_http_validate_host: the host lower-cased (ASCII only), its port and a trailing dot removed; null where
  * nginx answers 400 (empty, "..", "/", NUL or a control character). The one port of it: the
  * absolute-form request target and the Host header (proxy-headers.ts) are both checked here.
  */
@@ -483,7 +483,15 @@ export function validateHost(h: string): string | null {
     }
   }
   if (dotPos === hostLen - 1) hostLen--;
-  return hostLen > 0 ? h.slice(0, hostLen).toLowerCase() : null;
+  return hostLen > 0 ? asciiLower(h.slice(0, hostLen)) : null;
+}
+
+/**
+ * ngx_strlow: A-Z only. A binary string's toLowerCase() would also lower Latin-1 capitals
+ * (the 0xC9 of UTF-8 "É" becoming 0xE9), changing the bytes sent upstream.
+ */
+export function asciiLower(s: string): string {
+  return /[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -559,7 +567,8 @@ export interface ProxyPassForm {
  * The request target ngx_http_proxy_create_request writes upstream (main request):
  *
  * - variables with a URI part in the evaluated URL: that URI part verbatim (no $args added);
- * - no URI part and $uri never rewritten: $request_uri, byte for byte as the client sent it;
+ * - no URI part and $uri never rewritten: $request_uri, byte for byte as the client sent it
+ *   (but "/?args" for an absolute-form target without a path);
  * - a static URI part, no rewrite: the URI part, then $uri minus the first
  *   `location.length` bytes (nginx replaces that many bytes, it does not re-match), escaped with
  *   escapeUri only if the client's path held a '%' escape (r->quoted_uri), else sent decoded and
@@ -573,7 +582,9 @@ export function proxyUpstreamTarget(req: ProxyRequestState, pass: ProxyPassForm)
   const rewrite = req.rewrite ?? 'none';
   const uriPart = pass.uriPart ?? '';
   if (pass.variables && uriPart) return uriPart;
-  if (!uriPart && rewrite === 'none') return req.requestUri;
+  // r->valid_unparsed_uri: false only for an absolute-form target with a query but no path
+  // ("http://h?x=1", $request_uri "?x=1"), whose path nginx made up: "/" goes up, plus the args.
+  if (!uriPart && rewrite === 'none' && req.requestUri.charCodeAt(0) !== QUESTION) return req.requestUri;
   const validLocation = rewrite !== 'break';
   let locLen = 0;
   if (validLocation && uriPart) {
@@ -585,6 +596,11 @@ export function proxyUpstreamTarget(req: ProxyRequestState, pass: ProxyPassForm)
   let out = (validLocation ? uriPart : '') + (escape ? escapeUri(rest) : rest);
   if (req.args.length > 0) out += '?' + req.args;
   return out;
+}
+
+/** `proxy_pass http://up;` (no URI part): the request target sent upstream for a request as parsed. */
+export function proxiedAsReceived(parsed: ParsedTargetOk): string {
+  return proxyUpstreamTarget(parsed, { uriPart: null });
 }
 
 /**

@@ -24,6 +24,11 @@ export class ServerAtMaxConns extends Error {
   constructor(address: string, max: number) { super(`${address} is at max_conns=${max}`); }
 }
 
+/** Any name: only a TLS origin would use it. */
+const NO_SNI = 'upstream';
+/** undici reads `servername` from a request's options; its types leave it out. */
+type WithServername = Dispatcher.DispatchOptions & { servername?: string };
+
 export class ServerConnections {
   private readonly idle: Client[] = [];
   /** Every connection open, busy or idle. */
@@ -55,6 +60,9 @@ export class ServerConnections {
       return;
     }
     const client = this.idle.pop() ?? this.connect(connectMs);
+    // Upstreams speak plain HTTP: no SNI. Without a servername undici derives one from the Host
+    // header, and asserts on a Host nginx passes on (an unclosed "[::1").
+    (opts as WithServername).servername = NO_SNI;
     client.dispatch(opts, new Exchange(this, client, handler));
   }
 

@@ -4,6 +4,8 @@
 // (www.example.*). Case-insensitive; the host is nginx's $host (lower-cased, no port, no
 // trailing dot).
 
+import { asciiLower } from './nginx-uri';
+
 export type ServerNameMatcher = (host: string | undefined) => boolean;
 
 export function serverNameMatcher(serverName: string): ServerNameMatcher {
@@ -11,7 +13,7 @@ export function serverNameMatcher(serverName: string): ServerNameMatcher {
   const suffixes: string[] = [];
   const prefixes: string[] = [];
   for (const raw of serverName.split(' ')) {
-    const name = raw.toLowerCase();
+    const name = asciiLower(raw);
     if (name === '_' || name === '') continue; // nginx's "invalid name": never matches a Host
     if (name.startsWith('*.')) suffixes.push(name.slice(1));
     else if (name.startsWith('.')) { exact.add(name.slice(1)); suffixes.push(name); }

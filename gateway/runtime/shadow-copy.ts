@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
 import { SHADOW_HEADER, SHADOW_SAFE_METHODS, type Route, type RouteTable, type Shadow } from '../manifest/route-table';
 import { toSideTarget } from './decide-route';
+import { proxiedAsReceived } from './nginx-uri';
 import { bodySize, detachedBodySource, type BufferedBody } from './buffer-body';
 import { classifyUpstreamError, type ResponseTap } from './forward';
 import type { Forwarding, Stage } from './forward-stages';
@@ -276,7 +277,7 @@ export class ShadowCopies {
     if (size > s.max_body.bytes) return skip('body_too_large');
     const running = this.inFlight.get(route.id) ?? 0;
     if (running >= s.max_in_flight) return skip('in_flight');
-    const other = d.side === 'to' ? { upstream: 'legacy', path: d.parsed.requestUri } : toSideTarget(f.ctx.matcher, d.parsed);
+    const other = d.side === 'to' ? { upstream: 'legacy', path: proxiedAsReceived(d.parsed) } : toSideTarget(f.ctx.matcher, d.parsed);
     const server = this.serverFor(other.upstream, route, s);
     // The copies' connections to it (shared by every route copying there) are all busy: not sent.
     if (server?.pool.full) return skip('pool_full');
@@ -293,7 +294,7 @@ export class ShadowCopies {
     // on, not once: tell() acts once anyway, and once() makes a wrapper object per copy.
     f.res.on('close', tap.closed);
     this.send(copyOf, s, server, other.path, comparison, false);
-    if (again) this.send(copyOf, s, this.serverFor('legacy', route, s), d.parsed.requestUri, comparison, true);
+    if (again) this.send(copyOf, s, this.serverFor('legacy', route, s), proxiedAsReceived(d.parsed), comparison, true);
   }
 
   /** The server a copy to `upstream` goes to (the next in round-robin order). */
