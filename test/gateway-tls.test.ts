@@ -109,7 +109,8 @@ describe('gateway.tls: the Node gateway over HTTPS, and default_server: refuse i
     const known = Buffer.from(`GET /health HTTP/1.1\r\nHost: ${NAME}\r\nConnection: close\r\n\r\n`);
     assert.equal((await exchange(gateway.listen.port, { raw: known, tls: { servername: 'evil.example' } })).status, 0, 'unknown SNI');
     await assert.rejects(curl(`https://127.0.0.1:${gateway.listen.port}/health`), /curl/, 'no SNI');
-    for (const host of [NAME, 'WWW.Example.Test', 'a.b.example.test:8443', `${NAME}.`]) {
+    // ngx_hash_find_wc_head: "*.example.test" takes any name ending in ".example.test", an empty first label too.
+    for (const host of [NAME, 'WWW.Example.Test', 'a.b.example.test:8443', `${NAME}.`, '.example.test', '.Example.Test.']) {
       const n = await rawRequest(stack.ports.nginx, '/health', { headers: { host } });
       const g = await rawRequest(gateway.listen.port, '/health', { ...tls, headers: { host } });
       assert.deepEqual([g.status, g.headers['x-served-by']], [n.status, n.headers['x-served-by']], host);

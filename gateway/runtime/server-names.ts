@@ -23,8 +23,9 @@ export function serverNameMatcher(serverName: string): ServerNameMatcher {
   return (host) => {
     if (host === undefined) return false;
     if (exact.has(host)) return true;
-    // A wildcard stands for at least one label: "*.example.com" does not match ".example.com".
-    if (suffixes.some((s) => host.length > s.length && host.endsWith(s))) return true;
+    // ngx_hash_find_wc_head: "*.example.com" takes any host ending in ".example.com", even
+    // ".example.com" itself (an empty first label), but not "example.com".
+    if (suffixes.some((s) => host.endsWith(s))) return true;
     return prefixes.some((p) => host.startsWith(p) && host.length > p.length);
   };
 }
