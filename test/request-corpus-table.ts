@@ -52,6 +52,10 @@ const upgrade = (method: string, target: string, headers: readonly string[] = []
 // the gateway refuses it rather than send the request upstream without its body. nginx relays it.
 const UPGRADE_BODY = { nginx: 200, gateway: 400, why: 'nginx relays the body of an upgrade request; Node leaves it unparsed, and the gateway refuses the request rather than drop the body' };
 
+// nginx measures a header line as sent; Node hands the value with the whitespace around it
+// trimmed and keeps no raw length, so padding that alone makes a line too long goes unseen.
+const PADDED = { nginx: 400, gateway: 200, why: 'nginx counts the spaces around a header value against its 8k line limit; Node trims them and the raw length is not recoverable' };
+
 const EOF_IN_BODY = { nginx: 0, gateway: 400, why: 'the client ends the connection mid-body: nginx closes without an answer, Node answers 400; the function never runs' };
 
 const PATH_TARGETS: readonly string[] = [
@@ -111,6 +115,9 @@ const TARGET_CASES: CorpusCase[] = [
   { name: 'request line over 8k (414)', group: 'target', raw: get('/images/' + 'a'.repeat(9000)) },
   { name: 'query making the request line over 8k (414)', group: 'target', raw: get('/health?q=' + 'b'.repeat(8200)) },
   { name: 'request line just under 8k', group: 'target', raw: get('/health?q=' + 'c'.repeat(8000)) },
+  // "GET /health?q=… HTTP/1.1" is 23 bytes and the query: the line with its CRLF fills the 8k buffer, or one byte more.
+  { name: 'request line of 8190 bytes (8192 with its CRLF)', group: 'target', raw: get('/health?q=' + 'e'.repeat(8190 - 23)) },
+  { name: 'request line of 8191 bytes (one over with its CRLF: 414)', group: 'target', raw: get('/health?q=' + 'e'.repeat(8191 - 23)) },
   { name: 'request line of 64k', group: 'target', raw: get('/' + 'd'.repeat(65536)), differs: { nginx: 414, gateway: 431, why: 'Node\'s parser stops at its 32k head limit before the gateway can measure the request line' } },
   { name: 'HTTP/1.0 without Host', group: 'target', raw: bytes('GET /health HTTP/1.0\r\n\r\n') },
   { name: 'HTTP/1.2', group: 'target', raw: line('GET /health HTTP/1.2'), differs: { nginx: 200, gateway: 400, why: 'nginx serves any 1.x as HTTP/1.1; Node\'s parser knows only 1.0 and 1.1 (stricter)' } },
@@ -192,6 +199,8 @@ const HEADER_CASES: CorpusCase[] = [
   // sizes
   { name: 'one header line over 8k', group: 'header', raw: get('/health', ['X-T-Big: ' + 'x'.repeat(9000)]) },
   { name: 'one header line just under 8k', group: 'header', raw: get('/health', ['X-T-Big: ' + 'x'.repeat(8000)]) },
+  { name: 'header line over 8k through spaces after the colon', group: 'header', raw: get('/health', ['X-T-Pad:' + ' '.repeat(8200) + 'v']), differs: PADDED },
+  { name: 'header line over 8k through trailing spaces', group: 'header', raw: get('/health', ['X-T-Pad: v' + ' '.repeat(8200)]), differs: PADDED },
   { name: 'Cookie over 8k', group: 'header', raw: get('/health', ['Cookie: a=' + 'y'.repeat(9000)]) },
   {
     name: 'headers totalling 36k in 6k lines', group: 'header', raw: get('/health', Array.from({ length: 6 }, (_, i) => `X-T-Many${i}: ${'z'.repeat(6000)}`)),

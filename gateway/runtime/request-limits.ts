@@ -17,7 +17,8 @@ export type RefusalStatus = 400 | 405 | 414 | 501 | 505;
 
 /** A status to refuse the request with, as nginx would, or 0. */
 export function refusal(req: IncomingMessage): RefusalStatus | 0 {
-  const line = req.method!.length + req.url!.length + 11;
+  // "METHOD SP target SP HTTP/1.x CRLF": the whole line, its CRLF too, must fit one 8k buffer.
+  const line = req.method!.length + req.url!.length + 12;
   if (line > HEADER_BUFFER) return 414;
   if (req.httpVersionMajor !== 1) return 505; // Node parses "HTTP/2.0" request lines; nginx does not
   const raw = req.rawHeaders;
