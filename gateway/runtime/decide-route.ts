@@ -14,7 +14,7 @@ export interface RequestFacts {
   readonly rawTarget: string;
   /** Node's joined Cookie header, if any. */
   readonly cookie: string | undefined;
-  /** Node's raw header list, for header sticky keys (nginx reads the first occurrence). */
+  /** Node's raw header list, for header sticky keys (headerVariable). */
   readonly rawHeaders: readonly string[];
   readonly remoteAddress: string;
 }
@@ -87,7 +87,7 @@ function stickyValue(route: Route, req: RequestFacts): string {
   let value = '';
   switch (sticky.kind) {
     case 'cookie': value = req.cookie === undefined ? '' : cookieValue(req.cookie, sticky.name); break;
-    case 'header': value = firstHeader(req.rawHeaders, sticky.name); break;
+    case 'header': value = headerVariable(req.rawHeaders, sticky.name); break;
     case 'ip': value = remoteAddr(req.remoteAddress); break;
     case 'random': break;
   }
@@ -122,11 +122,20 @@ export function cookieValue(header: string, name: string): string {
   return '';
 }
 
-function firstHeader(raw: readonly string[], name: string): string {
+/**
+ * nginx 1.22's $http_NAME: the header's first line, except Cookie and X-Forwarded-For, whose
+ * lines it joins with "; " and ", " (ngx_http_variable_headers).
+ */
+function headerVariable(raw: readonly string[], name: string): string {
+  const lower = name.toLowerCase();
+  const separator = lower === 'cookie' ? '; ' : lower === 'x-forwarded-for' ? ', ' : null;
+  let value: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i].length === name.length && raw[i].toLowerCase() === name.toLowerCase()) return raw[i + 1];
+    if (raw[i].length !== name.length || raw[i].toLowerCase() !== lower) continue;
+    if (separator === null) return raw[i + 1];
+    value = value === undefined ? raw[i + 1] : value + separator + raw[i + 1];
   }
-  return '';
+  return value ?? '';
 }
 
 /** $remote_addr: an IPv4 client on a dual-stack socket is shown by Node as ::ffff:a.b.c.d. */
