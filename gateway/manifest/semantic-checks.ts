@@ -164,6 +164,11 @@ export function regexProblem(pattern: string): string | null {
     return `does not compile: ${(err as Error).message}`;
   }
   for (const [esc] of pattern.matchAll(/\\(x[0-9A-Fa-f]{0,2}|[\s\S])/g)) {
+    // PCRE reads \1 as a backreference (an error if the group is missing) or octal, JavaScript
+    // as a backreference, octal or the digit; and a group not (yet) matched differs too.
+    if (/^\\[0-9]$/.test(esc)) {
+      return `uses ${esc}, a backreference or octal escape, which PCRE (nginx) and JavaScript (the gateway) read differently; write a byte as \\xhh`;
+    }
     if (/^\\[A-Za-z]$/.test(esc) ? !/[dDwWsSbBnrtfv]/.test(esc[1]) : /^\\x/.test(esc) && esc.length !== 4) {
       return `uses ${esc}, which PCRE (nginx) and JavaScript (the gateway) read differently; shared escapes: \\d \\w \\s \\b (and upper case), \\n \\r \\t \\f \\v, \\xhh`;
     }

@@ -273,6 +273,10 @@ const explicit: BadManifest[] = [
   { name: 'regex: named group setting $args', mutate: (m) => { r(m, 2).match.regex = '^/(?<args>.+)$'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
   { name: 'regex: variable-length lookbehind', mutate: (m) => { r(m, 2).match.regex = '(?<=/docs/.+)\\.pdf$'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
   { name: 'regex: [^]', mutate: (m) => { r(m, 2).match.regex = '^/docs/[^]+$'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
+  { name: 'regex: backreference to a missing group', mutate: (m) => { r(m, 2).match.regex = '^/b/a\\1'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
+  { name: 'regex: \\8', mutate: (m) => { r(m, 2).match.regex = '^/b/\\8'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
+  { name: 'regex: backreference to a later group', mutate: (m) => { r(m, 2).match.regex = '^/b/(a)\\2'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
+  { name: 'regex: backreference to a group', mutate: (m) => { r(m, 2).match.regex = '^/b/(a)?b\\1$'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
   { name: 'regex: inline flag', mutate: (m) => { r(m, 2).match.regex = '(?i)^/docs/'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
 
   // targets and upstreams
