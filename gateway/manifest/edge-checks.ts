@@ -22,12 +22,27 @@ function portOf(listen: unknown): { host: string | null; port: number } | null {
   return null;
 }
 
+/**
+ * What nginx -t says of a server name the schema's characters allow (ngx_http_core_server_name,
+ * then ngx_hash_add_key): at most one `*`, no empty label (`..`); a name starting with a dot
+ * (".example.com") is taken whatever follows, else a `*` only as `*.name` or `name.*`; not `.`,
+ * `*` or `*.` alone. null: nginx takes it.
+ */
+export function serverNameProblem(name: string): string | null {
+  if (name === '_') return null;
+  if (name === '.' || (name.startsWith('*') && (name.length < 3 || name[1] !== '.'))) return 'a leading * must be followed by a dot and a name (*.example.com)';
+  if (name.split('*').length > 2) return 'a name has at most one *';
+  if (name.includes('..')) return 'a name has no empty label (two dots in a row)';
+  if (!name.includes('*') || (name.length > 1 && name.startsWith('.')) || name.startsWith('*.') || (name.length > 2 && name.endsWith('.*'))) return null;
+  return 'a wildcard is a * at the start followed by a dot (*.example.com) or at the end after a dot (www.example.*)';
+}
+
 export function checkEdge(m: Obj, report: Report): void {
   const names = serverNameText(m.server_name);
   names.split(' ').forEach((name, i) => {
-    // nginx refuses a wildcard at the start that is not followed by a dot ("*example.com").
     const where: PathSegment[] = Array.isArray(m.server_name) ? ['server_name', i] : ['server_name'];
-    if (/^\*[A-Za-z0-9-]/.test(name)) report('STR_BAD_VALUE', where, `${JSON.stringify(name)} is not a server name nginx accepts: a leading * must be followed by a dot (*.example.com)`);
+    const problem = serverNameProblem(name);
+    if (problem !== null) report('STR_BAD_VALUE', where, `${JSON.stringify(name)} is not a server name nginx accepts: ${problem}`);
   });
   if (m.default_server === 'refuse' && names.split(' ').includes('_')) {
     report('STR_BAD_VALUE', ['default_server'], '"refuse" needs server_name to name the hosts to serve: with "_" every request would be refused');
