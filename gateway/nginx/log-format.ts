@@ -37,6 +37,9 @@ export function nginxLogFormat(): string {
   return `{${LOG_FIELDS.map((f) => (f.type === 'string' ? `"${f.key}":"${f.nginx}"` : `"${f.key}":${f.nginx}`)).join(',')}}`;
 }
 
+/** What nginx logs as the route and target of a request it answered before routing (a malformed request line, a bad Host: a 400). */
+export const NOT_ROUTED = '-';
+
 /**
  * The http-context maps the log format's own variables need. $strangler_route/$strangler_target
  * are defined by map (then overwritten by `set`): a request refused before the server's `set`s
@@ -46,8 +49,8 @@ export function nginxLogFormat(): string {
  */
 export function nginxLogMaps(): Directive[] {
   return [
-    d('map', ['', '$strangler_route'], [entry('default', '-')]),
-    d('map', ['', '$strangler_target'], [entry('default', '-')]),
+    d('map', ['', '$strangler_route'], [entry('default', NOT_ROUTED)]),
+    d('map', ['', '$strangler_target'], [entry('default', NOT_ROUTED)]),
     d('map', ['$http_x_request_id', '$strangler_request_id'], [entry('', '$request_id'), entry('default', '$http_x_request_id')]),
   ];
 }

@@ -4,7 +4,7 @@
 // templates. Route ids and templates are bounded: past the bound, new ones are counted under one
 // "(other …)" entry, and a note says how many.
 import { DEFAULT_ROUTE_ID, matchText, type RouteTable } from '../manifest/route-table';
-import { EDGE_TARGETS } from '../nginx/log-format';
+import { EDGE_TARGETS, NOT_ROUTED } from '../nginx/log-format';
 import { LatencyHistogram } from './latency-histogram';
 import { pathTemplate } from './path-template';
 
@@ -111,8 +111,12 @@ export class ReportAggregator {
   private total = 0;
   private fnTotal = 0;
   private errors = 0;
+  /** The window's first and last lines, as written and as instants (their UTC offsets may differ: nginx local, a gateway in UTC). */
   private first: string | null = null;
   private last: string | null = null;
+  private firstMs = Number.POSITIVE_INFINITY;
+  private lastMs = Number.NEGATIVE_INFINITY;
+  private unrouted = 0;
   private overflowTemplates = 0;
   private overflowRoutes = 0;
   private viaGateway = 0;
@@ -170,6 +174,11 @@ export class ReportAggregator {
       this.edgeLines++;
       return;
     }
+    // Refused before any route was chosen (nginx's 400 to a malformed request): neither side's.
+    if (routeId === NOT_ROUTED || target === NOT_ROUTED) {
+      this.unrouted++;
+      return;
+    }
     this.lines.counted++;
     this.total++;
     // nginx logs before it recorded who answered a dynamic route say "gateway": not legacy.
@@ -183,8 +192,9 @@ export class ReportAggregator {
     if (d === undefined) this.days.set(day, d = { requests: 0, fn: 0 });
     d.requests++;
     if (fn) d.fn++;
-    if (this.first === null || time < this.first) this.first = time;
-    if (this.last === null || time > this.last) this.last = time;
+    const at = Date.parse(time);
+    if (at < this.firstMs) [this.first, this.firstMs] = [time, at];
+    if (at > this.lastMs) [this.last, this.lastMs] = [time, at];
 
     if (routeId === DEFAULT_ROUTE_ID) {
       const path = pathTemplate(uri);
@@ -235,6 +245,7 @@ export class ReportAggregator {
     }
     if (this.overflowTemplates) notes.push(`more than ${this.maxTemplates} path templates: ${this.overflowTemplates} requests of further templates are counted under "${OTHER_PATHS}"`);
     if (this.overflowRoutes) notes.push(`more than ${MAX_ROUTES} route ids not in the manifest: ${this.overflowRoutes} requests counted under "${OTHER_ROUTES}"`);
+    if (this.unrouted) notes.push(`${this.unrouted} line${this.unrouted === 1 ? '' : 's'} answered before routing (route "${NOT_ROUTED}": a malformed request nginx refused) not counted`);
     if (this.edgeLines) notes.push(`${this.edgeLines} line${this.edgeLines === 1 ? '' : 's'} answered by nginx's edge servers (HTTPS redirect, refused Host, ACME challenge) not counted`);
     if (this.viaGateway) notes.push(`${this.viaGateway} lines have target "gateway" (nginx logs from before it recorded who answered a dynamic route): counted as function`);
     if (!this.table) notes.push('no manifest: routes without traffic cannot be listed');

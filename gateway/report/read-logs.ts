@@ -2,43 +2,58 @@
 // magic bytes, whatever the name), as logrotate leaves them (access.log, access.log.1,
 // access.log.2.gz). Memory stays bounded: a line longer than MAX_LINE_BYTES is not kept but
 // reported as overlong (the report counts it as malformed), and the streams' buffers are fixed.
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
 /** nginx's own request line and header limits are far below this. */
 export const MAX_LINE_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
+const CHUNK_BYTES = 256 * 1024;
 
-function isGzip(path: string): boolean {
-  const fd = openSync(path, 'r');
+/**
+ * The file's bytes, gunzipped when they start with gzip's magic bytes. The start is read from the
+ * stream itself, not by a second read of the file: a pipe (`--log /dev/stdin`, `<(zcat …)`) can
+ * be read only once. An error opening or first reading the file is thrown, naming it.
+ */
+async function fileBytes(path: string): Promise<AsyncIterable<Buffer>> {
+  const chunks = createReadStream(path, { highWaterMark: CHUNK_BYTES })[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let headBytes = 0;
   try {
-    const head = Buffer.alloc(2);
-    return readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
-  } finally {
-    closeSync(fd);
+    while (headBytes < 2) {
+      const next = await chunks.next();
+      if (next.done) break;
+      head.push(next.value as Buffer);
+      headBytes += (next.value as Buffer).length;
+    }
+  } catch (err) {
+    throw new Error(`${path}: ${(err as Error).message}`);
   }
+  const first = Buffer.concat(head);
+  const all = Readable.from((async function* () {
+    if (first.length > 0) yield first;
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value as Buffer;
+  })(), { objectMode: false });
+  if (!(first[0] === 0x1f && first[1] === 0x8b)) return all;
+  const gunzip = createGunzip();
+  all.on('error', (err) => gunzip.destroy(err));
+  return all.pipe(gunzip);
 }
 
 /**
  * Calls onLine for each line of the file (without its "\n" or "\r\n"), and onOverlong for each
- * line over MAX_LINE_BYTES. A gzip stream that ends early (a file rotated while it was being
- * compressed) is not an error: the lines before the damage are read, and the failure is
- * returned as a note.
+ * line over MAX_LINE_BYTES, wherever it lies in the file. A gzip stream that ends early (a file
+ * rotated while it was being compressed) is not an error: the lines before the damage are read,
+ * and the failure is returned as a note.
  */
 export async function readLogLines(path: string, onLine: (line: string) => void, onOverlong: () => void = () => undefined): Promise<string | null> {
-  const file = createReadStream(path, { highWaterMark: 256 * 1024 });
-  let input: Readable = file;
-  if (isGzip(path)) {
-    const gunzip = createGunzip();
-    file.on('error', (err) => gunzip.destroy(err));
-    input = file.pipe(gunzip);
-  }
+  const input = await fileBytes(path);
   let carry: Buffer[] = [];
   let carried = 0;
   let overlong = false;
   const emit = (buf: Buffer, start: number, end: number) => {
-    if (overlong) {
+    if (overlong || carried + end - start > MAX_LINE_BYTES) {
       overlong = false;
       carry = [];
       carried = 0;
