@@ -87,4 +87,19 @@ describe('shared state lineage: the same version in two histories', function () 
     await pollUntil('instance 2 follows the re-seeded state', () => two.snapshot().version === 3 && percentOf(two) === 12);
     assert.equal(await redisPercent(), 12);
   });
+
+  it('a first start (no snapshot) takes Redis\'s state without calling it another history', async () => {
+    await flushRedis();
+    const seeder = await start('seeder.json');
+    await setPercents(seeder, [40]);
+    for (const follower of [false, true]) {
+      const lines: string[] = [];
+      const first = await RedisStateStore.open({
+        target: parseRedisUrl(redis.url), snapshotFile: join(dir, `first-${follower}.json`), reconcileMs: 100, follower, log: { info: () => undefined, error: (l) => lines.push(l) },
+      });
+      open.push(first);
+      await pollUntil('the first start serves Redis\'s state', () => first.snapshot().version === 1 && percentOf(first) === 40);
+      assert.deepEqual(lines, [], follower ? 'a follower (the nginx agent)' : 'a gateway');
+    }
+  });
 });

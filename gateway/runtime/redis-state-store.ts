@@ -472,7 +472,9 @@ export class RedisStateStore implements RuntimeState {
     try { routes = JSON.parse(routesJson ?? ''); } catch { routes = null; }
     const parsed = parseSnapshot({ version: theirs.version, routes, ...(theirs.lineage && { lineage: theirs.lineage }) });
     if ('problem' in parsed) throw new Error(`${KEYS.state} in Redis ${parsed.problem}; not applied`);
-    if (theirs.lineage !== lineageOf(mine)) {
+    // An instance that never served a shared state (a first start: no snapshot, the manifest's
+    // version 0) has nothing of its own to lose: it just takes Redis's.
+    if (theirs.lineage !== lineageOf(mine) && (mine.version > 0 || lineageOf(mine) !== '')) {
       this.log.error(`state: Redis holds another history of the state (version ${theirs.version}) than this instance served (version ${mine.version}): ` +
         'Redis lost its data and was seeded and changed anew meanwhile; serving Redis\'s state, the shared one');
     }
