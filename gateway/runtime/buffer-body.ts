@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { BodyTimeout, BodyTooLarge } from './request-body';
 
 /** A body read to its end: in memory, or in a temp file of `size` bytes (which can be read again). */
@@ -44,7 +44,22 @@ function ensureDir(dir: string): void {
 
 /** A fresh reader of the body for one upstream attempt: a buffer, or a new stream over the temp file. */
 export function bodySource(body: BufferedBody): Buffer | Readable {
-  return body.kind === 'memory' ? body.data : createReadStream(body.path);
+  return body.kind === 'memory' ? body.data : quiet(createReadStream(body.path));
+}
+
+/**
+ * A temp file's reader an attempt may never read (its server at max_conns, a refused connect):
+ * the request is over and the file unlinked before its deferred open, whose ENOENT would
+ * otherwise be an unhandled 'error' that ends the process. A reader that is read reports errors
+ * to undici, its listener, as before.
+ */
+function quiet(stream: Readable): Readable {
+  return stream.on('error', () => undefined);
+}
+
+/** Closes a body reader an attempt did not read to its end, and with it the temp file's descriptor. */
+export function closeBodySource(body: Buffer | Readable | null): void {
+  if (body instanceof Readable && !body.destroyed) body.destroy();
 }
 
 /**
@@ -52,7 +67,7 @@ export function bodySource(body: BufferedBody): Buffer | Readable {
  * releaseBody's unlink leaves it readable through the open descriptor until the reader is done.
  */
 export function detachedBodySource(body: BufferedBody): Buffer | Readable {
-  return body.kind === 'memory' ? body.data : createReadStream('', { fd: openSync(body.path, 'r') });
+  return body.kind === 'memory' ? body.data : quiet(createReadStream('', { fd: openSync(body.path, 'r') }));
 }
 
 /** The body's size in bytes. */

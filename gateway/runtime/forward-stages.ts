@@ -19,7 +19,7 @@ import { attempt, type AttemptResult, type ResponseTap } from './forward';
 import type { ClientAddress, ClientAddressOf } from './client-address';
 import type { FailureKind, GatewayMetrics } from './gateway-metrics';
 import { nginxHost, requestIdOf, upstreamHost, upstreamRequestHeaders } from './proxy-headers';
-import { bodySource, bufferBody, DEFAULT_BODY_TEMP_PATH, releaseBody, type BufferedBody } from './buffer-body';
+import { bodySource, bufferBody, closeBodySource, DEFAULT_BODY_TEMP_PATH, releaseBody, type BufferedBody } from './buffer-body';
 import { BodyTimeout, BodyTooLarge, bodyLength, discardRest, relayBody } from './request-body';
 import { refusal } from './request-limits';
 import type { RouteMatcher } from './route-matcher';
@@ -311,9 +311,15 @@ const readRequestBody: Stage = (f) => {
 function attemptUpstream(f: Forwarding, upstream: string, path: string, intercept: boolean, debug: OutgoingHttpHeaders | null, tap: ResponseTap | null = null): Promise<AttemptResult> {
   const route = f.proxied.route;
   const servers = f.ctx.pools.serversFor(upstream, route.timeouts.connect.ms);
-  const attemptOn = (server: ServerPool) => attempt({
-    server, method: f.req.method!, path, headers: f.headers, body: f.attemptBody(), readMs: route.timeouts.read.ms, sendMs: route.timeouts.send_timeout.ms, intercept, res: f.res, debug, tap,
-  });
+  const attemptOn = (server: ServerPool) => {
+    const body = f.attemptBody();
+    const result = attempt({
+      server, method: f.req.method!, path, headers: f.headers, body, readMs: route.timeouts.read.ms, sendMs: route.timeouts.send_timeout.ms, intercept, res: f.res, debug, tap,
+    });
+    // A temp file's reader undici never read to its end (a refused connect, a server at
+    // max_conns) would keep the deleted file's descriptor open.
+    return f.buffered?.kind === 'file' ? result.then((r) => (closeBodySource(body), r)) : result;
+  };
   // One server, the usual upstream: nothing to try next, and one promise hop less per request.
   return servers.length === 1 ? attemptOn(servers[0]) : attemptInTurn(f, upstream, servers, attemptOn);
 }

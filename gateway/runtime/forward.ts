@@ -135,6 +135,8 @@ class Attempt implements Dispatcher.DispatchHandler {
 
   onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     const o = this.o;
+    // An interim answer (103 Early Hints) is not the answer: the final one follows.
+    if (statusCode < 200) return;
     if (o.intercept && (statusCode === 502 || statusCode === 503 || statusCode === 504)) {
       this.intercepted = statusCode;
       return;

@@ -16,6 +16,8 @@ export interface ConnectionLimits {
   readonly keepalive: number;
   /** All connections at once; 0: unlimited. */
   readonly maxConns: number;
+  /** The largest response head a new connection takes (read when it opens: a reload may change it). */
+  readonly maxHeaderBytes: () => number;
 }
 
 /** The server is at its max_conns: refused before anything was sent. */
@@ -76,6 +78,7 @@ export class ServerConnections {
     const client = new Client(this.origin, {
       pipelining: 1,
       connect: { timeout: connectMs },
+      maxHeaderSize: this.limits.maxHeaderBytes(),
       keepAliveTimeout: 60_000,
       keepAliveMaxTimeout: 600_000,
       // The route's read timeout is set per request; these are only the upper bounds.

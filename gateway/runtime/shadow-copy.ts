@@ -12,7 +12,7 @@ import type { Dispatcher } from 'undici';
 import { SHADOW_HEADER, SHADOW_SAFE_METHODS, type Route, type RouteTable, type Shadow } from '../manifest/route-table';
 import { toSideTarget } from './decide-route';
 import { proxiedAsReceived } from './nginx-uri';
-import { bodySize, detachedBodySource, type BufferedBody } from './buffer-body';
+import { bodySize, closeBodySource, detachedBodySource, type BufferedBody } from './buffer-body';
 import { classifyUpstreamError, type ResponseTap } from './forward';
 import type { Forwarding, Stage } from './forward-stages';
 import { compareAnswers, comparedHeaders, ignoreMatcher, type CapturedAnswer, type Difference, type PathFilter } from './shadow-compare';
@@ -193,7 +193,8 @@ class CopyExchange extends Capture implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | null = null;
   private timer: NodeJS.Timeout | null;
 
-  constructor(limit: number, timeoutMs: number, private readonly comparison: Comparison, private readonly again: boolean) {
+  /** `body`: the copy's reader of a held body, closed once the copy is over, read or not. */
+  constructor(limit: number, timeoutMs: number, private readonly comparison: Comparison, private readonly again: boolean, private readonly body: Buffer | Readable | null) {
     super(limit);
     this.timer = setTimeout(CopyExchange.timedOut, timeoutMs, this);
   }
@@ -210,6 +211,7 @@ class CopyExchange extends Capture implements Dispatcher.DispatchHandler {
     if (this.done) return;
     this.done = true;
     if (this.timer !== null) clearTimeout(this.timer);
+    closeBodySource(this.body);
     this.comparison.copyDone(this.again, o);
   }
 
@@ -396,7 +398,7 @@ export class ShadowCopies {
     } catch (err) {
       return comparison.copyDone(again, { kind: 'error', error: (err as NodeJS.ErrnoException).code ?? 'body_unreadable' });
     }
-    const exchange = new CopyExchange(s.max_body.bytes, s.timeout.ms, comparison, again);
+    const exchange = new CopyExchange(s.max_body.bytes, s.timeout.ms, comparison, again, body);
     // undici reports every failure through the handler, a bad request included.
     server.pool.dispatch({
       path,

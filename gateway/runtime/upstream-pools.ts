@@ -30,9 +30,17 @@ export class UpstreamPools {
     this.use(table);
   }
 
+  /**
+   * The largest response head a new connection takes: nginx's proxy_buffer_size (buffers.size),
+   * the largest of the table's, as a connection serves every route. undici's own default, 16 KiB,
+   * made a 20 KiB head (many Set-Cookie lines) a 502 where nginx relays it.
+   */
+  private maxHeaderBytes = 0;
+
   /** After a reload: pools of servers still named are kept (and their idle connections). */
   use(table: RouteTable): void {
     this.upstreams = table.upstreams;
+    this.maxHeaderBytes = Math.max(table.defaults.buffers.size.bytes, ...table.routes.map((r) => r.buffers.size.bytes));
   }
 
   /** The servers to try for one request, starting with the next in round-robin order. */
@@ -68,7 +76,7 @@ export class UpstreamPools {
       const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
       // A cap on this set of pools (the shadow copies') is one more max_conns: the tighter wins.
       const cap = this.connections === null ? maxConns : maxConns > 0 ? Math.min(maxConns, this.connections) : this.connections;
-      p = { address, pool: new ServerConnections(`http://${address}`, address, { keepalive, maxConns: cap }) };
+      p = { address, pool: new ServerConnections(`http://${address}`, address, { keepalive, maxConns: cap, maxHeaderBytes: () => this.maxHeaderBytes }) };
       this.pools.set(key, p);
     }
     return { address: p.address, pool: p.pool, keepalive: keepalive > 0, connectMs };
