@@ -20,6 +20,7 @@ import {
 } from './semantic-checks';
 import { parseAge, parseDuration, parseHostPort, parseSize } from './units';
 import { sha256 } from '../util/sha256';
+import { pcreRegExp } from './pcre-to-js';
 
 type Obj = Record<string, unknown>;
 
@@ -311,7 +312,7 @@ function buildRouteTable(m: Obj, text: string, certificate: CertificateFacts | n
 
 /** Sample paths below a prefix; a regex that matches all of them shadows the prefix route. */
 function warnUnreachable(table: RouteTable, report: Report): void {
-  const regexes = table.routes.filter((r) => r.match.kind === 'regex').map((r) => ({ r, re: new RegExp((r.match as { pattern: string }).pattern) }));
+  const regexes = table.routes.filter((r) => r.match.kind === 'regex').map((r) => ({ r, re: pcreRegExp((r.match as { pattern: string }).pattern) }));
   if (!regexes.length) return;
   for (const route of table.routes) {
     if (route.match.kind !== 'prefix') continue;

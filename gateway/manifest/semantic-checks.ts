@@ -7,6 +7,7 @@ import { isValidPercent } from './percent';
 import { locationsOf, matchOf, type LocationKind } from './location-plan';
 import { MAX_DURATION_MS, parseDuration, parseHostPort, parseSize } from './units';
 import { didYouMean } from '../util/did-you-mean';
+import { pcreToJs } from './pcre-to-js';
 
 export type Report = (code: ManifestCode, path: PathSegment[], message: string, severity?: 'error' | 'warning') => void;
 type Obj = Record<string, unknown>;
@@ -153,30 +154,18 @@ export function locationKeys(match: Obj): string[] {
 }
 
 /**
- * Why a regex cannot be used, or null. It must compile in JavaScript (the gateway) and mean the
- * same to PCRE (nginx): letter escapes only from the shared set, no lookbehind, no `[^]`, and no
- * named groups, which nginx turns into variables ((?<uri>…) would clash with $uri).
+ * Why a regex cannot be used, or null: the translator (pcre-to-js.ts) is the one list of what
+ * nginx's PCRE and the gateway match alike; what it refuses, or what does not compile once
+ * translated, is refused here.
  */
 export function regexProblem(pattern: string): string | null {
+  const js = pcreToJs(pattern);
+  if (!js.ok) return js.problem;
   try {
-    new RegExp(pattern);
+    new RegExp(js.source);
   } catch (err) {
-    return `does not compile: ${(err as Error).message}`;
+    return `does not compile: ${(err as Error).message.replace(/^Invalid regular expression: \/[\s\S]*\/[a-z]*: /, '')}`;
   }
-  for (const [esc] of pattern.matchAll(/\\(x[0-9A-Fa-f]{0,2}|[\s\S])/g)) {
-    // PCRE reads \1 as a backreference (an error if the group is missing) or octal, JavaScript
-    // as a backreference, octal or the digit; and a group not (yet) matched differs too.
-    if (/^\\[0-9]$/.test(esc)) {
-      return `uses ${esc}, a backreference or octal escape, which PCRE (nginx) and JavaScript (the gateway) read differently; write a byte as \\xhh`;
-    }
-    if (/^\\[A-Za-z]$/.test(esc) ? !/[dDwWsSbBnrtfv]/.test(esc[1]) : /^\\x/.test(esc) && esc.length !== 4) {
-      return `uses ${esc}, which PCRE (nginx) and JavaScript (the gateway) read differently; shared escapes: \\d \\w \\s \\b (and upper case), \\n \\r \\t \\f \\v, \\xhh`;
-    }
-  }
-  const bare = pattern.replace(/\\[\s\S]/g, '__');
-  if (/\(\?<[=!]/.test(bare)) return 'uses lookbehind, which PCRE (nginx) and JavaScript (the gateway) do not share';
-  if (/\(\?P?</.test(bare)) return 'has a named group: nginx turns names into variables, use (…) instead';
-  if (/\[\^?\]/.test(bare)) return 'has [] or [^], which PCRE (nginx) reads as the start of a class containing ]';
   return null;
 }
 

@@ -12,6 +12,7 @@
 // Paths and patterns are compared as binary strings (one char per byte), as nginx compares bytes.
 import type { Route, RouteTable } from '../manifest/route-table';
 import { locationPlan, type Location } from '../manifest/location-plan';
+import { pcreRegExp } from '../manifest/pcre-to-js';
 
 /** A planned location, its name as the bytes nginx.conf holds (a regex keeps its pattern). */
 export type LocationMatch = Location;
@@ -37,8 +38,8 @@ export function buildRouteMatcher(table: RouteTable): RouteMatcher {
   const regexes: { re: RegExp; location: LocationMatch }[] = [];
   for (const location of locationPlan(table)) {
     if (location.kind === 'regex') {
-      // PCRE without UTF mode matches bytes: so does a pattern made of the same bytes.
-      regexes.push({ re: new RegExp(utf8Binary(location.name)), location });
+      // PCRE's meaning, over the path's bytes: JavaScript reads . $ \s \v [[:digit:]] otherwise.
+      regexes.push({ re: pcreRegExp(location.name), location });
     } else {
       const key = utf8Binary(location.name);
       (location.kind === 'exact' ? exact : prefix).set(key, Object.freeze({ ...location, name: key }));

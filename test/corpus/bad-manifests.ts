@@ -278,6 +278,17 @@ const explicit: BadManifest[] = [
   { name: 'regex: backreference to a later group', mutate: (m) => { r(m, 2).match.regex = '^/b/(a)\\2'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
   { name: 'regex: backreference to a group', mutate: (m) => { r(m, 2).match.regex = '^/b/(a)?b\\1$'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
   { name: 'regex: inline flag', mutate: (m) => { r(m, 2).match.regex = '(?i)^/docs/'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
+  { name: 'regex: range starting at a class (nginx -t refuses)', mutate: (m) => { r(m, 2).match.regex = '^/docs/[\\d-z]'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
+  { name: 'regex: range ending at a class (nginx -t refuses)', mutate: (m) => { r(m, 2).match.regex = '^/docs/[a-\\d]'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
+  { name: 'regex: unknown POSIX class', mutate: (m) => { r(m, 2).match.regex = '^/docs/[[:letter:]]+'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
+  { name: 'regex: POSIX class outside brackets', mutate: (m) => { r(m, 2).match.regex = '^/docs/[:digit:]'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
+  { name: 'regex: \\x{} over \\xff', mutate: (m) => { r(m, 2).match.regex = '^/docs/\\x{e9e9}'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
+  { name: 'regex: quantifier after $', mutate: (m) => { r(m, 2).match.regex = '^/docs/$*'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
+  { name: 'regex: repeat count over 65535', mutate: (m) => { r(m, 2).match.regex = '^/docs/a{70000}'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
+  { name: 'regex: { that is not a quantifier', mutate: (m) => { r(m, 2).match.regex = '^/docs/a{,3}'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
+  { name: 'regex: scoped inline flag', mutate: (m) => { r(m, 2).match.regex = '^/docs/(?s:.+)'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
+  { name: 'regex: \\K', mutate: (m) => { r(m, 2).match.regex = '^/docs/\\K.+'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
+  { name: 'regex: conditional group', mutate: (m) => { r(m, 2).match.regex = '^/docs/(?(1)a|b)'; }, path: 'routes[2].match.regex', code: 'STR_BAD_REGEX' },
 
   // targets and upstreams
   { name: 'target: function without a name', mutate: (m) => { r(m, 0).to = 'function:'; }, path: 'routes[0].to', code: 'STR_BAD_TARGET' },
