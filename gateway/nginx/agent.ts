@@ -12,7 +12,7 @@ import type { RouteTable } from '../manifest/route-table';
 import type { HostReport, StateBackend, StateSnapshot } from '../runtime/state-source';
 import { atomicWriteFileSync } from '../util/atomic-write';
 import { watchFile } from '../util/watch-file';
-import { nginxTest, readMasterPid, reloadAndWait, type NginxTarget } from './nginx-process';
+import { findMasterPid, nginxTest, reloadAndWait, type NginxTarget } from './nginx-process';
 import { renderNginxConfig } from './render-config';
 
 export const DEFAULT_HEARTBEAT_MS = 5000;
@@ -104,7 +104,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const percents = new Map(Object.entries(snapshot.routes).map(([id, o]) => [id, o.percent]));
     const candidate = renderNginxConfig(withEffectivePercents(table, percents), { manifestName: manifestPath });
     const current = existsSync(target.conf) ? readFileSync(target.conf, 'utf8') : null;
-    const running = readMasterPid(target) !== null;
+    const master = findMasterPid(target);
+    const running = master.pid !== null;
 
     let testMs = 0;
     let reloadMs = 0;
@@ -119,7 +120,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         if (!test.ok) return fail(table.sha256, `nginx -t refused the config: ${test.output.split('\n').find((l) => /emerg|error/.test(l)) ?? test.output}`);
         atomicWriteFileSync(target.conf, candidate);
       }
-      if (!running) return fail(table.sha256, `nginx is not running on ${target.conf} (the config is in place for its start)`);
+      if (!running) {
+        return fail(table.sha256, `nginx is not running on ${target.conf} (the config is in place for its start)${master.stale ? `: ${master.stale}` : ''}`);
+      }
       // At the start, reload even an unchanged file: an agent that died between its swap and
       // its reload left nginx running the previous config in memory.
       if (candidate !== current || !last) {

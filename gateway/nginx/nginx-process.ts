@@ -1,7 +1,7 @@
 // Running the nginx binary: find it, test a config, signal the master. Used by `apply`, the demo and tests.
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename, delimiter, join } from 'node:path';
 
 /** NGINX_BIN, then PATH, then the sbin directories distributions install into. */
 export function findNginx(explicit?: string): string | null {
@@ -68,23 +68,64 @@ export function childPids(ppid: number): number[] {
   return out;
 }
 
-/** The master's pid from the config's `pid` file (relative to the prefix), or null when nginx is not running. */
-export function readMasterPid(t: NginxTarget): number | null {
+/** Where the master's pid is, or null when nginx is not running; `stale` names a pid file that names no nginx master. */
+export interface MasterPid { pid: number | null; stale: string | null }
+
+/**
+ * The master's pid from the config's `pid` file (relative to the prefix). A pid file nginx left
+ * behind when it died may name a pid the system has since given to another process: that one
+ * must never get nginx's signals, so the pid counts only when the process is an nginx master.
+ */
+export function findMasterPid(t: NginxTarget): MasterPid {
   let conf = '';
   try { conf = readFileSync(t.conf, 'utf8'); } catch { /* fall back to the defaults */ }
   const m = /^\s*pid\s+("?)([^";\s]+)\1\s*;/m.exec(conf);
   const rel = m ? m[2] : 'logs/nginx.pid';
   const candidates = rel.startsWith('/') ? [rel] : [join(t.prefix ?? '/usr/share/nginx', rel), ...(m ? [] : ['/run/nginx.pid'])];
+  let stale: string | null = null;
   for (const file of candidates) {
+    let pid: number;
     try {
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0) {
-        process.kill(pid, 0);
-        return pid;
-      }
-    } catch { /* not this one */ }
+      pid = Number(readFileSync(file, 'utf8').trim());
+    } catch { continue; }
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    try { process.kill(pid, 0); } catch (err) {
+      // EPERM: it runs, as another user: whether it is nginx is for the check below.
+      if ((err as NodeJS.ErrnoException).code !== 'EPERM') { stale ??= `${file} names pid ${pid}, which is not running (a stale pid file)`; continue; }
+    }
+    const what = isNginxMaster(pid);
+    if (what === true) return { pid, stale: null };
+    stale ??= `${file} names pid ${pid}, which is not an nginx master but ${what} (a stale pid file: that pid was reused)`;
   }
-  return null;
+  return { pid: null, stale };
+}
+
+/** The master's pid, or null when nginx is not running (no pid file, or a stale one). */
+export function readMasterPid(t: NginxTarget): number | null {
+  return findMasterPid(t).pid;
+}
+
+/** Why nginx counts as not running, for messages: "(no live master in its pid file)" or the stale pid file. */
+export function notRunningReason(t: NginxTarget): string {
+  const { stale } = findMasterPid(t);
+  return stale ? `nginx is not running with this config: ${stale}` : 'nginx is not running with this config (no live master in its pid file)';
+}
+
+/**
+ * true when `pid` is an nginx master (its title "nginx: master process …", or, with
+ * master_process off, a process of a binary named nginx); otherwise what it is instead. Where
+ * there is no /proc it cannot tell, and trusts the pid file.
+ */
+function isNginxMaster(pid: number): true | string {
+  if (!existsSync('/proc/self/cmdline')) return true;
+  const line = cmdline(pid);
+  if (line === null) return 'a process that is gone';
+  if (line.startsWith('nginx: master process')) return true;
+  if (/^nginx: /.test(line)) return `an nginx ${line.slice(7).trim()}`;
+  let exe = '';
+  try { exe = readlinkSync(`/proc/${pid}/exe`); } catch { /* another user's process */ }
+  if (basename(exe) === 'nginx' || (exe === '' && basename(line.split(' ')[0]) === 'nginx')) return true;
+  return `\`${line.trim().slice(0, 80)}\``;
 }
 
 function cmdline(pid: number): string | null {
@@ -101,7 +142,7 @@ const tick = () => new Promise<void>((r) => setTimeout(r, 10));
  */
 export async function reloadAndWait(t: NginxTarget, timeoutMs = 10_000): Promise<NginxResult> {
   const master = readMasterPid(t);
-  if (master === null) return { ok: false, output: 'nginx is not running with this config (no live master in its pid file)' };
+  if (master === null) return { ok: false, output: notRunningReason(t) };
   return hupAndWait(master, timeoutMs);
 }
 

@@ -1,0 +1,104 @@
+// `strangler apply` and `strangler agent` where the probe found them unsafe, with a real nginx:
+// a stale pid file naming another process, an apply killed between its swap and its reload,
+// two applies at once, a symlinked config, a snippet in a directory included with a wildcard,
+// a filesystem error during an agent's sync, and an agent logging the same refusal over again.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { compileManifest } from '../gateway/manifest/compile-manifest';
+import { renderNginxConfig } from '../gateway/nginx/render-config';
+import { STACK_MANIFEST_HEAD } from './helpers/manifests';
+import { freePort } from './helpers/net';
+import { nginxTestConf, requireNginx, startNginx } from './helpers/nginx';
+import { pollUntil } from './helpers/poll';
+import { alive } from './helpers/process-alive';
+import { BIN, startCliChild, type CliChild } from './helpers/serve-child';
+import { startStack, type Stack, type StackPorts } from './helpers/stack';
+
+interface Run { code: number | null; stdout: string; stderr: string }
+interface Running { child: ChildProcess; stderr(): string; done: Promise<Run> }
+
+function start(args: string[]): Running {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const done = new Promise<Run>((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+  return { child, stderr: () => stderr, done };
+}
+const strangler = (args: string[]) => start(args).done;
+
+const REPORT = '  - { id: report, match: { prefix: /generate-report }, to: "function:generate-report" }';
+const OTHER = '  - { id: other, match: { prefix: /other-thing }, to: "function:price-quote" }';
+const manifest = (p: StackPorts, ...extra: string[]) => `${STACK_MANIFEST_HEAD(p)}routes:
+  - { id: track, match: { prefix: /api/v1/track }, to: "function:track-package" }
+${extra.join('\n')}
+`;
+/** Valid to the manifest checks, refused by nginx -t: its upstream's host does not resolve. */
+const refusedManifest = (p: StackPorts) => manifest(p, '  - { id: ext, match: { prefix: /ext }, to: "upstream:ext" }')
+  .replace('routes:', '  ext: { servers: ["no-such-host.invalid:80"] }\nroutes:');
+
+function render(text: string, name: string, snippet = false): string {
+  const { table } = compileManifest(text, name);
+  assert.ok(table);
+  return renderNginxConfig(table, { snippet, manifestName: name });
+}
+
+/** Names in `dir` a killed or racing apply could leave behind. */
+function leftovers(dir: string): string[] {
+  return readdirSync(dir).filter((f) => /candidate|\.tmp$|\.lock/.test(f));
+}
+
+describe('strangler apply and agent: safe beside a real nginx', function () {
+  this.timeout(120_000);
+  let stack: Stack;
+  let dir: string;
+  const children: Array<{ kill(): unknown }> = [];
+
+  before(async function () {
+    requireNginx(this);
+    stack = await startStack((p) => manifest(p));
+    dir = mkdtempSync(join(tmpdir(), 'strangler-apply-'));
+  });
+  after(async () => {
+    for (const c of children) await c.kill();
+    await stack?.stop();
+  });
+
+  async function routeOf(path: string, port = stack.ports.nginx): Promise<string | undefined> {
+    // A fresh connection each time: a reload closes the old workers' idle keep-alive connections.
+    const res = await request(`http://127.0.0.1:${port}${path}`, { reset: true });
+    await res.body.dump();
+    return res.headers['x-strangler-route'] as string | undefined;
+  }
+  const write = (name: string, text: string) => { const f = join(dir, name); writeFileSync(f, text); return f; };
+  const apply = (file: string, ...more: string[]) => strangler(['apply', file, '--conf', stack.nginx!.confPath, '--prefix', stack.nginx!.prefix, ...more]);
+
+  it('sends no signal to the process a stale pid file names (pid reuse): apply and the agent say the pid file is stale', async () => {
+    const prefix = mkdtempSync(join(tmpdir(), 'strangler-stale-'));
+    mkdirSync(join(prefix, 'logs'));
+    const conf = join(prefix, 'nginx.conf');
+    const base = write('stale.yaml', manifest(stack.ports));
+    assert.equal((await strangler(['apply', base, '--conf', conf, '--prefix', prefix, '--create', '--no-reload'])).code, 0);
+    const victim = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    children.push(victim);
+    writeFileSync(join(prefix, 'logs', 'nginx.pid'), `${victim.pid}\n`);
+
+    const r = await strangler(['apply', write('stale2.yaml', manifest(stack.ports, REPORT)), '--conf', conf, '--prefix', prefix]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, new RegExp(`nginx is not running with this config: .*nginx\\.pid names pid ${victim.pid}, which is not an nginx master but \`sleep 1000\` \\(a stale pid file`));
+    assert.match(r.stderr, /rolled back/);
+    assert.ok(alive(victim.pid!), 'apply signalled the unrelated process');
+
+    const agent = await startCliChild('agent', [base, '--conf', conf, '--prefix', prefix, '--state', join(prefix, 'state.json')]);
+    children.push(agent);
+    assert.match(agent.stderr(), /nginx is not running on .*: .*names pid \d+, which is not an nginx master/);
+    assert.ok(alive(victim.pid!), 'the agent signalled the unrelated process');
+    await agent.kill();
+  });
+
+});
