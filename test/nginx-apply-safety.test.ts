@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { compileManifest } from '../gateway/manifest/compile-manifest';
+import { tryConfLock } from '../gateway/nginx/conf-files';
 import { renderNginxConfig } from '../gateway/nginx/render-config';
 import { STACK_MANIFEST_HEAD } from './helpers/manifests';
 import { freePort } from './helpers/net';
@@ -99,6 +100,99 @@ describe('strangler apply and agent: safe beside a real nginx', function () {
     assert.match(agent.stderr(), /nginx is not running on .*: .*names pid \d+, which is not an nginx master/);
     assert.ok(alive(victim.pid!), 'the agent signalled the unrelated process');
     await agent.kill();
+  });
+
+  it('two applies at once: the second waits for the first; a refused one is never swapped in, and nginx serves what is on disk', async () => {
+    const a = write('a.yaml', manifest(stack.ports, REPORT));
+    const b = write('b.yaml', manifest(stack.ports, OTHER));
+    const bad = write('bad.yaml', refusedManifest(stack.ports));
+    for (let round = 0; round < 4; round++) {
+      const reset = await apply(write('reset.yaml', manifest(stack.ports)));
+      assert.equal(reset.code, 0, reset.stderr);
+      const other = round % 2 ? bad : b;
+      const [ra, rb] = await Promise.all([apply(a), apply(other)]);
+      assert.equal(ra.code, 0, `round ${round}: ${ra.stderr}`);
+      const disk = readFileSync(stack.nginx!.confPath, 'utf8');
+      if (other === bad) {
+        assert.equal(rb.code, 1, `round ${round}: the refused manifest: ${rb.stdout}`);
+        assert.match(rb.stderr, /nginx -t refused/);
+        assert.doesNotMatch(disk, /no-such-host/, `round ${round}: a refused config was swapped in`);
+      } else {
+        assert.equal(rb.code, 0, `round ${round}: ${rb.stderr}`);
+      }
+      const onDisk = disk.includes('/generate-report') ? 'report' : disk.includes('/other-thing') ? 'other' : 'none';
+      assert.notEqual(onDisk, 'none', `round ${round}: neither apply is on disk`);
+      assert.equal(await routeOf(onDisk === 'report' ? '/generate-report' : '/other-thing'), onDisk, `round ${round}: nginx serves what is on disk`);
+      assert.deepEqual(leftovers(stack.nginx!.prefix), [], `round ${round}: left behind`);
+    }
+  });
+
+  it('the lock: a live holder makes apply wait (saying for whom), a dead one is taken over', async () => {
+    const lockFile = join(stack.nginx!.prefix, '.nginx.conf.lock');
+    const held = tryConfLock(lockFile, 'test');
+    assert.ok('lock' in held);
+    const waiting = start(['apply', write('locked.yaml', manifest(stack.ports, OTHER)), '--conf', stack.nginx!.confPath, '--prefix', stack.nginx!.prefix]);
+    await pollUntil('apply to wait for the lock', () => /waiting for test pid \d+ to finish changing it \(lock .*\.nginx\.conf\.lock/.test(waiting.stderr()));
+    assert.equal(waiting.child.exitCode, null, 'apply went ahead under a held lock');
+    held.lock.release();
+    const r = await waiting.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await routeOf('/other-thing'), 'other');
+
+    // The lock of an apply killed mid-change: its pid is gone.
+    const dead = spawn('true');
+    await new Promise((res) => dead.once('exit', res));
+    writeFileSync(lockFile, `${dead.pid} - apply\n`);
+    const t = await apply(write('after-dead.yaml', manifest(stack.ports, REPORT)));
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stderr, new RegExp(`took over the lock of apply pid ${dead.pid}, which is gone`));
+    assert.equal(existsSync(lockFile), false, 'the lock is released at the end');
+  });
+
+  it('writes through a symlinked --conf: the link stays a link, its target gets the config (apply and the agent)', async () => {
+    const prefix = mkdtempSync(join(tmpdir(), 'strangler-link-'));
+    mkdirSync(join(prefix, 'logs'));
+    mkdirSync(join(prefix, 'available'));
+    const real = join(prefix, 'available', 'strangler.conf');
+    writeFileSync(real, '# before\n');
+    const link = join(prefix, 'nginx.conf');
+    symlinkSync('available/strangler.conf', link);
+    const r = await strangler(['apply', write('link.yaml', manifest(stack.ports, REPORT)), '--conf', link, '--prefix', prefix, '--no-reload']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(lstatSync(link).isSymbolicLink(), 'apply replaced the link with a file');
+    assert.match(readFileSync(real, 'utf8'), /generate-report/);
+    assert.equal(readFileSync(join(prefix, 'available', '.strangler.conf.previous'), 'utf8'), '# before\n');
+
+    const agent = await startCliChild('agent', [write('link2.yaml', manifest(stack.ports, OTHER)), '--conf', link, '--prefix', prefix, '--state', join(prefix, 'state.json')]);
+    children.push(agent);
+    assert.match(readFileSync(real, 'utf8'), /other-thing/);
+    assert.ok(lstatSync(link).isSymbolicLink(), 'the agent replaced the link with a file');
+    await agent.kill();
+  });
+
+  it('--snippet in a directory nginx includes with a wildcard: what apply keeps beside the snippet is never included', async () => {
+    const port = await freePort();
+    const ports = { ...stack.ports, nginx: port };
+    const name = join(dir, 'snippet.yaml');
+    const ngx = await startNginx(nginxTestConf({ port, http: 'include sites-enabled/*;' }).replace(`# strangler test config (port ${port})`, ''), {
+      ports: [port], files: { 'sites-enabled/strangler': render(manifest(ports), name, true) },
+    });
+    children.push({ kill: () => ngx.stop() });
+    const snippet = join(ngx.prefix, 'sites-enabled', 'strangler');
+    const applySnippet = (...extra: string[]) => {
+      writeFileSync(name, manifest(ports, ...extra));
+      return strangler(['apply', name, '--snippet', '--conf', snippet, '--main-conf', ngx.confPath, '--prefix', ngx.prefix]);
+    };
+    for (const [i, extra] of [[REPORT], [], [OTHER]].entries()) {
+      const r = await applySnippet(...extra);
+      assert.equal(r.code, 0, `apply ${i + 1}: ${r.stderr}`);
+    }
+    assert.equal(await routeOf('/other-thing', port), 'other');
+    assert.equal(await routeOf('/generate-report', port), 'default');
+    // Only dotfiles beside the snippet: nginx's glob(3) does not match them.
+    assert.deepEqual(readdirSync(join(ngx.prefix, 'sites-enabled')).filter((f) => !f.startsWith('.')), ['strangler']);
+    assert.ok(existsSync(join(ngx.prefix, 'sites-enabled', '.strangler.previous')));
+    await ngx.stop();
   });
 
 });

@@ -1,7 +1,8 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { renderNginxConfig } from '../nginx/render-config';
+import { acquireConfLock, confFiles, ConfLockBusy, type ConfLock } from '../nginx/conf-files';
 import { findNginx, nginxTest, readMasterPid, reloadAndWait, type NginxTarget } from '../nginx/nginx-process';
 import { atomicWriteFileSync } from '../util/atomic-write';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
@@ -15,7 +16,13 @@ Compiles the manifest (default routes/routes.yaml), prints a unified diff agains
 the candidate with \`nginx -t\`, swaps it in atomically (temp file + rename), reloads nginx and
 returns once nginx's new workers serve it (so \`apply && curl …\` sees the new config). If the
 test or the reload fails, the previous file is put back (and nginx reloaded on it): a broken
-config is never left in place. The previous file is kept as PATH.previous.
+config is never left in place. The previous file is kept beside PATH as .NAME.previous, and
+candidates are tested as .NAME.candidate.*: dotfiles, which nginx's \`include dir/*;\` skips.
+A PATH that is a symlink is written through.
+
+One apply at a time: the lock .NAME.lock beside PATH (holding the pid; the agent takes it too)
+makes a second one wait up to 30 s, then exit 1; a lock whose process is gone is taken over. A
+pid file naming a process that is not an nginx master counts as nginx not running.
 
 apply writes the manifest's percentages; with runtime flips and canaries in use, run
 \`strangler agent\` beside nginx instead: it applies the manifest with the runtime percentages.
@@ -32,7 +39,7 @@ Options:
   --dry-run          print the diff and run nginx -t on the candidate; change nothing
   --no-reload        swap the file in but do not signal nginx
 
-Exit codes: 0 applied (or nothing to change), 1 refused or rolled back, 2 usage error.`,
+Exit codes: 0 applied (or nothing to change), 1 refused, rolled back, or the lock still held after 30 s, 2 usage error.`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
       conf: { type: 'string' },
@@ -55,65 +62,96 @@ Exit codes: 0 applied (or nothing to change), 1 refused or rolled back, 2 usage 
 
     const table = loadManifestOrReport(file);
     if (!table) return EXIT.FAIL;
-    const confPath = resolve(values.conf);
     const snippet = values.snippet === true;
     const candidate = renderNginxConfig(table, { snippet, manifestName: file });
-    const current = existsSync(confPath) ? readFileSync(confPath, 'utf8') : '';
-
-    if (candidate === current) {
-      process.stdout.write(`${values.conf}: already up to date, nothing to apply\n`);
-      return EXIT.OK;
-    }
-    process.stdout.write(createTwoFilesPatch(values.conf, `${values.conf} (new)`, current, candidate, undefined, undefined, { context: 3 }));
-
+    // A symlinked PATH (sites-enabled -> sites-available) is written through: the link stays.
+    const files = confFiles(values.conf);
+    const confPath = files.given;
     const prefix = values.prefix ? resolve(values.prefix) : snippet ? null : dirname(confPath);
-    if (prefix && !snippet) mkdirSync(`${prefix}/logs`, { recursive: true });
     const mainConf = snippet ? resolve(values['main-conf'] ?? '/etc/nginx/nginx.conf') : confPath;
     const target: NginxTarget = { bin, prefix, conf: mainConf };
-    const previous = `${confPath}.previous`;
-    const hadPrevious = existsSync(confPath);
 
-    // A full config can be tested before it is in place; a snippet only through its main config.
-    const candidatePath = `${confPath}.candidate`;
-    if (!snippet) {
-      atomicWriteFileSync(candidatePath, candidate);
-      const test = await nginxTest({ ...target, conf: candidatePath });
-      unlinkSync(candidatePath);
-      if (!test.ok) return refuse(`nginx -t refused the candidate; ${values.conf} is unchanged:\n${test.output}`);
+    // One apply (or agent sync) at a time changes PATH: a second one waits for the first.
+    let lock: ConfLock | null = null;
+    if (!values['dry-run']) {
+      try {
+        lock = await acquireConfLock(files.lock, 'apply', LOCK_WAIT_MS,
+          (holder) => process.stderr.write(`${values.conf}: waiting for ${holder} to finish changing it (lock ${files.lock}, up to ${LOCK_WAIT_MS / 1000} s)\n`));
+      } catch (err) {
+        return refuse(err instanceof ConfLockBusy ? `${err.message}; ${values.conf} is unchanged`
+          : `cannot lock ${values.conf} (lock file ${files.lock}): ${(err as Error).message}; nothing was changed`);
+      }
+      if (lock.tookOver) process.stderr.write(`${values.conf}: took over the lock of ${lock.tookOver}, which is gone (it did not finish)\n`);
     }
-    if (values['dry-run']) {
-      if (snippet) process.stderr.write('--dry-run with --snippet: the candidate cannot be tested without swapping it in; nothing changed\n');
-      else process.stderr.write('dry run: nginx -t ok; nothing changed\n');
+    try {
+      return await applyLocked();
+    } finally {
+      lock?.release();
+    }
+
+    async function applyLocked(): Promise<number> {
+      const current = existsSync(files.real) ? readFileSync(files.real, 'utf8') : '';
+      if (snippet && existsSync(`${confPath}.previous`)) {
+        process.stderr.write(`note: ${confPath}.previous is a backup an earlier strangler apply left beside the snippet; an include of its directory with a wildcard loads it too: remove it\n`);
+      }
+      if (prefix && !snippet) mkdirSync(`${prefix}/logs`, { recursive: true });
+
+      if (candidate === current) {
+        process.stdout.write(`${values.conf}: already up to date, nothing to apply\n`);
+        return EXIT.OK;
+      }
+      process.stdout.write(createTwoFilesPatch(values.conf!, `${values.conf} (new)`, current, candidate, undefined, undefined, { context: 3 }));
+      const hadPrevious = existsSync(files.real);
+
+      // A full config can be tested before it is in place; a snippet only through its main config.
+      if (!snippet) {
+        const candidatePath = files.candidate();
+        let test;
+        try {
+          atomicWriteFileSync(candidatePath, candidate);
+          test = await nginxTest({ ...target, conf: candidatePath });
+        } finally {
+          try { unlinkSync(candidatePath); } catch { /* not written */ }
+        }
+        if (!test.ok) return refuse(`nginx -t refused the candidate; ${values.conf} is unchanged:\n${test.output}`);
+      }
+      if (values['dry-run']) {
+        if (snippet) process.stderr.write('--dry-run with --snippet: the candidate cannot be tested without swapping it in; nothing changed\n');
+        else process.stderr.write('dry run: nginx -t ok; nothing changed\n');
+        return EXIT.OK;
+      }
+
+      if (hadPrevious) atomicWriteFileSync(files.previous, current);
+      atomicWriteFileSync(files.real, candidate);
+      const rollback = async (why: string) => {
+        if (!hadPrevious) {
+          unlinkSync(files.real);
+          return refuse(`${why}\nremoved ${values.conf}, which this apply created: there was no previous version to go back to`);
+        }
+        renameSync(files.previous, files.real);
+        // Nothing to reload when nginx is not running (the usual reason a reload failed).
+        const back = values['no-reload'] || readMasterPid(target) === null ? null : await reloadAndWait(target);
+        return refuse(`${why}\nrolled back: ${values.conf} is the previous version again` +
+          (back === null ? '' : back.ok ? ', and nginx serves it' : ` (reloading nginx on it failed too: ${back.output})`));
+      };
+
+      if (snippet) {
+        const test = await nginxTest(target);
+        if (!test.ok) return rollback(`nginx -t refused the config with the new snippet:\n${test.output}`);
+      }
+      if (!values['no-reload']) {
+        const reload = await reloadAndWait(target);
+        if (!reload.ok) return rollback(`reload failed: ${reload.output}`);
+      }
+      const kept = hadPrevious ? `; previous version in ${files.previous}` : ' (a new file)';
+      process.stdout.write(`applied ${values.conf}${values['no-reload'] ? ' (not reloaded)' : '; nginx serves it'}${kept}\n`);
       return EXIT.OK;
     }
-
-    if (hadPrevious) copyFileSync(confPath, previous);
-    atomicWriteFileSync(confPath, candidate);
-    const rollback = async (why: string) => {
-      if (!hadPrevious) {
-        unlinkSync(confPath);
-        return refuse(`${why}\nremoved ${values.conf}, which this apply created: there was no previous version to go back to`);
-      }
-      renameSync(previous, confPath);
-      // Nothing to reload when nginx is not running (the usual reason a reload failed).
-      const back = values['no-reload'] || readMasterPid(target) === null ? null : await reloadAndWait(target);
-      return refuse(`${why}\nrolled back: ${values.conf} is the previous version again` +
-        (back === null ? '' : back.ok ? ', and nginx serves it' : ` (reloading nginx on it failed too: ${back.output})`));
-    };
-
-    if (snippet) {
-      const test = await nginxTest(target);
-      if (!test.ok) return rollback(`nginx -t refused the config with the new snippet:\n${test.output}`);
-    }
-    if (!values['no-reload']) {
-      const reload = await reloadAndWait(target);
-      if (!reload.ok) return rollback(`reload failed: ${reload.output}`);
-    }
-    const kept = hadPrevious ? `; previous version in ${previous}` : ' (a new file)';
-    process.stdout.write(`applied ${values.conf}${values['no-reload'] ? ' (not reloaded)' : '; nginx serves it'}${kept}\n`);
-    return EXIT.OK;
   },
 };
+
+/** How long a second apply waits for the one changing the config (a test and a reload take seconds). */
+const LOCK_WAIT_MS = 30_000;
 
 function refuse(message: string): number {
   process.stderr.write(message + '\n');

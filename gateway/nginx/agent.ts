@@ -12,10 +12,13 @@ import type { RouteTable } from '../manifest/route-table';
 import type { HostReport, StateBackend, StateSnapshot } from '../runtime/state-source';
 import { atomicWriteFileSync } from '../util/atomic-write';
 import { watchFile } from '../util/watch-file';
+import { acquireConfLock, confFiles, ConfLockBusy, type ConfLock } from './conf-files';
 import { findMasterPid, nginxTest, reloadAndWait, type NginxTarget } from './nginx-process';
 import { renderNginxConfig } from './render-config';
 
 export const DEFAULT_HEARTBEAT_MS = 5000;
+/** How long a sync waits for an `apply` changing the config before it reports the conf busy. */
+const LOCK_WAIT_MS = 10_000;
 
 export interface AgentLog { info(line: string): void; error(line: string): void }
 
@@ -52,6 +55,8 @@ export interface Agent {
 export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const { target, backend, log, manifestPath } = opts;
   const host = opts.host ?? `${hostname()}:${target.conf}`;
+  // A symlinked conf is written through (the link stays); the lock is `strangler apply`'s.
+  const files = confFiles(target.conf);
   let lastGoodTable: RouteTable | null = null;
   let last: HostReport | null = null;
   let lastLogged = '';
@@ -88,8 +93,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const snapshot: StateSnapshot = backend.source.current();
     const now = new Date().toISOString();
     const fail = async (sha: string, message: string): Promise<SyncOutcome> => {
-      if (message !== lastLogged) log.error(`${reason}: not applied, nginx keeps serving state version ${last?.state_version ?? 'none'}: ${message}`);
-      lastLogged = message;
+      const key = message;
+      if (key !== lastLogged) log.error(`${reason}: not applied, nginx keeps serving state version ${last?.state_version ?? 'none'}: ${message}`);
+      lastLogged = key;
       await publish({
         host, pid: process.pid, conf: target.conf,
         state_version: last?.state_version ?? -1, manifest_sha256: last?.manifest_sha256 ?? '', applied_at: last?.applied_at ?? '',
@@ -101,9 +107,27 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const { table, sha, problem } = currentTable();
     // The failure names the manifest that could not be applied, not the last good one.
     if (!table || problem) return fail(sha, problem ?? 'no manifest');
+
+    // The config is `strangler apply`'s too: one of them at a time changes it.
+    let lock: ConfLock;
+    try {
+      lock = await acquireConfLock(files.lock, 'agent', LOCK_WAIT_MS);
+    } catch (err) {
+      return fail(table.sha256, err instanceof ConfLockBusy ? `${err.message}; retrying every heartbeat`
+        : `cannot lock ${target.conf} (lock file ${files.lock}): ${(err as Error).message}; retrying every heartbeat`);
+    }
+    try {
+      return await syncLocked(reason, snapshot, now, table, fail);
+    } finally {
+      lock.release();
+    }
+  }
+
+  async function syncLocked(reason: string, snapshot: StateSnapshot, now: string, table: RouteTable,
+    fail: (sha: string, message: string) => Promise<SyncOutcome>): Promise<SyncOutcome> {
     const percents = new Map(Object.entries(snapshot.routes).map(([id, o]) => [id, o.percent]));
     const candidate = renderNginxConfig(withEffectivePercents(table, percents), { manifestName: manifestPath });
-    const current = existsSync(target.conf) ? readFileSync(target.conf, 'utf8') : null;
+    const current = existsSync(files.real) ? readFileSync(files.real, 'utf8') : null;
     const master = findMasterPid(target);
     const running = master.pid !== null;
 
@@ -111,14 +135,18 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     let reloadMs = 0;
     if (candidate !== current || !last || last.failure) {
       if (candidate !== current) {
-        const candidatePath = `${target.conf}.candidate`;
-        atomicWriteFileSync(candidatePath, candidate);
-        const t0 = Date.now();
-        const test = await nginxTest({ ...target, conf: candidatePath });
-        testMs = Date.now() - t0;
-        try { unlinkSync(candidatePath); } catch { /* gone */ }
+        const candidatePath = files.candidate();
+        let test;
+        try {
+          atomicWriteFileSync(candidatePath, candidate);
+          const t0 = Date.now();
+          test = await nginxTest({ ...target, conf: candidatePath });
+          testMs = Date.now() - t0;
+        } finally {
+          try { unlinkSync(candidatePath); } catch { /* not written */ }
+        }
         if (!test.ok) return fail(table.sha256, `nginx -t refused the config: ${test.output.split('\n').find((l) => /emerg|error/.test(l)) ?? test.output}`);
-        atomicWriteFileSync(target.conf, candidate);
+        atomicWriteFileSync(files.real, candidate);
       }
       if (!running) {
         return fail(table.sha256, `nginx is not running on ${target.conf} (the config is in place for its start)${master.stale ? `: ${master.stale}` : ''}`);
@@ -131,7 +159,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         reloadMs = Date.now() - t0;
         if (!reload.ok) {
           // nginx kept its running config: put the file back so disk and memory agree.
-          if (current !== null) atomicWriteFileSync(target.conf, current);
+          if (current !== null) atomicWriteFileSync(files.real, current);
           return fail(table.sha256, `reload failed: ${reload.output}`);
         }
       }
@@ -155,12 +183,13 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     tail = tail.then(() => syncOnce(reason), () => syncOnce(reason));
     return tail;
   };
+  const trigger = (reason: string) => void sync(reason);
 
-  const unsubscribe = backend.source.subscribe((s) => void sync(`state version ${s.version}`));
-  const watcher = watchFile(manifestPath, () => void sync('manifest changed'), opts.debounceMs ?? 200,
+  const unsubscribe = backend.source.subscribe((s) => trigger(`state version ${s.version}`));
+  const watcher = watchFile(manifestPath, () => trigger('manifest changed'), opts.debounceMs ?? 200,
     (err) => log.error(`watching ${manifestPath}: ${err.message}; manifest edits are picked up every heartbeat instead`));
   // Referenced: the heartbeat is what keeps a standalone agent process alive.
-  const heartbeat = setInterval(() => void sync('heartbeat'), opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+  const heartbeat = setInterval(() => trigger('heartbeat'), opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
   await sync('start');
 
   return {
