@@ -102,6 +102,21 @@ describe('strangler apply and agent: safe beside a real nginx', function () {
     await agent.kill();
   });
 
+  it('finishes an apply killed between its swap and its reload: the re-run reloads nginx on the unchanged file', async () => {
+    const v2 = write('interrupted.yaml', manifest(stack.ports, REPORT));
+    // What the killed apply left: the new file in place, nginx still on the old one.
+    writeFileSync(stack.nginx!.confPath, render(readFileSync(v2, 'utf8'), v2));
+    assert.equal(await routeOf('/generate-report'), 'default');
+    const r = await apply(v2);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /already up to date, nothing to apply; nginx reloaded and serves it/);
+    assert.equal(await routeOf('/generate-report'), 'report', 'nginx serves the file apply found in place');
+    // --no-reload keeps its word: nothing to do.
+    const n = await apply(v2, '--no-reload');
+    assert.equal(n.code, 0, n.stderr);
+    assert.match(n.stdout, /already up to date, nothing to apply\n$/);
+  });
+
   it('two applies at once: the second waits for the first; a refused one is never swapped in, and nginx serves what is on disk', async () => {
     const a = write('a.yaml', manifest(stack.ports, REPORT));
     const b = write('b.yaml', manifest(stack.ports, OTHER));

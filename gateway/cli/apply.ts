@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { renderNginxConfig } from '../nginx/render-config';
 import { acquireConfLock, confFiles, ConfLockBusy, type ConfLock } from '../nginx/conf-files';
-import { findNginx, nginxTest, readMasterPid, reloadAndWait, type NginxTarget } from '../nginx/nginx-process';
+import { findMasterPid, findNginx, nginxTest, notRunningReason, readMasterPid, reloadAndWait, type NginxTarget } from '../nginx/nginx-process';
 import { atomicWriteFileSync } from '../util/atomic-write';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
 import { loadManifestOrReport, manifestPath } from './manifest-arg';
@@ -18,7 +18,8 @@ returns once nginx's new workers serve it (so \`apply && curl …\` sees the new
 test or the reload fails, the previous file is put back (and nginx reloaded on it): a broken
 config is never left in place. The previous file is kept beside PATH as .NAME.previous, and
 candidates are tested as .NAME.candidate.*: dotfiles, which nginx's \`include dir/*;\` skips.
-A PATH that is a symlink is written through.
+A PATH that is a symlink is written through. An up-to-date PATH is still tested and nginx
+reloaded on it (an interrupted apply, renewed certificates then take effect).
 
 One apply at a time: the lock .NAME.lock beside PATH (holding the pid; the agent takes it too)
 makes a second one wait up to 30 s, then exit 1; a lock whose process is gone is taken over. A
@@ -96,10 +97,7 @@ Exit codes: 0 applied (or nothing to change), 1 refused, rolled back, or the loc
       }
       if (prefix && !snippet) mkdirSync(`${prefix}/logs`, { recursive: true });
 
-      if (candidate === current) {
-        process.stdout.write(`${values.conf}: already up to date, nothing to apply\n`);
-        return EXIT.OK;
-      }
+      if (candidate === current) return upToDate();
       process.stdout.write(createTwoFilesPatch(values.conf!, `${values.conf} (new)`, current, candidate, undefined, undefined, { context: 3 }));
       const hadPrevious = existsSync(files.real);
 
@@ -145,6 +143,29 @@ Exit codes: 0 applied (or nothing to change), 1 refused, rolled back, or the loc
       }
       const kept = hadPrevious ? `; previous version in ${files.previous}` : ' (a new file)';
       process.stdout.write(`applied ${values.conf}${values['no-reload'] ? ' (not reloaded)' : '; nginx serves it'}${kept}\n`);
+      return EXIT.OK;
+    }
+
+    /**
+     * The file already holds the candidate, but nginx may not have loaded it: an apply killed
+     * between its swap and its reload, a hand edit, renewed certificates (read only at a reload).
+     * A reload is the one way to know nginx serves it: test, reload, and wait as for a change.
+     */
+    async function upToDate(): Promise<number> {
+      if (values['dry-run'] || values['no-reload']) {
+        process.stdout.write(`${values.conf}: already up to date, nothing to apply\n`);
+        return EXIT.OK;
+      }
+      const running = findMasterPid(target);
+      if (running.pid === null) {
+        process.stdout.write(`${values.conf}: already up to date, nothing to apply (not reloaded: ${notRunningReason(target)})\n`);
+        return EXIT.OK;
+      }
+      const test = await nginxTest(target);
+      if (!test.ok) return refuse(`${values.conf}: already up to date, but nginx -t refuses the config in place, so nginx was not reloaded (it keeps serving what it loaded last):\n${test.output}`);
+      const reload = await reloadAndWait(target);
+      if (!reload.ok) return refuse(`${values.conf}: already up to date, but reloading nginx on it failed: ${reload.output}`);
+      process.stdout.write(`${values.conf}: already up to date, nothing to apply; nginx reloaded and serves it\n`);
       return EXIT.OK;
     }
   },
