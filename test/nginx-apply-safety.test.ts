@@ -210,4 +210,42 @@ describe('strangler apply and agent: safe beside a real nginx', function () {
     await ngx.stop();
   });
 
+  it('the agent: a refusal repeated at every sync is logged once; a filesystem error is reported and retried, not fatal', async () => {
+    const file = write('agent.yaml', manifest(stack.ports));
+    const state = join(dir, 'agent-state.json');
+    const agent: CliChild = await startCliChild('agent', [file, '--conf', stack.nginx!.confPath, '--prefix', stack.nginx!.prefix, '--state', state]);
+    children.push(agent);
+    const hosts = `${state}.hosts`;
+    const report = () => {
+      const files = existsSync(hosts) ? readdirSync(hosts).filter((f) => f.endsWith('.json')) : [];
+      return files.length ? JSON.parse(readFileSync(join(hosts, files[0]), 'utf8')) as { seen_at: string; failure: null | { message: string } } : null;
+    };
+    const syncAgain = async () => {
+      const seen = report()?.seen_at;
+      // seen_at has millisecond resolution: a sync in the same millisecond would not show.
+      await pollUntil('the agent to sync again', () => { agent.child.kill('SIGHUP'); return report()?.seen_at !== seen; });
+    };
+
+    writeFileSync(file, refusedManifest(stack.ports));
+    await pollUntil('the refusal in the report', () => /nginx -t refused/.test(report()?.failure?.message ?? ''));
+    for (let i = 0; i < 3; i++) await syncAgain();
+    assert.equal(agent.stderr().match(/nginx -t refused/g)?.length, 1, `logged more than once:\n${agent.stderr()}`);
+
+    // The config's place turns into something that cannot be read or replaced.
+    const conf = stack.nginx!.confPath;
+    const good = readFileSync(conf, 'utf8');
+    rmSync(conf);
+    mkdirSync(conf);
+    writeFileSync(file, manifest(stack.ports, REPORT));
+    await pollUntil('the filesystem error in the report', () => /cannot update .*nginx\.conf: EISDIR/.test(report()?.failure?.message ?? ''));
+    assert.equal(agent.child.exitCode, null, `the agent died:\n${agent.stderr()}`);
+    assert.match(agent.stderr(), /not applied, nginx keeps serving state version \d+: cannot update .*EISDIR/);
+
+    rmSync(conf, { recursive: true });
+    writeFileSync(conf, good);
+    await syncAgain();
+    await pollUntil('the failure to clear', () => report()?.failure === null);
+    assert.equal(await routeOf('/generate-report'), 'report');
+    await agent.kill();
+  });
 });

@@ -20,6 +20,15 @@ export const DEFAULT_HEARTBEAT_MS = 5000;
 /** How long a sync waits for an `apply` changing the config before it reports the conf busy. */
 const LOCK_WAIT_MS = 10_000;
 
+/** A failure message without what changes from one attempt to the next (nginx's timestamp and pid, temp file names). */
+export function sameProblem(message: string): string {
+  return message
+    .replace(/\b\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /g, '')
+    .replace(/\b\d+#\d+: (\*\d+ )?/g, '')
+    .replace(/\.candidate\.\d+\.[0-9a-f]+/g, '.candidate')
+    .replace(/\.\d+\.[0-9a-f]+\.tmp\b/g, '.tmp');
+}
+
 export interface AgentLog { info(line: string): void; error(line: string): void }
 
 export interface AgentOptions {
@@ -93,7 +102,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const snapshot: StateSnapshot = backend.source.current();
     const now = new Date().toISOString();
     const fail = async (sha: string, message: string): Promise<SyncOutcome> => {
-      const key = message;
+      // nginx's messages carry a timestamp and its pid: the same refusal at every heartbeat is logged once.
+      const key = sameProblem(message);
       if (key !== lastLogged) log.error(`${reason}: not applied, nginx keeps serving state version ${last?.state_version ?? 'none'}: ${message}`);
       lastLogged = key;
       await publish({
@@ -118,6 +128,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     }
     try {
       return await syncLocked(reason, snapshot, now, table, fail);
+    } catch (err) {
+      // A filesystem error (a full disk, a read-only or unwritable directory): reported like a
+      // refusal, and retried on the heartbeat; nginx keeps what it serves.
+      return fail(table.sha256, `cannot update ${target.conf}: ${(err as Error).message}`);
     } finally {
       lock.release();
     }
@@ -183,7 +197,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     tail = tail.then(() => syncOnce(reason), () => syncOnce(reason));
     return tail;
   };
-  const trigger = (reason: string) => void sync(reason);
+  // A trigger's sync must never reject unheard (an unhandled rejection ends the process).
+  const trigger = (reason: string) => {
+    sync(reason).catch((err: Error) => log.error(`${reason}: sync failed: ${err.message}; retrying every heartbeat`));
+  };
 
   const unsubscribe = backend.source.subscribe((s) => trigger(`state version ${s.version}`));
   const watcher = watchFile(manifestPath, () => trigger('manifest changed'), opts.debounceMs ?? 200,
