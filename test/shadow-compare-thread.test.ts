@@ -6,7 +6,7 @@ import { request } from 'undici';
 import type { CapturedAnswer } from '../gateway/runtime/shadow-compare';
 import { CompareThread, onThread, THREAD_BYTES, type CompareReply } from '../gateway/runtime/shadow-compare-thread';
 import { json } from './helpers/scripted-upstream';
-import { startShadowRig, type ShadowRig } from './helpers/shadow-rig';
+import { rigManifest, startShadowRig, type ShadowRig } from './helpers/shadow-rig';
 
 const answer = (body: unknown): CapturedAnswer => ({ status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(body)) });
 const items = (n: number, changed = -1) => ({ items: Array.from({ length: n }, (_, i) => ({ id: i, name: `item ${i}`, price: i === changed ? -1 : i * 3, tags: ['a', 'b', 'c'] })) });
@@ -56,15 +56,8 @@ describe('shadow: the comparison thread', function () {
   describe('through the gateway', () => {
     let rig: ShadowRig;
     before(async () => {
-      rig = await startShadowRig((p) => `
-version: 1
-listen: 8080
-upstreams:
-  legacy: { servers: ["127.0.0.1:${p.legacy}"] }
-  functions: { servers: ["127.0.0.1:${p.functions}"] }
-routes:
-  - { id: big, match: { prefix: /big }, to: "function:big", canary: { percent: 0 }, shadow: { max_body: 8m, ignore: ["$.items[*].name"] } }
-`);
+      rig = await startShadowRig((p) => rigManifest(p,
+        '  - { id: big, match: { prefix: /big }, to: "function:big", canary: { percent: 0 }, shadow: { max_body: 8m, ignore: ["$.items[*].name"] } }'));
     });
     after(() => rig?.close());
 

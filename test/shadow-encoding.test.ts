@@ -9,20 +9,13 @@ import { request } from 'undici';
 import { decodeAnswer, type DecodeResult } from '../gateway/runtime/shadow-decode';
 import type { CapturedAnswer } from '../gateway/runtime/shadow-compare';
 import type { Script } from './helpers/scripted-upstream';
-import { startShadowRig, type ShadowRig } from './helpers/shadow-rig';
+import { rigManifest, startShadowRig, type ShadowRig } from './helpers/shadow-rig';
 
-const manifest = (legacy: number, functions: number) => `
-version: 1
-listen: 8080
-upstreams:
-  legacy: { servers: ["127.0.0.1:${legacy}"] }
-  functions: { servers: ["127.0.0.1:${functions}"] }
-routes:
+const ROUTES = `
   - { id: plain, match: { prefix: /plain }, to: "function:plain", canary: { percent: 0 }, shadow: {} }
   - { id: price, match: { prefix: /price }, to: "function:price", canary: { percent: 0 }, shadow: {} }
   - { id: bomb, match: { prefix: /bomb }, to: "function:bomb", canary: { percent: 0 }, shadow: { max_body: 64k } }
-  - { id: broken, match: { prefix: /broken }, to: "function:broken", canary: { percent: 0 }, shadow: {} }
-`;
+  - { id: broken, match: { prefix: /broken }, to: "function:broken", canary: { percent: 0 }, shadow: {} }`;
 
 /** A JSON answer in the given coding (its Content-Encoding set), or plain. */
 function encoded(body: unknown, coding: 'gzip' | 'br' | 'deflate' | null, level = 6): Script {
@@ -44,7 +37,7 @@ describe('shadow copies: compressed answers are compared decoded', function () {
   this.timeout(30_000);
   let rig: ShadowRig;
   before(async () => {
-    rig = await startShadowRig((p) => manifest(p.legacy, p.functions));
+    rig = await startShadowRig((p) => rigManifest(p, ROUTES));
   });
   after(() => rig?.close());
 

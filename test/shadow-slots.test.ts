@@ -7,23 +7,16 @@ import type { ServerResponse } from 'node:http';
 import { request } from 'undici';
 import { pollUntil } from './helpers/poll';
 import { json } from './helpers/scripted-upstream';
-import { startShadowRig, type ShadowRig } from './helpers/shadow-rig';
+import { rigManifest, startShadowRig, type ShadowRig } from './helpers/shadow-rig';
 
-const manifest = (legacy: number, functions: number) => `
-version: 1
-listen: 8080
-upstreams:
-  legacy: { servers: ["127.0.0.1:${legacy}"] }
-  functions: { servers: ["127.0.0.1:${functions}"] }
-routes:
+const ROUTES = `
   - { id: slow, match: { prefix: /slow }, to: "function:slow", canary: { percent: 0 }, shadow: { max_in_flight: 1, timeout: 300ms } }
   - { id: held, match: { prefix: /held }, to: "function:held", canary: { percent: 0 }, shadow: { timeout: 30s } }
   - id: orders
     match: { prefix: /orders }
     to: function:orders
     canary: { percent: 0 }
-    shadow: { methods: [GET, POST], side_effect_free: true, noise: { sample: 100 } }
-`;
+    shadow: { methods: [GET, POST], side_effect_free: true, noise: { sample: 100 } }`;
 
 describe('shadow copies: slots, resets, noise samples and the copy header', function () {
   this.timeout(30_000);
@@ -31,7 +24,7 @@ describe('shadow copies: slots, resets, noise samples and the copy header', func
   /** User answers the legacy side started and holds open: the test ends them. */
   const streaming: ServerResponse[] = [];
   before(async () => {
-    rig = await startShadowRig((p) => manifest(p.legacy, p.functions));
+    rig = await startShadowRig((p) => rigManifest(p, ROUTES));
   });
   after(async () => {
     for (const res of streaming) res.destroy();

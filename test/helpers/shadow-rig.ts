@@ -28,6 +28,18 @@ export interface ShadowRig {
   close(): Promise<void>;
 }
 
+/** A manifest of the rig's two upstreams with these routes (YAML list items, one per line or block). */
+export function rigManifest(p: { legacy: number; functions: number }, routes: string): string {
+  return `version: 1
+listen: 8080
+upstreams:
+  legacy: { servers: ["127.0.0.1:${p.legacy}"] }
+  functions: { servers: ["127.0.0.1:${p.functions}"] }
+routes:
+${routes}
+`;
+}
+
 /** `manifest` gets the two upstreams' ports and the directory the manifest is written to. */
 export async function startShadowRig(manifest: (p: { legacy: number; functions: number; dir: string }) => string): Promise<ShadowRig> {
   const legacy = await startScriptedUpstream();
