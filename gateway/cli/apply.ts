@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync } from 'nod
 import { dirname, resolve } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { renderNginxConfig } from '../nginx/render-config';
-import { acquireConfLock, confFiles, ConfLockBusy, type ConfLock } from '../nginx/conf-files';
+import { acquireConfLock, confFiles, ConfLockBusy, testCandidate, type ConfLock } from '../nginx/conf-files';
 import { findMasterPid, findNginx, nginxTest, notRunningReason, readMasterPid, reloadAndWait, type NginxTarget } from '../nginx/nginx-process';
 import { atomicWriteFileSync } from '../util/atomic-write';
 import { EXIT, parseCommandArgs, UsageError, type Command } from './command';
@@ -91,7 +91,8 @@ Exit codes: 0 applied (or nothing to change), 1 refused, rolled back, or the loc
     }
 
     async function applyLocked(): Promise<number> {
-      const current = existsSync(files.real) ? readFileSync(files.real, 'utf8') : '';
+      const hadPrevious = existsSync(files.real);
+      const current = hadPrevious ? readFileSync(files.real, 'utf8') : '';
       if (snippet && existsSync(`${confPath}.previous`)) {
         process.stderr.write(`note: ${confPath}.previous is a backup an earlier strangler apply left beside the snippet; an include of its directory with a wildcard loads it too: remove it\n`);
       }
@@ -99,18 +100,10 @@ Exit codes: 0 applied (or nothing to change), 1 refused, rolled back, or the loc
 
       if (candidate === current) return upToDate();
       process.stdout.write(createTwoFilesPatch(values.conf!, `${values.conf} (new)`, current, candidate, undefined, undefined, { context: 3 }));
-      const hadPrevious = existsSync(files.real);
 
       // A full config can be tested before it is in place; a snippet only through its main config.
       if (!snippet) {
-        const candidatePath = files.candidate();
-        let test;
-        try {
-          atomicWriteFileSync(candidatePath, candidate);
-          test = await nginxTest({ ...target, conf: candidatePath });
-        } finally {
-          try { unlinkSync(candidatePath); } catch { /* not written */ }
-        }
+        const test = await testCandidate(files, target, candidate);
         if (!test.ok) return refuse(`nginx -t refused the candidate; ${values.conf} is unchanged:\n${test.output}`);
       }
       if (values['dry-run']) {

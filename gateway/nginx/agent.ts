@@ -3,7 +3,7 @@
 // compiles, proves the candidate with `nginx -t`, swaps it in atomically, reloads and waits
 // until the new workers serve it. A config nginx refuses is never swapped in (or is put back):
 // the last good one keeps serving, and the failure goes into this host's report.
-import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { compileManifest, sha256 } from '../manifest/compile-manifest';
 import { formatDiagnostic } from '../manifest/errors';
@@ -12,8 +12,8 @@ import type { RouteTable } from '../manifest/route-table';
 import type { HostReport, StateBackend, StateSnapshot } from '../runtime/state-source';
 import { atomicWriteFileSync } from '../util/atomic-write';
 import { watchFile } from '../util/watch-file';
-import { acquireConfLock, confFiles, ConfLockBusy, type ConfLock } from './conf-files';
-import { findMasterPid, nginxTest, reloadAndWait, type NginxTarget } from './nginx-process';
+import { acquireConfLock, confFiles, ConfLockBusy, testCandidate, type ConfLock } from './conf-files';
+import { findMasterPid, reloadAndWait, type NginxTarget } from './nginx-process';
 import { renderNginxConfig } from './render-config';
 
 export const DEFAULT_HEARTBEAT_MS = 5000;
@@ -149,16 +149,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     let reloadMs = 0;
     if (candidate !== current || !last || last.failure) {
       if (candidate !== current) {
-        const candidatePath = files.candidate();
-        let test;
-        try {
-          atomicWriteFileSync(candidatePath, candidate);
-          const t0 = Date.now();
-          test = await nginxTest({ ...target, conf: candidatePath });
-          testMs = Date.now() - t0;
-        } finally {
-          try { unlinkSync(candidatePath); } catch { /* not written */ }
-        }
+        const t0 = Date.now();
+        const test = await testCandidate(files, target, candidate);
+        testMs = Date.now() - t0;
         if (!test.ok) return fail(table.sha256, `nginx -t refused the config: ${test.output.split('\n').find((l) => /emerg|error/.test(l)) ?? test.output}`);
         atomicWriteFileSync(files.real, candidate);
       }

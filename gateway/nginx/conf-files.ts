@@ -8,6 +8,8 @@
 import { closeSync, linkSync, lstatSync, openSync, readFileSync, readlinkSync, realpathSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
+import { atomicWriteFileSync } from '../util/atomic-write';
+import { nginxTest, type NginxResult, type NginxTarget } from './nginx-process';
 
 export interface ConfFiles {
   /** The path given (what nginx's -c or include names). */
@@ -32,6 +34,20 @@ export function confFiles(path: string): ConfFiles {
     lock: hidden('lock'),
     candidate: () => join(dirname(given), `.${basename(given)}.candidate.${process.pid}.${randomBytes(4).toString('hex')}`),
   };
+}
+
+/**
+ * nginx -t of `text` as the whole config: written as a fresh candidate beside the given path,
+ * tested, and removed whatever happened.
+ */
+export async function testCandidate(files: ConfFiles, target: NginxTarget, text: string): Promise<NginxResult> {
+  const path = files.candidate();
+  try {
+    atomicWriteFileSync(path, text);
+    return await nginxTest({ ...target, conf: path });
+  } finally {
+    try { unlinkSync(path); } catch { /* not written */ }
+  }
 }
 
 /** `path` with its symlinks resolved; a link to a file not yet there resolves to where that file will be. */

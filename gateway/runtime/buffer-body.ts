@@ -57,8 +57,8 @@ function quiet(stream: Readable): Readable {
   return stream.on('error', () => undefined);
 }
 
-/** Closes a body reader an attempt did not read to its end, and with it the temp file's descriptor. */
-export function closeBodySource(body: Buffer | Readable | null): void {
+/** Closes a body reader an attempt did not read to its end, and with it the temp file's descriptor; a buffer is left alone. */
+export function closeBodySource(body: unknown): void {
   if (body instanceof Readable && !body.destroyed) body.destroy();
 }
 

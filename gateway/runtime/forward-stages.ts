@@ -10,7 +10,6 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { Readable } from 'node:stream';
 import { errorBody, REFUSAL_CODES, upstreamFailureBody } from '../http-answers';
 import { handedToGateway } from '../manifest/location-plan';
-import { proxiedAsReceived } from './nginx-uri';
 import { IDEMPOTENT_METHODS, requestBuffering, type Route, type RouteTable } from '../manifest/route-table';
 import { replyJson } from '../util/json-reply';
 import type { AccessLog } from './access-log';
@@ -18,6 +17,7 @@ import { decideRoute, type Decision, type PercentSource, type RequestFacts } fro
 import { attempt, type AttemptResult, type ResponseTap } from './forward';
 import type { ClientAddress, ClientAddressOf } from './client-address';
 import type { FailureKind, GatewayMetrics } from './gateway-metrics';
+import { proxiedAsReceived } from './nginx-uri';
 import { nginxHost, requestIdOf, upstreamHost, upstreamRequestHeaders } from './proxy-headers';
 import { bodySource, bufferBody, closeBodySource, DEFAULT_BODY_TEMP_PATH, releaseBody, type BufferedBody } from './buffer-body';
 import { BodyTimeout, BodyTooLarge, bodyLength, discardRest, relayBody } from './request-body';

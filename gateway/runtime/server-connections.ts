@@ -10,6 +10,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Client, type Dispatcher } from 'undici';
+import { closeBodySource } from './buffer-body';
 
 export interface ConnectionLimits {
   /** Idle connections kept; 0: every request gets `Connection: close`. */
@@ -56,8 +57,7 @@ export class ServerConnections {
   dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, connectMs: number): void {
     if (this.full) {
       // A body stream (a buffered body's temp file) nobody will read: close it, as undici would.
-      const body = opts.body as { destroy?: () => void } | null | undefined;
-      if (body && typeof body.destroy === 'function' && !Buffer.isBuffer(body)) body.destroy();
+      closeBodySource(opts.body);
       handler.onResponseError?.(NO_CONTROLLER, new ServerAtMaxConns(this.address, this.limits.maxConns));
       return;
     }
